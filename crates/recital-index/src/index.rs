@@ -1,0 +1,494 @@
+//! An opened index: the live shards of a manifest, their tombstones, and the
+//! queries (`count`, `locate`, `longest_prefix`, `stats`) over all of them.
+//!
+//! Shards are additive (infini-gram's model): a count is the sum over shards, a
+//! longest match the maximum, occurrences the union. A shard with tombstones
+//! subtracts the count of a small sub-index built over its removed documents, so
+//! counts stay exact without enumerating occurrences.
+
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::error::Result;
+use crate::manifest::{Manifest, ShardEntry};
+use crate::rights::Rights;
+use crate::shard::Shard;
+use crate::stream::{Stream, StreamFiles};
+use crate::varint;
+
+/// Occurrences enumerated at most to compute an exact document count.
+pub const DOC_COUNT_SCAN_LIMIT: u64 = 2_000_000;
+
+/// Removed documents of a shard.
+pub struct Removed {
+    docs: Vec<u32>,
+    text: Option<StreamFiles>,
+    canon: Option<StreamFiles>,
+}
+
+impl Removed {
+    fn open(dir: &Path, docs: Vec<u32>) -> Result<Self> {
+        let open = |s: Stream| -> Result<Option<StreamFiles>> {
+            if dir.join(format!("{}.tok", s.name())).exists() {
+                Ok(Some(StreamFiles::open(dir, s)?))
+            } else {
+                Ok(None)
+            }
+        };
+        Ok(Self { text: open(Stream::Text)?, canon: open(Stream::Canon)?, docs })
+    }
+
+    /// True if document `doc` was removed.
+    pub fn contains(&self, doc: usize) -> bool {
+        self.docs.binary_search(&(doc as u32)).is_ok()
+    }
+
+    fn stream(&self, s: Stream) -> Option<&StreamFiles> {
+        match s {
+            Stream::Text => self.text.as_ref(),
+            Stream::Canon => self.canon.as_ref(),
+        }
+    }
+}
+
+/// A live shard and its tombstones.
+pub struct LiveShard {
+    /// The shard.
+    pub shard: Shard,
+    /// Its manifest entry.
+    pub entry: ShardEntry,
+    /// Removed documents.
+    pub removed: Option<Removed>,
+}
+
+impl LiveShard {
+    /// True if document `doc` is live.
+    #[inline]
+    pub fn is_live(&self, doc: usize) -> bool {
+        self.removed.as_ref().is_none_or(|r| !r.contains(doc))
+    }
+
+    /// Exact live count of an encoded pattern in one stream.
+    pub fn count_encoded(&self, stream: Stream, pattern: &[u8]) -> u64 {
+        let Some(s) = self.shard.stream(stream) else { return 0 };
+        let mut c = s.files.range(pattern).len() as u64;
+        if let Some(r) = self.removed.as_ref().and_then(|r| r.stream(stream)) {
+            c = c.saturating_sub(r.range(pattern).len() as u64);
+        }
+        c
+    }
+}
+
+/// Answer to a count query.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct CountResult {
+    /// Occurrences.
+    pub count: u64,
+    /// Distinct documents containing it.
+    pub doc_count: u64,
+    /// False when more than [`DOC_COUNT_SCAN_LIMIT`] occurrences made `doc_count` a lower bound.
+    pub doc_count_exact: bool,
+    /// Number of query tokens.
+    pub tokens: usize,
+    /// The normalised query tokens.
+    pub query_tokens: Vec<String>,
+    /// Stream searched.
+    pub stream: Stream,
+}
+
+/// One occurrence, with where it is and whose it is.
+#[derive(Debug, Clone, Serialize)]
+pub struct Hit {
+    /// External document id.
+    pub doc_id: String,
+    /// Path or title.
+    pub path: Option<String>,
+    /// Shard directory name.
+    pub shard: String,
+    /// Document number in the shard.
+    pub doc_index: usize,
+    /// First token of the occurrence within the document.
+    pub token_start: usize,
+    /// One past its last token.
+    pub token_end: usize,
+    /// Byte range of the occurrence in the document's original text.
+    pub byte_start: usize,
+    /// End of that range (exclusive).
+    pub byte_end: usize,
+    /// The occurrence with some context, from the original text.
+    pub snippet: String,
+    /// Byte range of the occurrence inside `snippet`.
+    pub snippet_hit: [usize; 2],
+    /// Rights of the document.
+    #[serde(flatten)]
+    pub rights: Rights,
+}
+
+/// Answer to a locate query.
+#[derive(Debug, Clone, Serialize)]
+pub struct LocateResult {
+    /// All occurrences (live).
+    pub count: u64,
+    /// The first `limit` of them.
+    pub hits: Vec<Hit>,
+    /// Normalised query tokens.
+    pub query_tokens: Vec<String>,
+    /// Stream searched.
+    pub stream: Stream,
+}
+
+/// Per-shard statistics.
+#[derive(Debug, Clone, Serialize)]
+pub struct ShardStats {
+    /// Directory name.
+    pub name: String,
+    /// Base or delta.
+    pub kind: crate::manifest::ShardKind,
+    /// Documents (removed included).
+    pub docs: u64,
+    /// Removed documents.
+    pub removed_docs: u64,
+    /// Text-stream tokens.
+    pub text_tokens: u64,
+    /// Canonical-stream tokens.
+    pub canon_tokens: u64,
+    /// Distinct text tokens.
+    pub text_vocab: u64,
+    /// Bytes of original text.
+    pub source_bytes: u64,
+    /// Bytes on disk.
+    pub disk_bytes: u64,
+}
+
+/// Whole-index statistics.
+#[derive(Debug, Clone, Serialize)]
+pub struct IndexStats {
+    /// Index directory.
+    pub index: PathBuf,
+    /// Manifest generation.
+    pub generation: u64,
+    /// Format version.
+    pub format_version: u32,
+    /// Normaliser version.
+    pub normalizer_version: u32,
+    /// Live documents.
+    pub docs: u64,
+    /// Removed documents still present in shards.
+    pub removed_docs: u64,
+    /// Text-stream tokens.
+    pub text_tokens: u64,
+    /// Canonical-stream tokens.
+    pub canon_tokens: u64,
+    /// Bytes of original text.
+    pub source_bytes: u64,
+    /// Bytes on disk.
+    pub disk_bytes: u64,
+    /// Disk bytes per source byte.
+    pub bytes_per_source_byte: f64,
+    /// Disk bytes per token (both streams).
+    pub bytes_per_token: f64,
+    /// Shards.
+    pub shards: Vec<ShardStats>,
+}
+
+/// An opened index.
+pub struct Index {
+    dir: PathBuf,
+    manifest: Manifest,
+    shards: Vec<LiveShard>,
+}
+
+impl Index {
+    /// Opens the index at `dir` (a consistent snapshot of its manifest).
+    pub fn open(dir: &Path) -> Result<Self> {
+        let manifest = Manifest::load(dir)?;
+        let mut shards = Vec::with_capacity(manifest.shards.len());
+        for entry in &manifest.shards {
+            let shard = Shard::open(&dir.join(&entry.summary.name))?;
+            let removed = match &entry.tombstones {
+                Some(t) => Some(Removed::open(&dir.join(&t.dir), t.docs.clone())?),
+                None => None,
+            };
+            shards.push(LiveShard { shard, entry: entry.clone(), removed });
+        }
+        Ok(Self { dir: dir.to_owned(), manifest, shards })
+    }
+
+    /// The index directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The manifest this snapshot was opened from.
+    pub fn manifest(&self) -> &Manifest {
+        &self.manifest
+    }
+
+    /// The live shards.
+    pub fn shards(&self) -> &[LiveShard] {
+        &self.shards
+    }
+
+    /// Exact number of occurrences of a token sequence (already normalised).
+    pub fn count_tokens<S: AsRef<str>>(&self, stream: Stream, toks: &[S]) -> u64 {
+        if toks.is_empty() {
+            return 0;
+        }
+        let mut total = 0;
+        for s in &self.shards {
+            let Some(st) = s.shard.stream(stream) else { continue };
+            if let Some(p) = st.encode(toks) {
+                total += s.count_encoded(stream, &p);
+            }
+        }
+        total
+    }
+
+    /// Occurrences and document frequency of a text, normalised like the corpus.
+    pub fn count(&self, query: &Query) -> Result<CountResult> {
+        let toks = &query.tokens;
+        let count = self.count_tokens(query.stream, toks);
+        let mut doc_count = 0u64;
+        let mut exact = true;
+        let mut budget = DOC_COUNT_SCAN_LIMIT;
+        if count > 0 {
+            for s in &self.shards {
+                let Some((st, range)) = self.shard_range(s, query) else { continue };
+                let mut seen = vec![0u64; s.shard.docs.len().div_ceil(64)];
+                for rank in range {
+                    if budget == 0 {
+                        exact = false;
+                        break;
+                    }
+                    budget -= 1;
+                    let off = st.sa().get(rank).copied().unwrap_or(0);
+                    let doc = st.doc_of(off);
+                    if s.is_live(doc) && doc < s.shard.docs.len() && seen[doc / 64] & (1 << (doc % 64)) == 0 {
+                        seen[doc / 64] |= 1 << (doc % 64);
+                        doc_count += 1;
+                    }
+                }
+            }
+        }
+        Ok(CountResult {
+            count,
+            doc_count,
+            doc_count_exact: exact,
+            tokens: toks.len(),
+            query_tokens: toks.clone(),
+            stream: query.stream,
+        })
+    }
+
+    fn shard_range<'a>(&self, s: &'a LiveShard, query: &Query) -> Option<(&'a StreamFiles, Range<usize>)> {
+        if query.tokens.is_empty() {
+            return None;
+        }
+        let st = s.shard.stream(query.stream)?;
+        let p = st.encode(&query.tokens)?;
+        Some((&st.files, st.files.range(&p)))
+    }
+
+    /// Up to `limit` occurrences with documents, offsets, snippets and rights.
+    pub fn locate(&self, query: &Query, limit: usize) -> Result<LocateResult> {
+        let count = self.count_tokens(query.stream, &query.tokens);
+        let mut hits = Vec::new();
+        'shards: for s in &self.shards {
+            let Some((st, range)) = self.shard_range(s, query) else { continue };
+            for rank in range {
+                if hits.len() >= limit {
+                    break 'shards;
+                }
+                let off = st.sa().get(rank).copied().unwrap_or(0);
+                let doc = st.doc_of(off);
+                if !s.is_live(doc) {
+                    continue;
+                }
+                let token_start = st.token_index_in_doc(doc, off);
+                hits.push(self.hit(s, query.stream, doc, token_start, token_start + query.tokens.len())?);
+            }
+        }
+        Ok(LocateResult { count, hits, query_tokens: query.tokens.clone(), stream: query.stream })
+    }
+
+    /// Builds a [`Hit`] for tokens `token_start..token_end` of document `doc`.
+    pub fn hit(&self, s: &LiveShard, stream: Stream, doc: usize, token_start: usize, token_end: usize) -> Result<Hit> {
+        let (info, rights) = s.shard.doc(doc)?;
+        let text = s.shard.store.text(info.loc)?;
+        let ts = match (stream, info.mode.lang()) {
+            (Stream::Canon, Some(lang)) => recital_text::code::canonical(&text, lang),
+            _ => recital_text::tokenize(&text),
+        };
+        let (byte_start, byte_end) = match (ts.tokens.get(token_start), ts.tokens.get(token_end.saturating_sub(1))) {
+            (Some(a), Some(b)) => (a.src.start, b.src.end),
+            _ => (0, 0),
+        };
+        let (snippet, snippet_hit) = snippet(&text, byte_start, byte_end, 80);
+        Ok(Hit {
+            doc_id: info.id,
+            path: info.path,
+            shard: s.shard.name().to_string(),
+            doc_index: doc,
+            token_start,
+            token_end,
+            byte_start,
+            byte_end,
+            snippet,
+            snippet_hit,
+            rights,
+        })
+    }
+
+    /// The longest prefix of `toks` (in tokens) that occurs in a live document, and
+    /// its live count. Per shard: one binary search for the whole sequence and the
+    /// common prefix with its neighbours (OLMoTrace); where the shard has
+    /// tombstones and that prefix occurs only in removed documents, the length is
+    /// cut back by binary search on the (monotone) live count.
+    pub fn longest_prefix<S: AsRef<str>>(&self, stream: Stream, toks: &[S]) -> (usize, u64) {
+        let mut best = 0usize;
+        for s in &self.shards {
+            let Some(st) = s.shard.stream(stream) else { continue };
+            let p = st.encode_prefix(toks);
+            let (mut len, range) = st.files.longest_prefix(&p);
+            if len > best && s.removed.is_some() {
+                let live = |k: usize| s.count_encoded(stream, &p[..varint::byte_len_of_tokens(&p, k)]) > 0;
+                if !live(len) {
+                    // Largest k in [0, len) with a live occurrence.
+                    let (mut lo, mut hi) = (0usize, len);
+                    while lo + 1 < hi {
+                        let mid = (lo + hi) / 2;
+                        if live(mid) {
+                            lo = mid;
+                        } else {
+                            hi = mid;
+                        }
+                    }
+                    len = if lo > 0 && live(lo) { lo } else { 0 };
+                }
+            }
+            let _ = range;
+            best = best.max(len);
+        }
+        if best == 0 {
+            return (0, 0);
+        }
+        (best, self.count_tokens(stream, &toks[..best]))
+    }
+
+    /// Statistics of the whole index.
+    pub fn stats(&self) -> IndexStats {
+        let mut shards = Vec::new();
+        for s in &self.shards {
+            let removed = s.removed.as_ref().map(|r| r.docs.len() as u64).unwrap_or(0);
+            shards.push(ShardStats {
+                name: s.shard.name().to_string(),
+                kind: s.entry.kind,
+                docs: s.shard.docs.len() as u64,
+                removed_docs: removed,
+                text_tokens: s.shard.text.files.len() as u64,
+                canon_tokens: s.shard.canon.as_ref().map(|c| c.files.len() as u64).unwrap_or(0),
+                text_vocab: s.shard.text.vocab.len().saturating_sub(1) as u64,
+                source_bytes: s.entry.summary.source_bytes,
+                disk_bytes: s.shard.disk_bytes(),
+            });
+        }
+        let sum = |f: fn(&ShardStats) -> u64| shards.iter().map(f).sum::<u64>();
+        let docs = sum(|s| s.docs);
+        let removed_docs = sum(|s| s.removed_docs);
+        let text_tokens = sum(|s| s.text_tokens);
+        let canon_tokens = sum(|s| s.canon_tokens);
+        let source_bytes = sum(|s| s.source_bytes);
+        let disk_bytes = sum(|s| s.disk_bytes);
+        IndexStats {
+            index: self.dir.clone(),
+            generation: self.manifest.generation,
+            format_version: self.manifest.format_version,
+            normalizer_version: self.manifest.normalizer_version,
+            docs: docs - removed_docs,
+            removed_docs,
+            text_tokens,
+            canon_tokens,
+            source_bytes,
+            disk_bytes,
+            bytes_per_source_byte: disk_bytes as f64 / source_bytes.max(1) as f64,
+            bytes_per_token: disk_bytes as f64 / (text_tokens + canon_tokens).max(1) as f64,
+            shards,
+        }
+    }
+
+    /// Verifies every checksum of every file (O(index size)).
+    pub fn verify(&self) -> Result<()> {
+        for s in &self.shards {
+            s.shard.verify()?;
+        }
+        Ok(())
+    }
+}
+
+/// A query: normalised tokens and the stream to search.
+#[derive(Debug, Clone)]
+pub struct Query {
+    /// Normalised tokens.
+    pub tokens: Vec<String>,
+    /// Stream.
+    pub stream: Stream,
+}
+
+impl Query {
+    /// A text query, normalised like indexed prose.
+    pub fn text(s: &str) -> Self {
+        let ts = recital_text::tokenize(s);
+        Self { tokens: (0..ts.len()).map(|i| ts.text(i).to_string()).collect(), stream: Stream::Text }
+    }
+
+    /// A canonical-code query (renamed identifiers and changed literals still match).
+    pub fn canonical(s: &str, lang: recital_text::code::Lang) -> Self {
+        let ts = recital_text::code::canonical(s, lang);
+        Self { tokens: (0..ts.len()).map(|i| ts.text(i).to_string()).collect(), stream: Stream::Canon }
+    }
+}
+
+/// Cuts `text[start..end]` with up to `context` bytes either side, on char
+/// boundaries, with runs of whitespace shown as one space.
+fn snippet(text: &str, start: usize, end: usize, context: usize) -> (String, [usize; 2]) {
+    let floor = |mut i: usize| {
+        i = i.min(text.len());
+        while !text.is_char_boundary(i) {
+            i -= 1;
+        }
+        i
+    };
+    let ceil = |mut i: usize| {
+        i = i.min(text.len());
+        while !text.is_char_boundary(i) {
+            i += 1;
+        }
+        i
+    };
+    let (start, end) = (floor(start), ceil(end.max(start)));
+    let a = floor(start.saturating_sub(context));
+    let b = ceil(end + context);
+    let squash = |s: &str| {
+        let mut o = String::with_capacity(s.len());
+        let mut ws = false;
+        for c in s.chars() {
+            if c.is_whitespace() {
+                if !ws {
+                    o.push(' ');
+                }
+                ws = true;
+            } else {
+                o.push(c);
+                ws = false;
+            }
+        }
+        o
+    };
+    let before = squash(&text[a..start]);
+    let hit = squash(&text[start..end]);
+    let after = squash(&text[end..b]);
+    let s = format!("{before}{hit}{after}");
+    (s, [before.len(), before.len() + hit.len()])
+}

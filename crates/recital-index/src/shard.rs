@@ -1,0 +1,164 @@
+//! A shard: an immutable directory holding the streams, vocabularies, document
+//! table, document store and rights table of a set of documents.
+//!
+//! ```text
+//! shard-000001/
+//!   text.tok text.sa text.starts text.vocab     word/punctuation stream
+//!   canon.tok canon.sa canon.starts canon.vocab canonical code stream (if any code)
+//!   docs.tab docs.zst rights.json
+//! ```
+//! Like a tantivy segment, a shard is written once into a temporary directory,
+//! fsynced and renamed into place; it is never modified afterwards. Additions are
+//! new (delta) shards; removals are tombstones kept beside it.
+
+use std::path::{Path, PathBuf};
+
+use crate::doctable::{DocInfo, DocTable};
+use crate::docstore::DocStore;
+use crate::error::{IndexError, Result};
+use crate::file::{self, MappedFile};
+use crate::rights::Rights;
+use crate::stream::{Stream, StreamFiles};
+use crate::varint;
+use crate::vocab::Vocab;
+
+/// Kind tag of the rights table file.
+pub const RIGHTS_KIND: &[u8; 8] = b"RIGHTS\0\0";
+
+/// A stream with its vocabulary.
+pub struct StreamIndex {
+    /// Token, suffix-array and start files.
+    pub files: StreamFiles,
+    /// The stream's vocabulary.
+    pub vocab: Vocab,
+}
+
+impl StreamIndex {
+    fn open(dir: &Path, stream: Stream) -> Result<Self> {
+        Ok(Self {
+            files: StreamFiles::open(dir, stream)?,
+            vocab: Vocab::open(&dir.join(format!("{}.vocab", stream.name())))?,
+        })
+    }
+
+    /// Encodes a token sequence in this shard's ids; `None` if a token is unknown
+    /// here (the sequence then cannot occur in this shard).
+    pub fn encode<S: AsRef<str>>(&self, toks: &[S]) -> Option<Vec<u8>> {
+        let mut out = Vec::with_capacity(toks.len() * 2);
+        for t in toks {
+            varint::encode(self.vocab.id(t.as_ref())?, &mut out);
+        }
+        Some(out)
+    }
+
+    /// Encodes the longest prefix of `toks` whose tokens are all known here.
+    pub fn encode_prefix<S: AsRef<str>>(&self, toks: &[S]) -> Vec<u8> {
+        let mut out = Vec::with_capacity(toks.len() * 2);
+        for t in toks {
+            match self.vocab.id(t.as_ref()) {
+                Some(id) => varint::encode(id, &mut out),
+                None => break,
+            }
+        }
+        out
+    }
+}
+
+/// An opened shard.
+pub struct Shard {
+    name: String,
+    dir: PathBuf,
+    /// The document table.
+    pub docs: DocTable,
+    /// The document store.
+    pub store: DocStore,
+    /// Rights records, indexed by [`DocInfo::rights`].
+    pub rights: Vec<Rights>,
+    /// The text stream.
+    pub text: StreamIndex,
+    /// The canonical code stream, if the shard has code.
+    pub canon: Option<StreamIndex>,
+}
+
+impl Shard {
+    /// Opens the shard directory `dir`.
+    pub fn open(dir: &Path) -> Result<Self> {
+        let name = dir.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+        let docs = DocTable::open(&dir.join("docs.tab"))?;
+        let store = DocStore::open(&dir.join("docs.zst"))?;
+        let rights_file = MappedFile::open(&dir.join("rights.json"), RIGHTS_KIND)?;
+        let rights: Vec<Rights> = serde_json::from_slice(rights_file.body()).map_err(|e| IndexError::Corrupt {
+            path: rights_file.path().to_owned(),
+            why: format!("rights table: {e}"),
+        })?;
+        let text = StreamIndex::open(dir, Stream::Text)?;
+        let canon = if dir.join("canon.tok").exists() { Some(StreamIndex::open(dir, Stream::Canon)?) } else { None };
+        let check = |s: &StreamIndex| {
+            if s.files.docs() != docs.len() {
+                return Err(IndexError::Corrupt {
+                    path: dir.to_owned(),
+                    why: format!("stream has {} documents, table has {}", s.files.docs(), docs.len()),
+                });
+            }
+            Ok(())
+        };
+        check(&text)?;
+        if let Some(c) = &canon {
+            check(c)?;
+        }
+        Ok(Self { name, dir: dir.to_owned(), docs, store, rights, text, canon })
+    }
+
+    /// Writes the rights table of a shard being built.
+    pub fn write_rights(dir: &Path, rights: &[Rights]) -> Result<()> {
+        let body = serde_json::to_vec(rights).map_err(|e| IndexError::Input(e.to_string()))?;
+        file::write_file(&dir.join("rights.json"), RIGHTS_KIND, &body)
+    }
+
+    /// The shard's directory name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The shard's directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// A stream, if present.
+    pub fn stream(&self, s: Stream) -> Option<&StreamIndex> {
+        match s {
+            Stream::Text => Some(&self.text),
+            Stream::Canon => self.canon.as_ref(),
+        }
+    }
+
+    /// Document info with its rights record.
+    pub fn doc(&self, doc: usize) -> Result<(DocInfo, Rights)> {
+        let info = self.docs.get(doc)?;
+        let rights = self.rights.get(info.rights as usize).cloned().unwrap_or_default();
+        Ok((info, rights))
+    }
+
+    /// Verifies every checksum of the shard.
+    pub fn verify(&self) -> Result<()> {
+        self.docs.file().verify()?;
+        self.store.file().verify()?;
+        self.text.files.verify()?;
+        self.text.vocab.file().verify()?;
+        if let Some(c) = &self.canon {
+            c.files.verify()?;
+            c.vocab.file().verify()?;
+        }
+        Ok(())
+    }
+
+    /// Bytes on disk.
+    pub fn disk_bytes(&self) -> u64 {
+        let s = |x: &StreamIndex| x.files.disk_bytes() + x.vocab.file().file_len();
+        self.docs.file().file_len()
+            + self.store.file().file_len()
+            + s(&self.text)
+            + self.canon.as_ref().map(s).unwrap_or(0)
+    }
+}

@@ -1,0 +1,318 @@
+//! One token stream of a shard and its suffix array: the structure that answers
+//! "how often and where does this token sequence occur".
+//!
+//! Files, for a stream named `S` (`text` or `canon`):
+//! - `S.tok` (kind `TOKENS`): the documents' token ids in [`varint`](crate::varint)
+//!   code, each document followed by the separator id 0.
+//! - `S.sa` (kind `SUFFIXES`): `u32` byte offsets into `S.tok` of every token
+//!   start except separators, in lexicographic order of the suffixes (the
+//!   varint code is order-preserving, so this is the suffix order of the id
+//!   sequence too).
+//! - `S.starts` (kind `STARTS`): `u32` byte offset of each document's first
+//!   token, plus the stream length: the map from a position to its document.
+//!
+//! The suffix array is built by libsais over the `i32` id sequence (one thread:
+//! its OpenMP mode is 7× slower on 2 shared cores, see the research notes), then
+//! its token indices are rewritten in place into byte offsets. Shards stay under
+//! 2^31 tokens and 4 GiB of stream, so 32-bit entries suffice; the 64-bit path
+//! (libsais64, `u64` entries, 9 bytes per token) is for shards beyond that and is
+//! not needed while the builder cuts shards at [`crate::build::DEFAULT_SHARD_TOKENS`].
+
+use std::ops::Range;
+use std::path::Path;
+
+use libsais::suffix_array::AlphabetSize;
+use libsais::SuffixArrayConstruction;
+
+use crate::error::{IndexError, Result};
+use crate::file::{EnvelopeWriter, MappedFile};
+use crate::varint;
+
+/// Kind tag of token files.
+pub const TOK_KIND: &[u8; 8] = b"TOKENS\0\0";
+/// Kind tag of suffix-array files.
+pub const SA_KIND: &[u8; 8] = b"SUFFIXES";
+/// Kind tag of document-start files.
+pub const STARTS_KIND: &[u8; 8] = b"STARTS\0\0";
+
+/// The two streams a shard can have.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Stream {
+    /// Normalised word and punctuation tokens of every document.
+    Text,
+    /// Canonical code lexemes (identifiers and literals abstracted) of code documents.
+    Canon,
+}
+
+impl Stream {
+    /// File-name stem.
+    pub fn name(self) -> &'static str {
+        match self {
+            Stream::Text => "text",
+            Stream::Canon => "canon",
+        }
+    }
+}
+
+/// Sizes of a written stream.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct StreamStats {
+    /// Tokens, separators excluded.
+    pub tokens: u64,
+    /// Bytes of the token file body.
+    pub tok_bytes: u64,
+}
+
+/// Writes the three files of a stream into `dir`. `ids` holds final ids (0 =
+/// separator, ending every document); `doc_first_token[d]` is the token index
+/// where document `d` starts. `alphabet` is one more than the largest id.
+pub fn write_stream(dir: &Path, stream: Stream, mut ids: Vec<i32>, doc_first_token: &[u64], alphabet: u32) -> Result<StreamStats> {
+    let name = stream.name();
+    let n = ids.len();
+    if n >= i32::MAX as usize {
+        return Err(IndexError::Unsupported(format!("a shard stream of {n} tokens needs the 64-bit path; cut smaller shards")));
+    }
+    // Byte offsets: a checkpoint every 64 tokens, and each document start.
+    let mut checkpoints = Vec::with_capacity(n / 64 + 1);
+    let mut starts = Vec::with_capacity(doc_first_token.len() + 1);
+    let mut next_doc = doc_first_token.iter().peekable();
+    let mut off: u64 = 0;
+    for (i, &id) in ids.iter().enumerate() {
+        if i % 64 == 0 {
+            checkpoints.push(off as u32);
+        }
+        while next_doc.peek().is_some_and(|&&d| d as usize == i) {
+            starts.push(off as u32);
+            next_doc.next();
+        }
+        off += varint::encoded_len(id as u32) as u64;
+    }
+    if off > u32::MAX as u64 {
+        return Err(IndexError::Unsupported(format!("a shard stream of {off} bytes exceeds 4 GiB; cut smaller shards")));
+    }
+    for _ in next_doc {
+        starts.push(off as u32);
+    }
+    starts.push(off as u32);
+
+    let tok_path = dir.join(format!("{name}.tok"));
+    let mut w = EnvelopeWriter::create(&tok_path, TOK_KIND)?;
+    let mut buf = Vec::with_capacity(1 << 20);
+    for chunk in ids.chunks(1 << 18) {
+        buf.clear();
+        for &id in chunk {
+            varint::encode(id as u32, &mut buf);
+        }
+        w.write(&buf)?;
+    }
+    w.finish()?;
+
+    let n_sep = ids.iter().filter(|&&x| x == 0).count();
+    let sa = build_suffix_array(&mut ids, alphabet)?;
+    // Suffixes starting with the separator (the smallest id) come first; no query
+    // can contain it, so they are dropped.
+    if sa[..n_sep].iter().any(|&p| ids[p as usize] != 0) {
+        return Err(IndexError::Sais("separator suffixes not first".into()));
+    }
+    let mut sa = sa;
+    sa.drain(..n_sep);
+    let mut sa: Vec<u32> = sa.into_iter().map(|p| p as u32).collect();
+    for p in sa.iter_mut() {
+        let t = *p as usize;
+        let block = t / 64;
+        let mut o = checkpoints[block];
+        for &id in &ids[block * 64..t] {
+            o += varint::encoded_len(id as u32) as u32;
+        }
+        *p = o;
+    }
+    let mut w = EnvelopeWriter::create(&dir.join(format!("{name}.sa")), SA_KIND)?;
+    w.write_u32s(&sa)?;
+    w.finish()?;
+    let mut w = EnvelopeWriter::create(&dir.join(format!("{name}.starts")), STARTS_KIND)?;
+    w.write_u32s(&starts)?;
+    w.finish()?;
+    Ok(StreamStats { tokens: (n - n_sep) as u64, tok_bytes: off })
+}
+
+/// Suffix array of an id sequence with libsais, single-threaded.
+pub fn build_suffix_array(ids: &mut [i32], alphabet: u32) -> Result<Vec<i32>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let k = alphabet.max(1) as i32;
+    if ids.iter().any(|&x| x < 0 || x >= k) {
+        return Err(IndexError::Sais("token id outside the alphabet".into()));
+    }
+    // SAFETY (of `with_alphabet_size`): every id was checked to lie in [0, k) above.
+    let res = unsafe {
+        SuffixArrayConstruction::for_text_mut(ids)
+            .in_owned_buffer32()
+            .single_threaded()
+            .with_alphabet_size(AlphabetSize::new(k))
+            .run()
+    };
+    res.map(|r| r.into_vec()).map_err(|e| IndexError::Sais(format!("{e:?}")))
+}
+
+/// A mapped stream with its suffix array.
+pub struct StreamFiles {
+    tok: MappedFile,
+    sa: MappedFile,
+    starts: MappedFile,
+}
+
+impl StreamFiles {
+    /// Maps the three files of `stream` in `dir`.
+    pub fn open(dir: &Path, stream: Stream) -> Result<Self> {
+        let name = stream.name();
+        let tok = MappedFile::open(&dir.join(format!("{name}.tok")), TOK_KIND)?;
+        let sa = MappedFile::open(&dir.join(format!("{name}.sa")), SA_KIND)?;
+        let starts = MappedFile::open(&dir.join(format!("{name}.starts")), STARTS_KIND)?;
+        sa.body_u32()?;
+        let st = starts.body_u32()?;
+        let bad = |why: &str| IndexError::Corrupt { path: starts.path().to_owned(), why: why.into() };
+        if st.last().copied() != Some(tok.body().len() as u32) {
+            return Err(bad("document starts do not end at the token stream's end"));
+        }
+        if st.windows(2).any(|w| w[0] > w[1]) {
+            return Err(bad("document starts are not in order"));
+        }
+        sa.advise_random();
+        Ok(Self { tok, sa, starts })
+    }
+
+    /// The encoded token stream.
+    #[inline]
+    pub fn tokens(&self) -> &[u8] {
+        self.tok.body()
+    }
+
+    /// The suffix array (byte offsets).
+    #[inline]
+    pub fn sa(&self) -> &[u32] {
+        self.sa.body_u32().unwrap_or(&[])
+    }
+
+    /// Document start offsets, plus the end.
+    #[inline]
+    pub fn starts(&self) -> &[u32] {
+        self.starts.body_u32().unwrap_or(&[])
+    }
+
+    /// Number of documents.
+    pub fn docs(&self) -> usize {
+        self.starts().len().saturating_sub(1)
+    }
+
+    /// Number of indexed suffixes (tokens).
+    pub fn len(&self) -> usize {
+        self.sa().len()
+    }
+
+    /// True when the stream has no tokens.
+    pub fn is_empty(&self) -> bool {
+        self.sa().is_empty()
+    }
+
+    /// The suffix at SA rank `i` (empty if the entry is out of range: corrupt).
+    #[inline]
+    pub fn suffix(&self, i: usize) -> &[u8] {
+        let off = self.sa().get(i).copied().unwrap_or(u32::MAX) as usize;
+        self.tokens().get(off..).unwrap_or(&[])
+    }
+
+    /// SA ranks of the suffixes that start with `pattern` (encoded, non-empty).
+    pub fn range(&self, pattern: &[u8]) -> Range<usize> {
+        let n = self.len();
+        let trunc = |i: usize| {
+            let s = self.suffix(i);
+            &s[..s.len().min(pattern.len())]
+        };
+        // lower bound: first suffix >= pattern
+        let (mut lo, mut hi) = (0, n);
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            if trunc(mid) < pattern {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        let start = lo;
+        let mut hi = n;
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            if trunc(mid) <= pattern {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        start..lo
+    }
+
+    /// The longest prefix of `pattern` (in whole tokens) that occurs, and the SA
+    /// ranks of its occurrences: one binary search for the whole pattern, then the
+    /// longest common prefix with the two neighbours of the insertion point
+    /// (infini-gram's `compute_longest_prefix_len`).
+    pub fn longest_prefix(&self, pattern: &[u8]) -> (usize, Range<usize>) {
+        let n = self.len();
+        if n == 0 || pattern.is_empty() {
+            return (0, 0..0);
+        }
+        let (mut lo, mut hi) = (0, n);
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            if self.suffix(mid) < pattern {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        let mut best = 0;
+        if lo < n {
+            best = varint::common_prefix_tokens(self.suffix(lo), pattern);
+        }
+        if lo > 0 {
+            best = best.max(varint::common_prefix_tokens(self.suffix(lo - 1), pattern));
+        }
+        if best == 0 {
+            return (0, 0..0);
+        }
+        let bytes = varint::byte_len_of_tokens(pattern, best);
+        (best, self.range(&pattern[..bytes]))
+    }
+
+    /// Document holding byte offset `off`.
+    pub fn doc_of(&self, off: u32) -> usize {
+        let st = self.starts();
+        st.partition_point(|&s| s <= off).saturating_sub(1)
+    }
+
+    /// Number of tokens between the start of `doc` and byte offset `off`.
+    pub fn token_index_in_doc(&self, doc: usize, off: u32) -> usize {
+        let start = self.starts().get(doc).copied().unwrap_or(0) as usize;
+        let toks = self.tokens();
+        let mut i = start;
+        let mut n = 0;
+        while i < off as usize && i < toks.len() {
+            i += varint::len_from_first(toks[i]);
+            n += 1;
+        }
+        n
+    }
+
+    /// Verifies every checksum (O(size)).
+    pub fn verify(&self) -> Result<()> {
+        self.tok.verify()?;
+        self.sa.verify()?;
+        self.starts.verify()
+    }
+
+    /// Bytes on disk.
+    pub fn disk_bytes(&self) -> u64 {
+        self.tok.file_len() + self.sa.file_len() + self.starts.file_len()
+    }
+}

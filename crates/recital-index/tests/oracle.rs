@@ -1,0 +1,181 @@
+//! Property tests: every index answer equals a brute-force scan of the live
+//! documents, across shard boundaries, delta shards and tombstones, in text and
+//! code modes.
+
+use std::collections::{BTreeSet, HashMap};
+use std::path::Path;
+
+use proptest::prelude::*;
+use recital_index::{BuildOptions, Index, IngestOptions, Query, Stream};
+use recital_text::code::Lang;
+
+const WORDS: &[&str] = &["a", "b", "the", "Cat", "CAT", "cat", ".", ",", "sat", "ﬁsh", "fish", "x\u{200B}y", "xy"];
+const CODE: &[&str] = &["int", "x", "y", "foo", "=", "+", "1", "2", ";", "(", ")", "return", "/* c */", "\"s\""];
+
+#[derive(Debug, Clone)]
+struct Corpus {
+    code: bool,
+    base: Vec<String>,
+    delta: Vec<String>,
+    remove: Vec<bool>,
+    shard_tokens: u64,
+    queries: Vec<Vec<usize>>,
+    from_docs: Vec<(usize, usize, usize)>,
+}
+
+fn doc(alpha: &'static [&'static str]) -> impl Strategy<Value = String> {
+    prop::collection::vec(0..alpha.len(), 0..40).prop_map(move |ix| ix.iter().map(|&i| alpha[i]).collect::<Vec<_>>().join(" "))
+}
+
+fn corpus() -> impl Strategy<Value = Corpus> {
+    any::<bool>().prop_flat_map(|code| {
+        let alpha: &'static [&'static str] = if code { CODE } else { WORDS };
+        (
+            prop::collection::vec(doc(alpha), 1..8),
+            prop::collection::vec(doc(alpha), 0..4),
+            prop::collection::vec(any::<bool>(), 12),
+            prop_oneof![Just(u64::MAX), 8u64..120],
+            prop::collection::vec(prop::collection::vec(0..alpha.len(), 1..5), 1..12),
+            prop::collection::vec((0usize..12, 0usize..40, 1usize..8), 0..8),
+        )
+            .prop_map(move |(base, delta, remove, shard_tokens, queries, from_docs)| Corpus {
+                code,
+                base,
+                delta,
+                remove,
+                shard_tokens,
+                queries,
+                from_docs,
+            })
+    })
+}
+
+fn tokens(text: &str, stream: Stream) -> Vec<String> {
+    let ts = match stream {
+        Stream::Text => recital_text::tokenize(text),
+        Stream::Canon => recital_text::code::canonical(text, Lang::C),
+    };
+    (0..ts.len()).map(|i| ts.text(i).to_string()).collect()
+}
+
+fn write_docs(dir: &Path, prefix: &str, ext: &str, docs: &[String]) -> Vec<(String, String)> {
+    std::fs::create_dir_all(dir).unwrap();
+    docs.iter()
+        .enumerate()
+        .map(|(i, d)| {
+            let name = format!("{prefix}{i}.{ext}");
+            std::fs::write(dir.join(&name), d).unwrap();
+            (name, d.clone())
+        })
+        .collect()
+}
+
+fn occurrences(doc: &[String], q: &[String]) -> Vec<usize> {
+    if q.is_empty() || doc.len() < q.len() {
+        return vec![];
+    }
+    (0..=doc.len() - q.len()).filter(|&i| doc[i..i + q.len()] == *q).collect()
+}
+
+fn check(c: &Corpus) -> Result<(), TestCaseError> {
+    let tmp = tempfile::tempdir().unwrap();
+    let ext = if c.code { "c" } else { "txt" };
+    let base = write_docs(&tmp.path().join("base"), "d", ext, &c.base);
+    let delta = write_docs(&tmp.path().join("delta"), "e", ext, &c.delta);
+    let dir = tmp.path().join("idx");
+    let opts = IngestOptions::default();
+    let bopts = BuildOptions { shard_tokens: c.shard_tokens };
+    let built = recital_index::build(&dir, &[tmp.path().join("base")], &opts, &bopts);
+    let all_empty = c.base.iter().all(|d| tokens(d, Stream::Text).is_empty());
+    if all_empty {
+        prop_assert!(built.is_err(), "a corpus without tokens must be refused");
+        return Ok(());
+    }
+    built.unwrap();
+    let mut delta = delta;
+    if !delta.is_empty() {
+        let added = recital_index::add(&dir, &[tmp.path().join("delta")], &opts, &bopts);
+        if delta.iter().all(|(_, d)| tokens(d, Stream::Text).is_empty()) {
+            prop_assert!(added.is_err(), "adding documents without tokens must be refused");
+            delta.clear();
+        } else {
+            added.unwrap();
+        }
+    }
+    let all: Vec<(String, String)> = base.iter().chain(&delta).cloned().collect();
+    let removed: BTreeSet<String> =
+        all.iter().zip(&c.remove).filter(|(_, r)| **r).map(|((id, _), _)| id.clone()).collect();
+    if !removed.is_empty() {
+        let ids: Vec<String> = removed.iter().cloned().collect();
+        recital_index::remove(&dir, &ids).unwrap();
+    }
+    let live: Vec<&(String, String)> = all.iter().filter(|(id, _)| !removed.contains(id)).collect();
+
+    let streams: &[Stream] = if c.code { &[Stream::Text, Stream::Canon] } else { &[Stream::Text] };
+    for round in 0..2 {
+        let idx = Index::open(&dir).unwrap();
+        for &stream in streams {
+            let docs: HashMap<&str, Vec<String>> = live.iter().map(|(id, t)| (id.as_str(), tokens(t, stream))).collect();
+            let alpha: &[&str] = if c.code { CODE } else { WORDS };
+            let mut queries: Vec<Vec<String>> = c
+                .queries
+                .iter()
+                .map(|q| tokens(&q.iter().map(|&i| alpha[i]).collect::<Vec<_>>().join(" "), stream))
+                .filter(|q| !q.is_empty())
+                .collect();
+            for &(d, start, len) in &c.from_docs {
+                if let Some((_, t)) = all.get(d % all.len()) {
+                    let toks = tokens(t, stream);
+                    if start < toks.len() {
+                        queries.push(toks[start..(start + len).min(toks.len())].to_vec());
+                    }
+                }
+            }
+            for q in &queries {
+                let mut want_count = 0u64;
+                let mut want_hits = BTreeSet::new();
+                for (id, toks) in &docs {
+                    for i in occurrences(toks, q) {
+                        want_count += 1;
+                        want_hits.insert((id.to_string(), i));
+                    }
+                }
+                let want_docs = want_hits.iter().map(|(d, _)| d.clone()).collect::<BTreeSet<_>>().len() as u64;
+                let query = Query { tokens: q.clone(), stream };
+                let got = idx.count(&query).unwrap();
+                prop_assert_eq!(got.count, want_count, "count of {:?} in {:?}", q, stream);
+                prop_assert_eq!(got.doc_count, want_docs, "doc_count of {:?}", q);
+                let loc = idx.locate(&query, usize::MAX).unwrap();
+                let got_hits: BTreeSet<(String, usize)> = loc.hits.iter().map(|h| (h.doc_id.clone(), h.token_start)).collect();
+                prop_assert_eq!(&got_hits, &want_hits, "locate of {:?}", q);
+                for h in &loc.hits {
+                    let text = &live.iter().find(|(id, _)| *id == h.doc_id).unwrap().1;
+                    prop_assert_eq!(&tokens(&text[h.byte_start..h.byte_end], stream), q, "byte range of a hit");
+                }
+                // Longest prefix that occurs in a live document.
+                let want_lp = (0..=q.len())
+                    .rev()
+                    .find(|&k| k == 0 || docs.values().any(|t| !occurrences(t, &q[..k]).is_empty()))
+                    .unwrap();
+                let (lp, lp_count) = idx.longest_prefix(stream, q);
+                prop_assert_eq!(lp, want_lp, "longest prefix of {:?}", q);
+                if lp > 0 {
+                    prop_assert!(lp_count > 0);
+                }
+            }
+        }
+        // Second round: the same answers after compaction.
+        if round == 0 {
+            recital_index::compact(&dir, &bopts).unwrap();
+        }
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 40, ..ProptestConfig::default() })]
+    #[test]
+    fn answers_equal_brute_force(c in corpus()) {
+        check(&c)?;
+    }
+}

@@ -1,0 +1,130 @@
+//! Real-corpus test: the King James Bible (Debian `bible-kjv`, public domain),
+//! split into chapters, indexed in several shards with a delta and tombstones;
+//! counts and document counts must equal a brute-force scan of the same text.
+//! Skips, saying so, where the `bible` program is not installed
+//! (`scripts/install-test-corpora.sh` installs it).
+
+use std::collections::{HashMap, HashSet};
+use std::process::Command;
+
+use recital_index::{BuildOptions, Index, IngestOptions, Query, Stream};
+
+fn kjv_chapters() -> Option<Vec<(String, String)>> {
+    let out = Command::new("bible").arg("gen1:1-rev22:21").output().ok()?;
+    if !out.status.success() {
+        return None;
+    }
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let mut chapters: Vec<(String, String)> = Vec::new();
+    for line in text.lines() {
+        let is_heading = !line.starts_with(' ')
+            && line.rsplit_once(' ').is_some_and(|(book, n)| !book.is_empty() && n.parse::<u32>().is_ok());
+        if is_heading {
+            chapters.push((line.trim().to_string(), String::new()));
+        } else if let Some((_, body)) = chapters.last_mut() {
+            body.push_str(line);
+            body.push('\n');
+        }
+    }
+    Some(chapters)
+}
+
+fn toks(s: &str) -> Vec<String> {
+    let ts = recital_text::tokenize(s);
+    (0..ts.len()).map(|i| ts.text(i).to_string()).collect()
+}
+
+#[test]
+fn kjv_counts_equal_brute_force() {
+    let Some(chapters) = kjv_chapters() else {
+        eprintln!("SKIPPED kjv_counts_equal_brute_force: the `bible` program (Debian bible-kjv) is not installed");
+        return;
+    };
+    assert!(chapters.len() > 1000, "expected the 1189 chapters, got {}", chapters.len());
+    let t = tempfile::tempdir().unwrap();
+    let write_jsonl = |name: &str, chs: &[(String, String)]| {
+        let p = t.path().join(name);
+        let body: String = chs
+            .iter()
+            .map(|(id, text)| serde_json::json!({"id": id, "text": text}).to_string() + "\n")
+            .collect();
+        std::fs::write(&p, body).unwrap();
+        p
+    };
+    let (base, delta) = chapters.split_at(chapters.len() - 50);
+    let dir = t.path().join("kjv");
+    // ~1M tokens in shards of ~200k: several base shards plus a delta.
+    let bopts = BuildOptions { shard_tokens: 200_000 };
+    recital_index::build(&dir, &[write_jsonl("base.jsonl", base)], &IngestOptions::default(), &bopts).unwrap();
+    recital_index::add(&dir, &[write_jsonl("delta.jsonl", delta)], &IngestOptions::default(), &bopts).unwrap();
+    let removed = ["Genesis 1", "John 11", "Revelation 22"];
+    recital_index::remove(&dir, &removed.map(String::from)).unwrap();
+    let idx = Index::open(&dir).unwrap();
+    assert!(idx.shards().len() >= 4, "{} shards", idx.shards().len());
+
+    let live: Vec<(&str, Vec<String>)> = chapters
+        .iter()
+        .filter(|(id, _)| !removed.contains(&id.as_str()))
+        .map(|(id, text)| (id.as_str(), toks(text)))
+        .collect();
+    let mut queries: Vec<Vec<String>> = [
+        "In the beginning God created",
+        "And God said, Let there be light",
+        "Jesus wept.",
+        "and it was so",
+        "VERILY, VERILY, I say unto thee",
+        "the LORD",
+        "Amen.",
+        "thee",
+        "Lazarus, come forth",
+        "grace of our Lord Jesus Christ be with you all",
+    ]
+    .iter()
+    .map(|q| toks(q))
+    .collect();
+    // Windows of 1, 8 and 32 tokens from fixed positions of the corpus (removed chapters included).
+    let mut state = 0x9E3779B97F4A7C15u64;
+    let mut next = || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let all: Vec<Vec<String>> = chapters.iter().map(|(_, t)| toks(t)).collect();
+    for len in [1usize, 8, 32] {
+        for _ in 0..15 {
+            let c = &all[(next() % all.len() as u64) as usize];
+            if c.len() > len {
+                let s = (next() % (c.len() - len) as u64) as usize;
+                queries.push(c[s..s + len].to_vec());
+            }
+        }
+    }
+    let mut index_of: HashMap<&str, Vec<(usize, usize)>> = HashMap::new();
+    for (d, (_, tk)) in live.iter().enumerate() {
+        for (i, t) in tk.iter().enumerate() {
+            index_of.entry(t.as_str()).or_default().push((d, i));
+        }
+    }
+    for q in &queries {
+        let mut count = 0u64;
+        let mut docs = HashSet::new();
+        for &(d, i) in index_of.get(q[0].as_str()).map(|v| v.as_slice()).unwrap_or(&[]) {
+            let tk = &live[d].1;
+            if tk.len() >= i + q.len() && tk[i..i + q.len()] == q[..] {
+                count += 1;
+                docs.insert(d);
+            }
+        }
+        let got = idx.count(&Query { tokens: q.clone(), stream: Stream::Text }).unwrap();
+        assert_eq!(got.count, count, "count of {q:?}");
+        assert_eq!(got.doc_count, docs.len() as u64, "doc_count of {q:?}");
+    }
+    let jesus_wept = idx.locate(&Query::text("Jesus wept."), 10).unwrap();
+    assert_eq!(jesus_wept.count, 0, "John 11 was removed");
+    let light = idx.locate(&Query::text("let there be light"), 10).unwrap();
+    assert_eq!(light.count, 0, "Genesis 1 was removed");
+    let grace = idx.locate(&Query::text("The grace of our Lord Jesus Christ be with you all"), 10).unwrap();
+    assert!(grace.hits.iter().all(|h| h.doc_id != "Revelation 22"));
+    assert!(grace.hits.iter().any(|h| h.doc_id.starts_with("Philippians") || h.doc_id.starts_with("2 Thessalonians")), "{:?}", grace.hits.iter().map(|h| &h.doc_id).collect::<Vec<_>>());
+}

@@ -1,0 +1,148 @@
+//! Command-line definitions (clap derive). Every flag is defined once, here.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// recital: find, attribute and filter memorised training data in model outputs.
+#[derive(Parser, Debug)]
+#[command(name = "recital", version, about, long_about = None)]
+pub struct Cli {
+    /// Log progress details (RECITAL_LOG=debug for more).
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Build and change corpus indexes.
+    #[command(subcommand)]
+    Index(IndexCommand),
+    /// Count occurrences (and documents) of a text in the index.
+    Count(QueryArgs),
+    /// List where a text occurs: documents, offsets, snippets, rights.
+    Locate(LocateArgs),
+    /// Run recital on the bundled sample corpus (builds its index on first use).
+    Demo(DemoArgs),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum IndexCommand {
+    /// Build a new index from files, directories and JSONL dumps.
+    Build(BuildArgs),
+    /// Add documents to an index as a delta shard (searchable at once).
+    Add(BuildArgs),
+    /// Remove documents by id (tombstones; counts exclude them at once).
+    Remove(RemoveArgs),
+    /// Merge delta shards and drop removed documents for good.
+    Compact(IndexOnly),
+    /// Show index statistics.
+    Stats(StatsArgs),
+    /// Verify every checksum of every index file.
+    Verify(IndexOnly),
+}
+
+#[derive(Args, Debug)]
+pub struct IndexOnly {
+    /// Index directory.
+    #[arg(long, value_name = "DIR")]
+    pub index: PathBuf,
+    /// Print machine-readable JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct StatsArgs {
+    /// Index directory.
+    #[arg(long, value_name = "DIR")]
+    pub index: PathBuf,
+    /// Print machine-readable JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+#[command(group = clap::ArgGroup::new("mode").multiple(false))]
+pub struct BuildArgs {
+    /// Index directory (for `build`: must not exist or be empty).
+    #[arg(long, value_name = "DIR")]
+    pub index: PathBuf,
+    /// Rights sidecar (JSONL or CSV): path glob or doc id → licence, holder, URL, opt-out, jurisdictions, category.
+    #[arg(long, value_name = "FILE")]
+    pub rights: Option<PathBuf>,
+    /// Treat every file with a known language as code (others as text).
+    #[arg(long, group = "mode")]
+    pub code: bool,
+    /// Treat everything as prose.
+    #[arg(long, group = "mode")]
+    pub text: bool,
+    /// Code by file extension or JSONL `lang` field, else prose (default).
+    #[arg(long, group = "mode")]
+    pub auto: bool,
+    /// JSONL field with the document text.
+    #[arg(long, default_value = "text", value_name = "FIELD")]
+    pub text_field: String,
+    /// JSONL field with the document id.
+    #[arg(long, default_value = "id", value_name = "FIELD")]
+    pub id_field: String,
+    /// Token budget per shard (bounds build memory at about 10 bytes per token).
+    #[arg(long, value_name = "N", default_value_t = recital_index::build::DEFAULT_SHARD_TOKENS)]
+    pub shard_tokens: u64,
+    /// Print a machine-readable JSON report.
+    #[arg(long)]
+    pub json: bool,
+    /// Files, directories or JSONL dumps (.jsonl, .jsonl.gz, .jsonl.zst).
+    #[arg(required = true, value_name = "INPUT")]
+    pub inputs: Vec<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct RemoveArgs {
+    /// Index directory.
+    #[arg(long, value_name = "DIR")]
+    pub index: PathBuf,
+    /// Print a machine-readable JSON report.
+    #[arg(long)]
+    pub json: bool,
+    /// Document ids to remove.
+    #[arg(required = true, value_name = "DOC_ID")]
+    pub ids: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct QueryArgs {
+    /// Index directory.
+    #[arg(long, value_name = "DIR")]
+    pub index: PathBuf,
+    /// Print machine-readable JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Search the canonical code stream, lexing TEXT as this language (c, cpp, python, rust, javascript, typescript, java, go).
+    #[arg(long, value_name = "LANG")]
+    pub code: Option<String>,
+    /// The text to look for (`-` reads standard input).
+    #[arg(value_name = "TEXT")]
+    pub text: String,
+}
+
+#[derive(Args, Debug)]
+pub struct LocateArgs {
+    #[command(flatten)]
+    pub query: QueryArgs,
+    /// Occurrences to list at most.
+    #[arg(long, default_value_t = 10, value_name = "N")]
+    pub limit: usize,
+}
+
+#[derive(Args, Debug)]
+pub struct DemoArgs {
+    /// Where to keep the sample index (default: a directory under the system temp dir).
+    #[arg(long, value_name = "DIR")]
+    pub index: Option<PathBuf>,
+    /// Print machine-readable JSON.
+    #[arg(long)]
+    pub json: bool,
+}

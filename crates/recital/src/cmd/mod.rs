@@ -1,0 +1,24 @@
+//! One module per subcommand.
+
+mod demo;
+mod index;
+mod query;
+
+use crate::cli::{Command, IndexCommand};
+
+/// Runs a parsed command.
+pub fn run(cmd: Command) -> anyhow::Result<()> {
+    match cmd {
+        Command::Index(c) => match c {
+            IndexCommand::Build(a) => index::build(a, false),
+            IndexCommand::Add(a) => index::build(a, true),
+            IndexCommand::Remove(a) => index::remove(a),
+            IndexCommand::Compact(a) => index::compact(a),
+            IndexCommand::Stats(a) => index::stats(a),
+            IndexCommand::Verify(a) => index::verify(a),
+        },
+        Command::Count(a) => query::count(a),
+        Command::Locate(a) => query::locate(a),
+        Command::Demo(a) => demo::run(a),
+    }
+}

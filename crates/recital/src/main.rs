@@ -1,0 +1,29 @@
+//! The `recital` command-line tool: glue between the library crates and the user.
+//!
+//! Each subcommand lives in its own module under `cmd/`; argument definitions are
+//! in `cli.rs`. Errors are reported in one place (here): one line on stderr,
+//! exit status 1 (2 for usage errors, from clap).
+
+mod cli;
+mod cmd;
+mod output;
+
+use clap::Parser;
+
+fn main() {
+    let args = cli::Cli::parse();
+    let filter = if args.verbose { "info" } else { "warn" };
+    let env = tracing_subscriber::EnvFilter::try_from_env("RECITAL_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(filter));
+    tracing_subscriber::fmt()
+        .with_env_filter(env)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .without_time()
+        .init();
+    if let Err(e) = cmd::run(args.command) {
+        let chain: Vec<String> = e.chain().map(|c| c.to_string()).collect();
+        eprintln!("error: {}", chain.join(": "));
+        std::process::exit(1);
+    }
+}

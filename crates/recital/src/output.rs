@@ -1,0 +1,43 @@
+//! Terminal output helpers: colour only on a terminal, and never with NO_COLOR.
+
+use std::io::IsTerminal;
+
+/// True when stdout is a terminal and NO_COLOR is unset or empty.
+pub fn use_color() -> bool {
+    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
+/// Marks `s[a..b]` as the highlighted part: bold red on a terminal, `[[…]]` otherwise.
+pub fn highlight(s: &str, a: usize, b: usize, color: bool) -> String {
+    let (a, b) = (a.min(s.len()), b.min(s.len()));
+    if !s.is_char_boundary(a) || !s.is_char_boundary(b) || a > b {
+        return s.to_string();
+    }
+    if color {
+        format!("{}\x1b[1;31m{}\x1b[0m{}", &s[..a], &s[a..b], &s[b..])
+    } else {
+        format!("{}[[{}]]{}", &s[..a], &s[a..b], &s[b..])
+    }
+}
+
+/// Prints a value as pretty JSON on stdout.
+pub fn print_json<T: serde::Serialize>(v: &T) -> anyhow::Result<()> {
+    println!("{}", serde_json::to_string_pretty(v)?);
+    Ok(())
+}
+
+/// Human-readable byte size.
+pub fn bytes(n: u64) -> String {
+    const U: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = n as f64;
+    let mut u = 0;
+    while v >= 1024.0 && u < U.len() - 1 {
+        v /= 1024.0;
+        u += 1;
+    }
+    if u == 0 {
+        format!("{n} B")
+    } else {
+        format!("{v:.1} {}", U[u])
+    }
+}

@@ -1,0 +1,334 @@
+//! Integration tests that run the real `recital` binary.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn recital() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_recital"));
+    c.env_remove("RECITAL_FAILPOINT").env("NO_COLOR", "1");
+    c
+}
+
+fn run(args: &[&str]) -> Output {
+    recital().args(args).output().expect("binary runs")
+}
+
+fn ok(args: &[&str]) -> String {
+    let o = run(args);
+    assert!(o.status.success(), "recital {args:?} failed: {}", String::from_utf8_lossy(&o.stderr));
+    String::from_utf8(o.stdout).unwrap()
+}
+
+fn json(args: &[&str]) -> serde_json::Value {
+    serde_json::from_str(&ok(args)).expect("valid JSON")
+}
+
+/// Runs a command that must fail, returning its stderr (one line).
+fn fails(args: &[&str]) -> String {
+    let o = run(args);
+    assert!(!o.status.success(), "recital {args:?} should fail");
+    let err = String::from_utf8(o.stderr).unwrap();
+    let errors: Vec<&str> = err.lines().filter(|l| l.starts_with("error: ")).collect();
+    assert_eq!(errors.len(), 1, "exactly one one-line cause expected: {err}");
+    assert!(err.trim_end().lines().last().unwrap().starts_with("error: "), "cause comes last: {err}");
+    errors[0].to_string()
+}
+
+fn sample() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/sample")
+}
+
+fn corpus(dir: &Path) -> PathBuf {
+    let c = dir.join("corpus");
+    std::fs::create_dir_all(c.join("prose")).unwrap();
+    std::fs::create_dir_all(c.join("code")).unwrap();
+    std::fs::write(c.join("prose/a.txt"), "It was the best of times, it was the worst of times.\n").unwrap();
+    std::fs::write(c.join("prose/b.txt"), "It was the age of wisdom; it was the best of times again.").unwrap();
+    std::fs::write(
+        c.join("code/sum.c"),
+        "// SPDX-License-Identifier: MIT\nint sum(int *xs, int n) {\n  int total = 0; /* accumulate */\n  for (int i = 0; i < n; i++) total += xs[i];\n  return total;\n}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        c.join("rights.jsonl"),
+        "{\"path\": \"prose/*\", \"license\": \"LicenseRef-PublicDomain\", \"holder\": \"C. Dickens\", \"category\": \"prose\"}\n{\"path\": \"prose/b.txt\", \"tdm_opt_out\": true, \"jurisdictions\": [\"EU\"]}\n",
+    )
+    .unwrap();
+    c
+}
+
+#[test]
+fn build_count_locate_stats_round_trip() {
+    let t = tempfile::tempdir().unwrap();
+    let c = corpus(t.path());
+    let idx = t.path().join("idx");
+    let (idx_s, rights) = (idx.to_str().unwrap(), c.join("rights.jsonl"));
+    let rep = json(&["index", "build", "--index", idx_s, "--rights", rights.to_str().unwrap(), "--json",
+        c.join("prose").to_str().unwrap(), c.join("code").to_str().unwrap()]);
+    assert_eq!(rep["ingest"]["docs"], 3);
+
+    let v = json(&["count", "--index", idx_s, "--json", "IT WAS THE  best\u{200B} of TIMES"]);
+    assert_eq!(v["count"], 2);
+    assert_eq!(v["doc_count"], 2);
+    assert_eq!(v["tokens"], 6);
+
+    let v = json(&["locate", "--index", idx_s, "--json", "--limit", "5", "best of times"]);
+    let hits = v["hits"].as_array().unwrap();
+    assert_eq!(hits.len(), 2);
+    for h in hits {
+        assert_eq!(h["license"], "LicenseRef-PublicDomain");
+        let s = h["snippet"].as_str().unwrap();
+        let [a, b] = [h["snippet_hit"][0].as_u64().unwrap() as usize, h["snippet_hit"][1].as_u64().unwrap() as usize];
+        assert_eq!(&s[a..b], "best of times");
+    }
+    let b = hits.iter().find(|h| h["doc_id"] == "b.txt").expect("b.txt hit");
+    assert_eq!(b["tdm_opt_out"], true);
+    assert_eq!(b["jurisdictions"], serde_json::json!(["EU"]));
+
+    // Code: SPDX line wins; canonical stream matches renamed identifiers.
+    let v = json(&["locate", "--index", idx_s, "--json", "--code", "c", "int add(int *v, int m) { int acc = 0; for (int j = 0; j < m; j++) acc += v[j]; return acc; }"]);
+    assert_eq!(v["count"], 1, "{v}");
+    assert_eq!(v["hits"][0]["license"], "MIT");
+    assert_eq!(v["hits"][0]["doc_id"], "sum.c");
+
+    let s = json(&["index", "stats", "--index", idx_s, "--json"]);
+    assert_eq!(s["docs"], 3);
+    assert!(s["canon_tokens"].as_u64().unwrap() > 0);
+    let human = ok(&["index", "stats", "--index", idx_s]);
+    assert!(human.contains("documents    3 live"), "{human}");
+    ok(&["index", "verify", "--index", idx_s]);
+}
+
+#[test]
+fn add_remove_compact_take_effect_at_once() {
+    let t = tempfile::tempdir().unwrap();
+    let c = corpus(t.path());
+    let idx = t.path().join("idx");
+    let idx_s = idx.to_str().unwrap();
+    ok(&["index", "build", "--index", idx_s, c.join("prose").to_str().unwrap()]);
+    let count = |q: &str| json(&["count", "--index", idx_s, "--json", q])["count"].as_u64().unwrap();
+    assert_eq!(count("a far, far better thing"), 0);
+    let new = t.path().join("new.txt");
+    std::fs::write(&new, "It is a far, far better thing that I do, than I have ever done.").unwrap();
+    ok(&["index", "add", "--index", idx_s, new.to_str().unwrap()]);
+    assert_eq!(count("a far, far better thing"), 1);
+    assert_eq!(count("it was the best of times"), 2);
+    ok(&["index", "remove", "--index", idx_s, "a.txt"]);
+    assert_eq!(count("it was the best of times"), 1);
+    assert_eq!(count("worst of times"), 0);
+    let err = fails(&["index", "remove", "--index", idx_s, "a.txt", "new.txt"]);
+    assert!(err.contains("\"a.txt\""), "{err}");
+    assert_eq!(count("a far, far better thing"), 1, "a failed remove changes nothing");
+    let r = json(&["index", "compact", "--index", idx_s, "--json"]);
+    assert_eq!(r["dropped_docs"], 1);
+    assert_eq!(count("it was the best of times"), 1);
+    assert_eq!(count("a far, far better thing"), 1);
+    let s = json(&["index", "stats", "--index", idx_s, "--json"]);
+    assert_eq!(s["docs"], 2);
+    assert_eq!(s["removed_docs"], 0);
+    assert_eq!(s["shards"].as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn bad_input_gets_one_line_errors() {
+    let t = tempfile::tempdir().unwrap();
+    let p = |n: &str| t.path().join(n).to_str().unwrap().to_string();
+    // Missing index.
+    let e = fails(&["count", "--index", &p("nope"), "x"]);
+    assert!(e.contains("not a recital index"), "{e}");
+    // Empty input.
+    std::fs::create_dir(t.path().join("empty")).unwrap();
+    let e = fails(&["index", "build", "--index", &p("i1"), &p("empty")]);
+    assert!(e.contains("no documents"), "{e}");
+    assert!(!t.path().join("i1").exists());
+    // Binary input.
+    std::fs::write(t.path().join("bin.dat"), [0u8, 1, 2, 255, 0, 7]).unwrap();
+    let e = fails(&["index", "build", "--index", &p("i2"), &p("bin.dat")]);
+    assert!(e.contains("no documents"), "{e}");
+    // Whitespace-only input.
+    std::fs::write(t.path().join("ws.txt"), " \n\t\u{200B} ").unwrap();
+    let e = fails(&["index", "build", "--index", &p("i3"), &p("ws.txt")]);
+    assert!(e.contains("no text"), "{e}");
+    // Missing input path.
+    let e = fails(&["index", "build", "--index", &p("i4"), &p("missing.txt")]);
+    assert!(e.contains("missing.txt"), "{e}");
+    // Malformed JSONL names file and line.
+    std::fs::write(t.path().join("d.jsonl"), "{\"id\": 1, \"text\": \"ok\"}\n{not json\n").unwrap();
+    let e = fails(&["index", "build", "--index", &p("i5"), &p("d.jsonl")]);
+    assert!(e.contains("d.jsonl:2"), "{e}");
+    // Building over a non-empty directory is refused and loses nothing.
+    std::fs::write(t.path().join("ok.txt"), "some words").unwrap();
+    std::fs::create_dir(t.path().join("full")).unwrap();
+    std::fs::write(t.path().join("full/keep.txt"), "precious").unwrap();
+    let e = fails(&["index", "build", "--index", &p("full"), &p("ok.txt")]);
+    assert!(e.contains("not empty"), "{e}");
+    assert_eq!(std::fs::read_to_string(t.path().join("full/keep.txt")).unwrap(), "precious");
+    // Empty query.
+    ok(&["index", "build", "--index", &p("i6"), &p("ok.txt")]);
+    let e = fails(&["count", "--index", &p("i6"), " \u{200B} "]);
+    assert!(e.contains("no tokens"), "{e}");
+    let e = fails(&["count", "--index", &p("i6"), "--code", "cobol", "x"]);
+    assert!(e.contains("cobol"), "{e}");
+    // Bad rights sidecar names its line.
+    std::fs::write(t.path().join("r.jsonl"), "{\"path\": \"*\", \"license\": \"MIT\"}\n{\"license\": 3}\n").unwrap();
+    let e = fails(&["index", "build", "--index", &p("i7"), "--rights", &p("r.jsonl"), &p("ok.txt")]);
+    assert!(e.contains("r.jsonl:2"), "{e}");
+}
+
+#[test]
+fn damaged_files_are_refused_by_name() {
+    let t = tempfile::tempdir().unwrap();
+    let c = corpus(t.path());
+    let idx = t.path().join("idx");
+    let idx_s = idx.to_str().unwrap().to_string();
+    ok(&["index", "build", "--index", &idx_s, c.join("prose").to_str().unwrap(), c.join("code").to_str().unwrap()]);
+    let shard = idx.join("shard-000001");
+    let cases: Vec<(&str, Box<dyn Fn(&Path)>, &str)> = vec![
+        ("text.sa", Box::new(|p: &Path| { let b = std::fs::read(p).unwrap(); std::fs::write(p, &b[..b.len() - 10]).unwrap() }), "truncated"),
+        ("text.tok", Box::new(|p: &Path| { let mut b = std::fs::read(p).unwrap(); b[70] ^= 0x55; std::fs::write(p, b).unwrap() }), "checksum"),
+        ("docs.tab", Box::new(|p: &Path| std::fs::write(p, b"hello, I am not an index file at all......................................................................").unwrap()), "not a recital index file"),
+        ("canon.vocab", Box::new(|p: &Path| { let mut b = std::fs::read(p).unwrap(); b[16] = 77; std::fs::write(p, b).unwrap() }), "version 77"),
+        ("docs.zst", Box::new(|p: &Path| std::fs::write(p, b"").unwrap()), "not a recital index file"),
+    ];
+    for (file, damage, needle) in cases {
+        let path = shard.join(file);
+        let good = std::fs::read(&path).unwrap();
+        damage(&path);
+        let e = fails(&["count", "--index", &idx_s, "best of times"]);
+        assert!(e.contains(file) && e.contains(needle), "{file}: {e}");
+        std::fs::write(&path, good).unwrap();
+        ok(&["count", "--index", &idx_s, "best of times"]);
+    }
+    // A manifest from the future.
+    let m = idx.join("manifest.json");
+    let good = std::fs::read_to_string(&m).unwrap();
+    std::fs::write(&m, good.replace("\"format_version\": 1", "\"format_version\": 9")).unwrap();
+    let e = fails(&["count", "--index", &idx_s, "x"]);
+    assert!(e.contains("manifest.json") && e.contains("version 9"), "{e}");
+    std::fs::write(&m, "{ broken").unwrap();
+    let e = fails(&["count", "--index", &idx_s, "x"]);
+    assert!(e.contains("manifest.json"), "{e}");
+}
+
+#[test]
+fn crashes_leave_the_previous_state() {
+    let t = tempfile::tempdir().unwrap();
+    let c = corpus(t.path());
+    let idx = t.path().join("idx");
+    let idx_s = idx.to_str().unwrap().to_string();
+    let prose = c.join("prose");
+    // A build killed before its final rename leaves no index and nothing in the target.
+    for fp in ["write:after-shard", "build:before-rename"] {
+        let o = recital().env("RECITAL_FAILPOINT", fp).args(["index", "build", "--index", &idx_s, "--shard-tokens", "5", prose.to_str().unwrap()]).output().unwrap();
+        assert!(!o.status.success(), "{fp} must abort");
+        assert!(!idx.exists(), "{fp}: target directory must not exist");
+        fails(&["count", "--index", &idx_s, "x"]);
+    }
+    // The next build sweeps the dead build's temporary directory and succeeds.
+    ok(&["index", "build", "--index", &idx_s, prose.to_str().unwrap()]);
+    let leftovers: Vec<_> = std::fs::read_dir(t.path()).unwrap().flatten().filter(|e| e.file_name().to_string_lossy().contains("recital-build")).collect();
+    assert!(leftovers.is_empty(), "stale build directories left: {leftovers:?}");
+    let count = |q: &str| json(&["count", "--index", &idx_s, "--json", q])["count"].as_u64().unwrap();
+    let new = t.path().join("new.txt");
+    std::fs::write(&new, "a far far better thing").unwrap();
+    for (fp, args) in [
+        ("add:before-manifest", vec!["index", "add", "--index", &idx_s, new.to_str().unwrap()]),
+        ("remove:before-manifest", vec!["index", "remove", "--index", &idx_s, "a.txt"]),
+    ] {
+        let o = recital().env("RECITAL_FAILPOINT", fp).args(&args).output().unwrap();
+        assert!(!o.status.success(), "{fp} must abort");
+        assert_eq!(count("a far far better thing"), 0, "{fp}");
+        assert_eq!(count("best of times"), 2, "{fp}");
+    }
+    ok(&["index", "add", "--index", &idx_s, new.to_str().unwrap()]);
+    ok(&["index", "remove", "--index", &idx_s, "a.txt"]);
+    let o = recital().env("RECITAL_FAILPOINT", "compact:before-manifest").args(["index", "compact", "--index", &idx_s]).output().unwrap();
+    assert!(!o.status.success());
+    assert_eq!(count("a far far better thing"), 1);
+    assert_eq!(count("best of times"), 1);
+    ok(&["index", "compact", "--index", &idx_s]);
+    assert_eq!(count("best of times"), 1);
+    let junk: Vec<_> = std::fs::read_dir(&idx).unwrap().flatten().map(|e| e.file_name().to_string_lossy().into_owned()).filter(|n| n.starts_with(".tmp")).collect();
+    assert!(junk.is_empty(), "{junk:?}");
+}
+
+#[test]
+fn jsonl_dumps_gz_and_zst_with_custom_fields() {
+    let t = tempfile::tempdir().unwrap();
+    let lines = "{\"doc\": \"r1\", \"content\": \"Call me Ishmael. Some years ago\", \"license\": \"CC0-1.0\"}\n{\"doc\": \"r2\", \"content\": \"never mind how long precisely\"}\n";
+    let plain = t.path().join("d.jsonl");
+    std::fs::write(&plain, lines).unwrap();
+    let gz = t.path().join("d2.jsonl.gz");
+    {
+        use std::io::Write;
+        let mut e = flate2_writer(&gz);
+        e.write_all(lines.replace("r1", "g1").replace("r2", "g2").as_bytes()).unwrap();
+    }
+    let zst = t.path().join("d3.jsonl.zst");
+    std::fs::write(&zst, zstd_compress(lines.replace("r1", "z1").replace("r2", "z2").as_bytes())).unwrap();
+    let idx = t.path().join("idx");
+    let idx_s = idx.to_str().unwrap();
+    ok(&["index", "build", "--index", idx_s, "--text-field", "content", "--id-field", "doc",
+        plain.to_str().unwrap(), gz.to_str().unwrap(), zst.to_str().unwrap()]);
+    let v = json(&["locate", "--index", idx_s, "--json", "call me ishmael"]);
+    assert_eq!(v["count"], 3);
+    let ids: Vec<&str> = v["hits"].as_array().unwrap().iter().map(|h| h["doc_id"].as_str().unwrap()).collect();
+    let mut sorted = ids.clone();
+    sorted.sort();
+    assert_eq!(sorted, vec!["g1", "r1", "z1"]);
+    assert_eq!(v["hits"][0]["license"], "CC0-1.0");
+    let e = fails(&["index", "build", "--index", t.path().join("i2").to_str().unwrap(), plain.to_str().unwrap()]);
+    assert!(e.contains("d.jsonl:1") && e.contains("--text-field"), "{e}");
+}
+
+fn flate2_writer(p: &Path) -> impl std::io::Write {
+    // A gzip member written by the system's gzip keeps this test independent of our own decoder.
+    struct Gz(PathBuf, Vec<u8>);
+    impl std::io::Write for Gz {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.1.extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    impl Drop for Gz {
+        fn drop(&mut self) {
+            let raw = self.0.with_extension("");
+            std::fs::write(&raw, &self.1).unwrap();
+            let st = Command::new("gzip").arg("-f").arg(&raw).status().unwrap();
+            assert!(st.success());
+        }
+    }
+    Gz(p.to_owned(), Vec::new())
+}
+
+fn zstd_compress(b: &[u8]) -> Vec<u8> {
+    let t = tempfile::tempdir().unwrap();
+    let raw = t.path().join("x");
+    std::fs::write(&raw, b).unwrap();
+    if Command::new("zstd").arg("-q").arg("-f").arg(&raw).status().is_ok_and(|s| s.success()) {
+        return std::fs::read(t.path().join("x.zst")).unwrap();
+    }
+    // No zstd binary: a single raw (uncompressed) zstd block frame, written by hand.
+    let mut f = vec![0x28, 0xB5, 0x2F, 0xFD, 0x20, b.len() as u8];
+    let hdr = ((b.len() as u32) << 3) | 1; // last block, raw
+    f.extend_from_slice(&hdr.to_le_bytes()[..3]);
+    f.extend_from_slice(b);
+    f
+}
+
+#[test]
+fn demo_runs_on_the_bundled_sample() {
+    if !sample().join("rights.jsonl").exists() {
+        panic!("bundled sample corpus missing at {}", sample().display());
+    }
+    let t = tempfile::tempdir().unwrap();
+    let out = ok(&["demo", "--index", t.path().join("demo").to_str().unwrap()]);
+    assert!(out.contains("occurrence"), "{out}");
+    let v: serde_json::Value = serde_json::from_str(&ok(&["demo", "--json", "--index", t.path().join("demo").to_str().unwrap()])).unwrap();
+    for q in v.as_array().unwrap() {
+        assert!(q["result"]["count"].as_u64().unwrap() >= 1, "every sample query occurs: {q}");
+    }
+}

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# The whole test suite: formatting, lints, and every unit, property and
+# integration test of the workspace. `.ci/run` calls exactly this script.
+#
+# Builds go to a target directory outside the clone (reused between runs and
+# clones) so CI on 2 cores does not rebuild dependencies from scratch each time.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/recital/target}"
+export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+
+scripts/install-test-corpora.sh
+
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets --quiet -- -D warnings
+cargo test --workspace
