@@ -33,7 +33,7 @@ DATA=${RECITAL_BENCH_DATA:-$HOME/.cache/recital-bench}
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 CONV=$HERE/prose_to_jsonl.py
 SMALL_C_BYTES=$((50 * 1024 * 1024))
-SMALL_PROSE_FRACTION=0.08
+SMALL_PROSE_FRACTION=0.07
 say() { printf '==> %s\n' "$*" >&2; }
 START=$(date +%s)
 mkdir -p "$DATA"
@@ -42,8 +42,9 @@ mkdir -p "$DATA"
 PKGS=(linux-source-6.1 bible-kjv dict-gcide dict-wn dict-foldoc dict-jargon dict-devil dict-vera
       fortunes manpages manpages-dev python3.11-doc llvm-15-doc clang-15-doc cmake-doc sphinx-doc
       docutils-doc git-doc debian-policy developers-reference debian-reference-en vim-runtime
-      perl-doc postgresql-doc-15 python-django-doc nodejs-doc sqlite3-doc libboost1.81-doc
-      octave-doc zsh-doc gnuplot-doc bind9-doc r-doc-html apache2-doc bash-doc erlang-doc)
+      perl-doc postgresql-doc-15 python-django-doc sqlite3-doc libboost1.81-doc
+      octave-doc zsh-doc gnuplot-doc bind9-doc r-doc-html apache2-doc bash-doc erlang-doc rust-doc
+      openjdk-17-doc)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -51,6 +52,14 @@ done
 if ((${#missing[@]})); then
   say "apt-get update; apt-get install ${missing[*]}"
   apt-get update -qq
+  # Never let a documentation package remove an installed one (Debian's nodejs-doc, for
+  # instance, removes a third-party nodejs; it is not used here for that reason).
+  if apt-get -s install --no-install-recommends "${missing[@]}" | grep -q '^Remv '; then
+    echo "corpora.sh: installing ${missing[*]} would remove installed packages:" >&2
+    apt-get -s install --no-install-recommends "${missing[@]}" | grep '^Remv ' >&2
+    echo "corpora.sh: refusing; install the packages by hand or leave out the conflicting ones" >&2
+    exit 1
+  fi
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 else
   say "all ${#PKGS[@]} Debian packages already installed"
@@ -163,7 +172,6 @@ prose man-pages "" "Linux man-pages project authors (licence per page)" manpages
 # HTML manuals converted to text (navigation bars and scripts dropped)
 prose postgresql-docs PostgreSQL "PostgreSQL Global Development Group" postgresql-doc-15 html /usr/share/doc/postgresql-doc-15/html --include '\.html$'
 prose django-docs BSD-3-Clause "Django Software Foundation and contributors" python-django-doc html /usr/share/doc/python-django-doc/html --include '\.html$' --exclude '^(_modules|_sources|genindex|py-modindex|search)'
-prose nodejs-docs MIT "Node.js contributors" nodejs-doc html /usr/share/doc/nodejs/api --include '\.html$' --exclude '^all\.html$'
 prose sqlite-docs LicenseRef-PublicDomain "D. Richard Hipp (SQLite, public domain)" sqlite3-doc html /usr/share/doc/sqlite3 --include '\.html$'
 prose boost-docs BSL-1.0 "Boost contributors" libboost1.81-doc html /usr/share/doc/libboost1.81-doc --include '\.html?$'
 prose octave-docs GPL-3.0-or-later "John W. Eaton and Octave contributors" octave-doc html /usr/share/doc/octave --include '\.html$'
@@ -175,6 +183,14 @@ prose debian-reference GPL-2.0-or-later "Osamu Aoki" debian-reference-en html /u
 prose apache-docs Apache-2.0 "The Apache Software Foundation" apache2-doc html /usr/share/doc/apache2-doc/manual/en --include '\.html$'
 prose bash-reference GFDL-1.3-or-later "Free Software Foundation (Bash Reference Manual)" bash-doc html /usr/share/doc/bash --include '^bashref\.html$'
 prose erlang-docs Apache-2.0 "Ericsson AB and Erlang/OTP contributors" erlang-doc html /usr/share/doc/erlang-doc --include '\.html$'
+prose rust-books "MIT OR Apache-2.0" "The Rust Project Developers" rust-doc html /usr/share/doc/rust-doc/html \
+  --include '^(book|reference|nomicon|rust-by-example|rustc|edition-guide|embedded-book|rustdoc|unstable-book)/.*\.html$' \
+  --exclude '(^|/)(print|toc|404)\.html$'
+# Java SE 17 API documentation (javadoc): one record per class/package page, without the
+# generated index, tree, "use" and summary pages
+prose openjdk-api "GPL-2.0-only WITH Classpath-exception-2.0" "Oracle and/or its affiliates (OpenJDK)" openjdk-17-doc \
+  html "$(dirname "$(dpkg -L openjdk-17-doc | grep -m1 '/api/index\.html$')")" --include '\.html$' \
+  --exclude '(^|/)(class-use|package-use)/|(^|/)(index-all|allclasses-index|allpackages-index|overview-tree|package-tree|package-summary|constant-values|serialized-form|deprecated-list|help-doc|index)\.html$|^index-files/'
 
 mv "$RIGHTS" "$P/rights.jsonl"
 

@@ -131,7 +131,9 @@ class HTMLText(html.parser.HTMLParser):
              "tr", "table", "section", "article", "blockquote", "pre", "br", "hr", "caption",
              "figure", "header", "footer", "main", "td", "th"}
     SKIP = {"script", "style", "head", "nav", "noscript", "svg", "button", "form", "select"}
-    NAVCLASS = re.compile(r"\b(navheader|navfooter|navigation|sphinxsidebar|related|breadcrumbs?|footer|sidebar)\b")
+    NAVCLASS = {"navheader", "navfooter", "navigation", "sphinxsidebar", "related", "breadcrumb",
+                "breadcrumbs", "footer", "sidebar", "nav-wrapper", "nav-chapters", "mobile-nav-chapters",
+                "menu-bar"}
 
     def __init__(self):
         super().__init__(convert_charrefs=True)
@@ -143,7 +145,7 @@ class HTMLText(html.parser.HTMLParser):
         elif tag == "pre":
             self.pre += 1
         d = dict(attrs)
-        if d.get("role") == "navigation" or self.NAVCLASS.search(d.get("class") or ""):
+        if d.get("role") == "navigation" or self.NAVCLASS.intersection((d.get("class") or "").split()):
             if tag not in self.SKIP:  # count as a skipped element until its end tag
                 self._nav_tag = getattr(self, "_nav_tag", [])
                 self._nav_tag.append([tag, 1])

@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use crate::docstore::DocStoreWriter;
 use crate::doctable::{DocMode, DocTableBuilder};
 use crate::error::{IndexError, Result};
+use crate::pipeline::Tokenized;
 use crate::rights::Rights;
 use crate::shard::Shard;
 use crate::stream::{self, Stream};
@@ -117,8 +118,17 @@ impl ShardBuilder {
         })
     }
 
-    /// Adds a document.
+    /// Adds a document, tokenising it here.
     pub fn add(&mut self, doc: &DocInput<'_>) -> Result<()> {
+        let mut scratch = std::mem::take(&mut self.scratch);
+        let t = crate::pipeline::tokenize_doc(crate::pipeline::OwnedDoc::from_input(doc), &mut scratch);
+        self.scratch = scratch;
+        self.add_tokenized(&t)
+    }
+
+    /// Adds a document tokenised elsewhere (the build pipeline's workers).
+    pub fn add_tokenized(&mut self, t: &Tokenized) -> Result<()> {
+        let doc = &t.doc;
         let loc = self.store.add(doc.text.as_bytes())?;
         let rights = match self.rights_ix.get(&doc.rights) {
             Some(&i) => i,
@@ -129,25 +139,25 @@ impl ShardBuilder {
                 i
             }
         };
-        self.table.add(doc.id, doc.path, loc, rights, doc.mode);
+        self.table.add(&doc.id, doc.path.as_deref(), loc, rights, doc.mode);
         self.source_bytes += doc.text.len() as u64;
 
         let text = &mut self.text;
         text.begin_doc();
-        recital_text::for_each_token(doc.text, &mut self.scratch, |t| {
-            let id = text.vocab.intern(t);
+        for tok in t.text.iter() {
+            let id = text.vocab.intern(tok);
             text.ids.push(id as i32);
-        });
+        }
         text.end_doc();
 
         let canon = &mut self.canon;
         canon.begin_doc();
-        if let DocMode::Code(lang) = doc.mode {
+        if let Some(c) = &t.canon {
             self.has_code = true;
-            recital_text::code::for_each_canonical(doc.text, lang, &mut self.scratch, |t| {
-                let id = canon.vocab.intern(t);
+            for tok in c.iter() {
+                let id = canon.vocab.intern(tok);
                 canon.ids.push(id as i32);
-            });
+            }
         }
         canon.end_doc();
         if self.text.ids.len() >= i32::MAX as usize / 2 || self.canon.ids.len() >= i32::MAX as usize / 2 {

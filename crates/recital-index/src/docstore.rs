@@ -58,9 +58,16 @@ impl DocStoreWriter {
             self.flush_block()?;
         }
         if text.len() as u64 > u32::MAX as u64 {
-            return Err(IndexError::Input(format!("document of {} bytes exceeds the 4 GiB limit", text.len())));
+            return Err(IndexError::Input(format!(
+                "document of {} bytes exceeds the 4 GiB limit",
+                text.len()
+            )));
         }
-        let loc = DocLoc { block: (self.offsets.len() - 1) as u32, offset: self.buf.len() as u32, len: text.len() as u32 };
+        let loc = DocLoc {
+            block: (self.offsets.len() - 1) as u32,
+            offset: self.buf.len() as u32,
+            len: text.len() as u32,
+        };
         self.buf.extend_from_slice(text);
         if self.buf.len() >= BLOCK_BYTES {
             self.flush_block()?;
@@ -134,7 +141,8 @@ impl DocStore {
         if i >= self.nblocks {
             return Err(bad(format!("block {i} out of range ({} blocks)", self.nblocks)));
         }
-        let (a, b) = (self.block_offset(i).unwrap_or(0) as usize, self.block_offset(i + 1).unwrap_or(0) as usize);
+        let (a, b) =
+            (self.block_offset(i).unwrap_or(0) as usize, self.block_offset(i + 1).unwrap_or(0) as usize);
         let data = self.file.body().get(a..b).ok_or_else(|| bad(format!("block {i} out of bounds")))?;
         zstd::stream::decode_all(data).map_err(|e| bad(format!("block {i}: {e}")))
     }
@@ -142,9 +150,13 @@ impl DocStore {
     /// The text of a document.
     pub fn text(&self, loc: DocLoc) -> Result<String> {
         let block = self.block(loc.block)?;
-        let bytes = block.get(loc.offset as usize..(loc.offset as usize + loc.len as usize)).ok_or_else(|| {
-            IndexError::Corrupt { path: self.file.path().to_owned(), why: "document outside its block".into() }
-        })?;
+        let bytes =
+            block.get(loc.offset as usize..(loc.offset as usize + loc.len as usize)).ok_or_else(|| {
+                IndexError::Corrupt {
+                    path: self.file.path().to_owned(),
+                    why: "document outside its block".into(),
+                }
+            })?;
         Ok(String::from_utf8_lossy(bytes).into_owned())
     }
 

@@ -126,8 +126,14 @@ impl DocTable {
         let file = MappedFile::open(path, KIND)?;
         let body = file.body();
         let n = body.get(..8).map(|b| u64::from_le_bytes(b.try_into().unwrap())).unwrap_or(u64::MAX);
-        if n.checked_mul(RECORD as u64).and_then(|x| x.checked_add(8)).is_none_or(|need| need > body.len() as u64) {
-            return Err(IndexError::Corrupt { path: path.to_owned(), why: format!("document table claims {n} documents, too many for its size") });
+        if n.checked_mul(RECORD as u64)
+            .and_then(|x| x.checked_add(8))
+            .is_none_or(|need| need > body.len() as u64)
+        {
+            return Err(IndexError::Corrupt {
+                path: path.to_owned(),
+                why: format!("document table claims {n} documents, too many for its size"),
+            });
         }
         Ok(Self { file, n: n as usize })
     }
@@ -149,9 +155,12 @@ impl DocTable {
 
     fn string(&self, off: u32, len: u32) -> Result<String> {
         let base = 8 + self.n * RECORD;
-        let s = self.file.body().get(base + off as usize..base + off as usize + len as usize).ok_or_else(|| {
-            IndexError::Corrupt { path: self.file.path().to_owned(), why: "string outside the table".into() }
-        })?;
+        let s = self.file.body().get(base + off as usize..base + off as usize + len as usize).ok_or_else(
+            || IndexError::Corrupt {
+                path: self.file.path().to_owned(),
+                why: "string outside the table".into(),
+            },
+        )?;
         Ok(String::from_utf8_lossy(s).into_owned())
     }
 
@@ -163,7 +172,10 @@ impl DocTable {
     /// Everything about a document.
     pub fn get(&self, doc: usize) -> Result<DocInfo> {
         if doc >= self.n {
-            return Err(IndexError::Corrupt { path: self.file.path().to_owned(), why: format!("document {doc} out of range") });
+            return Err(IndexError::Corrupt {
+                path: self.file.path().to_owned(),
+                why: format!("document {doc} out of range"),
+            });
         }
         let p_len = self.field(doc, 6);
         Ok(DocInfo {

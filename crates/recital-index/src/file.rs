@@ -188,7 +188,9 @@ impl MappedFile {
             });
         }
         if cfg!(target_endian = "big") {
-            return Err(IndexError::Unsupported("big-endian hosts cannot map little-endian index files".into()));
+            return Err(IndexError::Unsupported(
+                "big-endian hosts cannot map little-endian index files".into(),
+            ));
         }
         Ok(mid)
     }
@@ -232,7 +234,10 @@ mod tests {
         let p = write_sample(d.path());
         let f = MappedFile::open(&p, b"TEST\0\0\0\0").unwrap();
         assert_eq!(f.body(), &[1, 2, 3, 4, 5, 6, 7, 8]);
-        assert_eq!(f.body_u32().unwrap(), &[u32::from_le_bytes([1, 2, 3, 4]), u32::from_le_bytes([5, 6, 7, 8])]);
+        assert_eq!(
+            f.body_u32().unwrap(),
+            &[u32::from_le_bytes([1, 2, 3, 4]), u32::from_le_bytes([5, 6, 7, 8])]
+        );
     }
 
     #[test]
@@ -242,15 +247,40 @@ mod tests {
         let good = std::fs::read(&p).unwrap();
         let cases: Vec<(&str, Vec<u8>, &str)> = vec![
             ("truncated", good[..good.len() - 3].to_vec(), "footer"),
-            ("flipped body byte", { let mut b = good.clone(); b[HEADER_LEN + 2] ^= 0xff; b }, "checksum"),
+            (
+                "flipped body byte",
+                {
+                    let mut b = good.clone();
+                    b[HEADER_LEN + 2] ^= 0xff;
+                    b
+                },
+                "checksum",
+            ),
             ("foreign", b"PK\x03\x04 not ours at all, just some zip".to_vec(), "not a recital"),
-            ("wrong version", { let mut b = good.clone(); b[16] = 99; b }, "version 99"),
-            ("wrong kind", { let mut b = good.clone(); b[8] = b'X'; b }, "wrong file kind"),
+            (
+                "wrong version",
+                {
+                    let mut b = good.clone();
+                    b[16] = 99;
+                    b
+                },
+                "version 99",
+            ),
+            (
+                "wrong kind",
+                {
+                    let mut b = good.clone();
+                    b[8] = b'X';
+                    b
+                },
+                "wrong file kind",
+            ),
             ("empty", vec![], "not a recital"),
         ];
         for (name, bytes, needle) in cases {
             std::fs::write(&p, &bytes).unwrap();
-            let err = MappedFile::open(&p, b"TEST\0\0\0\0").err().unwrap_or_else(|| panic!("{name} accepted"));
+            let err =
+                MappedFile::open(&p, b"TEST\0\0\0\0").err().unwrap_or_else(|| panic!("{name} accepted"));
             let msg = err.to_string();
             assert!(msg.contains(needle), "{name}: {msg}");
             assert!(msg.contains("f.bin"), "{name}: message must name the file: {msg}");

@@ -314,17 +314,25 @@ impl Index {
     }
 
     /// Builds a [`Hit`] for tokens `token_start..token_end` of document `doc`.
-    pub fn hit(&self, s: &LiveShard, stream: Stream, doc: usize, token_start: usize, token_end: usize) -> Result<Hit> {
+    pub fn hit(
+        &self,
+        s: &LiveShard,
+        stream: Stream,
+        doc: usize,
+        token_start: usize,
+        token_end: usize,
+    ) -> Result<Hit> {
         let (info, rights) = s.shard.doc(doc)?;
         let text = s.shard.store.text(info.loc)?;
         let ts = match (stream, info.mode.lang()) {
             (Stream::Canon, Some(lang)) => recital_text::code::canonical(&text, lang),
             _ => recital_text::tokenize(&text),
         };
-        let (byte_start, byte_end) = match (ts.tokens.get(token_start), ts.tokens.get(token_end.saturating_sub(1))) {
-            (Some(a), Some(b)) => (a.src.start, b.src.end),
-            _ => (0, 0),
-        };
+        let (byte_start, byte_end) =
+            match (ts.tokens.get(token_start), ts.tokens.get(token_end.saturating_sub(1))) {
+                (Some(a), Some(b)) => (a.src.start, b.src.end),
+                _ => (0, 0),
+            };
         let (snippet, snippet_hit) = snippet(&text, byte_start, byte_end, 80);
         Ok(Hit {
             doc_id: info.id,

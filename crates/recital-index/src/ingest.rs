@@ -187,7 +187,10 @@ pub fn ingest(
         tracing::warn!("{} document(s) were not valid UTF-8 and were decoded lossily", report.lossy_utf8);
     }
     if report.unknown_language > 0 {
-        tracing::warn!("{} file(s) in code mode have no known language and were indexed as text", report.unknown_language);
+        tracing::warn!(
+            "{} file(s) in code mode have no known language and were indexed as text",
+            report.unknown_language
+        );
     }
     Ok(report)
 }
@@ -251,7 +254,7 @@ fn read_jsonl(
             break;
         }
         lineno += 1;
-        if lineno % 256 == 0 {
+        if lineno.is_multiple_of(256) {
             pb.set_position(done + counter.get());
         }
         let trimmed = line.trim_ascii();
@@ -276,7 +279,9 @@ fn read_jsonl(
         let text = match obj.get(text_field) {
             Some(serde_json::Value::String(s)) => s.as_str(),
             Some(_) => return Err(at(format!("field {text_field:?} is not a string"))),
-            None => return Err(at(format!("record has no field {text_field:?} (choose it with --text-field)"))),
+            None => {
+                return Err(at(format!("record has no field {text_field:?} (choose it with --text-field)")))
+            }
         };
         let id = match obj.get(id_field) {
             Some(serde_json::Value::String(s)) => s.clone(),
@@ -293,7 +298,13 @@ fn read_jsonl(
         let mode = mode_for(opts.mode, lang, report);
         let spdx = recital_text::spdx::identifier(text);
         let record_license = str_field("license").or_else(|| str_field("spdx"));
-        let rights = opts.rights.resolve(&id, Some(path.as_deref().unwrap_or(&id)), None, spdx.as_deref(), record_license);
+        let rights = opts.rights.resolve(
+            &id,
+            Some(path.as_deref().unwrap_or(&id)),
+            None,
+            spdx.as_deref(),
+            record_license,
+        );
         report.docs += 1;
         report.text_bytes += text.len() as u64;
         sink(&DocInput { id: &id, path: path.as_deref(), text, mode, rights })?;

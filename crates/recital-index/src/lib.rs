@@ -30,7 +30,8 @@
 //!
 //! ## Modules
 //! - [`ingest`]: directories, files and JSONL dumps in; documents with rights out.
-//! - [`build`]: one shard from documents; [`writer`]: build, add, remove, compact.
+//! - [`build`]: one shard from documents; [`pipeline`]: reading and tokenising
+//!   on worker threads; [`writer`]: build, add, remove, compact.
 //! - [`stream`], [`vocab`], [`doctable`], [`docstore`], [`file`]: the on-disk parts.
 //! - [`index`]: opening an index and querying it.
 #![deny(missing_docs)]
@@ -43,6 +44,7 @@ pub mod file;
 pub mod index;
 pub mod ingest;
 pub mod manifest;
+pub mod pipeline;
 pub mod rights;
 pub mod shard;
 pub mod stream;

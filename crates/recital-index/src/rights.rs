@@ -183,7 +183,9 @@ impl RightsRules {
             };
             let jurisdictions = record.jurisdictions.as_ref().map(|j| match j {
                 StrList::List(v) => v.clone(),
-                StrList::Str(s) => s.split([';', ',']).map(|x| x.trim().to_string()).filter(|x| !x.is_empty()).collect(),
+                StrList::Str(s) => {
+                    s.split([';', ',']).map(|x| x.trim().to_string()).filter(|x| !x.is_empty()).collect()
+                }
             });
             if let Some(l) = &record.license {
                 if l.trim().is_empty() {

@@ -13,8 +13,8 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::doctable::{DocInfo, DocTable};
 use crate::docstore::DocStore;
+use crate::doctable::{DocInfo, DocTable};
 use crate::error::{IndexError, Result};
 use crate::file::{self, MappedFile};
 use crate::rights::Rights;
@@ -87,12 +87,12 @@ impl Shard {
         let docs = DocTable::open(&dir.join("docs.tab"))?;
         let store = DocStore::open(&dir.join("docs.zst"))?;
         let rights_file = MappedFile::open(&dir.join("rights.json"), RIGHTS_KIND)?;
-        let rights: Vec<Rights> = serde_json::from_slice(rights_file.body()).map_err(|e| IndexError::Corrupt {
-            path: rights_file.path().to_owned(),
-            why: format!("rights table: {e}"),
+        let rights: Vec<Rights> = serde_json::from_slice(rights_file.body()).map_err(|e| {
+            IndexError::Corrupt { path: rights_file.path().to_owned(), why: format!("rights table: {e}") }
         })?;
         let text = StreamIndex::open(dir, Stream::Text)?;
-        let canon = if dir.join("canon.tok").exists() { Some(StreamIndex::open(dir, Stream::Canon)?) } else { None };
+        let canon =
+            if dir.join("canon.tok").exists() { Some(StreamIndex::open(dir, Stream::Canon)?) } else { None };
         let check = |s: &StreamIndex| {
             if s.files.docs() != docs.len() {
                 return Err(IndexError::Corrupt {

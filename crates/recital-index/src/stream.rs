@@ -67,11 +67,19 @@ pub struct StreamStats {
 /// Writes the three files of a stream into `dir`. `ids` holds final ids (0 =
 /// separator, ending every document); `doc_first_token[d]` is the token index
 /// where document `d` starts. `alphabet` is one more than the largest id.
-pub fn write_stream(dir: &Path, stream: Stream, mut ids: Vec<i32>, doc_first_token: &[u64], alphabet: u32) -> Result<StreamStats> {
+pub fn write_stream(
+    dir: &Path,
+    stream: Stream,
+    mut ids: Vec<i32>,
+    doc_first_token: &[u64],
+    alphabet: u32,
+) -> Result<StreamStats> {
     let name = stream.name();
     let n = ids.len();
     if n >= i32::MAX as usize {
-        return Err(IndexError::Unsupported(format!("a shard stream of {n} tokens needs the 64-bit path; cut smaller shards")));
+        return Err(IndexError::Unsupported(format!(
+            "a shard stream of {n} tokens needs the 64-bit path; cut smaller shards"
+        )));
     }
     // Byte offsets: a checkpoint every 64 tokens, and each document start.
     let mut checkpoints = Vec::with_capacity(n / 64 + 1);
@@ -89,7 +97,9 @@ pub fn write_stream(dir: &Path, stream: Stream, mut ids: Vec<i32>, doc_first_tok
         off += varint::encoded_len(id as u32) as u64;
     }
     if off > u32::MAX as u64 {
-        return Err(IndexError::Unsupported(format!("a shard stream of {off} bytes exceeds 4 GiB; cut smaller shards")));
+        return Err(IndexError::Unsupported(format!(
+            "a shard stream of {off} bytes exceeds 4 GiB; cut smaller shards"
+        )));
     }
     for _ in next_doc {
         starts.push(off as u32);

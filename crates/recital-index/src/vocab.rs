@@ -176,9 +176,7 @@ impl Vocab {
             return "";
         };
         let blob = base + 4 * (self.n + 1);
-        body.get(blob + a as usize..blob + b as usize)
-            .and_then(|s| std::str::from_utf8(s).ok())
-            .unwrap_or("")
+        body.get(blob + a as usize..blob + b as usize).and_then(|s| std::str::from_utf8(s).ok()).unwrap_or("")
     }
 
     /// The id of `tok`, if the shard has it.

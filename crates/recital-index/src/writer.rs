@@ -17,8 +17,9 @@ use serde::Serialize;
 use crate::build::{sync_dir, DocInput, ShardBuilder, ShardSummary, DEFAULT_SHARD_TOKENS};
 use crate::error::{IndexError, Result};
 use crate::index::Index;
-use crate::ingest::{ingest, IngestOptions, IngestReport};
+use crate::ingest::{IngestOptions, IngestReport};
 use crate::manifest::{Manifest, ShardEntry, ShardKind, MANIFEST};
+use crate::pipeline;
 use crate::stream::{self, Stream};
 use crate::varint;
 
@@ -27,11 +28,16 @@ use crate::varint;
 pub struct BuildOptions {
     /// Token budget per shard (bounds peak memory at ≈ 8–10 bytes per token).
     pub shard_tokens: u64,
+    /// Tokenising threads (default: the number of cores).
+    pub threads: usize,
 }
 
 impl Default for BuildOptions {
     fn default() -> Self {
-        Self { shard_tokens: DEFAULT_SHARD_TOKENS }
+        Self {
+            shard_tokens: DEFAULT_SHARD_TOKENS,
+            threads: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+        }
     }
 }
 
@@ -59,7 +65,12 @@ fn failpoint(name: &str) {
 
 fn lock(dir: &Path) -> Result<Lock> {
     let p = dir.join("index.lock");
-    let f = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&p).map_err(|e| IndexError::io(&p, e))?;
+    let f = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&p)
+        .map_err(|e| IndexError::io(&p, e))?;
     f.lock().map_err(|e| IndexError::io(&p, e))?;
     Ok(Lock(f))
 }
@@ -97,18 +108,36 @@ fn write_shards(
 ) -> Result<(Vec<ShardEntry>, IngestReport)> {
     let mut entries = Vec::new();
     let mut builder: Option<ShardBuilder> = None;
-    let report = ingest(inputs, ingest_opts, |doc: &DocInput<'_>| {
-        if builder.is_none() {
-            builder = Some(ShardBuilder::create(&into.join(manifest.fresh_name("shard")))?);
-        }
-        let b = builder.as_mut().expect("just created");
-        b.add(doc)?;
-        if b.tokens() >= opts.shard_tokens {
-            let summary = builder.take().expect("present").finish()?;
+    let report = std::thread::scope(|scope| -> Result<IngestReport> {
+        // A full shard is sorted and written on its own thread while the next fills.
+        let mut finishing: Option<std::thread::ScopedJoinHandle<'_, Result<ShardSummary>>> = None;
+        let join = |h: std::thread::ScopedJoinHandle<'_, Result<ShardSummary>>,
+                    entries: &mut Vec<ShardEntry>| {
+            let summary =
+                h.join().map_err(|_| IndexError::Input("shard writer thread panicked".into()))??;
             entries.push(ShardEntry { summary, kind, tombstones: None });
             failpoint("write:after-shard");
+            Ok::<(), IndexError>(())
+        };
+        let report = pipeline::run(inputs, ingest_opts, opts.threads, |doc| {
+            if builder.is_none() {
+                builder = Some(ShardBuilder::create(&into.join(manifest.fresh_name("shard")))?);
+            }
+            let b = builder.as_mut().expect("just created");
+            b.add_tokenized(&doc)?;
+            if b.tokens() >= opts.shard_tokens {
+                if let Some(h) = finishing.take() {
+                    join(h, &mut entries)?;
+                }
+                let full = builder.take().expect("present");
+                finishing = Some(scope.spawn(move || full.finish()));
+            }
+            Ok(())
+        });
+        if let Some(h) = finishing.take() {
+            join(h, &mut entries)?;
         }
-        Ok(())
+        report
     })?;
     if let Some(b) = builder {
         let summary = b.finish()?;
@@ -121,13 +150,20 @@ fn write_shards(
         )));
     }
     if entries.iter().all(|e| e.summary.text_tokens == 0) {
-        return Err(IndexError::Input("the input documents contain no text to index (all empty or whitespace)".into()));
+        return Err(IndexError::Input(
+            "the input documents contain no text to index (all empty or whitespace)".into(),
+        ));
     }
     Ok((entries, report))
 }
 
 /// Builds a new index at `dir` (which must not exist or be empty).
-pub fn build(dir: &Path, inputs: &[PathBuf], ingest_opts: &IngestOptions, opts: &BuildOptions) -> Result<BuildReport> {
+pub fn build(
+    dir: &Path,
+    inputs: &[PathBuf],
+    ingest_opts: &IngestOptions,
+    opts: &BuildOptions,
+) -> Result<BuildReport> {
     let t0 = std::time::Instant::now();
     if dir.exists() {
         let mut rd = std::fs::read_dir(dir).map_err(|e| IndexError::io(dir, e))?;
@@ -150,7 +186,8 @@ pub fn build(dir: &Path, inputs: &[PathBuf], ingest_opts: &IngestOptions, opts: 
     std::fs::create_dir(&tmp).map_err(|e| IndexError::io(&tmp, e))?;
     let result = (|| {
         let mut manifest = Manifest::new();
-        let (entries, report) = write_shards(&tmp, &mut manifest, ShardKind::Base, inputs, ingest_opts, opts)?;
+        let (entries, report) =
+            write_shards(&tmp, &mut manifest, ShardKind::Base, inputs, ingest_opts, opts)?;
         let shards = entries.iter().map(|e| e.summary.clone()).collect();
         manifest.shards = entries;
         manifest.generation = 1;
@@ -184,7 +221,12 @@ fn sweep_stale_builds(parent: &Path, base: &str) {
 }
 
 /// Adds the documents of `inputs` to the index at `dir` as a delta shard.
-pub fn add(dir: &Path, inputs: &[PathBuf], ingest_opts: &IngestOptions, opts: &BuildOptions) -> Result<BuildReport> {
+pub fn add(
+    dir: &Path,
+    inputs: &[PathBuf],
+    ingest_opts: &IngestOptions,
+    opts: &BuildOptions,
+) -> Result<BuildReport> {
     let t0 = std::time::Instant::now();
     Manifest::load(dir)?;
     let _lock = lock(dir)?;
@@ -193,7 +235,8 @@ pub fn add(dir: &Path, inputs: &[PathBuf], ingest_opts: &IngestOptions, opts: &B
     let tmp = dir.join(format!(".tmp-{}", std::process::id()));
     std::fs::create_dir(&tmp).map_err(|e| IndexError::io(&tmp, e))?;
     let result = (|| {
-        let (entries, report) = write_shards(&tmp, &mut manifest, ShardKind::Delta, inputs, ingest_opts, opts)?;
+        let (entries, report) =
+            write_shards(&tmp, &mut manifest, ShardKind::Delta, inputs, ingest_opts, opts)?;
         for e in &entries {
             let from = tmp.join(&e.summary.name);
             let to = dir.join(&e.summary.name);
@@ -305,7 +348,13 @@ pub fn remove(dir: &Path, ids: &[String]) -> Result<RemoveReport> {
 }
 
 /// The sub-index over removed documents: their token bytes, re-sorted.
-fn write_removed_stream(dir: &Path, stream: Stream, files: &stream::StreamFiles, alphabet: u32, docs: &[u32]) -> Result<()> {
+fn write_removed_stream(
+    dir: &Path,
+    stream: Stream,
+    files: &stream::StreamFiles,
+    alphabet: u32,
+    docs: &[u32],
+) -> Result<()> {
     let starts = files.starts();
     let toks = files.tokens();
     let mut ids: Vec<i32> = Vec::new();
@@ -375,7 +424,13 @@ pub fn compact(dir: &Path, opts: &BuildOptions) -> Result<CompactReport> {
                     builder = Some(ShardBuilder::create(&tmp.join(manifest.fresh_name("shard")))?);
                 }
                 let b = builder.as_mut().expect("just created");
-                b.add(&DocInput { id: &info.id, path: info.path.as_deref(), text: &text, mode: info.mode, rights })?;
+                b.add(&DocInput {
+                    id: &info.id,
+                    path: info.path.as_deref(),
+                    text: &text,
+                    mode: info.mode,
+                    rights,
+                })?;
                 if b.tokens() >= opts.shard_tokens {
                     written.push(builder.take().expect("present").finish()?);
                 }
@@ -385,7 +440,8 @@ pub fn compact(dir: &Path, opts: &BuildOptions) -> Result<CompactReport> {
             written.push(b.finish()?);
         }
         for w in &written {
-            std::fs::rename(tmp.join(&w.name), dir.join(&w.name)).map_err(|e| IndexError::io(&dir.join(&w.name), e))?;
+            std::fs::rename(tmp.join(&w.name), dir.join(&w.name))
+                .map_err(|e| IndexError::io(&dir.join(&w.name), e))?;
         }
         sync_dir(dir)?;
         let mut old = Vec::new();
@@ -397,7 +453,11 @@ pub fn compact(dir: &Path, opts: &BuildOptions) -> Result<CompactReport> {
                 kept.push(e);
             }
         }
-        kept.extend(written.iter().map(|w| ShardEntry { summary: w.clone(), kind: ShardKind::Base, tombstones: None }));
+        kept.extend(written.iter().map(|w| ShardEntry {
+            summary: w.clone(),
+            kind: ShardKind::Base,
+            tombstones: None,
+        }));
         manifest.shards = kept;
         manifest.generation += 1;
         failpoint("compact:before-manifest");
@@ -408,7 +468,11 @@ pub fn compact(dir: &Path, opts: &BuildOptions) -> Result<CompactReport> {
                 let _ = std::fs::remove_dir_all(dir.join(&t.dir));
             }
         }
-        Ok(CompactReport { merged: old.into_iter().map(|e| e.summary.name).collect(), written, dropped_docs: dropped })
+        Ok(CompactReport {
+            merged: old.into_iter().map(|e| e.summary.name).collect(),
+            written,
+            dropped_docs: dropped,
+        })
     })();
     let _ = std::fs::remove_dir_all(&tmp);
     result

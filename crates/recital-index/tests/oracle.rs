@@ -9,8 +9,10 @@ use proptest::prelude::*;
 use recital_index::{BuildOptions, Index, IngestOptions, Query, Stream};
 use recital_text::code::Lang;
 
-const WORDS: &[&str] = &["a", "b", "the", "Cat", "CAT", "cat", ".", ",", "sat", "ﬁsh", "fish", "x\u{200B}y", "xy"];
-const CODE: &[&str] = &["int", "x", "y", "foo", "=", "+", "1", "2", ";", "(", ")", "return", "/* c */", "\"s\""];
+const WORDS: &[&str] =
+    &["a", "b", "the", "Cat", "CAT", "cat", ".", ",", "sat", "ﬁsh", "fish", "x\u{200B}y", "xy"];
+const CODE: &[&str] =
+    &["int", "x", "y", "foo", "=", "+", "1", "2", ";", "(", ")", "return", "/* c */", "\"s\""];
 
 #[derive(Debug, Clone)]
 struct Corpus {
@@ -24,7 +26,8 @@ struct Corpus {
 }
 
 fn doc(alpha: &'static [&'static str]) -> impl Strategy<Value = String> {
-    prop::collection::vec(0..alpha.len(), 0..40).prop_map(move |ix| ix.iter().map(|&i| alpha[i]).collect::<Vec<_>>().join(" "))
+    prop::collection::vec(0..alpha.len(), 0..40)
+        .prop_map(move |ix| ix.iter().map(|&i| alpha[i]).collect::<Vec<_>>().join(" "))
 }
 
 fn corpus() -> impl Strategy<Value = Corpus> {
@@ -84,7 +87,7 @@ fn check(c: &Corpus) -> Result<(), TestCaseError> {
     let delta = write_docs(&tmp.path().join("delta"), "e", ext, &c.delta);
     let dir = tmp.path().join("idx");
     let opts = IngestOptions::default();
-    let bopts = BuildOptions { shard_tokens: c.shard_tokens };
+    let bopts = BuildOptions { shard_tokens: c.shard_tokens, ..Default::default() };
     let built = recital_index::build(&dir, &[tmp.path().join("base")], &opts, &bopts);
     let all_empty = c.base.iter().all(|d| tokens(d, Stream::Text).is_empty());
     if all_empty {
@@ -115,7 +118,8 @@ fn check(c: &Corpus) -> Result<(), TestCaseError> {
     for round in 0..2 {
         let idx = Index::open(&dir).unwrap();
         for &stream in streams {
-            let docs: HashMap<&str, Vec<String>> = live.iter().map(|(id, t)| (id.as_str(), tokens(t, stream))).collect();
+            let docs: HashMap<&str, Vec<String>> =
+                live.iter().map(|(id, t)| (id.as_str(), tokens(t, stream))).collect();
             let alpha: &[&str] = if c.code { CODE } else { WORDS };
             let mut queries: Vec<Vec<String>> = c
                 .queries
@@ -140,17 +144,23 @@ fn check(c: &Corpus) -> Result<(), TestCaseError> {
                         want_hits.insert((id.to_string(), i));
                     }
                 }
-                let want_docs = want_hits.iter().map(|(d, _)| d.clone()).collect::<BTreeSet<_>>().len() as u64;
+                let want_docs =
+                    want_hits.iter().map(|(d, _)| d.clone()).collect::<BTreeSet<_>>().len() as u64;
                 let query = Query { tokens: q.clone(), stream };
                 let got = idx.count(&query).unwrap();
                 prop_assert_eq!(got.count, want_count, "count of {:?} in {:?}", q, stream);
                 prop_assert_eq!(got.doc_count, want_docs, "doc_count of {:?}", q);
                 let loc = idx.locate(&query, usize::MAX).unwrap();
-                let got_hits: BTreeSet<(String, usize)> = loc.hits.iter().map(|h| (h.doc_id.clone(), h.token_start)).collect();
+                let got_hits: BTreeSet<(String, usize)> =
+                    loc.hits.iter().map(|h| (h.doc_id.clone(), h.token_start)).collect();
                 prop_assert_eq!(&got_hits, &want_hits, "locate of {:?}", q);
                 for h in &loc.hits {
                     let text = &live.iter().find(|(id, _)| *id == h.doc_id).unwrap().1;
-                    prop_assert_eq!(&tokens(&text[h.byte_start..h.byte_end], stream), q, "byte range of a hit");
+                    prop_assert_eq!(
+                        &tokens(&text[h.byte_start..h.byte_end], stream),
+                        q,
+                        "byte range of a hit"
+                    );
                 }
                 // Longest prefix that occurs in a live document.
                 let want_lp = (0..=q.len())

@@ -37,7 +37,9 @@ fn toks(s: &str) -> Vec<String> {
 #[test]
 fn kjv_counts_equal_brute_force() {
     let Some(chapters) = kjv_chapters() else {
-        eprintln!("SKIPPED kjv_counts_equal_brute_force: the `bible` program (Debian bible-kjv) is not installed");
+        eprintln!(
+            "SKIPPED kjv_counts_equal_brute_force: the `bible` program (Debian bible-kjv) is not installed"
+        );
         return;
     };
     assert!(chapters.len() > 1000, "expected the 1189 chapters, got {}", chapters.len());
@@ -54,9 +56,11 @@ fn kjv_counts_equal_brute_force() {
     let (base, delta) = chapters.split_at(chapters.len() - 50);
     let dir = t.path().join("kjv");
     // ~1M tokens in shards of ~200k: several base shards plus a delta.
-    let bopts = BuildOptions { shard_tokens: 200_000 };
-    recital_index::build(&dir, &[write_jsonl("base.jsonl", base)], &IngestOptions::default(), &bopts).unwrap();
-    recital_index::add(&dir, &[write_jsonl("delta.jsonl", delta)], &IngestOptions::default(), &bopts).unwrap();
+    let bopts = BuildOptions { shard_tokens: 200_000, ..Default::default() };
+    recital_index::build(&dir, &[write_jsonl("base.jsonl", base)], &IngestOptions::default(), &bopts)
+        .unwrap();
+    recital_index::add(&dir, &[write_jsonl("delta.jsonl", delta)], &IngestOptions::default(), &bopts)
+        .unwrap();
     let removed = ["Genesis 1", "John 11", "Revelation 22"];
     recital_index::remove(&dir, &removed.map(String::from)).unwrap();
     let idx = Index::open(&dir).unwrap();
@@ -126,5 +130,12 @@ fn kjv_counts_equal_brute_force() {
     assert_eq!(light.count, 0, "Genesis 1 was removed");
     let grace = idx.locate(&Query::text("The grace of our Lord Jesus Christ be with you all"), 10).unwrap();
     assert!(grace.hits.iter().all(|h| h.doc_id != "Revelation 22"));
-    assert!(grace.hits.iter().any(|h| h.doc_id.starts_with("Philippians") || h.doc_id.starts_with("2 Thessalonians")), "{:?}", grace.hits.iter().map(|h| &h.doc_id).collect::<Vec<_>>());
+    assert!(
+        grace
+            .hits
+            .iter()
+            .any(|h| h.doc_id.starts_with("Philippians") || h.doc_id.starts_with("2 Thessalonians")),
+        "{:?}",
+        grace.hits.iter().map(|h| &h.doc_id).collect::<Vec<_>>()
+    );
 }

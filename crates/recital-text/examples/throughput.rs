@@ -1,8 +1,10 @@
 //! Single-thread throughput of the fast paths, in MB/s.
 //!
-//! Run with `cargo run --release -p recital-text --example throughput`.
-//! Inputs are generated (no data files): English-like ASCII prose, the same
-//! prose with some non-ASCII punctuation, and a C/Rust/Python code mix.
+//! Run with `cargo run --release -p recital-text --example throughput
+//! [FILE…]`. Inputs are generated (no data files): English-like ASCII prose,
+//! the same prose with some non-ASCII punctuation, Russian and Chinese word
+//! salad, and a C/Rust/Python code mix. Files named on the command line are
+//! measured too (text mode, and code mode when the extension is known).
 
 use std::hint::black_box;
 use std::time::Instant;
@@ -11,13 +13,81 @@ use recital_text::code::{for_each_canonical, Lang};
 use recital_text::{for_each_token, tokenize, Scratch};
 
 const WORDS: &[&str] = &[
-    "the", "of", "and", "to", "in", "a", "is", "that", "for", "it", "as", "was", "with", "be",
-    "by", "on", "not", "he", "I", "this", "are", "or", "his", "from", "at", "which", "but",
-    "have", "an", "had", "they", "you", "were", "their", "one", "all", "we", "can", "her",
-    "has", "there", "been", "if", "more", "when", "will", "would", "who", "so", "no", "time",
-    "people", "government", "between", "development", "information", "question", "however",
-    "children", "morning", "thought", "something", "whether", "nothing", "remember", "Monday",
-    "London", "1984", "3.14", "don't", "it's", "e.g.", "Mr.", "well-known", "twenty-one",
+    "the",
+    "of",
+    "and",
+    "to",
+    "in",
+    "a",
+    "is",
+    "that",
+    "for",
+    "it",
+    "as",
+    "was",
+    "with",
+    "be",
+    "by",
+    "on",
+    "not",
+    "he",
+    "I",
+    "this",
+    "are",
+    "or",
+    "his",
+    "from",
+    "at",
+    "which",
+    "but",
+    "have",
+    "an",
+    "had",
+    "they",
+    "you",
+    "were",
+    "their",
+    "one",
+    "all",
+    "we",
+    "can",
+    "her",
+    "has",
+    "there",
+    "been",
+    "if",
+    "more",
+    "when",
+    "will",
+    "would",
+    "who",
+    "so",
+    "no",
+    "time",
+    "people",
+    "government",
+    "between",
+    "development",
+    "information",
+    "question",
+    "however",
+    "children",
+    "morning",
+    "thought",
+    "something",
+    "whether",
+    "nothing",
+    "remember",
+    "Monday",
+    "London",
+    "1984",
+    "3.14",
+    "don't",
+    "it's",
+    "e.g.",
+    "Mr.",
+    "well-known",
+    "twenty-one",
 ];
 
 fn prose(bytes: usize, fancy: bool) -> String {
@@ -56,8 +126,29 @@ fn prose(bytes: usize, fancy: bool) -> String {
 }
 
 const RU: &[&str] = &[
-    "и", "в", "не", "на", "что", "он", "как", "это", "по", "но", "из", "у", "за", "так", "же",
-    "время", "человек", "жизнь", "говорить", "Москва", "первый", "последний", "вопрос",
+    "и",
+    "в",
+    "не",
+    "на",
+    "что",
+    "он",
+    "как",
+    "это",
+    "по",
+    "но",
+    "из",
+    "у",
+    "за",
+    "так",
+    "же",
+    "время",
+    "человек",
+    "жизнь",
+    "говорить",
+    "Москва",
+    "первый",
+    "последний",
+    "вопрос",
 ];
 const ZH: &[&str] = &["我们", "的", "是", "在", "中国", "人民", "发展", "问题", "时间", "，", "。"];
 
@@ -119,6 +210,30 @@ fn main() {
     let fancy = prose(size, true);
     let src = code(size);
     let mut scratch = Scratch::default();
+    for path in std::env::args().skip(1) {
+        let Ok(text) = std::fs::read_to_string(&path) else {
+            eprintln!("{path}: not readable as UTF-8, skipped");
+            continue;
+        };
+        measure(&format!("for_each_token, {path}"), &text, 5, |s| {
+            let mut n = 0;
+            for_each_token(s, &mut scratch, |t| {
+                n += 1;
+                black_box(t);
+            });
+            n
+        });
+        if let Some(lang) = Lang::from_path(std::path::Path::new(&path)) {
+            measure(&format!("for_each_canonical, {path}"), &text, 5, |s| {
+                let mut n = 0;
+                for_each_canonical(s, lang, &mut scratch, |t| {
+                    n += 1;
+                    black_box(t);
+                });
+                n
+            });
+        }
+    }
     measure("for_each_token, ASCII prose", &ascii, 7, |s| {
         let mut n = 0;
         for_each_token(s, &mut scratch, |t| {
@@ -136,10 +251,9 @@ fn main() {
         });
         n
     });
-    for (name, text) in [
-        ("for_each_token, Russian", words(RU, size, " ")),
-        ("for_each_token, Chinese", words(ZH, size, "")),
-    ] {
+    for (name, text) in
+        [("for_each_token, Russian", words(RU, size, " ")), ("for_each_token, Chinese", words(ZH, size, ""))]
+    {
         measure(name, &text, 3, |s| {
             let mut n = 0;
             for_each_token(s, &mut scratch, |t| {

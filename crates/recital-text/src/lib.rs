@@ -9,7 +9,7 @@
 //!
 //! # Text mode
 //!
-//! [`tokenize`] normalises each grapheme cluster (punctuation fold, NFKC,
+//! [`tokenize()`] normalises each grapheme cluster (punctuation fold, NFKC,
 //! full case fold, drop default-ignorables, TR39 confusable skeleton, case
 //! fold, NFC: see [`normalize`] for each step and why), then cuts the result
 //! at whitespace and at UAX #29 word boundaries ([`mod@tokenize`]).
@@ -42,8 +42,9 @@
 //!   ASCII runs are segmented by a transcription of UAX #29 for ASCII.
 //!
 //! What the TR39 skeleton does that may surprise: it maps `m` to `rn`, `0`
-//! to `o`, `1` and `|` to `l`, `` ` `` to `'`, sigma to `o`, Hebrew yod to
-//! `'`, `%` to `°/₀`, `"` to `''` and the em dash to `ー`. Recital keeps the
+//! to `o`, `1` and `|` to `l`, `` ` `` to `'`, sigma to `o`, Hebrew vav and
+//! Arabic alef to `l`, Hebrew yod to `'`, `%` to `°/₀`, `"` to `''` and the
+//! em dash to `ー`. Recital keeps the
 //! skeleton for letters (it is what defeats Cyrillic and Greek look-alikes),
 //! and exempts ASCII digits (so `3.14` stays one token: UAX #29 keeps `.`
 //! only between digits) and the two marks it would split into several
@@ -69,7 +70,9 @@
 //!
 //! Any change to what tokens come out, including an upgrade of the Unicode
 //! crates that changes their tables, must bump [`NORMALIZER_VERSION`]: an
-//! index records it and refuses queries normalised differently.
+//! index records it and refuses queries normalised differently. The crates
+//! currently carry different Unicode versions (normalisation and confusables
+//! 18.0, segmentation 17.0, case folding 16.0); the lock file pins them.
 #![deny(missing_docs)]
 
 use std::ops::Range;
@@ -149,27 +152,22 @@ pub fn tokenize(input: &str) -> TokenStream {
     tokenize_with(input, &mut Scratch::default(), false)
 }
 
-/// [`tokenize`] with caller-supplied buffers and, for tests, the ASCII fast
+/// [`tokenize()`] with caller-supplied buffers and, for tests, the ASCII fast
 /// path switched off.
 fn tokenize_with(input: &str, scratch: &mut Scratch, slow_only: bool) -> TokenStream {
     let mut ts = TokenStream::default();
     let TokenStream { norm, tokens } = &mut ts;
-    scratch
-        .norm
-        .for_each_run(input, true, slow_only, |run, segs| {
-            let mut mapper = tokenize::SrcMapper::new(segs);
-            tokenize::run_tokens(run, |r| {
-                if !norm.is_empty() {
-                    norm.push(' ');
-                }
-                let start = norm.len();
-                norm.push_str(&run[r.clone()]);
-                tokens.push(Token {
-                    norm: start..norm.len(),
-                    src: mapper.map(r),
-                });
-            });
+    scratch.norm.for_each_run(input, true, slow_only, |run, segs| {
+        let mut mapper = tokenize::SrcMapper::new(segs);
+        tokenize::run_tokens(run, |r| {
+            if !norm.is_empty() {
+                norm.push(' ');
+            }
+            let start = norm.len();
+            norm.push_str(&run[r.clone()]);
+            tokens.push(Token { norm: start..norm.len(), src: mapper.map(r) });
         });
+    });
     ts
 }
 

@@ -130,10 +130,8 @@ mod tests {
         let shallow = format!("{}// SPDX-License-Identifier: MIT\n", "x\n".repeat(30));
         assert_eq!(identifier(&shallow).as_deref(), Some("MIT"));
         // 30 long lines: past 20 lines and past 4 KiB: not found.
-        let deep = format!(
-            "{}// SPDX-License-Identifier: MIT\n",
-            format!("{}\n", "x".repeat(200)).repeat(30)
-        );
+        let deep =
+            format!("{}// SPDX-License-Identifier: MIT\n", format!("{}\n", "x".repeat(200)).repeat(30));
         assert_eq!(identifier(&deep), None);
         // One huge first line, tag on line 2: within 20 lines: found.
         let wide = format!("{}\n// SPDX-License-Identifier: MIT\n", "y".repeat(10_000));

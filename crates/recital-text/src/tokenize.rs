@@ -5,7 +5,10 @@
 //! (`unicode-segmentation`). A segment that contains an alphanumeric
 //! character is one word token (`don't`, `3.14`, `e.g`, `snake_case`); any
 //! other segment gives one token per character, so `!!` is two tokens and a
-//! run of punctuation cannot hide inside one token.
+//! run of punctuation cannot hide inside one token. Regional indicators
+//! (the halves of flag emoji) are always tokens of their own: UAX #29 pairs
+//! them by counting from the start of a sequence, which would make a token
+//! depend on text outside it.
 //!
 //! Cutting at whitespace first, rather than segmenting the whole text, is
 //! what lets the ASCII fast path below see short, whitespace-free runs. It
@@ -14,7 +17,7 @@
 //! token of its own either way, because whitespace never is one.
 //!
 //! Runs that are pure ASCII (nearly all runs of English prose and code) are
-//! segmented by [`ascii_segments`], a direct transcription of the word
+//! segmented by `ascii_segments`, a direct transcription of the word
 //! boundary rules restricted to ASCII without whitespace; a property test
 //! checks it against `split_word_bound_indices`.
 
@@ -51,9 +54,7 @@ pub(crate) fn ascii_segments(run: &[u8], mut f: impl FnMut(Range<usize>, bool)) 
         let start = i;
         if is_core(run[i]) {
             i += 1;
-            while i < len
-                && (is_core(run[i]) || (i + 1 < len && is_infix(run[i], run[i - 1], run[i + 1])))
-            {
+            while i < len && (is_core(run[i]) || (i + 1 < len && is_infix(run[i], run[i - 1], run[i + 1]))) {
                 i += 1;
             }
             f(start..i, true);
@@ -72,13 +73,36 @@ pub(crate) fn run_tokens(run: &str, mut f: impl FnMut(Range<usize>)) {
         // A non-word ASCII segment is a single byte.
         ascii_segments(run.as_bytes(), |r, _| f(r));
     } else {
-        for (i, seg) in run.split_word_bound_indices() {
-            if seg.chars().any(char::is_alphanumeric) {
-                f(i..i + seg.len());
-            } else {
-                for (j, c) in seg.char_indices() {
-                    f(i + j..i + j + c.len_utf8());
-                }
+        // Regional indicators are tokens of their own and cut the run: how
+        // UAX #29 pairs them depends on how many precede them, so without
+        // the cut a token's text could depend on text outside it.
+        let mut piece = 0;
+        for (i, c) in run.char_indices() {
+            if is_regional_indicator(c) {
+                segment(run, piece..i, &mut f);
+                f(i..i + c.len_utf8());
+                piece = i + c.len_utf8();
+            }
+        }
+        segment(run, piece..run.len(), &mut f);
+    }
+}
+
+#[inline]
+fn is_regional_indicator(c: char) -> bool {
+    matches!(c, '\u{1F1E6}'..='\u{1F1FF}')
+}
+
+/// Tokens of `run[piece]` by UAX #29 word boundaries.
+fn segment(run: &str, piece: Range<usize>, f: &mut impl FnMut(Range<usize>)) {
+    let base = piece.start;
+    for (i, seg) in run[piece].split_word_bound_indices() {
+        let i = base + i;
+        if seg.chars().any(char::is_alphanumeric) {
+            f(i..i + seg.len());
+        } else {
+            for (j, c) in seg.char_indices() {
+                f(i + j..i + j + c.len_utf8());
             }
         }
     }

@@ -11,6 +11,13 @@ mod output;
 use clap::Parser;
 
 fn main() {
+    // Die quietly on a closed pipe (`recital … | head`), like other Unix tools,
+    // instead of panicking on the failed write.
+    #[cfg(unix)]
+    // SAFETY: resetting a signal disposition to its default before any thread starts.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let args = cli::Cli::parse();
     let filter = if args.verbose { "info" } else { "warn" };
     let env = tracing_subscriber::EnvFilter::try_from_env("RECITAL_LOG")

@@ -43,7 +43,8 @@ fn corpus(dir: &Path) -> PathBuf {
     std::fs::create_dir_all(c.join("prose")).unwrap();
     std::fs::create_dir_all(c.join("code")).unwrap();
     std::fs::write(c.join("prose/a.txt"), "It was the best of times, it was the worst of times.\n").unwrap();
-    std::fs::write(c.join("prose/b.txt"), "It was the age of wisdom; it was the best of times again.").unwrap();
+    std::fs::write(c.join("prose/b.txt"), "It was the age of wisdom; it was the best of times again.")
+        .unwrap();
     std::fs::write(
         c.join("code/sum.c"),
         "// SPDX-License-Identifier: MIT\nint sum(int *xs, int n) {\n  int total = 0; /* accumulate */\n  for (int i = 0; i < n; i++) total += xs[i];\n  return total;\n}\n",
@@ -63,8 +64,17 @@ fn build_count_locate_stats_round_trip() {
     let c = corpus(t.path());
     let idx = t.path().join("idx");
     let (idx_s, rights) = (idx.to_str().unwrap(), c.join("rights.jsonl"));
-    let rep = json(&["index", "build", "--index", idx_s, "--rights", rights.to_str().unwrap(), "--json",
-        c.join("prose").to_str().unwrap(), c.join("code").to_str().unwrap()]);
+    let rep = json(&[
+        "index",
+        "build",
+        "--index",
+        idx_s,
+        "--rights",
+        rights.to_str().unwrap(),
+        "--json",
+        c.join("prose").to_str().unwrap(),
+        c.join("code").to_str().unwrap(),
+    ]);
     assert_eq!(rep["ingest"]["docs"], 3);
 
     let v = json(&["count", "--index", idx_s, "--json", "IT WAS THE  best\u{200B} of TIMES"]);
@@ -78,7 +88,8 @@ fn build_count_locate_stats_round_trip() {
     for h in hits {
         assert_eq!(h["license"], "LicenseRef-PublicDomain");
         let s = h["snippet"].as_str().unwrap();
-        let [a, b] = [h["snippet_hit"][0].as_u64().unwrap() as usize, h["snippet_hit"][1].as_u64().unwrap() as usize];
+        let [a, b] =
+            [h["snippet_hit"][0].as_u64().unwrap() as usize, h["snippet_hit"][1].as_u64().unwrap() as usize];
         assert_eq!(&s[a..b], "best of times");
     }
     let b = hits.iter().find(|h| h["doc_id"] == "b.txt").expect("b.txt hit");
@@ -86,7 +97,15 @@ fn build_count_locate_stats_round_trip() {
     assert_eq!(b["jurisdictions"], serde_json::json!(["EU"]));
 
     // Code: SPDX line wins; canonical stream matches renamed identifiers.
-    let v = json(&["locate", "--index", idx_s, "--json", "--code", "c", "int add(int *v, int m) { int acc = 0; for (int j = 0; j < m; j++) acc += v[j]; return acc; }"]);
+    let v = json(&[
+        "locate",
+        "--index",
+        idx_s,
+        "--json",
+        "--code",
+        "c",
+        "int add(int *v, int m) { int acc = 0; for (int j = 0; j < m; j++) acc += v[j]; return acc; }",
+    ]);
     assert_eq!(v["count"], 1, "{v}");
     assert_eq!(v["hits"][0]["license"], "MIT");
     assert_eq!(v["hits"][0]["doc_id"], "sum.c");
@@ -170,7 +189,8 @@ fn bad_input_gets_one_line_errors() {
     let e = fails(&["count", "--index", &p("i6"), "--code", "cobol", "x"]);
     assert!(e.contains("cobol"), "{e}");
     // Bad rights sidecar names its line.
-    std::fs::write(t.path().join("r.jsonl"), "{\"path\": \"*\", \"license\": \"MIT\"}\n{\"license\": 3}\n").unwrap();
+    std::fs::write(t.path().join("r.jsonl"), "{\"path\": \"*\", \"license\": \"MIT\"}\n{\"license\": 3}\n")
+        .unwrap();
     let e = fails(&["index", "build", "--index", &p("i7"), "--rights", &p("r.jsonl"), &p("ok.txt")]);
     assert!(e.contains("r.jsonl:2"), "{e}");
 }
@@ -181,13 +201,50 @@ fn damaged_files_are_refused_by_name() {
     let c = corpus(t.path());
     let idx = t.path().join("idx");
     let idx_s = idx.to_str().unwrap().to_string();
-    ok(&["index", "build", "--index", &idx_s, c.join("prose").to_str().unwrap(), c.join("code").to_str().unwrap()]);
+    ok(&[
+        "index",
+        "build",
+        "--index",
+        &idx_s,
+        c.join("prose").to_str().unwrap(),
+        c.join("code").to_str().unwrap(),
+    ]);
     let shard = idx.join("shard-000001");
-    let cases: Vec<(&str, Box<dyn Fn(&Path)>, &str)> = vec![
-        ("text.sa", Box::new(|p: &Path| { let b = std::fs::read(p).unwrap(); std::fs::write(p, &b[..b.len() - 10]).unwrap() }), "truncated"),
-        ("text.tok", Box::new(|p: &Path| { let mut b = std::fs::read(p).unwrap(); b[70] ^= 0x55; std::fs::write(p, b).unwrap() }), "checksum"),
-        ("docs.tab", Box::new(|p: &Path| std::fs::write(p, b"hello, I am not an index file at all......................................................................").unwrap()), "not a recital index file"),
-        ("canon.vocab", Box::new(|p: &Path| { let mut b = std::fs::read(p).unwrap(); b[16] = 77; std::fs::write(p, b).unwrap() }), "version 77"),
+    type Damage = Box<dyn Fn(&Path)>;
+    let cases: Vec<(&str, Damage, &str)> = vec![
+        (
+            "text.sa",
+            Box::new(|p: &Path| {
+                let b = std::fs::read(p).unwrap();
+                std::fs::write(p, &b[..b.len() - 10]).unwrap()
+            }),
+            "truncated",
+        ),
+        (
+            "text.tok",
+            Box::new(|p: &Path| {
+                let mut b = std::fs::read(p).unwrap();
+                b[70] ^= 0x55;
+                std::fs::write(p, b).unwrap()
+            }),
+            "checksum",
+        ),
+        (
+            "docs.tab",
+            Box::new(|p: &Path| {
+                std::fs::write(p, b"hello, I am not an index file at all......................................................................").unwrap()
+            }),
+            "not a recital index file",
+        ),
+        (
+            "canon.vocab",
+            Box::new(|p: &Path| {
+                let mut b = std::fs::read(p).unwrap();
+                b[16] = 77;
+                std::fs::write(p, b).unwrap()
+            }),
+            "version 77",
+        ),
         ("docs.zst", Box::new(|p: &Path| std::fs::write(p, b"").unwrap()), "not a recital index file"),
     ];
     for (file, damage, needle) in cases {
@@ -219,14 +276,22 @@ fn crashes_leave_the_previous_state() {
     let prose = c.join("prose");
     // A build killed before its final rename leaves no index and nothing in the target.
     for fp in ["write:after-shard", "build:before-rename"] {
-        let o = recital().env("RECITAL_FAILPOINT", fp).args(["index", "build", "--index", &idx_s, "--shard-tokens", "5", prose.to_str().unwrap()]).output().unwrap();
+        let o = recital()
+            .env("RECITAL_FAILPOINT", fp)
+            .args(["index", "build", "--index", &idx_s, "--shard-tokens", "5", prose.to_str().unwrap()])
+            .output()
+            .unwrap();
         assert!(!o.status.success(), "{fp} must abort");
         assert!(!idx.exists(), "{fp}: target directory must not exist");
         fails(&["count", "--index", &idx_s, "x"]);
     }
     // The next build sweeps the dead build's temporary directory and succeeds.
     ok(&["index", "build", "--index", &idx_s, prose.to_str().unwrap()]);
-    let leftovers: Vec<_> = std::fs::read_dir(t.path()).unwrap().flatten().filter(|e| e.file_name().to_string_lossy().contains("recital-build")).collect();
+    let leftovers: Vec<_> = std::fs::read_dir(t.path())
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().contains("recital-build"))
+        .collect();
     assert!(leftovers.is_empty(), "stale build directories left: {leftovers:?}");
     let count = |q: &str| json(&["count", "--index", &idx_s, "--json", q])["count"].as_u64().unwrap();
     let new = t.path().join("new.txt");
@@ -242,13 +307,22 @@ fn crashes_leave_the_previous_state() {
     }
     ok(&["index", "add", "--index", &idx_s, new.to_str().unwrap()]);
     ok(&["index", "remove", "--index", &idx_s, "a.txt"]);
-    let o = recital().env("RECITAL_FAILPOINT", "compact:before-manifest").args(["index", "compact", "--index", &idx_s]).output().unwrap();
+    let o = recital()
+        .env("RECITAL_FAILPOINT", "compact:before-manifest")
+        .args(["index", "compact", "--index", &idx_s])
+        .output()
+        .unwrap();
     assert!(!o.status.success());
     assert_eq!(count("a far far better thing"), 1);
     assert_eq!(count("best of times"), 1);
     ok(&["index", "compact", "--index", &idx_s]);
     assert_eq!(count("best of times"), 1);
-    let junk: Vec<_> = std::fs::read_dir(&idx).unwrap().flatten().map(|e| e.file_name().to_string_lossy().into_owned()).filter(|n| n.starts_with(".tmp")).collect();
+    let junk: Vec<_> = std::fs::read_dir(&idx)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(".tmp"))
+        .collect();
     assert!(junk.is_empty(), "{junk:?}");
 }
 
@@ -268,16 +342,29 @@ fn jsonl_dumps_gz_and_zst_with_custom_fields() {
     std::fs::write(&zst, zstd_compress(lines.replace("r1", "z1").replace("r2", "z2").as_bytes())).unwrap();
     let idx = t.path().join("idx");
     let idx_s = idx.to_str().unwrap();
-    ok(&["index", "build", "--index", idx_s, "--text-field", "content", "--id-field", "doc",
-        plain.to_str().unwrap(), gz.to_str().unwrap(), zst.to_str().unwrap()]);
+    ok(&[
+        "index",
+        "build",
+        "--index",
+        idx_s,
+        "--text-field",
+        "content",
+        "--id-field",
+        "doc",
+        plain.to_str().unwrap(),
+        gz.to_str().unwrap(),
+        zst.to_str().unwrap(),
+    ]);
     let v = json(&["locate", "--index", idx_s, "--json", "call me ishmael"]);
     assert_eq!(v["count"], 3);
-    let ids: Vec<&str> = v["hits"].as_array().unwrap().iter().map(|h| h["doc_id"].as_str().unwrap()).collect();
+    let ids: Vec<&str> =
+        v["hits"].as_array().unwrap().iter().map(|h| h["doc_id"].as_str().unwrap()).collect();
     let mut sorted = ids.clone();
     sorted.sort();
     assert_eq!(sorted, vec!["g1", "r1", "z1"]);
     assert_eq!(v["hits"][0]["license"], "CC0-1.0");
-    let e = fails(&["index", "build", "--index", t.path().join("i2").to_str().unwrap(), plain.to_str().unwrap()]);
+    let e =
+        fails(&["index", "build", "--index", t.path().join("i2").to_str().unwrap(), plain.to_str().unwrap()]);
     assert!(e.contains("d.jsonl:1") && e.contains("--text-field"), "{e}");
 }
 
@@ -327,7 +414,9 @@ fn demo_runs_on_the_bundled_sample() {
     let t = tempfile::tempdir().unwrap();
     let out = ok(&["demo", "--index", t.path().join("demo").to_str().unwrap()]);
     assert!(out.contains("occurrence"), "{out}");
-    let v: serde_json::Value = serde_json::from_str(&ok(&["demo", "--json", "--index", t.path().join("demo").to_str().unwrap()])).unwrap();
+    let v: serde_json::Value =
+        serde_json::from_str(&ok(&["demo", "--json", "--index", t.path().join("demo").to_str().unwrap()]))
+            .unwrap();
     for q in v.as_array().unwrap() {
         assert!(q["result"]["count"].as_u64().unwrap() >= 1, "every sample query occurs: {q}");
     }

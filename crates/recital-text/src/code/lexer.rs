@@ -58,12 +58,7 @@ pub struct Lexer<'a> {
 impl<'a> Lexer<'a> {
     /// A lexer over `src` for `lang`.
     pub fn new(src: &'a str, lang: Lang) -> Self {
-        Lexer {
-            src,
-            pos: 0,
-            lang,
-            prev: None,
-        }
+        Lexer { src, pos: 0, lang, prev: None }
     }
 
     #[inline]
@@ -239,21 +234,21 @@ impl<'a> Lexer<'a> {
         let mut seen_dot = false;
         while i < b.len() {
             let c = b[i];
-            if c.is_ascii_alphanumeric() || c == b'_' {
-                i += 1;
-            } else if (c == b'+' || c == b'-')
-                && i > start
-                && (if hex {
-                    matches!(b[i - 1], b'p' | b'P')
-                } else {
-                    matches!(b[i - 1], b'e' | b'E')
-                })
-                && self.byte(i + 1).is_ascii_digit()
-            {
+            let prev = if i > start { b[i - 1] } else { 0 };
+            // An exponent sign: `1e-3`, `0x1p+4`.
+            let sign = (c == b'+' || c == b'-')
+                && (if hex { matches!(prev, b'p' | b'P') } else { matches!(prev, b'e' | b'E') })
+                && self.byte(i + 1).is_ascii_digit();
+            // A C++14 digit separator: `1'000'000`.
+            let separator = c == b'\''
+                && self.lang == Lang::Cpp
+                && prev.is_ascii_alphanumeric()
+                && self.byte(i + 1).is_ascii_alphanumeric();
+            if c.is_ascii_alphanumeric() || c == b'_' || sign || separator {
                 i += 1;
             } else if c == b'.' && !seen_dot && !hex {
-                let next = self.char_at(i + 1);
-                let take = match next {
+                // A fraction unless a range (`0..9`) or a member (`1.max`).
+                let take = match self.char_at(i + 1) {
                     Some(n) if n.is_ascii_digit() => true,
                     Some('.') => false,
                     Some(n) if self.is_ident_start(n) => false,
@@ -263,13 +258,6 @@ impl<'a> Lexer<'a> {
                     break;
                 }
                 seen_dot = true;
-                i += 1;
-            } else if c == b'\''
-                && self.lang == Lang::Cpp
-                && i > start
-                && b[i - 1].is_ascii_alphanumeric()
-                && self.byte(i + 1).is_ascii_alphanumeric()
-            {
                 i += 1;
             } else {
                 break;
@@ -340,8 +328,7 @@ impl<'a> Lexer<'a> {
         let hashes = j - i;
         let mut k = j + 1;
         while k < b.len() {
-            if b[k] == b'"' && b[k + 1..].iter().take(hashes).filter(|&&h| h == b'#').count() == hashes
-            {
+            if b[k] == b'"' && b[k + 1..].iter().take(hashes).filter(|&&h| h == b'#').count() == hashes {
                 return Some(k + 1 + hashes);
             }
             k += 1;
@@ -355,16 +342,12 @@ impl<'a> Lexer<'a> {
         let b = self.src.as_bytes();
         let open = b[i.min(b.len())..].iter().take(17).position(|&c| c == b'(')?;
         let delim = &b[i..i + open];
-        if delim
-            .iter()
-            .any(|&c| c == b')' || c == b'\\' || c == b'"' || c.is_ascii_whitespace())
-        {
+        if delim.iter().any(|&c| c == b')' || c == b'\\' || c == b'"' || c.is_ascii_whitespace()) {
             return None;
         }
         let mut k = i + open + 1;
         while k < b.len() {
-            if b[k] == b')' && b[k + 1..].starts_with(delim) && b.get(k + 1 + delim.len()) == Some(&b'"')
-            {
+            if b[k] == b')' && b[k + 1..].starts_with(delim) && b.get(k + 1 + delim.len()) == Some(&b'"') {
                 return Some(k + 2 + delim.len());
             }
             k += 1;
@@ -374,15 +357,16 @@ impl<'a> Lexer<'a> {
 
     /// In JavaScript, whether a `/` here starts a regular expression rather
     /// than a division: after nothing, an operator other than a closing
-    /// bracket, or a keyword other than a value keyword.
+    /// bracket or `<`, or a keyword other than a value keyword.
     fn regex_allowed(&self) -> bool {
         match &self.prev {
             None => true,
-            Some((LexemeKind::Punct, r)) => !matches!(&self.src[r.clone()], ")" | "]" | "}"),
-            Some((LexemeKind::Keyword, r)) => !matches!(
-                &self.src[r.clone()],
-                "this" | "super" | "true" | "false" | "null"
-            ),
+            // After `<` it is far likelier a JSX closing tag (`</div>`)
+            // than a comparison with a regular expression.
+            Some((LexemeKind::Punct, r)) => !matches!(&self.src[r.clone()], ")" | "]" | "}" | "<"),
+            Some((LexemeKind::Keyword, r)) => {
+                !matches!(&self.src[r.clone()], "this" | "super" | "true" | "false" | "null")
+            }
             Some(_) => false,
         }
     }
@@ -436,11 +420,7 @@ impl<'a> Lexer<'a> {
             {
                 return (LexemeKind::Identifier, self.ident_end(end + 1));
             }
-            let kind = if lang.is_keyword(word) {
-                LexemeKind::Keyword
-            } else {
-                LexemeKind::Identifier
-            };
+            let kind = if lang.is_keyword(word) { LexemeKind::Keyword } else { LexemeKind::Identifier };
             return (kind, end);
         }
         if b0.is_ascii_digit() || (b0 == b'.' && self.byte(start + 1).is_ascii_digit()) {
@@ -451,10 +431,7 @@ impl<'a> Lexer<'a> {
                 return (LexemeKind::String, self.python_string_end(start));
             }
             (Lang::Java, b'"') if self.starts(start, "\"\"\"") => {
-                return (
-                    LexemeKind::String,
-                    self.quoted_end(start + 3, "\"\"\"", true, true),
-                );
+                return (LexemeKind::String, self.quoted_end(start + 3, "\"\"\"", true, true));
             }
             (Lang::Rust, b'"') => {
                 return (LexemeKind::String, self.quoted_end(start + 1, "\"", true, true));
@@ -536,10 +513,7 @@ impl Iterator for Lexer<'_> {
         }
         self.pos = end;
         self.prev = Some((kind, start..end));
-        Some(Lexeme {
-            kind,
-            src: start..end,
-        })
+        Some(Lexeme { kind, src: start..end })
     }
 }
 

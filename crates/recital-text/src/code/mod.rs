@@ -90,10 +90,7 @@ pub fn canonical(input: &str, lang: Lang) -> TokenStream {
         }
         let start = ts.norm.len();
         ts.norm.push_str(canonical_text(input, &lx));
-        ts.tokens.push(Token {
-            norm: start..ts.norm.len(),
-            src: lx.src,
-        });
+        ts.tokens.push(Token { norm: start..ts.norm.len(), src: lx.src });
     }
     ts
 }

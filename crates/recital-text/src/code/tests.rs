@@ -84,11 +84,7 @@ template<typename U> U maxOf(const std::vector<U> &items){U m=items[1];/*start*/
     if(*p>m) m=*p;
   return m;}"#;
     same(Lang::Cpp, a, b);
-    differ(
-        Lang::Cpp,
-        a,
-        "template <typename T> T largest(const std::vector<T>& v) { return v[0]; }",
-    );
+    differ(Lang::Cpp, a, "template <typename T> T largest(const std::vector<T>& v) { return v[0]; }");
 }
 
 #[test]
@@ -153,10 +149,12 @@ export function norm(p: Point): number {
   return Math.sqrt(p.x ** 2 + p.y ** 2); // euclid
 }
 "#;
-    let b = "interface P{a:number;b:number}\nexport function len(q:P):number{return Math.sqrt(q.a**3+q.b**3)}";
+    let b =
+        "interface P{a:number;b:number}\nexport function len(q:P):number{return Math.sqrt(q.a**3+q.b**3)}";
     // Semicolons are lexemes: the second drops one after the return.
     differ(Lang::TypeScript, a, b);
-    let b = "interface P{a:number;b:number}\nexport function len(q:P):number{return Math.sqrt(q.a**3+q.b**3);}";
+    let b =
+        "interface P{a:number;b:number}\nexport function len(q:P):number{return Math.sqrt(q.a**3+q.b**3);}";
     same(Lang::TypeScript, a, b);
 }
 
@@ -290,6 +288,11 @@ fn javascript_regex_or_division() {
     assert_eq!(canon("x = /ab+c/gi.test(s)", Lang::JavaScript), [ID, "=", STR, ".", ID, "(", ID, ")"]);
     assert_eq!(canon("return /[/]\"/.source", Lang::JavaScript), ["return", STR, ".", ID]);
     assert_eq!(canon("f(x) / 2", Lang::JavaScript), [ID, "(", ID, ")", "/", NUM]);
+    // A JSX closing tag is not a regular expression.
+    assert_eq!(
+        canon("<b>{x}</b>; y = 1 / 2", Lang::JavaScript),
+        ["<", ID, ">", "{", ID, "}", "<", "/", ID, ">", ";", ID, "=", NUM, "/", NUM]
+    );
 }
 
 #[test]

@@ -12,10 +12,8 @@ use crate::output::{highlight, print_json, use_color};
 
 /// Where the bundled sample corpus is: next to the sources, or under the current directory.
 fn sample_dir() -> anyhow::Result<PathBuf> {
-    let candidates = [
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/sample"),
-        PathBuf::from("data/sample"),
-    ];
+    let candidates =
+        [Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/sample"), PathBuf::from("data/sample")];
     candidates
         .iter()
         .find(|p| p.join("rights.jsonl").is_file())
@@ -39,7 +37,8 @@ pub fn run(a: DemoArgs) -> anyhow::Result<()> {
                 progress: !a.json,
                 ..Default::default()
             };
-            let inputs = ["prose", "code"].iter().map(|p| sample.join(p)).filter(|p| p.exists()).collect::<Vec<_>>();
+            let inputs =
+                ["prose", "code"].iter().map(|p| sample.join(p)).filter(|p| p.exists()).collect::<Vec<_>>();
             let r = recital_index::build(&index_dir, &inputs, &opts, &BuildOptions::default())?;
             eprintln!("indexed {} documents in {:.2} s", r.ingest.docs, r.seconds);
             Index::open(&index_dir)?

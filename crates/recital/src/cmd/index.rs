@@ -32,7 +32,7 @@ pub fn build(a: BuildArgs, add: bool) -> anyhow::Result<()> {
         anyhow::bail!("--shard-tokens must be at least 1");
     }
     let opts = ingest_options(&a)?;
-    let bopts = BuildOptions { shard_tokens: a.shard_tokens };
+    let bopts = BuildOptions { shard_tokens: a.shard_tokens, ..Default::default() };
     let report = if add {
         recital_index::add(&a.index, &a.inputs, &opts, &bopts)?
     } else {
@@ -97,7 +97,10 @@ pub fn stats(a: StatsArgs) -> anyhow::Result<()> {
         return print_json(&s);
     }
     println!("index        {}", s.index.display());
-    println!("generation   {} (format v{}, normaliser v{})", s.generation, s.format_version, s.normalizer_version);
+    println!(
+        "generation   {} (format v{}, normaliser v{})",
+        s.generation, s.format_version, s.normalizer_version
+    );
     println!("documents    {} live, {} removed", s.docs, s.removed_docs);
     println!("tokens       {} text, {} canonical code", s.text_tokens, s.canon_tokens);
     println!("source       {}", bytes(s.source_bytes));
@@ -107,7 +110,10 @@ pub fn stats(a: StatsArgs) -> anyhow::Result<()> {
         s.bytes_per_source_byte,
         s.bytes_per_token
     );
-    println!("{:<14} {:>6} {:>9} {:>8} {:>12} {:>12} {:>10}", "shard", "kind", "docs", "removed", "text tok", "code tok", "disk");
+    println!(
+        "{:<14} {:>6} {:>9} {:>8} {:>12} {:>12} {:>10}",
+        "shard", "kind", "docs", "removed", "text tok", "code tok", "disk"
+    );
     for sh in &s.shards {
         println!(
             "{:<14} {:>6} {:>9} {:>8} {:>12} {:>12} {:>10}",

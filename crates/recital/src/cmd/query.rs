@@ -19,14 +19,17 @@ fn query_of(a: &QueryArgs) -> anyhow::Result<Query> {
     };
     let q = match &a.code {
         Some(l) => {
-            let lang = Lang::from_name(l)
-                .with_context(|| format!("unknown language {l:?} (c, cpp, python, rust, javascript, typescript, java, go)"))?;
+            let lang = Lang::from_name(l).with_context(|| {
+                format!("unknown language {l:?} (c, cpp, python, rust, javascript, typescript, java, go)")
+            })?;
             Query::canonical(&text, lang)
         }
         None => Query::text(&text),
     };
     if q.tokens.is_empty() {
-        anyhow::bail!("the query has no tokens after normalisation (empty or only whitespace/ignorable characters)");
+        anyhow::bail!(
+            "the query has no tokens after normalisation (empty or only whitespace/ignorable characters)"
+        );
     }
     Ok(q)
 }

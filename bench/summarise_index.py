@@ -1,0 +1,113 @@
+#!/usr/bin/env python3
+"""Combine the outputs of one index benchmark run into one JSON record, or
+render records as the markdown section of bench/RESULTS.md."""
+import datetime
+import json
+import platform
+import re
+import subprocess
+import sys
+
+
+def machine():
+    cpu = "?"
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem = 0
+    try:
+        mem = int(re.search(r"MemTotal:\s+(\d+)", open("/proc/meminfo").read()).group(1)) // 1024 // 1024
+    except (OSError, AttributeError):
+        pass
+    cores = subprocess.run(["nproc"], capture_output=True, text=True).stdout.strip()
+    return f"{cores} cores, {cpu}, {mem} GiB, {platform.system()} {platform.release()}"
+
+
+def versions():
+    def run(*a):
+        try:
+            return subprocess.run(a, capture_output=True, text=True).stdout.strip()
+        except OSError:
+            return "?"
+    return {
+        "recital": run("git", "rev-parse", "--short", "HEAD"),
+        "rustc": run("rustc", "--version"),
+        "libsais": "libsais crate 0.2.0 (libsais 2.x C), 1 thread",
+    }
+
+
+def record(name, time_path, build_path, query_path):
+    t = open(time_path).read()
+    wall = t.split("Elapsed (wall clock) time (h:mm:ss or m:ss):")[1].split("\n")[0].strip()
+    parts = [float(x) for x in wall.split(":")]
+    secs = sum(p * 60 ** i for i, p in enumerate(reversed(parts)))
+    rss_kb = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", t).group(1))
+    build = json.load(open(build_path))
+    q = json.load(open(query_path))
+    st = q["stats"]
+    largest = max(s["text_tokens"] + s["canon_tokens"] for s in st["shards"])
+    largest_text = max(s["text_tokens"] for s in st["shards"])
+    return {
+        "corpus": name,
+        "date": datetime.date.today().isoformat(),
+        "machine": machine(),
+        "versions": versions(),
+        "docs": st["docs"],
+        "source_bytes": st["source_bytes"],
+        "text_tokens": st["text_tokens"],
+        "canon_tokens": st["canon_tokens"],
+        "shards": len(st["shards"]),
+        "build_seconds": secs,
+        "build_mb_per_s": st["source_bytes"] / 1e6 / secs,
+        "peak_rss_bytes": rss_kb * 1024,
+        "peak_rss_per_token_largest_shard": rss_kb * 1024 / max(largest, 1),
+        "index_bytes": st["disk_bytes"],
+        "index_bytes_per_source_byte": st["bytes_per_source_byte"],
+        "index_bytes_per_token": st["bytes_per_token"],
+        "warm": q["warm_count"],
+        "cold": q["cold_open_and_count"],
+        "naive": q["naive_scan_count"],
+        "libsais_seconds": q["libsais_seconds"],
+        "build_over_libsais": secs / max(q["libsais_seconds"], 1e-9),
+        "largest_shard_tokens": largest,
+        "skipped_binary": build["ingest"]["skipped_binary"],
+    }
+
+
+def markdown(paths):
+    recs = [json.load(open(p)) for p in paths]
+    out = []
+    r0 = recs[0]
+    out.append(f"Run {r0['date']} on {r0['machine']}; recital {r0['versions']['recital']}, "
+               f"{r0['versions']['rustc']}, {r0['versions']['libsais']}. "
+               "Regenerate with `bench/index.sh quick|full`.\n")
+    out.append("| corpus | source | docs | tokens (text + code) | shards | build | build MB/s | peak RSS | RSS B/token (largest shard) | index | B/source byte | B/token | build ÷ libsais alone |")
+    out.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for r in recs:
+        out.append(
+            f"| {r['corpus']} | {r['source_bytes']/1e6:.1f} MB | {r['docs']:,} | {r['text_tokens']:,} + {r['canon_tokens']:,} "
+            f"| {r['shards']} | {r['build_seconds']:.1f} s | {r['build_mb_per_s']:.1f} | {r['peak_rss_bytes']/2**20:.0f} MiB "
+            f"| {r['peak_rss_per_token_largest_shard']:.1f} | {r['index_bytes']/1e6:.1f} MB | {r['index_bytes_per_source_byte']:.2f} "
+            f"| {r['index_bytes_per_token']:.2f} | {r['build_over_libsais']:.1f}× ({r['libsais_seconds']:.1f} s) |")
+    out.append("")
+    out.append("`count` latency, in-process, queries sampled from the corpus (µs; warm: 3 rounds × 200 queries after a warm-up pass; cold: index evicted from the page cache with `posix_fadvise(DONTNEED)`, then open + count, 20 queries; naive: linear scan of the decoded token array, 5 queries):\n")
+    out.append("| corpus | tokens | warm p50 | warm p99 | cold p50 | cold p99 | naive scan p50 | naive ÷ warm p50 |")
+    out.append("|---|---|---|---|---|---|---|---|")
+    for r in recs:
+        for k in ["1", "8", "32"]:
+            w, c, n = r["warm"][k], r["cold"][k], r["naive"][k]
+            out.append(f"| {r['corpus']} | {k} | {w['p50_us']:.1f} | {w['p99_us']:.1f} | {c['p50_us']:.0f} | {c['p99_us']:.0f} "
+                       f"| {n['p50_us']:.0f} | {n['p50_us']/max(w['p50_us'],1e-9):,.0f}× |")
+    return "\n".join(out) + "\n"
+
+
+if __name__ == "__main__":
+    if sys.argv[1] == "--markdown":
+        sys.stdout.write(markdown(sys.argv[2:]))
+    else:
+        json.dump(record(*sys.argv[1:5]), sys.stdout, indent=2)
+        print()
