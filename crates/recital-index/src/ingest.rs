@@ -12,7 +12,7 @@ use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::ProgressBar;
 use recital_text::code::Lang;
 
 use crate::build::DocInput;
@@ -128,22 +128,6 @@ impl<R: Read> Read for Counting<R> {
     }
 }
 
-fn progress_bar(total: u64, show: bool) -> ProgressBar {
-    let pb = ProgressBar::with_draw_target(
-        Some(total),
-        if show { ProgressDrawTarget::stderr() } else { ProgressDrawTarget::hidden() },
-    );
-    pb.set_style(
-        ProgressStyle::with_template(
-            "{spinner} {msg:12} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} ETA {eta}",
-        )
-        .unwrap_or_else(|_| ProgressStyle::default_bar())
-        .progress_chars("=> "),
-    );
-    pb.set_message("indexing");
-    pb
-}
-
 fn mode_for(choice: ModeChoice, lang: Option<Lang>, report: &mut IngestReport) -> DocMode {
     match (choice, lang) {
         (ModeChoice::Text, _) => DocMode::Text,
@@ -167,7 +151,7 @@ pub fn ingest(
     }
     let files = collect(inputs)?;
     let total: u64 = files.iter().map(|f| f.size).sum();
-    let pb = progress_bar(total, opts.progress);
+    let pb = crate::progress::bytes(total, "reading + tokens", opts.progress);
     let mut report = IngestReport::default();
     let mut done = 0u64;
     for f in &files {

@@ -45,6 +45,7 @@ pub mod index;
 pub mod ingest;
 pub mod manifest;
 pub mod pipeline;
+pub mod progress;
 pub mod rights;
 pub mod shard;
 pub mod stream;

@@ -130,7 +130,8 @@ fn write_shards(
                     join(h, &mut entries)?;
                 }
                 let full = builder.take().expect("present");
-                finishing = Some(scope.spawn(move || full.finish()));
+                let show = ingest_opts.progress;
+                finishing = Some(scope.spawn(move || finish_with_spinner(full, show)));
             }
             Ok(())
         });
@@ -140,7 +141,7 @@ fn write_shards(
         report
     })?;
     if let Some(b) = builder {
-        let summary = b.finish()?;
+        let summary = finish_with_spinner(b, ingest_opts.progress)?;
         entries.push(ShardEntry { summary, kind, tombstones: None });
     }
     if entries.is_empty() {
@@ -155,6 +156,14 @@ fn write_shards(
         ));
     }
     Ok((entries, report))
+}
+
+/// Sorts and writes a full shard, with a spinner while libsais runs.
+fn finish_with_spinner(b: ShardBuilder, show: bool) -> Result<ShardSummary> {
+    let sp = crate::progress::spinner(format!("sorting suffixes of {} tokens", b.tokens()), show);
+    let r = b.finish();
+    sp.finish_and_clear();
+    r
 }
 
 /// Builds a new index at `dir` (which must not exist or be empty).

@@ -168,10 +168,40 @@ pub(crate) struct PipeBufs {
     round: String,
 }
 
+/// Maps a non-ASCII capital letter that is confusable with an ASCII capital
+/// (Greek `Η`, Cyrillic `Р`, …) to that ASCII capital.
+///
+/// Why: case folding runs before the skeleton (the skeleton maps `I` to `l` but
+/// `i` to itself, so folding after it would break case-insensitivity), and
+/// folding first sends a capital homoglyph to a *lowercase* letter that need not
+/// look like the lowercase Latin one (`Η` → `η`, whose skeleton is `n̩`, while
+/// `H` → `h`). Choosing the ASCII capital first makes `ΗΕLLΟ` equal `HELLO`.
+pub fn capital_homoglyph(c: char) -> char {
+    if c.is_ascii() || !c.is_uppercase() {
+        return c;
+    }
+    static TABLE: OnceLock<Vec<(String, char)>> = OnceLock::new();
+    let table = TABLE.get_or_init(|| {
+        ('A'..='Z')
+            .map(|l| (unicode_security::skeleton(l.encode_utf8(&mut [0; 4])).collect::<String>(), l))
+            .collect()
+    });
+    let mut buf = [0u8; 4];
+    let sk: String = unicode_security::skeleton(c.encode_utf8(&mut buf)).collect();
+    table.iter().find(|(s, _)| *s == sk).map(|&(_, l)| l).unwrap_or(c)
+}
+
 /// One round of the pipeline: `src` → `out` (cleared first).
 fn pipeline_once(src: &str, tmp: &mut String, skel: &mut String, out: &mut String) {
     tmp.clear();
-    tmp.extend(src.chars().map(fold_punct).nfkc().default_case_fold().filter(|&c| !is_ignorable(c)));
+    tmp.extend(
+        src.chars()
+            .map(capital_homoglyph)
+            .map(fold_punct)
+            .nfkc()
+            .default_case_fold()
+            .filter(|&c| !is_ignorable(c)),
+    );
     skel.clear();
     let mut rest = tmp.as_str();
     while !rest.is_empty() {

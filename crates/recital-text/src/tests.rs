@@ -92,9 +92,14 @@ fn confusables() {
     golden("gοοgle", &[("google", "gοοgle")]);
     // Mixed scripts inside one word (Cyrillic е and о).
     assert_eq!(toks("hеllо"), toks("hello"));
-    // Case is folded before the skeleton: a capital Greek eta folds to eta,
-    // which is confusable with n, not h.
-    assert_ne!(toks("Ηello"), toks("hello"));
+    // Capital homoglyphs map to the ASCII capital before case folding, so a
+    // capital Greek eta is an H (folding first would give eta, confusable with n).
+    assert_eq!(toks("Ηello"), toks("hello"));
+    // ALL CAPS spelled with Greek and Cyrillic capitals.
+    assert_eq!(toks("ΤΗΕ ΒΟΟΚ ОF ЕХОDUS"), toks("the book of exodus"));
+    assert_eq!(toks("ΙN THE BEGΙNNΙNG"), toks("in the beginning"));
+    // Lowercase Latin stays itself.
+    assert_eq!(toks("hello"), vec!["hello".to_string()]);
 }
 
 #[test]
