@@ -13,14 +13,18 @@
 #                          line: {"id": "NAME/<document>", "text": ..., "source": "debian:PKG=VER"}
 #                          (man-pages records also carry "license": the page's own SPDX id)
 #   prose/rights.jsonl     rights sidecar (schema of data/sample/rights.jsonl, one rule per file)
-#   prose-small/           the first ~8% (by text bytes) of every prose/NAME.jsonl + rights.jsonl
+#   prose-small/           the first ~7% (by text bytes) of every prose/NAME.jsonl + rights.jsonl
+#                          (built once from prose/; delete prose-small/ to rebuild it)
 #
-# Measured on the 2-core dev machine (bookworm, 2025 package versions), from scratch with the
-# packages already installed:                                               run time ~7 min
-#   linux-c        55,418 files   1,189,815,645 bytes  (6.1.192-3)
-#   linux-c-small   3,040 files      52,428,220 bytes  (arch/alpha .. arch/arm64/...)
-#   prose             40 files      270,165,236 bytes  (JSONL); 249.6 MB of text in 140,640 records
-#   prose-small       40 files       22,022,432 bytes  (JSONL); 20.3 MB of text
+# Measured on the 2-core / 24 GiB dev machine (Debian bookworm package versions of 2026-11),
+# from scratch with the packages already installed: 3 min wall (extra minutes for the first
+# apt-get install: about 0.5 GB of .deb files).  A rerun with everything present takes ~6 s.
+#   linux-c        55,405 files   1,177,071,693 bytes of .c/.h  (linux-source-6.1 6.1.192-3)
+#   linux-c-small   8,685 files      52,428,551 bytes  (Documentation/**.h, arch/alpha .. arch/x86/include/asm/s*)
+#   prose              38 files     292,868,448 bytes of JSONL; 38,326 records, 279,113,561 bytes of text
+#                      (lines of >= 40 bytes that repeat an earlier line: 37.5 MB, mostly WordNet
+#                      glosses listed under each synonym and javadoc summaries; the rest is distinct)
+#   prose-small        38 files      23,042,968 bytes of JSONL;  1,985 records,  22,084,778 bytes of text
 # (see bench/README.md "Corpora" for the per-source table)
 #
 # Needs root (apt-get), python3, pip.  Idempotent: every output is built only when missing,

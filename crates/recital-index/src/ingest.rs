@@ -201,7 +201,7 @@ fn read_plain(
     };
     let mode = mode_for(opts.mode, Lang::from_path(&f.path), report);
     let spdx = recital_text::spdx::identifier(&text);
-    let rights = opts.rights.resolve(&f.rel, Some(&f.rel), Some(&f.path), spdx.as_deref(), None);
+    let rights = opts.rights.resolve(&f.rel, &[&f.rel], Some(&f.path), spdx.as_deref(), None);
     report.docs += 1;
     report.text_bytes += text.len() as u64;
     sink(&DocInput { id: &f.rel, path: Some(&f.rel), text: &text, mode, rights })
@@ -282,13 +282,9 @@ fn read_jsonl(
         let mode = mode_for(opts.mode, lang, report);
         let spdx = recital_text::spdx::identifier(text);
         let record_license = str_field("license").or_else(|| str_field("spdx"));
-        let rights = opts.rights.resolve(
-            &id,
-            Some(path.as_deref().unwrap_or(&id)),
-            None,
-            spdx.as_deref(),
-            record_license,
-        );
+        let record_path = path.as_deref().unwrap_or(&id);
+        let rights =
+            opts.rights.resolve(&id, &[record_path, &f.rel], Some(&f.path), spdx.as_deref(), record_license);
         report.docs += 1;
         report.text_bytes += text.len() as u64;
         sink(&DocInput { id: &id, path: path.as_deref(), text, mode, rights })?;

@@ -10,7 +10,9 @@
 //! against the document's path relative to its input root *and*, for files that
 //! lie under the sidecar's own directory, against the path relative to that
 //! directory — so a sidecar at the top of a corpus works whichever of its
-//! subdirectories are given as inputs. Rules apply in file order and later
+//! subdirectories are given as inputs. A JSONL record is matched by its own
+//! `path`/`title` field (or id) and by the path of the dump file it came from,
+//! so one rule can cover a whole dump (`"path": "**/gcide.jsonl*"`). Rules apply in file order and later
 //! rules override earlier ones field by field, so a file can start with defaults.
 //! CSV has the same column names; `jurisdictions` there is `;`-separated.
 //!
@@ -208,13 +210,15 @@ impl RightsRules {
         self.rules.is_empty()
     }
 
-    /// Rights of a document: `path` is relative to its input root, `file` the file
-    /// it was read from, `spdx_line` the document's own SPDX line (wins for the
-    /// licence), `record_license` a licence field of its JSONL record.
+    /// Rights of a document: `paths` are the paths path rules are matched against
+    /// (the document's path relative to its input root; for a JSONL record also
+    /// the record's own path and the dump file's), `file` the file it was read
+    /// from, `spdx_line` the document's own SPDX line (wins for the licence),
+    /// `record_license` a licence field of its JSONL record.
     pub fn resolve(
         &self,
         doc_id: &str,
-        path: Option<&str>,
+        paths: &[&str],
         file: Option<&Path>,
         spdx_line: Option<&str>,
         record_license: Option<&str>,
@@ -234,7 +238,7 @@ impl RightsRules {
             let hit = match &rule.selector {
                 Selector::DocId(id) => id == doc_id,
                 Selector::Path(g) => {
-                    path.is_some_and(|p| g.is_match(p)) || from_base.as_deref().is_some_and(|p| g.is_match(p))
+                    paths.iter().any(|p| g.is_match(p)) || from_base.as_deref().is_some_and(|p| g.is_match(p))
                 }
             };
             if !hit {
@@ -285,15 +289,15 @@ mod tests {
         )
         .unwrap();
         let rules = RightsRules::load(&p).unwrap();
-        let h = rules.resolve("prose/hamlet.txt", Some("prose/hamlet.txt"), None, None, None);
+        let h = rules.resolve("prose/hamlet.txt", &["prose/hamlet.txt"], None, None, None);
         assert_eq!(h.license, "LicenseRef-PublicDomain");
         assert_eq!(h.holder.as_deref(), Some("Everyone"));
         assert!(h.tdm_opt_out);
         assert_eq!(h.jurisdictions, vec!["EU"]);
-        let c = rules.resolve("src/a.c", Some("src/a.c"), None, Some("GPL-2.0"), None);
+        let c = rules.resolve("src/a.c", &["src/a.c"], None, Some("GPL-2.0"), None);
         assert_eq!(c.license, "GPL-2.0");
         assert!(!c.tdm_opt_out);
-        let none = RightsRules::default().resolve("x", None, None, None, None);
+        let none = RightsRules::default().resolve("x", &[], None, None, None);
         assert_eq!(none.license, NOASSERTION);
     }
 
@@ -303,7 +307,7 @@ mod tests {
         let p = d.path().join("r.csv");
         std::fs::write(&p, "path,license,tdm_opt_out,jurisdictions\n*.c,BSD-3-Clause,yes,EU;UK\n").unwrap();
         let rules = RightsRules::load(&p).unwrap();
-        let r = rules.resolve("a.c", Some("a.c"), None, None, None);
+        let r = rules.resolve("a.c", &["a.c"], None, None, None);
         assert_eq!(r.license, "BSD-3-Clause");
         assert!(r.tdm_opt_out);
         assert_eq!(r.jurisdictions, vec!["EU", "UK"]);

@@ -183,7 +183,7 @@ fn check(c: &Corpus) -> Result<(), TestCaseError> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 40, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
     #[test]
     fn answers_equal_brute_force(c in corpus()) {
         check(&c)?;

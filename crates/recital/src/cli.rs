@@ -139,7 +139,7 @@ pub struct LocateArgs {
 
 #[derive(Args, Debug)]
 pub struct DemoArgs {
-    /// Where to keep the sample index (default: a directory under the system temp dir).
+    /// Keep the sample index in DIR and reuse it next time (default: a fresh temporary index).
     #[arg(long, value_name = "DIR")]
     pub index: Option<PathBuf>,
     /// Print machine-readable JSON.

@@ -421,3 +421,35 @@ fn demo_runs_on_the_bundled_sample() {
         assert!(q["result"]["count"].as_u64().unwrap() >= 1, "every sample query occurs: {q}");
     }
 }
+
+#[test]
+fn jsonl_records_take_rules_of_their_dump_file() {
+    let t = tempfile::tempdir().unwrap();
+    std::fs::create_dir(t.path().join("dumps")).unwrap();
+    std::fs::write(
+        t.path().join("dumps/gcide.jsonl"),
+        "{\"id\": \"gcide/aardvark\", \"text\": \"An African mammal that eats ants.\"}\n{\"id\": \"gcide/abacus\", \"text\": \"A frame with beads for counting.\", \"license\": \"CC0-1.0\"}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        t.path().join("rights.jsonl"),
+        "{\"path\": \"**/gcide.jsonl*\", \"license\": \"GPL-3.0-or-later\", \"holder\": \"GNU\"}\n",
+    )
+    .unwrap();
+    let idx = t.path().join("idx");
+    ok(&[
+        "index",
+        "build",
+        "--index",
+        idx.to_str().unwrap(),
+        "--rights",
+        t.path().join("rights.jsonl").to_str().unwrap(),
+        t.path().join("dumps").to_str().unwrap(),
+    ]);
+    let v = json(&["locate", "--index", idx.to_str().unwrap(), "--json", "eats ants"]);
+    assert_eq!(v["hits"][0]["license"], "GPL-3.0-or-later");
+    assert_eq!(v["hits"][0]["holder"], "GNU");
+    // The sidecar overrides a record's own licence field.
+    let v = json(&["locate", "--index", idx.to_str().unwrap(), "--json", "beads for counting"]);
+    assert_eq!(v["hits"][0]["license"], "GPL-3.0-or-later");
+}

@@ -23,15 +23,19 @@ fn sample_dir() -> anyhow::Result<PathBuf> {
 
 pub fn run(a: DemoArgs) -> anyhow::Result<()> {
     let sample = sample_dir()?;
-    let index_dir = a.index.clone().unwrap_or_else(|| std::env::temp_dir().join("recital-sample-index"));
+    // A fresh index each run (the sample is small), unless the caller names a
+    // directory that already holds one.
+    let scratch;
+    let index_dir = match &a.index {
+        Some(d) => d.clone(),
+        None => {
+            scratch = TempDir::new()?;
+            scratch.path.join("index")
+        }
+    };
     let idx = match Index::open(&index_dir) {
         Ok(i) => i,
         Err(_) => {
-            if index_dir.exists() {
-                std::fs::remove_dir_all(&index_dir)
-                    .with_context(|| format!("removing outdated sample index {}", index_dir.display()))?;
-            }
-            eprintln!("building the sample index in {} …", index_dir.display());
             let opts = IngestOptions {
                 rights: RightsRules::load(&sample.join("rights.jsonl"))?,
                 progress: !a.json,
@@ -39,8 +43,16 @@ pub fn run(a: DemoArgs) -> anyhow::Result<()> {
             };
             let inputs =
                 ["prose", "code"].iter().map(|p| sample.join(p)).filter(|p| p.exists()).collect::<Vec<_>>();
-            let r = recital_index::build(&index_dir, &inputs, &opts, &BuildOptions::default())?;
-            eprintln!("indexed {} documents in {:.2} s", r.ingest.docs, r.seconds);
+            let r = recital_index::build(&index_dir, &inputs, &opts, &BuildOptions::default())
+                .with_context(|| format!("building the sample index in {}", index_dir.display()))?;
+            if !a.json {
+                eprintln!(
+                    "indexed the bundled sample ({} documents, {:.1} MB) in {:.2} s",
+                    r.ingest.docs,
+                    r.ingest.text_bytes as f64 / 1e6,
+                    r.seconds
+                );
+            }
             Index::open(&index_dir)?
         }
     };
@@ -77,4 +89,24 @@ pub fn run(a: DemoArgs) -> anyhow::Result<()> {
         print_json(&out)?;
     }
     Ok(())
+}
+
+/// A temporary directory removed on drop.
+struct TempDir {
+    path: PathBuf,
+}
+
+impl TempDir {
+    fn new() -> anyhow::Result<Self> {
+        let path = std::env::temp_dir().join(format!("recital-demo-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&path);
+        std::fs::create_dir_all(&path).with_context(|| format!("creating {}", path.display()))?;
+        Ok(Self { path })
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.path);
+    }
 }
