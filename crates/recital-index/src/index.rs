@@ -126,6 +126,63 @@ pub struct Hit {
     pub rights: Rights,
 }
 
+/// Where one occurrence is: shard (position in [`Index::shards`]), document and
+/// token range within the document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Occurrence {
+    /// Index of the shard in [`Index::shards`].
+    pub shard: usize,
+    /// Document number in the shard.
+    pub doc: usize,
+    /// First token within the document.
+    pub token_start: usize,
+    /// One past the last token.
+    pub token_end: usize,
+}
+
+/// A fetched, re-tokenised document.
+pub struct CachedDoc {
+    /// Table entry.
+    pub info: crate::doctable::DocInfo,
+    /// Rights.
+    pub rights: Rights,
+    /// Original text.
+    pub text: String,
+    /// Its tokens in the stream asked for, with offsets.
+    pub tokens: recital_text::TokenStream,
+}
+
+/// Documents fetched during one request, so that many hits in one document cost
+/// one decompression and one tokenisation.
+#[derive(Default)]
+pub struct DocCache {
+    docs: std::collections::HashMap<(usize, usize, Stream), std::rc::Rc<CachedDoc>>,
+}
+
+impl DocCache {
+    /// The document `doc` of shard number `si`, tokenised for `stream`.
+    pub fn get(
+        &mut self,
+        s: &LiveShard,
+        si: usize,
+        doc: usize,
+        stream: Stream,
+    ) -> Result<std::rc::Rc<CachedDoc>> {
+        if let Some(d) = self.docs.get(&(si, doc, stream)) {
+            return Ok(d.clone());
+        }
+        let (info, rights) = s.shard.doc(doc)?;
+        let text = s.shard.store.text(info.loc)?;
+        let tokens = match (stream, info.mode.lang()) {
+            (Stream::Canon, Some(lang)) => recital_text::code::canonical(&text, lang),
+            _ => recital_text::tokenize(&text),
+        };
+        let d = std::rc::Rc::new(CachedDoc { info, rights, text, tokens });
+        self.docs.insert((si, doc, stream), d.clone());
+        Ok(d)
+    }
+}
+
 /// Answer to a locate query.
 #[derive(Debug, Clone, Serialize)]
 pub struct LocateResult {
@@ -291,14 +348,14 @@ impl Index {
         Some((&st.files, st.files.range(&p)))
     }
 
-    /// Up to `limit` occurrences with documents, offsets, snippets and rights.
-    pub fn locate(&self, query: &Query, limit: usize) -> Result<LocateResult> {
-        let count = self.count_tokens(query.stream, &query.tokens);
-        let mut hits = Vec::new();
-        'shards: for s in &self.shards {
+    /// Up to `limit` live occurrences of a query, in suffix-array order shard by
+    /// shard: where they are, without fetching any text.
+    pub fn occurrences(&self, query: &Query, limit: usize) -> Vec<Occurrence> {
+        let mut out = Vec::new();
+        'shards: for (si, s) in self.shards.iter().enumerate() {
             let Some((st, range)) = self.shard_range(s, query) else { continue };
             for rank in range {
-                if hits.len() >= limit {
+                if out.len() >= limit {
                     break 'shards;
                 }
                 let off = st.sa().get(rank).copied().unwrap_or(0);
@@ -307,46 +364,111 @@ impl Index {
                     continue;
                 }
                 let token_start = st.token_index_in_doc(doc, off);
-                hits.push(self.hit(s, query.stream, doc, token_start, token_start + query.tokens.len())?);
+                out.push(Occurrence {
+                    shard: si,
+                    doc,
+                    token_start,
+                    token_end: token_start + query.tokens.len(),
+                });
             }
         }
+        out
+    }
+
+    /// Up to `limit` occurrences with documents, offsets, snippets and rights.
+    pub fn locate(&self, query: &Query, limit: usize) -> Result<LocateResult> {
+        let count = self.count_tokens(query.stream, &query.tokens);
+        let mut cache = DocCache::default();
+        let hits = self
+            .occurrences(query, limit)
+            .into_iter()
+            .map(|o| self.hit(&mut cache, query.stream, o))
+            .collect::<Result<Vec<_>>>()?;
         Ok(LocateResult { count, hits, query_tokens: query.tokens.clone(), stream: query.stream })
     }
 
-    /// Builds a [`Hit`] for tokens `token_start..token_end` of document `doc`.
-    pub fn hit(
-        &self,
-        s: &LiveShard,
-        stream: Stream,
-        doc: usize,
-        token_start: usize,
-        token_end: usize,
-    ) -> Result<Hit> {
-        let (info, rights) = s.shard.doc(doc)?;
-        let text = s.shard.store.text(info.loc)?;
-        let ts = match (stream, info.mode.lang()) {
-            (Stream::Canon, Some(lang)) => recital_text::code::canonical(&text, lang),
-            _ => recital_text::tokenize(&text),
+    /// Builds a [`Hit`] for an occurrence: document, rights, byte offsets in the
+    /// original text and a snippet. Documents are fetched and re-tokenised once per
+    /// `cache`.
+    pub fn hit(&self, cache: &mut DocCache, stream: Stream, o: Occurrence) -> Result<Hit> {
+        let s = &self.shards[o.shard];
+        let doc = cache.get(s, o.shard, o.doc, stream)?;
+        let (byte_start, byte_end) = match (
+            doc.tokens.tokens.get(o.token_start),
+            doc.tokens.tokens.get(o.token_end.saturating_sub(1)),
+        ) {
+            (Some(a), Some(b)) => (a.src.start, b.src.end),
+            _ => (0, 0),
         };
-        let (byte_start, byte_end) =
-            match (ts.tokens.get(token_start), ts.tokens.get(token_end.saturating_sub(1))) {
-                (Some(a), Some(b)) => (a.src.start, b.src.end),
-                _ => (0, 0),
-            };
-        let (snippet, snippet_hit) = snippet(&text, byte_start, byte_end, 80);
+        let (snippet, snippet_hit) = snippet(&doc.text, byte_start, byte_end, 80);
         Ok(Hit {
-            doc_id: info.id,
-            path: info.path,
+            doc_id: doc.info.id.clone(),
+            path: doc.info.path.clone(),
             shard: s.shard.name().to_string(),
-            doc_index: doc,
-            token_start,
-            token_end,
+            doc_index: o.doc,
+            token_start: o.token_start,
+            token_end: o.token_end,
             byte_start,
             byte_end,
             snippet,
             snippet_hit,
-            rights,
+            rights: doc.rights.clone(),
         })
+    }
+
+    /// For every start position `l` of `toks`, the length of the longest prefix of
+    /// `toks[l..]` that occurs in a live document (0 if none): the input of
+    /// maximal-span detection. Each shard encodes the sequence once; then one
+    /// binary search per position and shard (OLMoTrace's longest-prefix search).
+    pub fn match_lengths<S: AsRef<str>>(&self, stream: Stream, toks: &[S]) -> Vec<u32> {
+        let n = toks.len();
+        let mut best = vec![0u32; n];
+        for s in &self.shards {
+            let Some(st) = s.shard.stream(stream) else { continue };
+            let mut bytes = Vec::with_capacity(n * 2);
+            let mut off = Vec::with_capacity(n + 1);
+            let mut known = Vec::with_capacity(n);
+            for t in toks {
+                off.push(bytes.len());
+                match st.vocab.id(t.as_ref()) {
+                    Some(id) => {
+                        varint::encode(id, &mut bytes);
+                        known.push(true);
+                    }
+                    None => known.push(false),
+                }
+            }
+            off.push(bytes.len());
+            // end[l]: first unknown token at or after l.
+            let mut end = vec![n; n + 1];
+            for l in (0..n).rev() {
+                end[l] = if known[l] { end[l + 1] } else { l };
+            }
+            for l in 0..n {
+                if !known[l] {
+                    continue;
+                }
+                let p = &bytes[off[l]..off[end[l]]];
+                let (mut len, _) = st.files.longest_prefix(p);
+                if len > best[l] as usize && s.removed.is_some() {
+                    let live = |k: usize| s.count_encoded(stream, &p[..varint::byte_len_of_tokens(p, k)]) > 0;
+                    if !live(len) {
+                        let (mut lo, mut hi) = (0usize, len);
+                        while lo + 1 < hi {
+                            let mid = (lo + hi) / 2;
+                            if live(mid) {
+                                lo = mid;
+                            } else {
+                                hi = mid;
+                            }
+                        }
+                        len = lo;
+                    }
+                }
+                best[l] = best[l].max(len as u32);
+            }
+        }
+        best
     }
 
     /// The longest prefix of `toks` (in tokens) that occurs in a live document, and

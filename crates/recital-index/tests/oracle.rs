@@ -173,6 +173,16 @@ fn check(c: &Corpus) -> Result<(), TestCaseError> {
                     prop_assert!(lp_count > 0);
                 }
             }
+            // Longest match from every position of a longer sequence (maximal-span input).
+            let long: Vec<String> = queries.iter().flatten().cloned().collect();
+            let got = idx.match_lengths(stream, &long);
+            for l in 0..long.len() {
+                let want = (0..=long.len() - l)
+                    .rev()
+                    .find(|&k| k == 0 || docs.values().any(|t| !occurrences(t, &long[l..l + k]).is_empty()))
+                    .unwrap();
+                prop_assert_eq!(got[l] as usize, want, "match length at {} of {:?}", l, long);
+            }
         }
         // Second round: the same answers after compaction.
         if round == 0 {

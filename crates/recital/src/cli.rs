@@ -24,6 +24,8 @@ pub enum Command {
     Count(QueryArgs),
     /// List where a text occurs: documents, offsets, snippets, rights.
     Locate(LocateArgs),
+    /// Find the spans of a model output that copy indexed material, with sources.
+    Scan(ScanArgs),
     /// Run recital on the bundled sample corpus (builds its index on first use).
     Demo(DemoArgs),
 }
@@ -145,4 +147,44 @@ pub struct DemoArgs {
     /// Print machine-readable JSON.
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct ScanArgs {
+    /// Index directory.
+    #[arg(long, value_name = "DIR")]
+    pub index: PathBuf,
+    /// Print the report as JSON (schema recital.scan/1).
+    #[arg(long)]
+    pub json: bool,
+    /// Text the caller supplied (prompt, retrieved documents): repeats of it are not flagged.
+    #[arg(long, value_name = "FILE")]
+    pub context: Option<PathBuf>,
+    /// Shortest copy reported, in tokens (words and punctuation marks) [default: 12].
+    #[arg(long, value_name = "N")]
+    pub min_tokens: Option<usize>,
+    /// Shortest exact piece chained into near-verbatim matches [default: 6].
+    #[arg(long, value_name = "N")]
+    pub seed_tokens: Option<usize>,
+    /// Largest gap between chained pieces, in tokens [default: 8].
+    #[arg(long, value_name = "N")]
+    pub max_gap: Option<usize>,
+    /// Spans occurring at least this often in the corpus are boilerplate [default: 200].
+    #[arg(long, value_name = "N")]
+    pub boilerplate_count: Option<u64>,
+    /// Sources listed per span [default: 5].
+    #[arg(long, value_name = "N")]
+    pub max_sources: Option<usize>,
+    /// Shortest canonical code match, in lexemes [default: 40].
+    #[arg(long, value_name = "N")]
+    pub code_min_tokens: Option<usize>,
+    /// Treat the whole input as code in this language (fenced blocks are found anyway).
+    #[arg(long, value_name = "LANG")]
+    pub code: Option<String>,
+    /// Language of fenced code blocks that name none.
+    #[arg(long, value_name = "LANG")]
+    pub fence_default: Option<String>,
+    /// The output to scan (`-` or nothing: standard input).
+    #[arg(value_name = "FILE", default_value = "-")]
+    pub input: String,
 }

@@ -3,6 +3,7 @@
 mod demo;
 mod index;
 mod query;
+mod scan;
 
 use crate::cli::{Command, IndexCommand};
 
@@ -19,6 +20,7 @@ pub fn run(cmd: Command) -> anyhow::Result<()> {
         },
         Command::Count(a) => query::count(a),
         Command::Locate(a) => query::locate(a),
+        Command::Scan(a) => scan::run(a),
         Command::Demo(a) => demo::run(a),
     }
 }

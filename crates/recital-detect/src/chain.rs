@@ -1,0 +1,273 @@
+//! Near-verbatim matches: exact seeds chained across small edits.
+//!
+//! An edited copy (a few words substituted, inserted or deleted) breaks into
+//! exact pieces that each may be too short to report. Pieces found in the *same*
+//! document, in the same order in the output and in the document, with small gaps
+//! between them on both sides, are chained (co-linear chaining, as in
+//! MUMmer/minimap2 and decon's `max_consecutive_misses`). A chain reports the
+//! output range it covers, the tokens matched exactly, an edit similarity and
+//! its longest exact run.
+
+/// An exact match of output tokens `[out_start, out_start + len)` with document
+/// tokens `[doc_start, doc_start + len)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Seed {
+    /// First output token.
+    pub out_start: usize,
+    /// First document token.
+    pub doc_start: usize,
+    /// Length in tokens.
+    pub len: usize,
+}
+
+impl Seed {
+    fn out_end(&self) -> usize {
+        self.out_start + self.len
+    }
+    fn doc_end(&self) -> usize {
+        self.doc_start + self.len
+    }
+}
+
+/// A chain of seeds in one document.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Chain {
+    /// The seeds, in order.
+    pub seeds: Vec<Seed>,
+    /// Output tokens `[start, end)` the chain spans.
+    pub out_start: usize,
+    /// End of that range.
+    pub out_end: usize,
+    /// Document tokens `[start, end)` the chain spans.
+    pub doc_start: usize,
+    /// End of that range.
+    pub doc_end: usize,
+    /// Output tokens covered by some seed.
+    pub matched: usize,
+    /// `matched / max(output range, document range)`: 1.0 for a verbatim copy.
+    pub similarity: f64,
+    /// Longest seed.
+    pub longest_run: usize,
+}
+
+/// Chains the seeds of one document. `max_gap` bounds the unmatched tokens
+/// between consecutive seeds on each side; seeds that overlap in the output
+/// (maximal spans can) must keep the same output-to-document offset where they
+/// overlap. Returns the chains (each seed in at most one), best first.
+pub fn chain(mut seeds: Vec<Seed>, max_gap: usize) -> Vec<Chain> {
+    seeds.sort();
+    seeds.dedup();
+    let n = seeds.len();
+    // score[j]: tokens matched by the best chain ending at seed j; prev[j]: its predecessor.
+    let mut score = vec![0usize; n];
+    let mut prev = vec![usize::MAX; n];
+    for j in 0..n {
+        let sj = seeds[j];
+        score[j] = sj.len;
+        for i in 0..j {
+            let si = seeds[i];
+            if !(sj.out_start > si.out_start && sj.doc_start > si.doc_start) {
+                continue;
+            }
+            let gap_out = sj.out_start as isize - si.out_end() as isize;
+            let gap_doc = sj.doc_start as isize - si.doc_end() as isize;
+            if gap_out > max_gap as isize || gap_doc > max_gap as isize {
+                continue;
+            }
+            // Overlap is only allowed along the same diagonal.
+            if (gap_out < 0 || gap_doc < 0)
+                && (sj.doc_start as isize - sj.out_start as isize)
+                    != (si.doc_start as isize - si.out_start as isize)
+            {
+                continue;
+            }
+            let gain = sj.out_end().saturating_sub(si.out_end().max(sj.out_start)).min(sj.len);
+            if score[i] + gain > score[j] {
+                score[j] = score[i] + gain;
+                prev[j] = i;
+            }
+        }
+    }
+    // Take chains greedily by score; each seed used once.
+    let mut order: Vec<usize> = (0..n).collect();
+    order.sort_by(|&a, &b| score[b].cmp(&score[a]).then(a.cmp(&b)));
+    let mut used = vec![false; n];
+    let mut out = Vec::new();
+    for end in order {
+        if used[end] {
+            continue;
+        }
+        let mut ix = Vec::new();
+        let mut j = end;
+        loop {
+            if used[j] {
+                break;
+            }
+            ix.push(j);
+            if prev[j] == usize::MAX {
+                break;
+            }
+            j = prev[j];
+        }
+        ix.reverse();
+        for &i in &ix {
+            used[i] = true;
+        }
+        let chain_seeds: Vec<Seed> = ix.iter().map(|&i| seeds[i]).collect();
+        out.push(summarise(chain_seeds));
+    }
+    out.sort_by(|a, b| b.matched.cmp(&a.matched).then(a.out_start.cmp(&b.out_start)));
+    out
+}
+
+fn summarise(seeds: Vec<Seed>) -> Chain {
+    let out_start = seeds.iter().map(|s| s.out_start).min().unwrap_or(0);
+    let out_end = seeds.iter().map(|s| s.out_end()).max().unwrap_or(0);
+    let doc_start = seeds.iter().map(|s| s.doc_start).min().unwrap_or(0);
+    let doc_end = seeds.iter().map(|s| s.doc_end()).max().unwrap_or(0);
+    let mut covered = 0;
+    let mut reach = 0;
+    for s in &seeds {
+        let a = s.out_start.max(reach);
+        if s.out_end() > a {
+            covered += s.out_end() - a;
+        }
+        reach = reach.max(s.out_end());
+    }
+    let span = (out_end - out_start).max(doc_end - doc_start).max(1);
+    Chain {
+        longest_run: seeds.iter().map(|s| s.len).max().unwrap_or(0),
+        seeds,
+        out_start,
+        out_end,
+        doc_start,
+        doc_end,
+        matched: covered,
+        similarity: covered as f64 / span as f64,
+    }
+}
+
+/// Extends a chain past its outer seeds across substitutions, comparing output
+/// and document tokens directly (X-drop: +1 a match, −2 a mismatch, stop when
+/// the score falls `xdrop` below its best). Seeds shorter than the seed length
+/// are invisible to the index search, so a copy whose first or last words were
+/// edited would otherwise lose its edges. Returns the tokens gained as matches.
+pub fn extend<S: AsRef<str>, T: AsRef<str>>(c: &mut Chain, out: &[S], doc: &[T], xdrop: i64) -> usize {
+    let eq = |o: usize, d: usize| out[o].as_ref() == doc[d].as_ref();
+    let mut gained = 0;
+    // Left.
+    let (mut score, mut best, mut best_k, mut hits, mut best_hits) = (0i64, 0i64, 0usize, 0usize, 0usize);
+    let mut k = 1;
+    while k <= c.out_start && k <= c.doc_start {
+        if eq(c.out_start - k, c.doc_start - k) {
+            score += 1;
+            hits += 1;
+        } else {
+            score -= 2;
+        }
+        if score > best {
+            (best, best_k, best_hits) = (score, k, hits);
+        }
+        if score < best - xdrop {
+            break;
+        }
+        k += 1;
+    }
+    c.out_start -= best_k;
+    c.doc_start -= best_k;
+    gained += best_hits;
+    // Right.
+    let (mut score, mut best, mut best_k, mut hits, mut best_hits) = (0i64, 0i64, 0usize, 0usize, 0usize);
+    let mut k = 0;
+    while c.out_end + k < out.len() && c.doc_end + k < doc.len() {
+        if eq(c.out_end + k, c.doc_end + k) {
+            score += 1;
+            hits += 1;
+        } else {
+            score -= 2;
+        }
+        if score > best {
+            (best, best_k, best_hits) = (score, k + 1, hits);
+        }
+        if score < best - xdrop {
+            break;
+        }
+        k += 1;
+    }
+    c.out_end += best_k;
+    c.doc_end += best_k;
+    gained += best_hits;
+    if gained > 0 {
+        c.matched += gained;
+        let span = (c.out_end - c.out_start).max(c.doc_end - c.doc_start).max(1);
+        c.similarity = c.matched as f64 / span as f64;
+    }
+    gained
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn extension_recovers_edited_edges() {
+        let doc: Vec<&str> = "vanity of vanities , saith the preacher , vanity of vanities ; all is vanity ."
+            .split(' ')
+            .collect();
+        let out: Vec<&str> =
+            "so : vanity of vanities , said the preacher , vanity of vanities ; all is vanity . ok"
+                .split(' ')
+                .collect();
+        // The index found "the preacher … vanity ." (output 7.., document 5..).
+        let mut c = chain(vec![seed(7, 5, 11)], 4).remove(0);
+        let gained = extend(&mut c, &out, &doc, 4);
+        assert_eq!(gained, 4, "vanity of vanities , — across the substituted word");
+        assert_eq!((c.out_start, c.out_end, c.doc_start, c.doc_end), (2, 18, 0, 16));
+        assert_eq!(c.matched, 15);
+        // Nothing to gain: unrelated neighbours.
+        let mut c = chain(vec![seed(2, 0, 3)], 4).remove(0);
+        let unrelated: Vec<&str> = "x y a b c z w".split(' ').collect();
+        let d2: Vec<&str> = "a b c q r".split(' ').collect();
+        assert_eq!(extend(&mut c, &unrelated, &d2, 4), 0);
+        assert_eq!((c.out_start, c.out_end), (2, 5));
+    }
+
+    fn seed(out_start: usize, doc_start: usize, len: usize) -> Seed {
+        Seed { out_start, doc_start, len }
+    }
+
+    #[test]
+    fn substitutions_chain_into_one_match() {
+        // 30-token copy with words 10 and 20 substituted: three exact pieces.
+        let c = chain(vec![seed(0, 100, 10), seed(11, 111, 9), seed(21, 121, 9)], 4);
+        assert_eq!(c.len(), 1);
+        assert_eq!((c[0].out_start, c[0].out_end, c[0].doc_start, c[0].doc_end), (0, 30, 100, 130));
+        assert_eq!(c[0].matched, 28);
+        assert!((c[0].similarity - 28.0 / 30.0).abs() < 1e-9);
+        assert_eq!(c[0].longest_run, 10);
+    }
+
+    #[test]
+    fn insertions_and_deletions_chain_but_far_or_reordered_pieces_do_not() {
+        // Two words inserted in the output, then three deleted from it.
+        let c = chain(vec![seed(0, 0, 8), seed(10, 8, 8), seed(18, 19, 8)], 4);
+        assert_eq!(c.len(), 1);
+        assert_eq!(c[0].matched, 24);
+        // A piece 50 tokens further on in the document stays apart.
+        let c = chain(vec![seed(0, 0, 8), seed(8, 58, 8)], 4);
+        assert_eq!(c.len(), 2);
+        // Reordered pieces are not co-linear.
+        let c = chain(vec![seed(0, 20, 8), seed(8, 0, 8)], 4);
+        assert_eq!(c.len(), 2);
+    }
+
+    #[test]
+    fn overlapping_seeds_on_one_diagonal_count_once() {
+        let c = chain(vec![seed(0, 0, 10), seed(5, 5, 10)], 4);
+        assert_eq!(c.len(), 1);
+        assert_eq!(c[0].matched, 15);
+        // Overlap on different diagonals is not one copy.
+        let c = chain(vec![seed(0, 0, 10), seed(5, 9, 10)], 4);
+        assert_eq!(c.len(), 2);
+    }
+}

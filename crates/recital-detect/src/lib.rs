@@ -1,0 +1,35 @@
+//! # recital-detect
+//!
+//! Finds every span of a model output that copies indexed material and says
+//! where it comes from and under which rights: recital's core promise.
+//!
+//! - **Exact spans**: the output is tokenised like the corpus (so case, Unicode
+//!   tricks and whitespace do not hide a copy); for every token the longest match
+//!   in the index is found by binary search, and the maximal spans are kept
+//!   (OLMoTrace's rule) — see [`spans`].
+//! - **Near-verbatim**: exact pieces of the same document, in order, with small
+//!   gaps, are chained across substituted, inserted or deleted words — [`chain`].
+//! - **Code**: fenced code blocks (or the whole input, on request) are also
+//!   matched on the canonical lexeme stream, where identifiers and literals are
+//!   abstracted, so renamed and reformatted copies match — [`code`].
+//! - **Context**: what the caller supplied (prompt, retrieved text) is exempt —
+//!   [`context`].
+//! - **Boilerplate**: spans as common as `boilerplate_count` in the corpus are
+//!   stock phrases and reported as such.
+//!
+//! The result is a [`ScanReport`] with a versioned JSON schema ([`report`]).
+#![deny(missing_docs)]
+
+pub mod chain;
+pub mod code;
+pub mod context;
+pub mod error;
+pub mod input;
+pub mod report;
+pub mod scan;
+pub mod spans;
+
+pub use error::DetectError;
+pub use input::Input;
+pub use report::{ScanReport, Span, SpanKind};
+pub use scan::{scan, ScanOptions};

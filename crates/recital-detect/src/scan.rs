@@ -1,0 +1,429 @@
+//! The scan: from an output to reported spans with sources.
+//!
+//! 1. Tokenise the output exactly as the corpus was (offsets kept).
+//! 2. For every start position, the longest match in the index
+//!    ([`Index::match_lengths`]); keep the maximal spans ([`crate::spans`]).
+//! 3. Cut out tokens the caller's context accounts for ([`crate::context`]).
+//! 4. Each remaining span of at least `seed_tokens` is counted; spans as common
+//!    as `boilerplate_count` are stock phrases; the others are located, and those
+//!    of at least `min_tokens` are reported as `exact` copies.
+//! 5. Exact pieces in the same document are chained across small edits
+//!    ([`crate::chain`]) into `near` spans and per-document coverage.
+//! 6. Code regions are also matched on the canonical stream (`code-canonical`),
+//!    so renamed identifiers and changed literals still match.
+
+use std::collections::{BTreeMap, HashMap};
+use std::ops::Range;
+
+use recital_index::{DocCache, Index, Occurrence, Query, Stream};
+use recital_text::code::Lang;
+
+use crate::chain::{chain, extend, Seed};
+use crate::context::exempt_mask;
+use crate::error::DetectError;
+use crate::input::{Input, OffsetMap};
+use crate::report::{DocumentMatch, OptionsUsed, ScanReport, Source, Span, SpanKind, SCHEMA};
+use crate::spans::{maximal_spans, TokenSpan};
+
+/// Thresholds and switches of a scan.
+#[derive(Debug, Clone)]
+pub struct ScanOptions {
+    /// Shortest copy reported, in text tokens (words and punctuation marks).
+    pub min_tokens: usize,
+    /// Shortest exact piece used as a seed for near-verbatim chaining.
+    pub seed_tokens: usize,
+    /// Largest gap between chained pieces, in tokens, on either side.
+    pub max_gap: usize,
+    /// A span that occurs at least this often in the corpus is boilerplate.
+    pub boilerplate_count: u64,
+    /// Sources listed per span.
+    pub max_sources: usize,
+    /// Occurrences of a seed examined for chaining.
+    pub seed_occurrences: usize,
+    /// Shortest canonical code match reported, in lexemes.
+    pub code_min_tokens: usize,
+    /// Treat the whole input as code in this language (when it has no fences).
+    pub code: Option<Lang>,
+    /// Language of fenced blocks that name none.
+    pub fence_default: Option<Lang>,
+    /// Text supplied by the caller (prompt, retrieved documents): not flagged.
+    pub context: Option<String>,
+    /// Chain exact pieces into near-verbatim matches.
+    pub near: bool,
+}
+
+impl Default for ScanOptions {
+    fn default() -> Self {
+        Self {
+            min_tokens: 12,
+            seed_tokens: 6,
+            max_gap: 8,
+            boilerplate_count: 200,
+            max_sources: 5,
+            seed_occurrences: 32,
+            code_min_tokens: 40,
+            code: None,
+            fence_default: None,
+            context: None,
+            near: true,
+        }
+    }
+}
+
+impl ScanOptions {
+    /// Checks that the thresholds make sense together.
+    pub fn validate(&self) -> Result<(), DetectError> {
+        if self.min_tokens == 0 || self.seed_tokens == 0 || self.code_min_tokens == 0 {
+            return Err(DetectError::Options("token thresholds must be at least 1".into()));
+        }
+        if self.seed_tokens > self.min_tokens {
+            return Err(DetectError::Options(format!(
+                "seed length {} exceeds the minimum span length {}",
+                self.seed_tokens, self.min_tokens
+            )));
+        }
+        if self.boilerplate_count == 0 {
+            return Err(DetectError::Options("boilerplate count must be at least 1".into()));
+        }
+        Ok(())
+    }
+}
+
+/// A document: (shard number, document number in the shard).
+type DocKey = (usize, usize);
+
+/// A near-verbatim region and the documents it was chained in.
+struct NearCandidate {
+    chain: crate::chain::Chain,
+    docs: Vec<DocKey>,
+}
+
+/// A span found in one stream, before it becomes a report entry.
+struct Found {
+    bytes: Range<usize>,
+    tokens: usize,
+    count: u64,
+    doc_count: u64,
+    kind: SpanKind,
+    stream: Stream,
+    similarity: f64,
+    longest: usize,
+    sources: Vec<Source>,
+}
+
+/// Scans `input` against `index`.
+pub fn scan(index: &Index, input: &Input, opts: &ScanOptions) -> Result<ScanReport, DetectError> {
+    opts.validate()?;
+    let text = input.text.as_str();
+    let ts = recital_text::tokenize(text);
+    let toks: Vec<&str> = (0..ts.len()).map(|i| ts.text(i)).collect();
+    let n = toks.len();
+    let mut cache = DocCache::default();
+    let mut found: Vec<Found> = Vec::new();
+
+    // Context exemption (by text tokens; canonical spans are checked by bytes).
+    let mask = match &opts.context {
+        Some(c) => {
+            let cts = recital_text::tokenize(c);
+            let ctoks: Vec<&str> = (0..cts.len()).map(|i| cts.text(i)).collect();
+            exempt_mask(&toks, &ctoks, opts.seed_tokens)
+        }
+        None => vec![false; n],
+    };
+    let exempt_tokens = mask.iter().filter(|&&m| m).count();
+    let byte_range = |s: TokenSpan| ts.tokens[s.start].src.start..ts.tokens[s.end - 1].src.end;
+
+    // Text stream: maximal spans, split around exempt tokens.
+    let lengths = index.match_lengths(Stream::Text, &toks);
+    let mut seeds: Vec<TokenSpan> = Vec::new();
+    for s in maximal_spans(&lengths, opts.seed_tokens) {
+        let mut a = s.start;
+        while a < s.end {
+            while a < s.end && mask[a] {
+                a += 1;
+            }
+            let mut b = a;
+            while b < s.end && !mask[b] {
+                b += 1;
+            }
+            if b - a >= opts.seed_tokens {
+                seeds.push(TokenSpan { start: a, end: b });
+            }
+            a = b;
+        }
+    }
+    let mut per_doc: HashMap<DocKey, Vec<Seed>> = HashMap::new();
+    for s in &seeds {
+        let q = Query {
+            tokens: toks[s.start..s.end].iter().map(|t| t.to_string()).collect(),
+            stream: Stream::Text,
+        };
+        let count = index.count_tokens(Stream::Text, &q.tokens);
+        if count == 0 {
+            continue;
+        }
+        let occ = index.occurrences(&q, opts.seed_occurrences.max(opts.max_sources));
+        let boiler = count >= opts.boilerplate_count;
+        if !boiler {
+            for o in &occ {
+                per_doc.entry((o.shard, o.doc)).or_default().push(Seed {
+                    out_start: s.start,
+                    doc_start: o.token_start,
+                    len: s.len(),
+                });
+            }
+        }
+        if s.len() >= opts.min_tokens {
+            found.push(Found {
+                bytes: byte_range(*s),
+                tokens: s.len(),
+                count,
+                doc_count: distinct_docs(&occ, count),
+                kind: if boiler { SpanKind::Boilerplate } else { SpanKind::Exact },
+                stream: Stream::Text,
+                similarity: 1.0,
+                longest: s.len(),
+                sources: sources(index, &mut cache, Stream::Text, &occ, opts.max_sources)?,
+            });
+        }
+    }
+
+    // Near-verbatim: chains of exact pieces in one document, extended at their
+    // edges across edits the seed search cannot see.
+    let mut near: BTreeMap<(usize, usize), NearCandidate> = BTreeMap::new();
+    let mut documents: Vec<DocumentMatch> = Vec::new();
+    let mut doc_keys: Vec<DocKey> = per_doc.keys().copied().collect();
+    doc_keys.sort_unstable();
+    for key in doc_keys {
+        let mut chains = chain(per_doc.remove(&key).unwrap_or_default(), opts.max_gap);
+        let mut covered = vec![false; n];
+        let mut best_sim: f64 = 0.0;
+        let mut longest = 0;
+        for c in chains.iter_mut() {
+            for sd in &c.seeds {
+                covered[sd.out_start..sd.out_start + sd.len].iter_mut().for_each(|x| *x = true);
+            }
+            let mut extended = 0;
+            if opts.near && c.matched * 2 >= opts.min_tokens {
+                let doc = cache.get(&index.shards()[key.0], key.0, key.1, Stream::Text)?;
+                let dtoks: Vec<&str> = (0..doc.tokens.len()).map(|i| doc.tokens.text(i)).collect();
+                extended = extend(c, &toks, &dtoks, 4);
+            }
+            longest = longest.max(c.longest_run);
+            if c.matched >= opts.min_tokens {
+                best_sim = best_sim.max(c.similarity);
+            }
+            let edited = opts.near && (c.seeds.len() >= 2 || extended > 0);
+            let exempt = mask[c.out_start..c.out_end].iter().filter(|&&m| m).count();
+            if edited && c.matched >= opts.min_tokens && exempt * 2 < c.out_end - c.out_start {
+                let e = near
+                    .entry((c.out_start, c.out_end))
+                    .or_insert_with(|| NearCandidate { chain: c.clone(), docs: Vec::new() });
+                if c.matched > e.chain.matched {
+                    e.chain = c.clone();
+                }
+                e.docs.push(key);
+            }
+        }
+        let matched = covered.iter().filter(|&&x| x).count();
+        if matched >= opts.min_tokens {
+            let s = &index.shards()[key.0];
+            let (info, rights) = s.shard.doc(key.1).map_err(DetectError::from)?;
+            documents.push(DocumentMatch {
+                doc_id: info.id,
+                path: info.path,
+                license: rights.license,
+                coverage: matched as f64 / n.max(1) as f64,
+                matched_tokens: matched,
+                similarity: best_sim,
+                longest_exact_run: longest,
+            });
+        }
+    }
+    documents.sort_by(|a, b| b.matched_tokens.cmp(&a.matched_tokens).then_with(|| a.doc_id.cmp(&b.doc_id)));
+    for ((a, b), cand) in near {
+        let c = &cand.chain;
+        let mut srcs = Vec::new();
+        for &(shard, doc) in cand.docs.iter().take(opts.max_sources) {
+            let o = Occurrence { shard, doc, token_start: c.doc_start, token_end: c.doc_end };
+            srcs.push(source(index, &mut cache, Stream::Text, o)?);
+        }
+        found.push(Found {
+            bytes: byte_range(TokenSpan { start: a, end: b }),
+            tokens: b - a,
+            count: cand.docs.len() as u64,
+            doc_count: cand.docs.len() as u64,
+            kind: SpanKind::Near,
+            stream: Stream::Text,
+            similarity: c.similarity,
+            longest: c.longest_run,
+            sources: srcs,
+        });
+    }
+
+    // Code: the canonical stream of fenced blocks (or of the whole input).
+    let exempt_bytes: Vec<Range<usize>> =
+        (0..n).filter(|&i| mask[i]).map(|i| ts.tokens[i].src.clone()).collect();
+    let covered_bytes: Vec<Range<usize>> =
+        found.iter().filter(|f| f.kind != SpanKind::Boilerplate).map(|f| f.bytes.clone()).collect();
+    for (region, lang) in crate::code::regions(text, opts.code, opts.fence_default) {
+        let cts = recital_text::code::canonical(&text[region.clone()], lang);
+        let ctoks: Vec<&str> = (0..cts.len()).map(|i| cts.text(i)).collect();
+        let lengths = index.match_lengths(Stream::Canon, &ctoks);
+        for s in maximal_spans(&lengths, opts.code_min_tokens) {
+            let bytes =
+                region.start + cts.tokens[s.start].src.start..region.start + cts.tokens[s.end - 1].src.end;
+            if overlap(&bytes, &covered_bytes) * 10 >= bytes.len() * 9
+                || overlap(&bytes, &exempt_bytes) * 2 >= bytes.len()
+            {
+                continue;
+            }
+            let q = Query {
+                tokens: ctoks[s.start..s.end].iter().map(|t| t.to_string()).collect(),
+                stream: Stream::Canon,
+            };
+            let count = index.count_tokens(Stream::Canon, &q.tokens);
+            let occ = index.occurrences(&q, opts.max_sources);
+            let boiler = count >= opts.boilerplate_count;
+            found.push(Found {
+                bytes,
+                tokens: s.len(),
+                count,
+                doc_count: distinct_docs(&occ, count),
+                kind: if boiler { SpanKind::Boilerplate } else { SpanKind::CodeCanonical },
+                stream: Stream::Canon,
+                similarity: 1.0,
+                longest: s.len(),
+                sources: sources(index, &mut cache, Stream::Canon, &occ, opts.max_sources)?,
+            });
+        }
+    }
+
+    // A span inside a longer one that shares a source adds nothing: fold it in.
+    found.sort_by(|a, b| b.bytes.len().cmp(&a.bytes.len()).then(a.bytes.start.cmp(&b.bytes.start)));
+    let mut kept: Vec<Found> = Vec::with_capacity(found.len());
+    for f in found {
+        let shares = |k: &Found| {
+            k.bytes.start <= f.bytes.start
+                && k.bytes.end >= f.bytes.end
+                && k.sources.iter().any(|a| f.sources.iter().any(|b| a.doc_id == b.doc_id))
+        };
+        match kept.iter_mut().find(|k| shares(k)) {
+            Some(k) => {
+                if k.stream == f.stream {
+                    k.longest = k.longest.max(f.longest);
+                }
+            }
+            None => kept.push(f),
+        }
+    }
+    let mut found = kept;
+
+    // Report.
+    found.sort_by(|a, b| a.bytes.start.cmp(&b.bytes.start).then(b.bytes.end.cmp(&a.bytes.end)));
+    let offsets =
+        OffsetMap::new(text, found.iter().flat_map(|f| [f.bytes.start, f.bytes.end]).chain([text.len()]));
+    let copy_bytes: Vec<Range<usize>> =
+        found.iter().filter(|f| f.kind != SpanKind::Boilerplate).map(|f| f.bytes.clone()).collect();
+    let covered_tokens = (0..n).filter(|&i| overlap(&ts.tokens[i].src, &copy_bytes) > 0).count();
+    let spans = found
+        .into_iter()
+        .map(|f| Span {
+            byte_start: input.input_offset(f.bytes.start),
+            byte_end: input.input_offset(f.bytes.end),
+            char_start: offsets.char_of(f.bytes.start),
+            char_end: offsets.char_of(f.bytes.end),
+            utf16_start: offsets.utf16_of(f.bytes.start),
+            utf16_end: offsets.utf16_of(f.bytes.end),
+            tokens: f.tokens,
+            count: f.count,
+            doc_count: f.doc_count,
+            kind: f.kind,
+            stream: f.stream,
+            similarity: f.similarity,
+            longest_exact_run: f.longest,
+            text: text[f.bytes.clone()].to_string(),
+            sources: f.sources,
+        })
+        .collect();
+    Ok(ScanReport {
+        schema: SCHEMA,
+        input_bytes: input.input_len,
+        input_chars: offsets.char_of(text.len()),
+        tokens: n,
+        spans,
+        documents: documents.into_iter().take(20).collect(),
+        coverage: covered_tokens as f64 / n.max(1) as f64,
+        exempt_tokens,
+        options: OptionsUsed {
+            min_tokens: opts.min_tokens,
+            seed_tokens: opts.seed_tokens,
+            max_gap: opts.max_gap,
+            boilerplate_count: opts.boilerplate_count,
+            code_min_tokens: opts.code_min_tokens,
+        },
+        warnings: input.warnings.clone(),
+    })
+}
+
+/// Bytes of `r` inside the union of `others`.
+fn overlap(r: &Range<usize>, others: &[Range<usize>]) -> usize {
+    let mut parts: Vec<Range<usize>> = others
+        .iter()
+        .filter_map(|o| {
+            let a = r.start.max(o.start);
+            let b = r.end.min(o.end);
+            (a < b).then_some(a..b)
+        })
+        .collect();
+    parts.sort_by_key(|p| p.start);
+    let (mut total, mut reach) = (0, r.start);
+    for p in parts {
+        let a = p.start.max(reach);
+        if p.end > a {
+            total += p.end - a;
+            reach = p.end;
+        }
+    }
+    total
+}
+
+/// Distinct documents among the occurrences seen (exact when all were seen).
+fn distinct_docs(occ: &[Occurrence], count: u64) -> u64 {
+    let mut d: Vec<(usize, usize)> = occ.iter().map(|o| (o.shard, o.doc)).collect();
+    d.sort_unstable();
+    d.dedup();
+    if count as usize <= occ.len() {
+        d.len() as u64
+    } else {
+        // Not every occurrence was examined: at least this many documents.
+        d.len().max(1) as u64
+    }
+}
+
+fn sources(
+    index: &Index,
+    cache: &mut DocCache,
+    stream: Stream,
+    occ: &[Occurrence],
+    max: usize,
+) -> Result<Vec<Source>, DetectError> {
+    occ.iter().take(max).map(|&o| source(index, cache, stream, o)).collect()
+}
+
+fn source(index: &Index, cache: &mut DocCache, stream: Stream, o: Occurrence) -> Result<Source, DetectError> {
+    let h = index.hit(cache, stream, o)?;
+    Ok(Source {
+        doc_id: h.doc_id,
+        path: h.path,
+        license: h.rights.license,
+        holder: h.rights.holder,
+        url: h.rights.url,
+        tdm_opt_out: h.rights.tdm_opt_out,
+        jurisdictions: h.rights.jurisdictions,
+        category: h.rights.category,
+        source_byte_start: h.byte_start,
+        source_byte_end: h.byte_end,
+        snippet: h.snippet,
+    })
+}
