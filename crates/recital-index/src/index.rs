@@ -449,7 +449,7 @@ impl Index {
                     continue;
                 }
                 let p = &bytes[off[l]..off[end[l]]];
-                let (mut len, _) = st.files.longest_prefix(p);
+                let mut len = st.files.longest_prefix_len(p);
                 if len > best[l] as usize && s.removed.is_some() {
                     let live = |k: usize| s.count_encoded(stream, &p[..varint::byte_len_of_tokens(p, k)]) > 0;
                     if !live(len) {

@@ -234,24 +234,31 @@ impl StreamFiles {
     }
 
     /// SA ranks of the suffixes that start with `pattern` (encoded, non-empty).
+    ///
+    /// One lower-bound search that also narrows where the upper bound can be
+    /// (every probe above the pattern caps it), then an upper-bound search in
+    /// what is left.
     pub fn range(&self, pattern: &[u8]) -> Range<usize> {
         let n = self.len();
         let trunc = |i: usize| {
             let s = self.suffix(i);
             &s[..s.len().min(pattern.len())]
         };
-        // lower bound: first suffix >= pattern
         let (mut lo, mut hi) = (0, n);
+        let mut upper_hi = n;
         while lo < hi {
             let mid = lo + (hi - lo) / 2;
-            if trunc(mid) < pattern {
-                lo = mid + 1;
-            } else {
-                hi = mid;
+            match trunc(mid).cmp(pattern) {
+                std::cmp::Ordering::Less => lo = mid + 1,
+                std::cmp::Ordering::Equal => hi = mid,
+                std::cmp::Ordering::Greater => {
+                    hi = mid;
+                    upper_hi = mid;
+                }
             }
         }
         let start = lo;
-        let mut hi = n;
+        let mut hi = upper_hi;
         while lo < hi {
             let mid = lo + (hi - lo) / 2;
             if trunc(mid) <= pattern {
@@ -263,14 +270,14 @@ impl StreamFiles {
         start..lo
     }
 
-    /// The longest prefix of `pattern` (in whole tokens) that occurs, and the SA
-    /// ranks of its occurrences: one binary search for the whole pattern, then the
-    /// longest common prefix with the two neighbours of the insertion point
-    /// (infini-gram's `compute_longest_prefix_len`).
-    pub fn longest_prefix(&self, pattern: &[u8]) -> (usize, Range<usize>) {
+    /// Length in whole tokens of the longest prefix of `pattern` that occurs:
+    /// one binary search for the whole pattern, then the longest common prefix
+    /// with the two neighbours of the insertion point (infini-gram's
+    /// `compute_longest_prefix_len`).
+    pub fn longest_prefix_len(&self, pattern: &[u8]) -> usize {
         let n = self.len();
         if n == 0 || pattern.is_empty() {
-            return (0, 0..0);
+            return 0;
         }
         let (mut lo, mut hi) = (0, n);
         while lo < hi {
@@ -288,6 +295,13 @@ impl StreamFiles {
         if lo > 0 {
             best = best.max(varint::common_prefix_tokens(self.suffix(lo - 1), pattern));
         }
+        best
+    }
+
+    /// The longest prefix of `pattern` (in whole tokens) that occurs, and the SA
+    /// ranks of its occurrences.
+    pub fn longest_prefix(&self, pattern: &[u8]) -> (usize, Range<usize>) {
+        let best = self.longest_prefix_len(pattern);
         if best == 0 {
             return (0, 0..0);
         }

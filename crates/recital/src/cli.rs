@@ -26,7 +26,7 @@ pub enum Command {
     Locate(LocateArgs),
     /// Find the spans of a model output that copy indexed material, with sources.
     Scan(ScanArgs),
-    /// Run recital on the bundled sample corpus (builds its index on first use).
+    /// Scan a sample model output against the bundled sample corpus (no setup needed).
     Demo(DemoArgs),
 }
 

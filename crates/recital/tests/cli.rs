@@ -259,7 +259,7 @@ fn damaged_files_are_refused_by_name() {
     // A manifest from the future.
     let m = idx.join("manifest.json");
     let good = std::fs::read_to_string(&m).unwrap();
-    std::fs::write(&m, good.replace("\"format_version\": 1", "\"format_version\": 9")).unwrap();
+    std::fs::write(&m, good.replace("\"format_version\": 2", "\"format_version\": 9")).unwrap();
     let e = fails(&["count", "--index", &idx_s, "x"]);
     assert!(e.contains("manifest.json") && e.contains("version 9"), "{e}");
     std::fs::write(&m, "{ broken").unwrap();
@@ -408,18 +408,34 @@ fn zstd_compress(b: &[u8]) -> Vec<u8> {
 
 #[test]
 fn demo_runs_on_the_bundled_sample() {
-    if !sample().join("rights.jsonl").exists() {
-        panic!("bundled sample corpus missing at {}", sample().display());
-    }
-    let t = tempfile::tempdir().unwrap();
-    let out = ok(&["demo", "--index", t.path().join("demo").to_str().unwrap()]);
-    assert!(out.contains("occurrence"), "{out}");
-    let v: serde_json::Value =
-        serde_json::from_str(&ok(&["demo", "--json", "--index", t.path().join("demo").to_str().unwrap()]))
-            .unwrap();
-    for q in v.as_array().unwrap() {
-        assert!(q["result"]["count"].as_u64().unwrap() >= 1, "every sample query occurs: {q}");
-    }
+    assert!(
+        sample().join("rights.jsonl").exists(),
+        "bundled sample corpus missing at {}",
+        sample().display()
+    );
+    let out = ok(&["demo"]);
+    assert!(
+        out.contains("hamlet.txt") && out.contains("ecclesiastes.txt") && out.contains("adler32.c"),
+        "{out}"
+    );
+    let v: serde_json::Value = serde_json::from_str(&ok(&["demo", "--json"])).unwrap();
+    assert_eq!(v["schema"], "recital.scan/1");
+    let spans = v["spans"].as_array().unwrap();
+    let kind_of = |doc: &str| {
+        spans
+            .iter()
+            .find(|s| {
+                s["sources"].as_array().unwrap().iter().any(|x| x["doc_id"].as_str().unwrap().ends_with(doc))
+            })
+            .map(|s| s["kind"].as_str().unwrap().to_string())
+    };
+    assert_eq!(kind_of("hamlet.txt").as_deref(), Some("exact"), "capitals, invisible characters, homoglyphs");
+    assert_eq!(kind_of("ecclesiastes.txt").as_deref(), Some("near"), "an edited passage");
+    assert_eq!(kind_of("adler32.c").as_deref(), Some("code-canonical"), "renamed variables");
+    // The original closing remark is not flagged.
+    let text = std::fs::read_to_string(sample().join("outputs/demo.txt")).unwrap();
+    let last = text.find("Nothing in this last paragraph").unwrap();
+    assert!(spans.iter().all(|s| (s["byte_end"].as_u64().unwrap() as usize) <= last));
 }
 
 #[test]

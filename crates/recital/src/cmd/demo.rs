@@ -1,14 +1,16 @@
 //! `recital demo`: the main job on the embedded default — the bundled sample
 //! corpus (public-domain prose and permissively licensed code, with its rights
-//! sidecar) indexed on first use, then queried with famous passages.
+//! sidecar) is indexed, and a sample model output that copies from it under
+//! evasions (capitals, invisible characters, homoglyphs, edits, renamed code) is
+//! scanned.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use recital_index::{BuildOptions, Index, IngestOptions, Query, RightsRules};
+use recital_index::{BuildOptions, Index, IngestOptions, RightsRules};
 
 use crate::cli::DemoArgs;
-use crate::output::{highlight, print_json, use_color};
+use crate::output::print_json;
 
 /// Where the bundled sample corpus is: next to the sources, or under the current directory.
 fn sample_dir() -> anyhow::Result<PathBuf> {
@@ -17,7 +19,7 @@ fn sample_dir() -> anyhow::Result<PathBuf> {
     candidates
         .iter()
         .find(|p| p.join("rights.jsonl").is_file())
-        .cloned()
+        .map(|p| p.canonicalize().unwrap_or_else(|_| p.clone()))
         .context("bundled sample corpus not found (expected data/sample/ with rights.jsonl)")
 }
 
@@ -56,38 +58,24 @@ pub fn run(a: DemoArgs) -> anyhow::Result<()> {
             Index::open(&index_dir)?
         }
     };
-    let queries = std::fs::read_to_string(sample.join("queries.txt")).context("reading queries.txt")?;
-    let color = use_color();
-    let mut out = Vec::new();
-    let stats = idx.stats();
-    if !a.json {
-        println!(
-            "sample index: {} documents, {} tokens, {:.2} bytes of index per byte of text\n",
-            stats.docs,
-            stats.text_tokens + stats.canon_tokens,
-            stats.bytes_per_source_byte
-        );
-    }
-    for q in queries.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')) {
-        // Shout it, to show that case and spacing do not hide a copy.
-        let shouted = q.to_uppercase().split_whitespace().collect::<Vec<_>>().join("  ");
-        let query = Query::text(&shouted);
-        let r = idx.locate(&query, 3)?;
-        if a.json {
-            out.push(serde_json::json!({"query": shouted, "result": r}));
-            continue;
-        }
-        println!("query: {shouted}");
-        println!("  {} occurrence(s)", r.count);
-        for h in &r.hits {
-            println!("  - {} [{}] bytes {}..{}", h.doc_id, h.rights.license, h.byte_start, h.byte_end);
-            println!("    {}", highlight(&h.snippet, h.snippet_hit[0], h.snippet_hit[1], color));
-        }
-        println!();
-    }
+    let output_path = sample.join("outputs/demo.txt");
+    let output = std::fs::read(&output_path).with_context(|| format!("reading {}", output_path.display()))?;
+    let input = recital_detect::Input::decode(&output)?;
+    let t0 = std::time::Instant::now();
+    let report = recital_detect::scan(&idx, &input, &recital_detect::ScanOptions::default())?;
+    let elapsed = t0.elapsed();
     if a.json {
-        print_json(&out)?;
+        return print_json(&report);
     }
+    let stats = idx.stats();
+    println!(
+        "sample index: {} documents, {} tokens, {:.2} bytes of index per byte of text",
+        stats.docs,
+        stats.text_tokens + stats.canon_tokens,
+        stats.bytes_per_source_byte
+    );
+    println!("scanning {} (a model output that quotes in capitals with invisible characters and homoglyphs,\nparaphrases with edits, and renames a function's variables):\n", output_path.display());
+    super::scan::print_report(&report, elapsed);
     Ok(())
 }
 

@@ -70,6 +70,13 @@ pub fn run(a: ScanArgs) -> anyhow::Result<()> {
     if a.json {
         return print_json(&report);
     }
+    print_report(&report, elapsed);
+    Ok(())
+}
+
+/// Prints a report for a person: a summary line, each span with its sources,
+/// then the documents by share of the output.
+pub fn print_report(report: &recital_detect::ScanReport, elapsed: std::time::Duration) {
     let color = use_color();
     let copies = report.spans.iter().filter(|s| s.kind != SpanKind::Boilerplate).count();
     println!(
@@ -130,5 +137,4 @@ pub fn run(a: ScanArgs) -> anyhow::Result<()> {
             );
         }
     }
-    Ok(())
 }
