@@ -165,7 +165,7 @@ fn ten_megabyte_output() {
         x ^= x >> 7;
         x ^= x << 17;
         out.push_str(words[(x % 10) as usize]);
-        out.push(if x % 17 == 0 { '\n' } else { ' ' });
+        out.push(if x.is_multiple_of(17) { '\n' } else { ' ' });
         if out.len() / 1_000_000 > copies {
             copies += 1;
             out.push_str(
