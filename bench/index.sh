@@ -23,7 +23,8 @@ if ! [ -x /usr/bin/time ]; then
     { apt-get update -qq && apt-get install -y -qq --no-install-recommends time >/dev/null; }
 fi
 bash bench/corpora.sh
-cargo build --release -q -p recital -p recital-index --example bench_index
+cargo build --release -q -p recital --bin recital
+cargo build --release -q -p recital-index --example bench_index
 BIN=$CARGO_TARGET_DIR/release/recital
 EX=$CARGO_TARGET_DIR/release/examples/bench_index
 

@@ -33,8 +33,9 @@ def versions():
             return subprocess.run(a, capture_output=True, text=True).stdout.strip()
         except OSError:
             return "?"
+    dirty = "-dirty" if run("git", "status", "--porcelain", "--untracked-files=no") else ""
     return {
-        "recital": run("git", "rev-parse", "--short", "HEAD"),
+        "recital": run("git", "rev-parse", "--short", "HEAD") + dirty,
         "rustc": run("rustc", "--version"),
         "libsais": "libsais crate 0.2.0 (libsais 2.x C), 1 thread",
     }
@@ -82,14 +83,14 @@ def markdown(paths):
     recs = [json.load(open(p)) for p in paths]
     out = []
     r0 = recs[0]
-    out.append(f"Run {r0['date']} on {r0['machine']}; recital {r0['versions']['recital']}, "
-               f"{r0['versions']['rustc']}, {r0['versions']['libsais']}. "
-               "Regenerate with `bench/index.sh quick|full`.\n")
-    out.append("| corpus | source | docs | tokens (text + code) | shards | build | build MB/s | peak RSS | RSS B/token (largest shard) | index | B/source byte | B/token | build ÷ libsais alone |")
-    out.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    out.append(f"Machine: {r0['machine']}; {r0['versions']['rustc']}, {r0['versions']['libsais']}. "
+               "Each row names the recital commit and date it was measured with "
+               "(`bench/index.sh quick` refreshes the -small rows, `full` the others).\n")
+    out.append("| corpus | recital | date | source | docs | tokens (text + code) | shards | build | build MB/s | peak RSS | RSS B/token (largest shard) | index | B/source byte | B/token | build ÷ libsais alone |")
+    out.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in recs:
         out.append(
-            f"| {r['corpus']} | {r['source_bytes']/1e6:.1f} MB | {r['docs']:,} | {r['text_tokens']:,} + {r['canon_tokens']:,} "
+            f"| {r['corpus']} | {r['versions']['recital']} | {r['date']} | {r['source_bytes']/1e6:.1f} MB | {r['docs']:,} | {r['text_tokens']:,} + {r['canon_tokens']:,} "
             f"| {r['shards']} | {r['build_seconds']:.1f} s | {r['build_mb_per_s']:.1f} | {r['peak_rss_bytes']/2**20:.0f} MiB "
             f"| {r['peak_rss_per_token_largest_shard']:.1f} | {r['index_bytes']/1e6:.1f} MB | {r['index_bytes_per_source_byte']:.2f} "
             f"| {r['index_bytes_per_token']:.2f} | {r['build_over_libsais']:.1f}× ({r['libsais_seconds']:.1f} s) |")

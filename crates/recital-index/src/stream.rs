@@ -10,6 +10,9 @@
 //!   sequence too).
 //! - `S.starts` (kind `STARTS`): `u32` byte offset of each document's first
 //!   token, plus the stream length: the map from a position to its document.
+//! - `S.ckpt` (kind `CHECKPT`): `u32` byte offset of every 64th token, so that
+//!   the token index of a position costs one binary search and at most 63
+//!   decodes, however long its document (a hit's place in its document).
 //!
 //! The suffix array is built by libsais over the `i32` id sequence (one thread:
 //! its OpenMP mode is 7× slower on 2 shared cores, see the research notes), then
@@ -34,6 +37,10 @@ pub const TOK_KIND: &[u8; 8] = b"TOKENS\0\0";
 pub const SA_KIND: &[u8; 8] = b"SUFFIXES";
 /// Kind tag of document-start files.
 pub const STARTS_KIND: &[u8; 8] = b"STARTS\0\0";
+/// Kind tag of token-checkpoint files.
+pub const CKPT_KIND: &[u8; 8] = b"CHECKPT\0";
+/// Tokens between checkpoints.
+pub const CKPT_EVERY: usize = 64;
 
 /// The two streams a shard can have.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -87,7 +94,7 @@ pub fn write_stream(
     let mut next_doc = doc_first_token.iter().peekable();
     let mut off: u64 = 0;
     for (i, &id) in ids.iter().enumerate() {
-        if i % 64 == 0 {
+        if i % CKPT_EVERY == 0 {
             checkpoints.push(off as u32);
         }
         while next_doc.peek().is_some_and(|&&d| d as usize == i) {
@@ -130,9 +137,9 @@ pub fn write_stream(
     let mut sa: Vec<u32> = sa.into_iter().map(|p| p as u32).collect();
     for p in sa.iter_mut() {
         let t = *p as usize;
-        let block = t / 64;
+        let block = t / CKPT_EVERY;
         let mut o = checkpoints[block];
-        for &id in &ids[block * 64..t] {
+        for &id in &ids[block * CKPT_EVERY..t] {
             o += varint::encoded_len(id as u32) as u32;
         }
         *p = o;
@@ -142,6 +149,9 @@ pub fn write_stream(
     w.finish()?;
     let mut w = EnvelopeWriter::create(&dir.join(format!("{name}.starts")), STARTS_KIND)?;
     w.write_u32s(&starts)?;
+    w.finish()?;
+    let mut w = EnvelopeWriter::create(&dir.join(format!("{name}.ckpt")), CKPT_KIND)?;
+    w.write_u32s(&checkpoints)?;
     w.finish()?;
     Ok(StreamStats { tokens: (n - n_sep) as u64, tok_bytes: off })
 }
@@ -171,6 +181,7 @@ pub struct StreamFiles {
     tok: MappedFile,
     sa: MappedFile,
     starts: MappedFile,
+    ckpt: MappedFile,
 }
 
 impl StreamFiles {
@@ -180,7 +191,9 @@ impl StreamFiles {
         let tok = MappedFile::open(&dir.join(format!("{name}.tok")), TOK_KIND)?;
         let sa = MappedFile::open(&dir.join(format!("{name}.sa")), SA_KIND)?;
         let starts = MappedFile::open(&dir.join(format!("{name}.starts")), STARTS_KIND)?;
+        let ckpt = MappedFile::open(&dir.join(format!("{name}.ckpt")), CKPT_KIND)?;
         sa.body_u32()?;
+        ckpt.body_u32()?;
         let st = starts.body_u32()?;
         let bad = |why: &str| IndexError::Corrupt { path: starts.path().to_owned(), why: why.into() };
         if st.last().copied() != Some(tok.body().len() as u32) {
@@ -190,7 +203,7 @@ impl StreamFiles {
             return Err(bad("document starts are not in order"));
         }
         sa.advise_random();
-        Ok(Self { tok, sa, starts })
+        Ok(Self { tok, sa, starts, ckpt })
     }
 
     /// The encoded token stream.
@@ -315,28 +328,37 @@ impl StreamFiles {
         st.partition_point(|&s| s <= off).saturating_sub(1)
     }
 
-    /// Number of tokens between the start of `doc` and byte offset `off`.
-    pub fn token_index_in_doc(&self, doc: usize, off: u32) -> usize {
-        let start = self.starts().get(doc).copied().unwrap_or(0) as usize;
+    /// Index (in the whole stream, separators included) of the token at byte
+    /// offset `off`: the nearest checkpoint at or before it, then decoding.
+    pub fn token_index(&self, off: u32) -> usize {
+        let ck = self.ckpt.body_u32().unwrap_or(&[]);
+        let i = ck.partition_point(|&c| c <= off).saturating_sub(1);
         let toks = self.tokens();
-        let mut i = start;
-        let mut n = 0;
-        while i < off as usize && i < toks.len() {
-            i += varint::len_from_first(toks[i]);
+        let mut at = ck.get(i).copied().unwrap_or(0) as usize;
+        let mut n = i * CKPT_EVERY;
+        while at < off as usize && at < toks.len() {
+            at += varint::len_from_first(toks[at]);
             n += 1;
         }
         n
+    }
+
+    /// Number of tokens between the start of `doc` and byte offset `off`.
+    pub fn token_index_in_doc(&self, doc: usize, off: u32) -> usize {
+        let start = self.starts().get(doc).copied().unwrap_or(0);
+        self.token_index(off).saturating_sub(self.token_index(start))
     }
 
     /// Verifies every checksum (O(size)).
     pub fn verify(&self) -> Result<()> {
         self.tok.verify()?;
         self.sa.verify()?;
-        self.starts.verify()
+        self.starts.verify()?;
+        self.ckpt.verify()
     }
 
     /// Bytes on disk.
     pub fn disk_bytes(&self) -> u64 {
-        self.tok.file_len() + self.sa.file_len() + self.starts.file_len()
+        self.tok.file_len() + self.sa.file_len() + self.starts.file_len() + self.ckpt.file_len()
     }
 }

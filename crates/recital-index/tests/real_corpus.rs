@@ -139,3 +139,95 @@ fn kjv_counts_equal_brute_force() {
         grace.hits.iter().map(|h| &h.doc_id).collect::<Vec<_>>()
     );
 }
+
+/// The SPDX expression of a file, read independently of recital-text: the text
+/// after the tag on the first line that has it, without comment closers.
+fn spdx_of(text: &str) -> Option<String> {
+    let line = text.lines().take(20).find(|l| l.contains("SPDX-License-Identifier:"))?;
+    let expr = line.split("SPDX-License-Identifier:").nth(1)?;
+    Some(expr.trim().trim_end_matches("*/").trim().to_string())
+}
+
+#[test]
+fn linux_lib_licences_counts_and_renamed_code() {
+    let tarball = std::path::Path::new("/usr/src/linux-source-6.1.tar.xz");
+    if !tarball.exists() {
+        eprintln!("SKIPPED linux_lib_licences_counts_and_renamed_code: {} not installed (Debian linux-source-6.1; bench/corpora.sh installs it)", tarball.display());
+        return;
+    }
+    let t = tempfile::tempdir().unwrap();
+    let st = Command::new("tar")
+        .args([
+            "-xJf",
+            tarball.to_str().unwrap(),
+            "-C",
+            t.path().to_str().unwrap(),
+            "--no-wildcards-match-slash",
+            "--wildcards",
+            "linux-source-6.1/lib/*.c",
+        ])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let lib = t.path().join("linux-source-6.1/lib");
+    let rights = t.path().join("rights.jsonl");
+    std::fs::write(
+        &rights,
+        "{\"path\": \"**\", \"license\": \"GPL-2.0-only\", \"holder\": \"Linux kernel contributors\"}\n",
+    )
+    .unwrap();
+    let opts =
+        IngestOptions { rights: recital_index::RightsRules::load(&rights).unwrap(), ..Default::default() };
+    let dir = t.path().join("idx");
+    recital_index::build(
+        &dir,
+        std::slice::from_ref(&lib),
+        &opts,
+        &BuildOptions { shard_tokens: 300_000, ..Default::default() },
+    )
+    .unwrap();
+    let idx = Index::open(&dir).unwrap();
+    let mut files: Vec<(String, String)> = std::fs::read_dir(&lib)
+        .unwrap()
+        .flatten()
+        .map(|e| {
+            (
+                e.file_name().to_string_lossy().into_owned(),
+                std::fs::read_to_string(e.path()).unwrap_or_default(),
+            )
+        })
+        .filter(|(_, t)| !t.is_empty())
+        .collect();
+    files.sort();
+    assert!(files.len() > 100, "{} files", files.len());
+    assert!(idx.stats().canon_tokens > 0);
+    let all: Vec<Vec<String>> = files.iter().map(|(_, t)| toks(t)).collect();
+    let mut checked = 0;
+    for (i, (name, text)) in files.iter().enumerate().step_by(7) {
+        let tk = &all[i];
+        if tk.len() < 200 {
+            continue;
+        }
+        // A 12-token window from the middle of the file: its licence and count.
+        let q = tk[tk.len() / 2..tk.len() / 2 + 12].to_vec();
+        let want: u64 = all
+            .iter()
+            .map(|d| (0..d.len().saturating_sub(11)).filter(|&j| d[j..j + 12] == q[..]).count() as u64)
+            .sum();
+        let got = idx.count(&Query { tokens: q.clone(), stream: Stream::Text }).unwrap();
+        assert_eq!(got.count, want, "{name}: count of {q:?}");
+        let hits = idx.locate(&Query { tokens: q, stream: Stream::Text }, 50).unwrap();
+        let hit = hits.hits.iter().find(|h| h.doc_id == *name).expect("the window's own file");
+        let expected = spdx_of(text).unwrap_or_else(|| "GPL-2.0-only".into());
+        assert_eq!(hit.rights.license, expected, "{name}");
+        checked += 1;
+    }
+    assert!(checked > 15, "{checked} files checked");
+    // A function with its local identifiers renamed still matches on the canonical stream.
+    let (name, text) = files.iter().find(|(n, _)| n == "bcd.c").expect("lib/bcd.c");
+    let renamed = text.replace("val", "v4l").replace("bcd", "bcd_x");
+    let q = Query::canonical(&renamed, recital_text::code::Lang::C);
+    let r = idx.locate(&q, 5).unwrap();
+    assert!(r.hits.iter().any(|h| h.doc_id == *name), "renamed bcd.c found on the canonical stream");
+    assert!(idx.count(&Query::text(&renamed)).unwrap().count == 0, "but not on the text stream");
+}
