@@ -18,6 +18,8 @@ pub struct Seed {
     pub doc_start: usize,
     /// Length in tokens.
     pub len: usize,
+    /// Rare in the corpus (specific evidence of copying, not a stock phrase).
+    pub rare: bool,
 }
 
 impl Seed {
@@ -42,8 +44,11 @@ pub struct Chain {
     pub doc_start: usize,
     /// End of that range.
     pub doc_end: usize,
-    /// Output tokens covered by some seed.
+    /// Output tokens covered by some seed (or matched by extension).
     pub matched: usize,
+    /// Output tokens covered by rare seeds: the evidence that this is a copy of
+    /// this document rather than a template it shares with many.
+    pub evidence: usize,
     /// `matched / max(output range, document range)`: 1.0 for a verbatim copy.
     pub similarity: f64,
     /// Longest seed.
@@ -125,15 +130,19 @@ fn summarise(seeds: Vec<Seed>) -> Chain {
     let out_end = seeds.iter().map(|s| s.out_end()).max().unwrap_or(0);
     let doc_start = seeds.iter().map(|s| s.doc_start).min().unwrap_or(0);
     let doc_end = seeds.iter().map(|s| s.doc_end()).max().unwrap_or(0);
-    let mut covered = 0;
-    let mut reach = 0;
-    for s in &seeds {
-        let a = s.out_start.max(reach);
-        if s.out_end() > a {
-            covered += s.out_end() - a;
+    let union = |only_rare: bool| {
+        let (mut covered, mut reach) = (0, 0);
+        for s in seeds.iter().filter(|s| s.rare || !only_rare) {
+            let a = s.out_start.max(reach);
+            if s.out_end() > a {
+                covered += s.out_end() - a;
+            }
+            reach = reach.max(s.out_end());
         }
-        reach = reach.max(s.out_end());
-    }
+        covered
+    };
+    let covered = union(false);
+    let evidence = union(true);
     let span = (out_end - out_start).max(doc_end - doc_start).max(1);
     Chain {
         longest_run: seeds.iter().map(|s| s.len).max().unwrap_or(0),
@@ -143,6 +152,7 @@ fn summarise(seeds: Vec<Seed>) -> Chain {
         doc_start,
         doc_end,
         matched: covered,
+        evidence,
         similarity: covered as f64 / span as f64,
     }
 }
@@ -233,7 +243,16 @@ mod tests {
     }
 
     fn seed(out_start: usize, doc_start: usize, len: usize) -> Seed {
-        Seed { out_start, doc_start, len }
+        Seed { out_start, doc_start, len, rare: true }
+    }
+
+    #[test]
+    fn evidence_counts_only_rare_seeds() {
+        let mut common = seed(11, 111, 9);
+        common.rare = false;
+        let c = chain(vec![seed(0, 100, 10), common, seed(21, 121, 9)], 4);
+        assert_eq!(c[0].matched, 28);
+        assert_eq!(c[0].evidence, 19);
     }
 
     #[test]

@@ -50,6 +50,11 @@ pub struct ScanOptions {
     pub context: Option<String>,
     /// Chain exact pieces into near-verbatim matches.
     pub near: bool,
+    /// A seed occurring at most this often is evidence of copying; more common
+    /// seeds can bridge a near-verbatim match but not make one.
+    pub rare_count: u64,
+    /// Lowest edit similarity of a near-verbatim match.
+    pub near_min_similarity: f64,
 }
 
 impl Default for ScanOptions {
@@ -66,6 +71,8 @@ impl Default for ScanOptions {
             fence_default: None,
             context: None,
             near: true,
+            rare_count: 10,
+            near_min_similarity: 0.75,
         }
     }
 }
@@ -81,6 +88,9 @@ impl ScanOptions {
                 "seed length {} exceeds the minimum span length {}",
                 self.seed_tokens, self.min_tokens
             )));
+        }
+        if !(0.0..=1.0).contains(&self.near_min_similarity) {
+            return Err(DetectError::Options("near-verbatim similarity must be between 0 and 1".into()));
         }
         if self.boilerplate_count == 0 {
             return Err(DetectError::Options("boilerplate count must be at least 1".into()));
@@ -170,16 +180,18 @@ pub fn scan(index: &Index, input: &Input, opts: &ScanOptions) -> Result<ScanRepo
                     out_start: s.start,
                     doc_start: o.token_start,
                     len: s.len(),
+                    rare: count <= opts.rare_count,
                 });
             }
         }
         if s.len() >= opts.min_tokens {
+            let stock = boiler || low_complexity(&toks[s.start..s.end]);
             found.push(Found {
                 bytes: byte_range(*s),
                 tokens: s.len(),
                 count,
                 doc_count: distinct_docs(&occ, count),
-                kind: if boiler { SpanKind::Boilerplate } else { SpanKind::Exact },
+                kind: if stock { SpanKind::Boilerplate } else { SpanKind::Exact },
                 stream: Stream::Text,
                 similarity: 1.0,
                 longest: s.len(),
@@ -215,7 +227,13 @@ pub fn scan(index: &Index, input: &Input, opts: &ScanOptions) -> Result<ScanRepo
             }
             let edited = opts.near && (c.seeds.len() >= 2 || extended > 0);
             let exempt = mask[c.out_start..c.out_end].iter().filter(|&&m| m).count();
-            if edited && c.matched >= opts.min_tokens && exempt * 2 < c.out_end - c.out_start {
+            if edited
+                && c.matched >= opts.min_tokens
+                && c.evidence >= opts.min_tokens
+                && c.similarity >= opts.near_min_similarity
+                && exempt * 2 < c.out_end - c.out_start
+                && !low_complexity(&toks[c.out_start..c.out_end])
+            {
                 let e = near
                     .entry((c.out_start, c.out_end))
                     .or_insert_with(|| NearCandidate { chain: c.clone(), docs: Vec::new() });
@@ -284,7 +302,7 @@ pub fn scan(index: &Index, input: &Input, opts: &ScanOptions) -> Result<ScanRepo
             };
             let count = index.count_tokens(Stream::Canon, &q.tokens);
             let occ = index.occurrences(&q, opts.max_sources);
-            let boiler = count >= opts.boilerplate_count;
+            let boiler = count >= opts.boilerplate_count || low_complexity(&ctoks[s.start..s.end]);
             found.push(Found {
                 bytes,
                 tokens: s.len(),
@@ -366,6 +384,29 @@ pub fn scan(index: &Index, input: &Input, opts: &ScanOptions) -> Result<ScanRepo
     })
 }
 
+/// True for repetitive token runs (lists of `#define`s, enum members, table
+/// rows, rules of `=====`): fewer than 16 distinct 4-token shapes however long
+/// the run (fewer than half its 4-token windows, for runs under 35 tokens). They match across unrelated files by structure alone, so they are
+/// reported as boilerplate. An absolute count, not a ratio: a real passage that
+/// contains a long repetitive stretch (a banner comment above a function) keeps
+/// its distinct shapes and stays a copy.
+pub fn low_complexity<S: AsRef<str>>(toks: &[S]) -> bool {
+    const MIN_SHAPES: usize = 16;
+    if toks.len() < 4 {
+        return false;
+    }
+    // Short runs cannot have 16 shapes: ask for half of their windows.
+    let need = MIN_SHAPES.min((toks.len() - 3).div_ceil(2));
+    let mut grams: std::collections::HashSet<[&str; 4]> = std::collections::HashSet::new();
+    for w in toks.windows(4) {
+        grams.insert([w[0].as_ref(), w[1].as_ref(), w[2].as_ref(), w[3].as_ref()]);
+        if grams.len() >= need {
+            return false;
+        }
+    }
+    true
+}
+
 /// Bytes of `r` inside the union of `others`.
 fn overlap(r: &Range<usize>, others: &[Range<usize>]) -> usize {
     let mut parts: Vec<Range<usize>> = others
@@ -426,4 +467,29 @@ fn source(index: &Index, cache: &mut DocCache, stream: Stream, o: Occurrence) ->
         source_byte_end: h.byte_end,
         snippet: h.snippet,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::low_complexity;
+
+    #[test]
+    fn repetitive_runs_are_low_complexity() {
+        let list: Vec<&str> = "x , x , x , x , x , x , x , x , x".repeat(5).split(' ').collect();
+        assert!(low_complexity(&list));
+        let defines: Vec<&str> = "# define a b # define a b # define a b # define a b".split(' ').collect();
+        assert!(low_complexity(&defines));
+        let rule: Vec<&str> = std::iter::repeat_n("=", 70).collect();
+        assert!(low_complexity(&rule));
+        let mut banner_then_code = rule.clone();
+        banner_then_code.extend("ulong zexport adler32 ( adler , buf , len ) ulong adler ; const bytef * buf ; uint len ; { return adler32_z ( adler , buf , len ) ; }".split(' '));
+        assert!(!low_complexity(&banner_then_code));
+        let prose: Vec<&str> =
+            "it was the best of times , it was the worst of times , it was the age of wisdom"
+                .split(' ')
+                .collect();
+        assert!(!low_complexity(&prose));
+        let code: Vec<&str> = "int sum ( int * xs , int n ) { int total = 0 ; for ( int i = 0 ; i < n ; i ++ ) total += xs [ i ] ;".split(' ').collect();
+        assert!(!low_complexity(&code));
+    }
 }

@@ -9,8 +9,9 @@
 //!
 //! # Text mode
 //!
-//! [`tokenize()`] normalises each grapheme cluster (punctuation fold, NFKC,
-//! full case fold, drop default-ignorables, TR39 confusable skeleton, case
+//! [`tokenize()`] normalises each grapheme cluster (capital homoglyphs to
+//! ASCII capitals, punctuation fold, NFKC, full case fold, drop
+//! default-ignorables and combining marks, TR39 confusable skeleton, case
 //! fold, NFC: see [`normalize`] for each step and why), then cuts the result
 //! at whitespace and at UAX #29 word boundaries ([`mod@tokenize`]).
 //! [`for_each_token`] yields the same token strings without offsets or
@@ -19,7 +20,7 @@
 //! ```
 //! let ts = recital_text::tokenize("Ｈe\u{200B}LLO, “Wörld”!");
 //! let texts: Vec<&str> = (0..ts.len()).map(|i| ts.text(i)).collect();
-//! assert_eq!(texts, ["hello", ",", "\"", "wörld", "\"", "!"]);
+//! assert_eq!(texts, ["hello", ",", "\"", "world", "\"", "!"]);
 //! // Offsets are on the caller's bytes: the zero-width space is inside.
 //! assert_eq!(&"Ｈe\u{200B}LLO, “Wörld”!"[ts.tokens[0].src.clone()], "Ｈe\u{200B}LLO");
 //! ```

@@ -191,6 +191,17 @@ pub fn capital_homoglyph(c: char) -> char {
     table.iter().find(|(s, _)| *s == sk).map(|&(_, l)| l).unwrap_or(c)
 }
 
+/// True for combining marks (General Category M): accents, diacritics,
+/// enclosing marks. They are dropped after decomposition.
+///
+/// Why: adding or removing diacritics (`cafe` → `café`, Zalgo stacks) leaves a
+/// text a reader still calls the same, and is a cheap evasion; search engines
+/// fold them for the same reason. Folding them on both sides only merges
+/// spellings (`cote`/`côte`), which costs a copy detector nothing.
+fn is_combining_mark(c: char) -> bool {
+    !c.is_ascii() && unicode_normalization::char::is_combining_mark(c)
+}
+
 /// One round of the pipeline: `src` → `out` (cleared first).
 fn pipeline_once(src: &str, tmp: &mut String, skel: &mut String, out: &mut String) {
     tmp.clear();
@@ -200,7 +211,9 @@ fn pipeline_once(src: &str, tmp: &mut String, skel: &mut String, out: &mut Strin
             .map(fold_punct)
             .nfkc()
             .default_case_fold()
-            .filter(|&c| !is_ignorable(c)),
+            .filter(|&c| !is_ignorable(c))
+            .nfd()
+            .filter(|&c| !is_combining_mark(c)),
     );
     skel.clear();
     let mut rest = tmp.as_str();
@@ -218,7 +231,7 @@ fn pipeline_once(src: &str, tmp: &mut String, skel: &mut String, out: &mut Strin
         }
     }
     out.clear();
-    out.extend(skel.chars().default_case_fold().nfc());
+    out.extend(skel.chars().default_case_fold().nfd().filter(|&c| !is_combining_mark(c)).nfc());
 }
 
 /// Normalises one unit (see the module doc): the pipeline to a fixpoint,
