@@ -157,56 +157,31 @@ fn summarise(seeds: Vec<Seed>) -> Chain {
     }
 }
 
-/// Extends a chain past its outer seeds across substitutions, comparing output
-/// and document tokens directly (X-drop: +1 a match, −2 a mismatch, stop when
-/// the score falls `xdrop` below its best). Seeds shorter than the seed length
-/// are invisible to the index search, so a copy whose first or last words were
-/// edited would otherwise lose its edges. Returns the tokens gained as matches.
-pub fn extend<S: AsRef<str>, T: AsRef<str>>(c: &mut Chain, out: &[S], doc: &[T], xdrop: i64) -> usize {
-    let eq = |o: usize, d: usize| out[o].as_ref() == doc[d].as_ref();
-    let mut gained = 0;
-    // Left.
-    let (mut score, mut best, mut best_k, mut hits, mut best_hits) = (0i64, 0i64, 0usize, 0usize, 0usize);
-    let mut k = 1;
-    while k <= c.out_start && k <= c.doc_start {
-        if eq(c.out_start - k, c.doc_start - k) {
-            score += 1;
-            hits += 1;
-        } else {
-            score -= 2;
-        }
-        if score > best {
-            (best, best_k, best_hits) = (score, k, hits);
-        }
-        if score < best - xdrop {
-            break;
-        }
-        k += 1;
-    }
-    c.out_start -= best_k;
-    c.doc_start -= best_k;
-    gained += best_hits;
-    // Right.
-    let (mut score, mut best, mut best_k, mut hits, mut best_hits) = (0i64, 0i64, 0usize, 0usize, 0usize);
-    let mut k = 0;
-    while c.out_end + k < out.len() && c.doc_end + k < doc.len() {
-        if eq(c.out_end + k, c.doc_end + k) {
-            score += 1;
-            hits += 1;
-        } else {
-            score -= 2;
-        }
-        if score > best {
-            (best, best_k, best_hits) = (score, k + 1, hits);
-        }
-        if score < best - xdrop {
-            break;
-        }
-        k += 1;
-    }
-    c.out_end += best_k;
-    c.doc_end += best_k;
-    gained += best_hits;
+/// Extends a chain past its outer seeds across small edits, comparing output
+/// and document tokens directly. X-drop scoring: +1 a match, −2 an edit, stop
+/// when the score falls `xdrop` below its best. An edit is a substitution, or a
+/// token inserted or removed on one side when the next two tokens then agree.
+/// Seeds shorter than the seed length are invisible to the index search, so a
+/// copy whose first or last words were edited would otherwise lose its edges.
+/// Returns the tokens gained as matches.
+pub fn extend<S: AsRef<[u8]>, T: AsRef<[u8]>>(c: &mut Chain, out: &[S], doc: &[T], xdrop: i64) -> usize {
+    // Right: positions after the chain.
+    let (dr_out, dr_doc, gained_r) = walk(
+        |k| out.get(c.out_end + k).map(|t| t.as_ref()),
+        |k| doc.get(c.doc_end + k).map(|t| t.as_ref()),
+        xdrop,
+    );
+    // Left: positions before the chain, walking backwards.
+    let (dl_out, dl_doc, gained_l) = walk(
+        |k| c.out_start.checked_sub(k + 1).and_then(|i| out.get(i)).map(|t| t.as_ref()),
+        |k| c.doc_start.checked_sub(k + 1).and_then(|i| doc.get(i)).map(|t| t.as_ref()),
+        xdrop,
+    );
+    c.out_end += dr_out;
+    c.doc_end += dr_doc;
+    c.out_start -= dl_out;
+    c.doc_start -= dl_doc;
+    let gained = gained_r + gained_l;
     if gained > 0 {
         c.matched += gained;
         let span = (c.out_end - c.out_start).max(c.doc_end - c.doc_start).max(1);
@@ -215,9 +190,67 @@ pub fn extend<S: AsRef<str>, T: AsRef<str>>(c: &mut Chain, out: &[S], doc: &[T],
     gained
 }
 
+/// One direction of [`extend`]: `out(k)` and `doc(k)` are the k-th tokens away
+/// from the chain. Returns how far the best-scoring end lies on each side and
+/// the matches up to it.
+fn walk<'a>(
+    out: impl Fn(usize) -> Option<&'a [u8]>,
+    doc: impl Fn(usize) -> Option<&'a [u8]>,
+    xdrop: i64,
+) -> (usize, usize, usize) {
+    let (mut i, mut j) = (0usize, 0usize);
+    let (mut score, mut hits) = (0i64, 0usize);
+    let mut best = (0i64, 0usize, 0usize, 0usize);
+    while let (Some(o), Some(d)) = (out(i), doc(j)) {
+        if o == d {
+            score += 1;
+            hits += 1;
+            i += 1;
+            j += 1;
+        } else {
+            score -= 2;
+            let agree = |a: usize, b: usize| matches!((out(a), doc(b)), (Some(x), Some(y)) if x == y);
+            if agree(i + 1, j) && agree(i + 2, j + 1) {
+                i += 1; // a token inserted in the output
+            } else if agree(i, j + 1) && agree(i + 1, j + 2) {
+                j += 1; // a token removed from the output
+            } else {
+                i += 1;
+                j += 1;
+            }
+        }
+        if score > best.0 {
+            best = (score, i, j, hits);
+        }
+        if score < best.0 - xdrop {
+            break;
+        }
+    }
+    (best.1, best.2, best.3)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn extension_steps_over_inserted_and_removed_tokens() {
+        // "the day of the assembly , saying" with the comma removed in the output.
+        let doc: Vec<&str> =
+            "in the day of the assembly , saying , let me not hear again".split(' ').collect();
+        let out: Vec<&str> = "in the day of the assembly saying , let me not hear again".split(' ').collect();
+        // The index found ", let me not hear again" (output 7.., document 8..).
+        let mut c = chain(vec![seed(7, 8, 6)], 4).remove(0);
+        let gained = extend(&mut c, &out, &doc, 4);
+        assert_eq!((c.out_start, c.doc_start), (0, 0), "{c:?}");
+        assert_eq!(gained, 7);
+        // A word inserted in the output on the right.
+        let doc: Vec<&str> = "a b c d e f g h".split(' ').collect();
+        let out: Vec<&str> = "a b c d X e f g h".split(' ').collect();
+        let mut c = chain(vec![seed(0, 0, 4)], 4).remove(0);
+        extend(&mut c, &out, &doc, 4);
+        assert_eq!((c.out_end, c.doc_end), (9, 8));
+    }
 
     #[test]
     fn extension_recovers_edited_edges() {

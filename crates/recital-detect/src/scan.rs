@@ -15,7 +15,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::ops::Range;
 
-use recital_index::{DocCache, Index, Occurrence, Query, Stream};
+use recital_index::{DocCache, Index, Occurrence, Stream};
 use recital_text::code::Lang;
 
 use crate::chain::{chain, extend, Seed};
@@ -164,15 +164,12 @@ pub fn scan(index: &Index, input: &Input, opts: &ScanOptions) -> Result<ScanRepo
     }
     let mut per_doc: HashMap<DocKey, Vec<Seed>> = HashMap::new();
     for s in &seeds {
-        let q = Query {
-            tokens: toks[s.start..s.end].iter().map(|t| t.to_string()).collect(),
-            stream: Stream::Text,
-        };
-        let count = index.count_tokens(Stream::Text, &q.tokens);
+        let q = &toks[s.start..s.end];
+        let count = index.count_tokens(Stream::Text, q);
         if count == 0 {
             continue;
         }
-        let occ = index.occurrences(&q, opts.seed_occurrences.max(opts.max_sources));
+        let occ = index.occurrences_of(Stream::Text, q, opts.seed_occurrences.max(opts.max_sources));
         let boiler = count >= opts.boilerplate_count;
         if !boiler {
             for o in &occ {
@@ -216,10 +213,16 @@ pub fn scan(index: &Index, input: &Input, opts: &ScanOptions) -> Result<ScanRepo
                 covered[sd.out_start..sd.out_start + sd.len].iter_mut().for_each(|x| *x = true);
             }
             let mut extended = 0;
-            if opts.near && c.matched * 2 >= opts.min_tokens {
-                let doc = cache.get(&index.shards()[key.0], key.0, key.1, Stream::Text)?;
-                let dtoks: Vec<&str> = (0..doc.tokens.len()).map(|i| doc.tokens.text(i)).collect();
+            if opts.near && c.evidence * 2 >= opts.min_tokens {
+                // The document's tokens around the chain, from the index itself.
+                const REACH: usize = 256;
+                let lo = c.doc_start.saturating_sub(REACH);
+                let dtoks = index.doc_tokens(key.0, Stream::Text, key.1, lo, c.doc_end + REACH);
+                c.doc_start -= lo;
+                c.doc_end -= lo;
                 extended = extend(c, &toks, &dtoks, 4);
+                c.doc_start += lo;
+                c.doc_end += lo;
             }
             longest = longest.max(c.longest_run);
             if c.matched >= opts.min_tokens {
@@ -296,12 +299,9 @@ pub fn scan(index: &Index, input: &Input, opts: &ScanOptions) -> Result<ScanRepo
             {
                 continue;
             }
-            let q = Query {
-                tokens: ctoks[s.start..s.end].iter().map(|t| t.to_string()).collect(),
-                stream: Stream::Canon,
-            };
-            let count = index.count_tokens(Stream::Canon, &q.tokens);
-            let occ = index.occurrences(&q, opts.max_sources);
+            let q = &ctoks[s.start..s.end];
+            let count = index.count_tokens(Stream::Canon, q);
+            let occ = index.occurrences_of(Stream::Canon, q, opts.max_sources);
             let boiler = count >= opts.boilerplate_count || low_complexity(&ctoks[s.start..s.end]);
             found.push(Found {
                 bytes,

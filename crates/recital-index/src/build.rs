@@ -61,6 +61,8 @@ struct StreamAcc {
     vocab: VocabBuilder,
     ids: Vec<i32>,
     doc_first: Vec<u64>,
+    /// Source byte offset (within its document) of every 64th token.
+    srcpos: Vec<u32>,
 }
 
 impl StreamAcc {
@@ -68,11 +70,18 @@ impl StreamAcc {
         self.doc_first.push(self.ids.len() as u64);
     }
     fn end_doc(&mut self) {
+        if self.ids.len().is_multiple_of(stream::CKPT_EVERY) {
+            self.srcpos.push(0);
+        }
         self.vocab.separator();
         self.ids.push(0);
     }
     fn write(self, dir: &Path, stream: Stream) -> Result<u64> {
-        let StreamAcc { vocab, mut ids, doc_first } = self;
+        let StreamAcc { vocab, mut ids, doc_first, srcpos } = self;
+        if stream == Stream::Text {
+            stream::write_srcpos(dir, stream, &srcpos)?;
+        }
+        drop(srcpos);
         let (remap, body) = vocab.finish();
         let alphabet = remap.len() as u32;
         for id in ids.iter_mut() {
@@ -144,7 +153,10 @@ impl ShardBuilder {
 
         let text = &mut self.text;
         text.begin_doc();
-        for tok in t.text.iter() {
+        for (i, tok) in t.text.iter().enumerate() {
+            if text.ids.len().is_multiple_of(stream::CKPT_EVERY) {
+                text.srcpos.push(t.text.src(i));
+            }
             let id = text.vocab.intern(tok);
             text.ids.push(id as i32);
         }

@@ -100,10 +100,16 @@ impl DocStoreWriter {
     }
 }
 
+/// Decompressed blocks kept per store: the sources of a scan cluster in few
+/// documents, and popular documents recur across requests.
+const CACHED_BLOCKS: usize = 32;
+
 /// A mapped document store.
 pub struct DocStore {
     file: MappedFile,
     nblocks: usize,
+    /// Most recently used decompressed blocks, newest last.
+    cache: std::sync::Mutex<Vec<(u32, std::sync::Arc<Vec<u8>>)>>,
 }
 
 impl DocStore {
@@ -121,7 +127,7 @@ impl DocStore {
             return Err(bad(format!("document store claims {nblocks} blocks, too many for its size")));
         }
         let data_len = (body.len() - 8 - table_len) as u64;
-        let s = Self { file, nblocks };
+        let s = Self { file, nblocks, cache: std::sync::Mutex::new(Vec::with_capacity(CACHED_BLOCKS)) };
         if s.block_offset(nblocks) != Some(data_len) {
             return Err(bad("document store block table does not match its data".into()));
         }
@@ -132,6 +138,26 @@ impl DocStore {
         let body = self.file.body();
         let table = body.len() - 8 - (self.nblocks + 1) * 8;
         body.get(table + i * 8..table + i * 8 + 8).map(|b| u64::from_le_bytes(b.try_into().unwrap()))
+    }
+
+    /// One decompressed block, from the cache when it is there.
+    pub fn cached_block(&self, i: u32) -> Result<std::sync::Arc<Vec<u8>>> {
+        if let Ok(mut c) = self.cache.lock() {
+            if let Some(pos) = c.iter().position(|(b, _)| *b == i) {
+                let e = c.remove(pos);
+                let data = e.1.clone();
+                c.push(e);
+                return Ok(data);
+            }
+        }
+        let data = std::sync::Arc::new(self.block(i)?);
+        if let Ok(mut c) = self.cache.lock() {
+            if c.len() >= CACHED_BLOCKS {
+                c.remove(0);
+            }
+            c.push((i, data.clone()));
+        }
+        Ok(data)
     }
 
     /// Decompresses one block.
@@ -153,7 +179,7 @@ impl DocStore {
             // Empty documents may point at a block that was never written.
             return Ok(String::new());
         }
-        let block = self.block(loc.block)?;
+        let block = self.cached_block(loc.block)?;
         let bytes =
             block.get(loc.offset as usize..(loc.offset as usize + loc.len as usize)).ok_or_else(|| {
                 IndexError::Corrupt {

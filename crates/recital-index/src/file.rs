@@ -34,9 +34,9 @@ pub const HEADER_LEN: usize = 64;
 /// Size of the footer in bytes.
 pub const FOOTER_LEN: usize = 24;
 /// On-disk format version written by this build.
-pub const FORMAT_VERSION: u32 = 3;
+pub const FORMAT_VERSION: u32 = 4;
 /// Oldest format version this build reads.
-pub const MIN_FORMAT_VERSION: u32 = 3;
+pub const MIN_FORMAT_VERSION: u32 = 4;
 /// Files up to this size are checksummed every time they are opened.
 pub const VERIFY_ON_OPEN_LIMIT: u64 = 1 << 20;
 

@@ -351,9 +351,25 @@ impl Index {
     /// Up to `limit` live occurrences of a query, in suffix-array order shard by
     /// shard: where they are, without fetching any text.
     pub fn occurrences(&self, query: &Query, limit: usize) -> Vec<Occurrence> {
+        self.occurrences_of(query.stream, &query.tokens, limit)
+    }
+
+    /// [`Index::occurrences`] for borrowed tokens.
+    pub fn occurrences_of<S: AsRef<str>>(
+        &self,
+        stream: Stream,
+        tokens: &[S],
+        limit: usize,
+    ) -> Vec<Occurrence> {
         let mut out = Vec::new();
+        if tokens.is_empty() {
+            return out;
+        }
         'shards: for (si, s) in self.shards.iter().enumerate() {
-            let Some((st, range)) = self.shard_range(s, query) else { continue };
+            let Some(sti) = s.shard.stream(stream) else { continue };
+            let Some(p) = sti.encode(tokens) else { continue };
+            let st = &sti.files;
+            let range = st.range(&p);
             for rank in range {
                 if out.len() >= limit {
                     break 'shards;
@@ -364,12 +380,7 @@ impl Index {
                     continue;
                 }
                 let token_start = st.token_index_in_doc(doc, off);
-                out.push(Occurrence {
-                    shard: si,
-                    doc,
-                    token_start,
-                    token_end: token_start + query.tokens.len(),
-                });
+                out.push(Occurrence { shard: si, doc, token_start, token_end: token_start + tokens.len() });
             }
         }
         out
@@ -388,22 +399,46 @@ impl Index {
     }
 
     /// Builds a [`Hit`] for an occurrence: document, rights, byte offsets in the
-    /// original text and a snippet. Documents are fetched and re-tokenised once per
-    /// `cache`.
+    /// original text and a snippet.
+    ///
+    /// Text-stream hits do not re-tokenise their whole document: the hit's
+    /// tokens come from the index, its place in the text is estimated from its
+    /// token position, and only a window around that place (cut at whitespace,
+    /// where tokenisation restarts identically) is tokenised and searched,
+    /// widening until the tokens are found. Canonical-stream hits tokenise the
+    /// document once per `cache`.
     pub fn hit(&self, cache: &mut DocCache, stream: Stream, o: Occurrence) -> Result<Hit> {
         let s = &self.shards[o.shard];
-        let doc = cache.get(s, o.shard, o.doc, stream)?;
-        let (byte_start, byte_end) = match (
-            doc.tokens.tokens.get(o.token_start),
-            doc.tokens.tokens.get(o.token_end.saturating_sub(1)),
-        ) {
-            (Some(a), Some(b)) => (a.src.start, b.src.end),
-            _ => (0, 0),
+        let (byte_start, byte_end, text, info, rights) = match stream {
+            Stream::Text => {
+                let (info, rights) = s.shard.doc(o.doc)?;
+                let text = s.shard.store.text(info.loc)?;
+                let want: Vec<&[u8]> = s.shard.text.doc_tokens(o.doc, o.token_start, o.token_end);
+                let ntok = s.shard.text.files.doc_len(o.doc).max(1);
+                let est = match s.shard.text.files.source_anchor(o.doc, o.token_start) {
+                    // A sampled token at most 63 tokens before the hit: a few hundred bytes.
+                    Some((src, at)) => src + (o.token_start - at) * text.len() / ntok,
+                    None => (o.token_start as f64 / ntok as f64 * text.len() as f64) as usize,
+                };
+                let (a, b) = locate_in_text(&text, &want, est);
+                (a, b, std::rc::Rc::new(text), info, rights)
+            }
+            Stream::Canon => {
+                let doc = cache.get(s, o.shard, o.doc, stream)?;
+                let (a, b) = match (
+                    doc.tokens.tokens.get(o.token_start),
+                    doc.tokens.tokens.get(o.token_end.saturating_sub(1)),
+                ) {
+                    (Some(a), Some(b)) => (a.src.start, b.src.end),
+                    _ => (0, 0),
+                };
+                (a, b, std::rc::Rc::new(doc.text.clone()), doc.info.clone(), doc.rights.clone())
+            }
         };
-        let (snippet, snippet_hit) = snippet(&doc.text, byte_start, byte_end, 80);
+        let (snippet, snippet_hit) = snippet(&text, byte_start, byte_end, 80);
         Ok(Hit {
-            doc_id: doc.info.id.clone(),
-            path: doc.info.path.clone(),
+            doc_id: info.id,
+            path: info.path,
             shard: s.shard.name().to_string(),
             doc_index: o.doc,
             token_start: o.token_start,
@@ -412,8 +447,14 @@ impl Index {
             byte_end,
             snippet,
             snippet_hit,
-            rights: doc.rights.clone(),
+            rights,
         })
+    }
+
+    /// Tokens `from..to` of a document (UTF-8 bytes), read from the index.
+    pub fn doc_tokens(&self, shard: usize, stream: Stream, doc: usize, from: usize, to: usize) -> Vec<&[u8]> {
+        let Some(st) = self.shards.get(shard).and_then(|s| s.shard.stream(stream)) else { return Vec::new() };
+        st.doc_tokens(doc, from, to)
     }
 
     /// For every start position `l` of `toks`, the length of the longest prefix of
@@ -578,6 +619,58 @@ impl Query {
         let ts = recital_text::code::canonical(s, lang);
         Self { tokens: (0..ts.len()).map(|i| ts.text(i).to_string()).collect(), stream: Stream::Canon }
     }
+}
+
+/// Byte range in `text` of the token sequence `want`, expected near byte `est`.
+/// Tokenises windows around the estimate, widening them until the sequence is
+/// found; of several matches in a window, the one nearest the estimate wins.
+fn locate_in_text(text: &str, want: &[&[u8]], est: usize) -> (usize, usize) {
+    if want.is_empty() || text.is_empty() {
+        return (0, 0);
+    }
+    let est = est.min(text.len());
+    let mut radius = 1024 + 16 * want.len();
+    loop {
+        let whole = radius >= text.len();
+        let (a, b) = if whole { (0, text.len()) } else { whitespace_window(text, est, radius) };
+        let ts = recital_text::tokenize(&text[a..b]);
+        let mut best: Option<(usize, usize, usize)> = None;
+        if ts.len() >= want.len() {
+            for i in 0..=ts.len() - want.len() {
+                if (0..want.len()).all(|k| ts.text(i + k).as_bytes() == want[k]) {
+                    let start = a + ts.tokens[i].src.start;
+                    let end = a + ts.tokens[i + want.len() - 1].src.end;
+                    let dist = start.abs_diff(est);
+                    if best.is_none_or(|(_, _, d)| dist < d) {
+                        best = Some((start, end, dist));
+                    }
+                }
+            }
+        }
+        if let Some((s, e, _)) = best {
+            return (s, e);
+        }
+        if whole {
+            return (0, 0);
+        }
+        tracing::debug!("widening the window for a hit: radius {radius} of {} bytes", text.len());
+        radius *= 4;
+    }
+}
+
+/// `[est - radius, est + radius]` widened to whitespace on both sides (and to
+/// char boundaries), so that tokenising it gives the document's own tokens.
+fn whitespace_window(text: &str, est: usize, radius: usize) -> (usize, usize) {
+    let bytes = text.as_bytes();
+    let mut a = est.saturating_sub(radius).min(text.len());
+    while a > 0 && !(bytes[a - 1].is_ascii_whitespace() && text.is_char_boundary(a)) {
+        a -= 1;
+    }
+    let mut b = (est + radius).min(text.len());
+    while b < text.len() && !(bytes[b].is_ascii_whitespace() && text.is_char_boundary(b)) {
+        b += 1;
+    }
+    (a, b)
 }
 
 /// Cuts `text[start..end]` with up to `context` bytes either side, on char

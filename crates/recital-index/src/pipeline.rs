@@ -70,12 +70,19 @@ impl OwnedDoc {
 pub struct TokenBuf {
     buf: String,
     ends: Vec<u32>,
+    /// Byte offset of each token in its document (text stream only).
+    srcs: Vec<u32>,
 }
 
 impl TokenBuf {
     fn push(&mut self, t: &str) {
         self.buf.push_str(t);
         self.ends.push(self.buf.len() as u32);
+    }
+
+    /// Byte offset in its document of token `i` (0 when not recorded).
+    pub fn src(&self, i: usize) -> u32 {
+        self.srcs.get(i).copied().unwrap_or(0)
     }
 
     /// The tokens, in order.
@@ -112,8 +119,15 @@ pub struct Tokenized {
 
 /// Tokenises one document (both streams).
 pub fn tokenize_doc(doc: OwnedDoc, scratch: &mut Scratch) -> Tokenized {
-    let mut text = TokenBuf::default();
-    recital_text::for_each_token(&doc.text, scratch, |t| text.push(t));
+    // The text stream keeps each token's offset (the index samples every 64th,
+    // so that hits find their place in long documents without re-tokenising
+    // them). Workers have spare time: the build is bound by interning.
+    let ts = recital_text::tokenize(&doc.text);
+    let mut text = TokenBuf { srcs: Vec::with_capacity(ts.len()), ..Default::default() };
+    for (i, t) in ts.tokens.iter().enumerate() {
+        text.push(ts.text(i));
+        text.srcs.push(t.src.start as u32);
+    }
     let canon = doc.mode.lang().map(|lang| {
         let mut c = TokenBuf::default();
         recital_text::code::for_each_canonical(&doc.text, lang, scratch, |t| c.push(t));

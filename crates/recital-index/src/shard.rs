@@ -51,6 +51,12 @@ impl StreamIndex {
         Some(out)
     }
 
+    /// Token strings `from..to` of document `doc`, straight from the index (no
+    /// document text is fetched or tokenised).
+    pub fn doc_tokens(&self, doc: usize, from: usize, to: usize) -> Vec<&[u8]> {
+        self.files.doc_token_ids(doc, from, to).into_iter().map(|id| self.vocab.bytes(id)).collect()
+    }
+
     /// Encodes the longest prefix of `toks` whose tokens are all known here.
     pub fn encode_prefix<S: AsRef<str>>(&self, toks: &[S]) -> Vec<u8> {
         let mut out = Vec::with_capacity(toks.len() * 2);

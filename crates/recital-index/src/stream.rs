@@ -13,6 +13,9 @@
 //! - `S.ckpt` (kind `CHECKPT`): `u32` byte offset of every 64th token, so that
 //!   the token index of a position costs one binary search and at most 63
 //!   decodes, however long its document (a hit's place in its document).
+//! - `text.srcpos` (kind `SRCPOS`, text stream only): for the same tokens, the
+//!   byte offset in the original document, so that a hit is found in its
+//!   document's text by tokenising a small window, not the whole document.
 //!
 //! The suffix array is built by libsais over the `i32` id sequence (one thread:
 //! its OpenMP mode is 7× slower on 2 shared cores, see the research notes), then
@@ -41,6 +44,15 @@ pub const STARTS_KIND: &[u8; 8] = b"STARTS\0\0";
 pub const CKPT_KIND: &[u8; 8] = b"CHECKPT\0";
 /// Tokens between checkpoints.
 pub const CKPT_EVERY: usize = 64;
+/// Kind tag of source-position files.
+pub const SRCPOS_KIND: &[u8; 8] = b"SRCPOS\0\0";
+
+/// Writes the source positions of every [`CKPT_EVERY`]-th token.
+pub fn write_srcpos(dir: &Path, stream: Stream, srcpos: &[u32]) -> Result<()> {
+    let mut w = EnvelopeWriter::create(&dir.join(format!("{}.srcpos", stream.name())), SRCPOS_KIND)?;
+    w.write_u32s(srcpos)?;
+    w.finish()
+}
 
 /// The two streams a shard can have.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -182,6 +194,7 @@ pub struct StreamFiles {
     sa: MappedFile,
     starts: MappedFile,
     ckpt: MappedFile,
+    srcpos: Option<MappedFile>,
 }
 
 impl StreamFiles {
@@ -202,8 +215,18 @@ impl StreamFiles {
         if st.windows(2).any(|w| w[0] > w[1]) {
             return Err(bad("document starts are not in order"));
         }
+        let sp = dir.join(format!("{name}.srcpos"));
+        let srcpos = if sp.exists() { Some(MappedFile::open(&sp, SRCPOS_KIND)?) } else { None };
+        if let Some(f) = &srcpos {
+            if f.body_u32()?.len() != ckpt.body_u32()?.len() {
+                return Err(IndexError::Corrupt {
+                    path: f.path().to_owned(),
+                    why: "one position per checkpoint expected".into(),
+                });
+            }
+        }
         sa.advise_random();
-        Ok(Self { tok, sa, starts, ckpt })
+        Ok(Self { tok, sa, starts, ckpt, srcpos })
     }
 
     /// The encoded token stream.
@@ -343,6 +366,65 @@ impl StreamFiles {
         n
     }
 
+    /// Byte offset of the token with stream index `t` (the stream length past the end).
+    pub fn token_offset(&self, t: usize) -> usize {
+        let ck = self.ckpt.body_u32().unwrap_or(&[]);
+        let toks = self.tokens();
+        let i = (t / CKPT_EVERY).min(ck.len().saturating_sub(1));
+        let mut at = ck.get(i).copied().unwrap_or(0) as usize;
+        for _ in i * CKPT_EVERY..t {
+            match toks.get(at) {
+                Some(&b) => at += varint::len_from_first(b),
+                None => break,
+            }
+        }
+        at.min(toks.len())
+    }
+
+    /// Ids of tokens `from..to` of document `doc` (clipped to the document).
+    pub fn doc_token_ids(&self, doc: usize, from: usize, to: usize) -> Vec<u32> {
+        let st = self.starts();
+        let (Some(&a), Some(&b)) = (st.get(doc), st.get(doc + 1)) else { return Vec::new() };
+        let base = self.token_index(a);
+        let mut at = self.token_offset(base + from);
+        let toks = self.tokens();
+        let mut out = Vec::with_capacity(to.saturating_sub(from));
+        while out.len() < to.saturating_sub(from) && at < b as usize {
+            let Some((id, len)) = varint::decode(&toks[at..]) else { break };
+            if id == 0 {
+                break;
+            }
+            out.push(id);
+            at += len;
+        }
+        out
+    }
+
+    /// Source byte offset (in its document) of the nearest sampled token at or
+    /// before token `from` of document `doc`, and that token's index in the
+    /// document; `None` without source positions.
+    pub fn source_anchor(&self, doc: usize, from: usize) -> Option<(usize, usize)> {
+        let sp = self.srcpos.as_ref()?.body_u32().ok()?;
+        let start = self.token_index(*self.starts().get(doc)?);
+        let global = start + from;
+        let c = global / CKPT_EVERY;
+        let ct = c * CKPT_EVERY;
+        if ct < start {
+            return Some((0, 0));
+        }
+        Some((*sp.get(c)? as usize, ct - start))
+    }
+
+    /// Number of tokens of document `doc`.
+    pub fn doc_len(&self, doc: usize) -> usize {
+        let st = self.starts();
+        match (st.get(doc), st.get(doc + 1)) {
+            // Minus the separator that ends the document.
+            (Some(&a), Some(&b)) => self.token_index(b).saturating_sub(self.token_index(a)).saturating_sub(1),
+            _ => 0,
+        }
+    }
+
     /// Number of tokens between the start of `doc` and byte offset `off`.
     pub fn token_index_in_doc(&self, doc: usize, off: u32) -> usize {
         let start = self.starts().get(doc).copied().unwrap_or(0);
@@ -354,11 +436,19 @@ impl StreamFiles {
         self.tok.verify()?;
         self.sa.verify()?;
         self.starts.verify()?;
-        self.ckpt.verify()
+        self.ckpt.verify()?;
+        match &self.srcpos {
+            Some(f) => f.verify(),
+            None => Ok(()),
+        }
     }
 
     /// Bytes on disk.
     pub fn disk_bytes(&self) -> u64 {
-        self.tok.file_len() + self.sa.file_len() + self.starts.file_len() + self.ckpt.file_len()
+        self.tok.file_len()
+            + self.sa.file_len()
+            + self.starts.file_len()
+            + self.ckpt.file_len()
+            + self.srcpos.as_ref().map_or(0, |f| f.file_len())
     }
 }

@@ -197,6 +197,21 @@ impl Vocab {
         self.n <= 1
     }
 
+    /// The bytes of id `id` (empty for the separator or an out-of-range id).
+    #[inline]
+    pub fn bytes(&self, id: u32) -> &[u8] {
+        let body = self.file.body();
+        let id = id as usize;
+        if id >= self.n {
+            return &[];
+        }
+        let (Some(a), Some(b)) = (read_u32(body, 8 + 4 * id), read_u32(body, 12 + 4 * id)) else {
+            return &[];
+        };
+        let blob = 8 + 4 * (self.n + 1) + 4 * self.slots;
+        body.get(blob + a as usize..blob + b as usize).unwrap_or(&[])
+    }
+
     /// The string of id `id` (empty for the separator or an out-of-range id).
     pub fn string(&self, id: u32) -> &str {
         let body = self.file.body();
@@ -226,7 +241,7 @@ impl Vocab {
             if e == 0 {
                 return None;
             }
-            if self.string(e - 1) == tok {
+            if self.bytes(e - 1) == tok.as_bytes() {
                 return Some(e - 1);
             }
             i = (i + 1) & mask;

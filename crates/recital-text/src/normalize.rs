@@ -371,7 +371,11 @@ impl UnitCache {
         let (Some(l), Some(f)) = (a.chars().next_back(), b.chars().next()) else {
             return false;
         };
-        if l.is_ascii() && f.is_ascii() {
+        // An ASCII character never composes with a neighbour across units (no
+        // ASCII character is a combining one), and the ASCII fast path never
+        // fuses: a unit next to ASCII stays apart in both paths (a Prepend
+        // character such as U+0600 before `"` would otherwise fuse here only).
+        if l.is_ascii() || f.is_ascii() {
             return false;
         }
         let context = |c: char| matches!(c, '\u{0900}'..='\u{0DFF}' | '\u{1F1E6}'..='\u{1F1FF}');

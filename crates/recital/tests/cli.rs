@@ -259,7 +259,7 @@ fn damaged_files_are_refused_by_name() {
     // A manifest from the future.
     let m = idx.join("manifest.json");
     let good = std::fs::read_to_string(&m).unwrap();
-    std::fs::write(&m, good.replace("\"format_version\": 3", "\"format_version\": 9")).unwrap();
+    std::fs::write(&m, good.replace("\"format_version\": 4", "\"format_version\": 9")).unwrap();
     let e = fails(&["count", "--index", &idx_s, "x"]);
     assert!(e.contains("manifest.json") && e.contains("version 9"), "{e}");
     std::fs::write(&m, "{ broken").unwrap();
