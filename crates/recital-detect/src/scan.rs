@@ -50,6 +50,9 @@ pub struct ScanOptions {
     pub context: Option<String>,
     /// Chain exact pieces into near-verbatim matches.
     pub near: bool,
+    /// Report a canonical code match only where its source also shares a rare
+    /// exact text piece with it (structure alone matches unrelated code).
+    pub code_text_support: bool,
     /// A seed occurring at most this often is evidence of copying; more common
     /// seeds can bridge a near-verbatim match but not make one.
     pub rare_count: u64,
@@ -66,11 +69,12 @@ impl Default for ScanOptions {
             boilerplate_count: 200,
             max_sources: 5,
             seed_occurrences: 32,
-            code_min_tokens: 40,
+            code_min_tokens: 25,
             code: None,
             fence_default: None,
             context: None,
             near: true,
+            code_text_support: true,
             rare_count: 10,
             near_min_similarity: 0.75,
         }
@@ -201,6 +205,19 @@ pub fn scan(index: &Index, input: &Input, opts: &ScanOptions) -> Result<ScanRepo
     // edges across edits the seed search cannot see.
     let mut near: BTreeMap<(usize, usize), NearCandidate> = BTreeMap::new();
     let mut documents: Vec<DocumentMatch> = Vec::new();
+    // Where each document has rare exact text pieces: support for canonical
+    // code matches below (a renamed copy still shares some text with its source).
+    let support: HashMap<DocKey, Vec<Range<usize>>> = per_doc
+        .iter()
+        .map(|(k, seeds)| {
+            let r = seeds
+                .iter()
+                .filter(|sd| sd.rare)
+                .map(|sd| byte_range(TokenSpan { start: sd.out_start, end: sd.out_start + sd.len }))
+                .collect();
+            (*k, r)
+        })
+        .collect();
     let mut doc_keys: Vec<DocKey> = per_doc.keys().copied().collect();
     doc_keys.sort_unstable();
     for key in doc_keys {
@@ -301,8 +318,20 @@ pub fn scan(index: &Index, input: &Input, opts: &ScanOptions) -> Result<ScanRepo
             }
             let q = &ctoks[s.start..s.end];
             let count = index.count_tokens(Stream::Canon, q);
-            let occ = index.occurrences_of(Stream::Canon, q, opts.max_sources);
+            let mut occ = index.occurrences_of(Stream::Canon, q, opts.seed_occurrences.max(opts.max_sources));
             let boiler = count >= opts.boilerplate_count || low_complexity(&ctoks[s.start..s.end]);
+            if opts.code_text_support && !boiler {
+                // Keep the sources that share a rare exact text piece with this span.
+                occ.retain(|o| {
+                    support
+                        .get(&(o.shard, o.doc))
+                        .is_some_and(|rs| rs.iter().any(|r| r.start < bytes.end && bytes.start < r.end))
+                });
+                if occ.is_empty() {
+                    continue;
+                }
+            }
+            occ.truncate(opts.max_sources);
             found.push(Found {
                 bytes,
                 tokens: s.len(),

@@ -175,7 +175,7 @@ pub struct ScanArgs {
     /// Sources listed per span [default: 5].
     #[arg(long, value_name = "N")]
     pub max_sources: Option<usize>,
-    /// Shortest canonical code match, in lexemes [default: 40].
+    /// Shortest canonical code match, in lexemes [default: 25].
     #[arg(long, value_name = "N")]
     pub code_min_tokens: Option<usize>,
     /// Treat the whole input as code in this language (fenced blocks are found anyway).
