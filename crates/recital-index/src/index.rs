@@ -70,6 +70,31 @@ impl LiveShard {
         self.removed.as_ref().is_none_or(|r| !r.contains(doc))
     }
 
+    /// Cuts a longest-prefix length `len` of the encoded `pattern` back to the
+    /// longest prefix with a *live* occurrence: a prefix found only in removed
+    /// documents does not count. Binary search on the live count, which can only
+    /// fall as the prefix grows.
+    pub fn live_prefix_len(&self, stream: Stream, pattern: &[u8], len: usize) -> usize {
+        if self.removed.is_none() || len == 0 {
+            return len;
+        }
+        let live =
+            |k: usize| self.count_encoded(stream, &pattern[..varint::byte_len_of_tokens(pattern, k)]) > 0;
+        if live(len) {
+            return len;
+        }
+        let (mut lo, mut hi) = (0usize, len);
+        while lo + 1 < hi {
+            let mid = (lo + hi) / 2;
+            if live(mid) {
+                lo = mid;
+            } else {
+                hi = mid;
+            }
+        }
+        lo
+    }
+
     /// Exact live count of an encoded pattern in one stream.
     pub fn count_encoded(&self, stream: Stream, pattern: &[u8]) -> u64 {
         let Some(s) = self.shard.stream(stream) else { return 0 };
@@ -491,20 +516,8 @@ impl Index {
                 }
                 let p = &bytes[off[l]..off[end[l]]];
                 let mut len = st.files.longest_prefix_len(p);
-                if len > best[l] as usize && s.removed.is_some() {
-                    let live = |k: usize| s.count_encoded(stream, &p[..varint::byte_len_of_tokens(p, k)]) > 0;
-                    if !live(len) {
-                        let (mut lo, mut hi) = (0usize, len);
-                        while lo + 1 < hi {
-                            let mid = (lo + hi) / 2;
-                            if live(mid) {
-                                lo = mid;
-                            } else {
-                                hi = mid;
-                            }
-                        }
-                        len = lo;
-                    }
+                if len > best[l] as usize {
+                    len = s.live_prefix_len(stream, p, len);
                 }
                 best[l] = best[l].max(len as u32);
             }
@@ -522,25 +535,10 @@ impl Index {
         for s in &self.shards {
             let Some(st) = s.shard.stream(stream) else { continue };
             let p = st.encode_prefix(toks);
-            let (mut len, range) = st.files.longest_prefix(&p);
-            if len > best && s.removed.is_some() {
-                let live = |k: usize| s.count_encoded(stream, &p[..varint::byte_len_of_tokens(&p, k)]) > 0;
-                if !live(len) {
-                    // Largest k in [0, len) with a live occurrence.
-                    let (mut lo, mut hi) = (0usize, len);
-                    while lo + 1 < hi {
-                        let mid = (lo + hi) / 2;
-                        if live(mid) {
-                            lo = mid;
-                        } else {
-                            hi = mid;
-                        }
-                    }
-                    len = if lo > 0 && live(lo) { lo } else { 0 };
-                }
+            let len = st.files.longest_prefix_len(&p);
+            if len > best {
+                best = best.max(s.live_prefix_len(stream, &p, len));
             }
-            let _ = range;
-            best = best.max(len);
         }
         if best == 0 {
             return (0, 0);
