@@ -173,6 +173,39 @@ impl DocStore {
         zstd::stream::decode_all(data).map_err(|e| bad(format!("block {i}: {e}")))
     }
 
+    /// The first `upto` bytes of a document (all of it if shorter), decoding its
+    /// block only as far as needed unless the block is cached: a snippet near
+    /// the start of a long document does not pay for the rest of it.
+    pub fn text_prefix(&self, loc: DocLoc, upto: usize) -> Result<String> {
+        if upto >= loc.len as usize {
+            return self.text(loc);
+        }
+        if let Ok(c) = self.cache.lock() {
+            if let Some((_, block)) = c.iter().find(|(b, _)| *b == loc.block) {
+                let a = loc.offset as usize;
+                let bytes = block.get(a..a + upto).unwrap_or(&[]);
+                return Ok(String::from_utf8_lossy(bytes).into_owned());
+            }
+        }
+        let bad = |why: String| IndexError::Corrupt { path: self.file.path().to_owned(), why };
+        let i = loc.block as usize;
+        if i >= self.nblocks {
+            return Err(bad(format!("block {i} out of range ({} blocks)", self.nblocks)));
+        }
+        let (a, b) =
+            (self.block_offset(i).unwrap_or(0) as usize, self.block_offset(i + 1).unwrap_or(0) as usize);
+        let data = self.file.body().get(a..b).ok_or_else(|| bad(format!("block {i} out of bounds")))?;
+        let want = loc.offset as usize + upto;
+        let mut out = Vec::with_capacity(want);
+        let dec =
+            zstd::stream::read::Decoder::with_buffer(data).map_err(|e| bad(format!("block {i}: {e}")))?;
+        std::io::Read::read_to_end(&mut std::io::Read::take(dec, want as u64), &mut out)
+            .map_err(|e| bad(format!("block {i}: {e}")))?;
+        let bytes = out.get(loc.offset as usize..).unwrap_or(&[]);
+        // A cut inside a character decodes lossily at the very end only.
+        Ok(String::from_utf8_lossy(bytes).into_owned())
+    }
+
     /// The text of a document.
     pub fn text(&self, loc: DocLoc) -> Result<String> {
         if loc.len == 0 {
@@ -215,6 +248,11 @@ mod tests {
             assert_eq!(&s.text(*l).unwrap(), t);
         }
         assert!(locs.last().unwrap().block > 1, "several blocks");
+        for (t, l) in docs.iter().zip(&locs).step_by(17) {
+            let k = t.len() / 3;
+            let got = s.text_prefix(*l, k).unwrap();
+            assert_eq!(got.as_bytes(), &t.as_bytes()[..k], "prefix of a document");
+        }
         // A store holding only empty documents has no blocks at all.
         let p2 = d.path().join("empty.zst");
         let mut w = DocStoreWriter::create(&p2).unwrap();

@@ -441,15 +441,23 @@ impl Index {
         let (byte_start, byte_end, text, info, rights) = match stream {
             Stream::Text => {
                 let (info, rights) = s.shard.doc(o.doc)?;
-                let text = s.shard.store.text(info.loc)?;
                 let want: Vec<&[u8]> = s.shard.text.doc_tokens(o.doc, o.token_start, o.token_end);
                 let ntok = s.shard.text.files.doc_len(o.doc).max(1);
+                let len = info.loc.len as usize;
                 let est = match s.shard.text.files.source_anchor(o.doc, o.token_start) {
                     // A sampled token at most 63 tokens before the hit: a few hundred bytes.
-                    Some((src, at)) => src + (o.token_start - at) * text.len() / ntok,
-                    None => (o.token_start as f64 / ntok as f64 * text.len() as f64) as usize,
+                    Some((src, at)) => src + (o.token_start - at) * len / ntok,
+                    None => (o.token_start as f64 / ntok as f64 * len as f64) as usize,
                 };
-                let (a, b) = locate_in_text(&text, &want, est);
+                // Decode the document only as far as the hit needs, then all of
+                // it if the hit was not where the estimate put it.
+                let reach = est + 8192 + 64 * want.len();
+                let mut text = s.shard.store.text_prefix(info.loc, reach)?;
+                let (mut a, mut b) = locate_in_text(&text, &want, est);
+                if (a, b) == (0, 0) && reach < len {
+                    text = s.shard.store.text(info.loc)?;
+                    (a, b) = locate_in_text(&text, &want, est);
+                }
                 (a, b, std::rc::Rc::new(text), info, rights)
             }
             Stream::Canon => {

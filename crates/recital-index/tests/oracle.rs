@@ -206,3 +206,43 @@ proptest! {
         check(&c)?;
     }
 }
+
+/// Hits in long documents are placed by sampled source positions and a partial
+/// decode of the document; their byte ranges must still be exact.
+#[test]
+fn hits_in_long_documents_have_exact_byte_ranges() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("docs");
+    std::fs::create_dir(&dir).unwrap();
+    let mut x = 0x9E3779B97F4A7C15u64;
+    let mut word = || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        ["lorem", "ipsum", "dolor", "sit", "amet", "ÉCLAIR", "naïve", "—", "x\u{200B}y", "😀"]
+            [(x % 10) as usize]
+    };
+    let mut text = String::new();
+    let mut planted = Vec::new();
+    for k in 0..6 {
+        while text.len() < (k + 1) * 60_000 {
+            text.push_str(word());
+            text.push(if text.len() % 7 == 0 { '\n' } else { ' ' });
+        }
+        let phrase = format!("unique marker number {k} stands here alone");
+        planted.push((text.len(), phrase.clone()));
+        text.push_str(&phrase);
+        text.push(' ');
+    }
+    std::fs::write(dir.join("long.txt"), &text).unwrap();
+    let idx_dir = tmp.path().join("idx");
+    recital_index::build(&idx_dir, &[dir], &IngestOptions::default(), &BuildOptions::default()).unwrap();
+    let idx = Index::open(&idx_dir).unwrap();
+    for (at, phrase) in planted {
+        let r = idx.locate(&Query::text(&phrase), 5).unwrap();
+        assert_eq!(r.hits.len(), 1, "{phrase}");
+        let h = &r.hits[0];
+        assert_eq!((h.byte_start, h.byte_end), (at, at + phrase.len()), "{phrase}");
+        assert_eq!(&h.snippet[h.snippet_hit[0]..h.snippet_hit[1]], phrase);
+    }
+}
