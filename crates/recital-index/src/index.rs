@@ -18,10 +18,6 @@ use crate::shard::Shard;
 use crate::stream::{Stream, StreamFiles};
 use crate::varint;
 
-/// Outputs of at least this many tokens have their match lengths computed on
-/// several threads.
-pub const PARALLEL_MIN_TOKENS: usize = 256;
-
 /// Occurrences enumerated at most to compute an exact document count.
 pub const DOC_COUNT_SCAN_LIMIT: u64 = 2_000_000;
 
@@ -522,37 +518,16 @@ impl Index {
             for l in (0..n).rev() {
                 end[l] = if known[l] { end[l + 1] } else { l };
             }
-            // Positions are independent: long outputs are searched on all cores
-            // (one request's latency; the index is shared read-only).
-            let search = |range: std::ops::Range<usize>, out: &mut [u32]| {
-                for (l, b) in range.zip(out.iter_mut()) {
-                    if !known[l] {
-                        continue;
-                    }
-                    let p = &bytes[off[l]..off[end[l]]];
-                    let mut len = st.files.longest_prefix_len(p);
-                    if len > *b as usize {
-                        len = s.live_prefix_len(stream, p, len);
-                    }
-                    *b = (*b).max(len as u32);
+            for l in 0..n {
+                if !known[l] {
+                    continue;
                 }
-            };
-            let threads = if n >= PARALLEL_MIN_TOKENS {
-                std::thread::available_parallelism().map_or(1, |t| t.get()).min(8)
-            } else {
-                1
-            };
-            if threads <= 1 {
-                search(0..n, &mut best);
-            } else {
-                let chunk = n.div_ceil(threads);
-                std::thread::scope(|sc| {
-                    for (i, part) in best.chunks_mut(chunk).enumerate() {
-                        let search = &search;
-                        let start = i * chunk;
-                        sc.spawn(move || search(start..start + part.len(), part));
-                    }
-                });
+                let p = &bytes[off[l]..off[end[l]]];
+                let mut len = st.files.longest_prefix_len(p);
+                if len > best[l] as usize {
+                    len = s.live_prefix_len(stream, p, len);
+                }
+                best[l] = best[l].max(len as u32);
             }
         }
         best

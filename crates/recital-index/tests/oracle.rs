@@ -174,9 +174,9 @@ fn check(c: &Corpus) -> Result<(), TestCaseError> {
                 }
             }
             // Longest match from every position of a longer sequence (maximal-span input).
-            // Repeated past the size at which positions are searched on several threads.
+            // Repeated to a few hundred tokens: long outputs, many positions.
             let mut long: Vec<String> = queries.iter().flatten().cloned().collect();
-            while !long.is_empty() && long.len() < recital_index::index::PARALLEL_MIN_TOKENS + 40 {
+            while !long.is_empty() && long.len() < 300 {
                 long.extend_from_within(..);
             }
             let got = idx.match_lengths(stream, &long);
@@ -227,7 +227,7 @@ fn hits_in_long_documents_have_exact_byte_ranges() {
     for k in 0..6 {
         while text.len() < (k + 1) * 60_000 {
             text.push_str(word());
-            text.push(if text.len() % 7 == 0 { '\n' } else { ' ' });
+            text.push(if text.len().is_multiple_of(7) { '\n' } else { ' ' });
         }
         let phrase = format!("unique marker number {k} stands here alone");
         planted.push((text.len(), phrase.clone()));
