@@ -334,17 +334,6 @@ impl StreamFiles {
         best
     }
 
-    /// The longest prefix of `pattern` (in whole tokens) that occurs, and the SA
-    /// ranks of its occurrences.
-    pub fn longest_prefix(&self, pattern: &[u8]) -> (usize, Range<usize>) {
-        let best = self.longest_prefix_len(pattern);
-        if best == 0 {
-            return (0, 0..0);
-        }
-        let bytes = varint::byte_len_of_tokens(pattern, best);
-        (best, self.range(&pattern[..bytes]))
-    }
-
     /// Document holding byte offset `off`.
     pub fn doc_of(&self, off: u32) -> usize {
         let st = self.starts();

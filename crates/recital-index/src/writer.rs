@@ -18,7 +18,7 @@ use crate::build::{sync_dir, DocInput, ShardBuilder, ShardSummary, DEFAULT_SHARD
 use crate::error::{IndexError, Result};
 use crate::index::Index;
 use crate::ingest::{IngestOptions, IngestReport};
-use crate::manifest::{Manifest, ShardEntry, ShardKind, MANIFEST};
+use crate::manifest::{Manifest, ShardEntry, ShardKind};
 use crate::pipeline;
 use crate::stream::{self, Stream};
 use crate::varint;
@@ -485,9 +485,4 @@ pub fn compact(dir: &Path, opts: &BuildOptions) -> Result<CompactReport> {
     })();
     let _ = std::fs::remove_dir_all(&tmp);
     result
-}
-
-/// True if `dir` holds an index manifest.
-pub fn is_index(dir: &Path) -> bool {
-    dir.join(MANIFEST).is_file()
 }
