@@ -3,36 +3,13 @@
 render records as the markdown section of bench/RESULTS.md."""
 import datetime
 import json
-import platform
 import re
-import subprocess
 import sys
 
-
-def machine():
-    cpu = "?"
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    mem = 0
-    try:
-        mem = int(re.search(r"MemTotal:\s+(\d+)", open("/proc/meminfo").read()).group(1)) // 1024 // 1024
-    except (OSError, AttributeError):
-        pass
-    cores = subprocess.run(["nproc"], capture_output=True, text=True).stdout.strip()
-    return f"{cores} cores, {cpu}, {mem} GiB, {platform.system()} {platform.release()}"
+from machine_info import machine, run
 
 
 def versions():
-    def run(*a):
-        try:
-            return subprocess.run(a, capture_output=True, text=True).stdout.strip()
-        except OSError:
-            return "?"
     dirty = "-dirty" if run("git", "status", "--porcelain", "--untracked-files=no") else ""
     return {
         "recital": run("git", "rev-parse", "--short", "HEAD") + dirty,
@@ -51,7 +28,6 @@ def record(name, time_path, build_path, query_path):
     q = json.load(open(query_path))
     st = q["stats"]
     largest = max(s["text_tokens"] + s["canon_tokens"] for s in st["shards"])
-    largest_text = max(s["text_tokens"] for s in st["shards"])
     return {
         "corpus": name,
         "date": datetime.date.today().isoformat(),

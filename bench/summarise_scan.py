@@ -8,37 +8,12 @@ section (bench/accuracy.sh).
 """
 import datetime
 import json
-import platform
 import re
-import subprocess
 import sys
 
+from machine_info import machine, run
+
 TARGETS = {4096: 5.0, 65536: 50.0}  # warm p99, ms (issue #3)
-
-
-def machine():
-    cpu = "?"
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    mem = 0
-    try:
-        mem = int(re.search(r"MemTotal:\s+(\d+)", open("/proc/meminfo").read()).group(1)) // 1024 // 1024
-    except (OSError, AttributeError):
-        pass
-    cores = subprocess.run(["nproc"], capture_output=True, text=True).stdout.strip()
-    return f"{cores} cores, {cpu}, {mem} GiB, {platform.system()} {platform.release()}"
-
-
-def run(*a):
-    try:
-        return subprocess.run(a, capture_output=True, text=True).stdout.strip()
-    except OSError:
-        return "?"
 
 
 def header(script):
