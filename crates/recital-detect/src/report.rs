@@ -13,7 +13,10 @@
 //! A span has `byte_start`/`byte_end` (half-open byte offsets into the input as
 //! given), `char_start`/`char_end` (Unicode scalar values), `utf16_start`/
 //! `utf16_end` (UTF-16 code units, for JavaScript callers), `tokens`, `count`
-//! (occurrences in the corpus; for `near`, of its longest exact run), `doc_count`,
+//! (occurrences in the corpus; for `near`, the number of documents the edited
+//! copy was chained in), `doc_count` (exact when `count` is at most the
+//! occurrences a scan examines, 32 by default; otherwise a lower bound: the
+//! distinct documents among those examined),
 //! `kind` (`exact` | `near` | `code-canonical` | `boilerplate`), `stream`
 //! (`text` | `canon`: which token stream matched), `similarity` (1.0 unless
 //! `near`), and `sources`, each with `doc_id`, `path`, `license` and the other
@@ -88,9 +91,10 @@ pub struct Span {
     pub utf16_end: usize,
     /// Tokens in the span (of its stream).
     pub tokens: usize,
-    /// Occurrences in the corpus.
+    /// Occurrences in the corpus (for `near`: documents it was chained in).
     pub count: u64,
-    /// Documents containing it.
+    /// Documents containing it (a lower bound when `count` exceeds the
+    /// occurrences examined).
     pub doc_count: u64,
     /// Kind of match.
     pub kind: SpanKind,
