@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The whole test suite: formatting, lints, and every unit, property and
+# The whole test suite: formatting, lints, docs, and every unit, property and
 # integration test of the workspace. `.ci/run` calls exactly this script.
 #
 # Builds go to a target directory outside the clone (reused between runs and
@@ -13,4 +13,5 @@ scripts/install-test-corpora.sh
 
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --quiet -- -D warnings
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --quiet
 cargo test --workspace

@@ -30,9 +30,9 @@
 //!
 //! ## Modules
 //! - [`ingest`]: directories, files and JSONL dumps in; documents with rights out.
-//! - [`build`]: one shard from documents; [`pipeline`]: reading and tokenising
+//! - [`build`](mod@build): one shard from documents; [`pipeline`]: reading and tokenising
 //!   on worker threads; [`writer`]: build, add, remove, compact.
-//! - [`stream`], [`vocab`], [`doctable`], [`docstore`], [`file`]: the on-disk parts.
+//! - [`stream`], [`vocab`], [`doctable`], [`docstore`], [`file`](mod@file): the on-disk parts.
 //! - [`index`]: opening an index and querying it.
 #![deny(missing_docs)]
 

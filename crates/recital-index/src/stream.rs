@@ -2,7 +2,7 @@
 //! "how often and where does this token sequence occur".
 //!
 //! Files, for a stream named `S` (`text` or `canon`):
-//! - `S.tok` (kind `TOKENS`): the documents' token ids in [`varint`](crate::varint)
+//! - `S.tok` (kind `TOKENS`): the documents' token ids in [`varint`](mod@crate::varint)
 //!   code, each document followed by the separator id 0.
 //! - `S.sa` (kind `SUFFIXES`): `u32` byte offsets into `S.tok` of every token
 //!   start except separators, in lexicographic order of the suffixes (the
