@@ -635,7 +635,7 @@ fn locate_in_text(text: &str, want: &[&[u8]], est: usize) -> (usize, usize) {
         return (0, 0);
     }
     let est = est.min(text.len());
-    let mut radius = 1024 + 16 * want.len();
+    let mut radius = 256 + 8 * want.len();
     loop {
         let whole = radius >= text.len();
         let (a, b) = if whole { (0, text.len()) } else { whitespace_window(text, est, radius) };
