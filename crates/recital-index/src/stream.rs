@@ -147,14 +147,18 @@ pub fn write_stream(
     let mut sa = sa;
     sa.drain(..n_sep);
     let mut sa: Vec<u32> = sa.into_iter().map(|p| p as u32).collect();
+    // Token index -> byte offset. The ids are not needed any more (the token file
+    // is written), so they are overwritten in place by each token's byte offset
+    // (bit-cast into i32; offsets fit in u32): one sequential pass, then one
+    // lookup per suffix, and no memory beyond what the build already holds.
+    let mut o = 0u32;
+    for id in ids.iter_mut() {
+        let w = varint::encoded_len(*id as u32) as u32;
+        *id = o as i32;
+        o += w;
+    }
     for p in sa.iter_mut() {
-        let t = *p as usize;
-        let block = t / CKPT_EVERY;
-        let mut o = checkpoints[block];
-        for &id in &ids[block * CKPT_EVERY..t] {
-            o += varint::encoded_len(id as u32) as u32;
-        }
-        *p = o;
+        *p = ids[*p as usize] as u32;
     }
     let mut w = EnvelopeWriter::create(&dir.join(format!("{name}.sa")), SA_KIND)?;
     w.write_u32s(&sa)?;
