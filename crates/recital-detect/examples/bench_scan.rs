@@ -39,21 +39,11 @@ const _: fn() = || {
     sync::<Index>();
 };
 
-fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(rd) = std::fs::read_dir(dir) else { return };
-    let mut es: Vec<PathBuf> = rd.flatten().map(|e| e.path()).collect();
-    es.sort();
-    for p in es {
-        if p.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.')) {
-            continue;
-        }
-        if p.is_dir() {
-            walk(&p, out);
-        } else {
-            out.push(p);
-        }
-    }
-}
+// The accuracy suite's corpus reader: one directory walk for both examples.
+#[allow(dead_code, clippy::duplicate_mod)]
+#[path = "accuracy/suite/corpus.rs"]
+mod corpus;
+use corpus::walk;
 
 /// (root, file) pairs under `paths` (a path that is a file is its own root's child).
 fn files(paths: &[PathBuf]) -> Vec<(PathBuf, PathBuf)> {

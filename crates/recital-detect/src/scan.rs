@@ -169,11 +169,11 @@ pub fn scan(index: &Index, input: &Input, opts: &ScanOptions) -> Result<ScanRepo
     let mut per_doc: HashMap<DocKey, Vec<Seed>> = HashMap::new();
     for s in &seeds {
         let q = &toks[s.start..s.end];
-        let count = index.count_tokens(Stream::Text, q);
+        let (count, occ) =
+            index.count_and_occurrences(Stream::Text, q, opts.seed_occurrences.max(opts.max_sources));
         if count == 0 {
             continue;
         }
-        let occ = index.occurrences_of(Stream::Text, q, opts.seed_occurrences.max(opts.max_sources));
         let boiler = count >= opts.boilerplate_count;
         if !boiler {
             for o in &occ {
@@ -317,8 +317,8 @@ pub fn scan(index: &Index, input: &Input, opts: &ScanOptions) -> Result<ScanRepo
                 continue;
             }
             let q = &ctoks[s.start..s.end];
-            let count = index.count_tokens(Stream::Canon, q);
-            let mut occ = index.occurrences_of(Stream::Canon, q, opts.seed_occurrences.max(opts.max_sources));
+            let (count, mut occ) =
+                index.count_and_occurrences(Stream::Canon, q, opts.seed_occurrences.max(opts.max_sources));
             let boiler = count >= opts.boilerplate_count || low_complexity(&ctoks[s.start..s.end]);
             if opts.code_text_support && !boiler {
                 // Keep the sources that share a rare exact text piece with this span.

@@ -376,28 +376,34 @@ impl Index {
     /// Up to `limit` live occurrences of a query, in suffix-array order shard by
     /// shard: where they are, without fetching any text.
     pub fn occurrences(&self, query: &Query, limit: usize) -> Vec<Occurrence> {
-        self.occurrences_of(query.stream, &query.tokens, limit)
+        self.count_and_occurrences(query.stream, &query.tokens, limit).1
     }
 
-    /// [`Index::occurrences`] for borrowed tokens.
-    pub fn occurrences_of<S: AsRef<str>>(
+    /// The exact live count of a token sequence and up to `limit` of its
+    /// occurrences, from one encoding and one range search per shard.
+    pub fn count_and_occurrences<S: AsRef<str>>(
         &self,
         stream: Stream,
         tokens: &[S],
         limit: usize,
-    ) -> Vec<Occurrence> {
+    ) -> (u64, Vec<Occurrence>) {
         let mut out = Vec::new();
+        let mut count = 0;
         if tokens.is_empty() {
-            return out;
+            return (0, out);
         }
-        'shards: for (si, s) in self.shards.iter().enumerate() {
+        for (si, s) in self.shards.iter().enumerate() {
             let Some(sti) = s.shard.stream(stream) else { continue };
             let Some(p) = sti.encode(tokens) else { continue };
             let st = &sti.files;
             let range = st.range(&p);
+            count += range.len() as u64;
+            if let Some(r) = s.removed.as_ref().and_then(|r| r.stream(stream)) {
+                count = count.saturating_sub(r.range(&p).len() as u64);
+            }
             for rank in range {
                 if out.len() >= limit {
-                    break 'shards;
+                    break;
                 }
                 let off = st.sa().get(rank).copied().unwrap_or(0);
                 let doc = st.doc_of(off);
@@ -408,18 +414,15 @@ impl Index {
                 out.push(Occurrence { shard: si, doc, token_start, token_end: token_start + tokens.len() });
             }
         }
-        out
+        (count, out)
     }
 
     /// Up to `limit` occurrences with documents, offsets, snippets and rights.
     pub fn locate(&self, query: &Query, limit: usize) -> Result<LocateResult> {
-        let count = self.count_tokens(query.stream, &query.tokens);
+        let (count, occ) = self.count_and_occurrences(query.stream, &query.tokens, limit);
         let mut cache = DocCache::default();
-        let hits = self
-            .occurrences(query, limit)
-            .into_iter()
-            .map(|o| self.hit(&mut cache, query.stream, o))
-            .collect::<Result<Vec<_>>>()?;
+        let hits =
+            occ.into_iter().map(|o| self.hit(&mut cache, query.stream, o)).collect::<Result<Vec<_>>>()?;
         Ok(LocateResult { count, hits, query_tokens: query.tokens.clone(), stream: query.stream })
     }
 

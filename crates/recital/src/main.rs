@@ -29,8 +29,17 @@ fn main() {
         .without_time()
         .init();
     if let Err(e) = cmd::run(args.command) {
-        let chain: Vec<String> = e.chain().map(|c| c.to_string()).collect();
-        eprintln!("error: {}", chain.join(": "));
+        // Library errors already name their cause ("path: source"); skip a cause
+        // that the message before it already ends with.
+        let mut msg = String::new();
+        for c in e.chain().map(|c| c.to_string()) {
+            if msg.is_empty() {
+                msg = c;
+            } else if !msg.ends_with(&c) {
+                msg = format!("{msg}: {c}");
+            }
+        }
+        eprintln!("error: {msg}");
         std::process::exit(1);
     }
 }

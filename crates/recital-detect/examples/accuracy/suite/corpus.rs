@@ -93,7 +93,8 @@ pub fn kjv() -> Option<Corpus> {
     Some(Corpus { name: "kjv".into(), code: false, indexed, held_out })
 }
 
-fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+/// Files under `dir`, recursively, in sorted order, hidden entries skipped.
+pub fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
     let Ok(rd) = std::fs::read_dir(dir) else { return };
     let mut es: Vec<PathBuf> = rd.flatten().map(|e| e.path()).collect();
     es.sort();
