@@ -1,0 +1,1 @@
+//! # recital-policy (under construction)

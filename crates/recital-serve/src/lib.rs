@@ -1,0 +1,2 @@
+//! # recital-serve (under construction)
+pub mod store;
