@@ -60,4 +60,4 @@ pub use index::{CountResult, DocCache, Hit, Index, IndexStats, LocateResult, Occ
 pub use ingest::{IngestOptions, ModeChoice};
 pub use rights::{Rights, RightsRules};
 pub use stream::Stream;
-pub use writer::{add, build, compact, remove, BuildOptions};
+pub use writer::{add, add_docs, build, compact, remove, BuildOptions};

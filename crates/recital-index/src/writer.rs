@@ -263,6 +263,53 @@ pub fn add(
     result
 }
 
+/// Adds in-memory documents to the index at `dir` as one delta shard: the
+/// service's registry uses it so a registered work is searchable as soon as the
+/// call returns, without staging files. Same commit protocol as [`add`].
+pub fn add_docs(dir: &Path, docs: &[DocInput<'_>]) -> Result<BuildReport> {
+    let t0 = std::time::Instant::now();
+    if docs.is_empty() {
+        return Err(IndexError::Input("no documents given".into()));
+    }
+    if docs.iter().all(|d| d.text.trim().is_empty()) {
+        return Err(IndexError::Input(
+            "the documents contain no text to index (all empty or whitespace)".into(),
+        ));
+    }
+    Manifest::load(dir)?;
+    let _lock = lock(dir)?;
+    let mut manifest = Manifest::load(dir)?;
+    collect_garbage(dir, &manifest);
+    let tmp = dir.join(format!(".tmp-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&tmp);
+    std::fs::create_dir(&tmp).map_err(|e| IndexError::io(&tmp, e))?;
+    let result = (|| {
+        let name = manifest.fresh_name("shard");
+        let mut b = ShardBuilder::create(&tmp.join(&name))?;
+        let mut report = IngestReport::default();
+        for d in docs {
+            b.add(d)?;
+            report.docs += 1;
+            report.text_bytes += d.text.len() as u64;
+        }
+        let summary = b.finish()?;
+        let to = dir.join(&summary.name);
+        std::fs::rename(tmp.join(&summary.name), &to).map_err(|x| IndexError::io(&to, x))?;
+        sync_dir(dir)?;
+        manifest.shards.push(ShardEntry {
+            summary: summary.clone(),
+            kind: ShardKind::Delta,
+            tombstones: None,
+        });
+        manifest.generation += 1;
+        failpoint("add:before-manifest");
+        manifest.store(dir)?;
+        Ok(BuildReport { shards: vec![summary], ingest: report, seconds: t0.elapsed().as_secs_f64() })
+    })();
+    let _ = std::fs::remove_dir_all(&tmp);
+    result
+}
+
 /// What `remove` did.
 #[derive(Debug, Clone, Serialize)]
 pub struct RemoveReport {

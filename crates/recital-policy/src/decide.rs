@@ -139,8 +139,8 @@ pub(crate) fn category_of(policy: &Policy, span: &Span, source: Option<&Source>)
 }
 
 /// Whether a span reaches a threshold (`min_tokens` and, if set, `min_chars`).
-fn reaches(span: &Span, min_tokens: usize, min_chars: Option<usize>) -> bool {
-    span.tokens >= min_tokens && min_chars.is_none_or(|m| span.text.chars().count() >= m)
+fn reaches(span: &Span, min_tokens: usize, min_chars: Option<usize>, long: bool) -> bool {
+    long || span.tokens >= min_tokens && min_chars.is_none_or(|m| span.text.chars().count() >= m)
 }
 
 fn category(policy: &Policy, name: &str) -> Category {
@@ -177,6 +177,7 @@ fn judge<'a>(
         sources: span.sources.iter().map(Citation::of).collect(),
         reason: String::new(),
         marker: None,
+        potential: Action::Allow,
     };
     let basis = if span.kind == SpanKind::Boilerplate {
         SpanBasis::Boilerplate
@@ -184,7 +185,13 @@ fn judge<'a>(
         SpanBasis::NoSource
     } else {
         let outcomes: Vec<Outcome<'a>> =
-            span.sources.iter().map(|s| evaluate(ctx, span, facts_of(s))).collect();
+            span.sources.iter().map(|s| evaluate(ctx, span, facts_of(s), false)).collect();
+        decision.potential = span
+            .sources
+            .iter()
+            .map(|s| evaluate(ctx, span, facts_of(s), true).action)
+            .max()
+            .unwrap_or(Action::Allow);
         let action = outcomes.iter().map(|o| o.action).max().unwrap_or(Action::Allow);
         let deciding = outcomes.iter().position(|o| o.action == action).unwrap_or(0);
         let cited: Vec<usize> = (0..outcomes.len()).filter(|&i| outcomes[i].action == action).collect();
@@ -207,18 +214,20 @@ fn judge<'a>(
     Judged { span, decision, basis }
 }
 
-fn evaluate<'a>(ctx: &Ctx<'_>, span: &Span, facts: Facts<'a>) -> Outcome<'a> {
+/// `long`: judge the span as if it reached every length threshold (what it
+/// would get if it kept growing).
+fn evaluate<'a>(ctx: &Ctx<'_>, span: &Span, facts: Facts<'a>, long: bool) -> Outcome<'a> {
     let p = ctx.policy;
     if p.jurisdictions.find_within(&ctx.jurisdiction, &facts.source.jurisdictions).is_none() {
         return Outcome { facts, action: Action::Allow, basis: Basis::OutsideSource };
     }
     let cat = category(p, &facts.category);
     for (i, rule) in p.rules.iter().enumerate() {
-        if matches(ctx, rule, span, &facts, &cat) {
+        if matches(ctx, rule, span, &facts, &cat, long) {
             return Outcome { facts, action: rule.action, basis: Basis::Rule(i) };
         }
     }
-    if reaches(span, cat.min_tokens, cat.min_chars) {
+    if reaches(span, cat.min_tokens, cat.min_chars, long) {
         Outcome { facts, action: p.default_action, basis: Basis::Default }
     } else {
         let basis = Basis::UnderThreshold { min_tokens: cat.min_tokens, min_chars: cat.min_chars };
@@ -227,9 +236,9 @@ fn evaluate<'a>(ctx: &Ctx<'_>, span: &Span, facts: Facts<'a>) -> Outcome<'a> {
 }
 
 /// Whether every condition of `rule` holds for this source of this span.
-fn matches(ctx: &Ctx<'_>, rule: &Rule, span: &Span, f: &Facts<'_>, cat: &Category) -> bool {
+fn matches(ctx: &Ctx<'_>, rule: &Rule, span: &Span, f: &Facts<'_>, cat: &Category, long: bool) -> bool {
     let p = ctx.policy;
-    reaches(span, rule.min_tokens.unwrap_or(cat.min_tokens), rule.min_chars.or(cat.min_chars))
+    reaches(span, rule.min_tokens.unwrap_or(cat.min_tokens), rule.min_chars.or(cat.min_chars), long)
         && rule
             .jurisdictions
             .as_ref()
@@ -240,7 +249,7 @@ fn matches(ctx: &Ctx<'_>, rule: &Rule, span: &Span, f: &Facts<'_>, cat: &Categor
         && rule.notified.is_none_or(|v| v == f.notified)
         && rule.categories.as_ref().is_none_or(|l| l.contains(&f.category))
         && rule.kinds.as_ref().is_none_or(|l| l.contains(&span.kind))
-        && rule.min_coverage.is_none_or(|m| f.coverage >= m)
+        && rule.min_coverage.is_none_or(|m| long || f.coverage >= m)
 }
 
 #[cfg(test)]

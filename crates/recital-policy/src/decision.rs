@@ -146,6 +146,11 @@ pub struct SpanDecision {
     /// `redaction_marker` filled in with this span's sources.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub marker: Option<String>,
+    /// The action this span would get if it kept growing past every length
+    /// threshold (and coverage condition). A streaming filter must hold back
+    /// an unfinished span whose potential is `redact` or `block`, even while
+    /// it is still short enough to be allowed.
+    pub potential: Action,
 }
 
 /// The decision on a whole response.

@@ -1,1 +1,356 @@
-//! SQLite store (under construction)
+//! The service's durable store: API keys, registered works, notices and the
+//! audit log, in one embedded SQLite file.
+//!
+//! Why SQLite: the registry and the audit log are small, relational and
+//! written at human rates (notices, registrations) or at decision rates
+//! (audit); an embedded file needs no second server to operate, and WAL mode
+//! with `synchronous=FULL` makes every commit durable before `Ok` is returned,
+//! which is what "a notice is acknowledged only once it is durable" needs.
+//!
+//! The API is synchronous: every call takes the connection lock, runs one
+//! transaction and returns. The server calls it from
+//! `tokio::task::spawn_blocking` so that an `fsync` never stalls the async
+//! runtime. [`Store`] is `Send + Sync`.
+//!
+//! Layout:
+//! - `schema.rs`: connection settings, the versioned schema and its migrations;
+//! - `keys.rs` and `keyfile.rs`: API keys (stored as SHA-256 only) and the `--keys` file;
+//! - `works.rs`: works registered by rightsholders;
+//! - `notices.rs`: notices and their life cycle;
+//! - `audit.rs`: the append-only decision log;
+//! - `time.rs`: Unix-millisecond timestamps and their RFC 3339 form;
+//! - `error.rs`: [`StoreError`].
+//!
+//! Tenancy: every read or write of a work or notice takes the caller's
+//! [`Principal`]. A rightsholder sees only its own rows, and a row it does not
+//! own is reported exactly as a row that does not exist; an admin sees all;
+//! a client has no access to the registry ([`StoreError::Forbidden`]).
+
+/// Defines the text form of a closed set of names (a role, a status):
+/// `as_str`, `Display`, `FromStr` with an error that lists the allowed
+/// names, and the SQLite conversions, so that the database holds readable
+/// words and a row with an unknown word is reported rather than guessed.
+macro_rules! named_enum {
+    ($ty:ident, $what:literal, { $($variant:ident => $name:literal),+ $(,)? }) => {
+        impl $ty {
+            /// The name used in JSON and in the database.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($ty::$variant => $name),+
+                }
+            }
+        }
+
+        impl std::fmt::Display for $ty {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl std::str::FromStr for $ty {
+            type Err = $crate::store::StoreError;
+
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                match s {
+                    $($name => Ok($ty::$variant),)+
+                    other => Err($crate::store::StoreError::Invalid(format!(
+                        "unknown {} {:?}: expected one of {}",
+                        $what,
+                        other,
+                        [$($name),+].join(", ")
+                    ))),
+                }
+            }
+        }
+
+        impl rusqlite::types::ToSql for $ty {
+            fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+                Ok(rusqlite::types::ToSqlOutput::from(self.as_str()))
+            }
+        }
+
+        impl rusqlite::types::FromSql for $ty {
+            fn column_result(v: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<Self> {
+                v.as_str()?.parse().map_err(|e| rusqlite::types::FromSqlError::Other(Box::new(e)))
+            }
+        }
+    };
+}
+
+mod audit;
+mod error;
+mod keyfile;
+mod keys;
+mod notices;
+mod schema;
+mod time;
+mod works;
+
+#[cfg(test)]
+mod tests;
+
+use std::path::Path;
+use std::sync::{Mutex, MutexGuard};
+
+use rusqlite::Connection;
+
+use error::SqlContext;
+
+pub use audit::{AuditEntry, AuditQuery, AuditRecord, AUDIT_DEFAULT_LIMIT, AUDIT_MAX_LIMIT};
+pub use error::StoreError;
+pub use keyfile::load_keys_file;
+pub use keys::{hash_secret, KeySpec, KeySync, Principal, Role, Secret, MIN_SECRET_LEN};
+pub use notices::{NewNotice, Notice, NoticeStatus, NoticeTarget};
+pub use schema::SCHEMA_VERSION;
+pub use time::{format_rfc3339, now_ms, parse_rfc3339, Timestamp};
+pub use works::{NewWork, Work, WorkMode, WorkStatus};
+
+/// Largest page any list call returns; a bigger `limit` is clamped to it, so
+/// that one request cannot make the service materialise a whole table.
+pub const MAX_PAGE: usize = 1000;
+
+/// The durable store. One SQLite connection behind a mutex.
+///
+/// Why one connection: writes in SQLite are serialised anyway, and the
+/// registry's read traffic is light. The hot read, key lookup on every
+/// request, should not go through here at all: load [`Store::active_keys`]
+/// into memory at startup and use [`hash_secret`] (see its docs).
+pub struct Store {
+    conn: Mutex<Connection>,
+}
+
+impl Store {
+    /// Opens (creating if missing) the store at `path`, applies pending
+    /// migrations and refuses a file written by a newer recital
+    /// ([`StoreError::NewerSchema`]) or a SQLite file that is not a recital
+    /// store.
+    ///
+    /// A new file is created readable by its owner only (on Unix): it holds
+    /// the registered works' texts and the key hashes.
+    pub fn open(path: &Path) -> Result<Store, StoreError> {
+        create_private(path)?;
+        let conn =
+            Connection::open(path).map_err(|e| StoreError::sqlite(format!("open {}", path.display()), e))?;
+        Self::from_connection(conn, &path.display().to_string())
+    }
+
+    /// Opens a fresh store that lives in memory only: for tests.
+    pub fn open_in_memory() -> Result<Store, StoreError> {
+        let conn = Connection::open_in_memory().map_err(|e| StoreError::sqlite("open in-memory store", e))?;
+        Self::from_connection(conn, ":memory:")
+    }
+
+    fn from_connection(mut conn: Connection, name: &str) -> Result<Store, StoreError> {
+        schema::configure(&conn)?;
+        schema::migrate(&mut conn, name)?;
+        Ok(Store { conn: Mutex::new(conn) })
+    }
+
+    /// Checkpoints the WAL into the main file and closes the database,
+    /// reporting any error (dropping a `Store` closes it too, silently).
+    /// For graceful shutdown: every acknowledged write is already durable,
+    /// so this only leaves a tidy single file behind.
+    pub fn close(self) -> Result<(), StoreError> {
+        let conn = self.conn.into_inner().unwrap_or_else(|poisoned| poisoned.into_inner());
+        conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())).ctx("checkpoint")?;
+        conn.close().map_err(|(_, e)| StoreError::sqlite("close", e))
+    }
+
+    /// How many rows are in each state: for metrics and the status page.
+    pub fn counts(&self) -> Result<StoreCounts, StoreError> {
+        let conn = self.conn();
+        conn.query_row(
+            "SELECT
+                (SELECT count(*) FROM works WHERE status = 'pending'),
+                (SELECT count(*) FROM works WHERE status = 'indexed'),
+                (SELECT count(*) FROM works WHERE status = 'withdrawn'),
+                (SELECT count(*) FROM notices WHERE status = 'received'),
+                (SELECT count(*) FROM notices WHERE status = 'effective'),
+                (SELECT count(*) FROM notices WHERE status IN ('rejected', 'withdrawn')),
+                (SELECT coalesce(max(id), 0) FROM audit),
+                (SELECT count(*) FROM api_keys WHERE revoked_at IS NULL)",
+            [],
+            |r| {
+                let n = |i: usize| -> rusqlite::Result<u64> { Ok(r.get::<_, i64>(i)?.max(0) as u64) };
+                Ok(StoreCounts {
+                    works_pending: n(0)?,
+                    works_indexed: n(1)?,
+                    works_withdrawn: n(2)?,
+                    notices_received: n(3)?,
+                    notices_effective: n(4)?,
+                    notices_closed: n(5)?,
+                    audit_records: n(6)?,
+                    active_keys: n(7)?,
+                })
+            },
+        )
+        .ctx("count rows")
+    }
+
+    /// The connection. A poisoned lock is taken over: a panic in another
+    /// caller dropped its transaction, which SQLite rolled back, so the
+    /// connection is in a consistent state.
+    fn conn(&self) -> MutexGuard<'_, Connection> {
+        self.conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Runs `f` in one immediate transaction and commits. `IMMEDIATE` takes
+    /// the write lock up front, so a read-then-write never fails half way
+    /// with `SQLITE_BUSY` upgrading its lock.
+    fn write<T>(
+        &self,
+        what: &'static str,
+        f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let mut conn = self.conn();
+        let tx = conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(|e| StoreError::sqlite(what, e))?;
+        let out = f(&tx)?;
+        tx.commit().map_err(|e| StoreError::sqlite(what, e))?;
+        Ok(out)
+    }
+
+    /// Runs `f` in one deferred (read) transaction, so that a multi-statement
+    /// read sees one snapshot.
+    fn read<T>(
+        &self,
+        what: &'static str,
+        f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction().map_err(|e| StoreError::sqlite(what, e))?;
+        let out = f(&tx)?;
+        tx.commit().map_err(|e| StoreError::sqlite(what, e))?;
+        Ok(out)
+    }
+}
+
+/// Rows per state, from [`Store::counts`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct StoreCounts {
+    /// Works registered, not yet searchable.
+    pub works_pending: u64,
+    /// Works searchable.
+    pub works_indexed: u64,
+    /// Works withdrawn.
+    pub works_withdrawn: u64,
+    /// Notices acknowledged, not yet in effect.
+    pub notices_received: u64,
+    /// Notices in effect.
+    pub notices_effective: u64,
+    /// Notices rejected or withdrawn.
+    pub notices_closed: u64,
+    /// Audit records (the highest id: the log is append-only, so this is
+    /// the count without a scan of the table).
+    pub audit_records: u64,
+    /// Keys that authenticate.
+    pub active_keys: u64,
+}
+
+/// Creates `path` with owner-only permissions if it does not exist yet.
+/// SQLite gives its `-wal` and `-shm` files the main file's permissions.
+fn create_private(path: &Path) -> Result<(), StoreError> {
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    match opts.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(StoreError::Io { path: path.to_path_buf(), source: e }),
+    }
+}
+
+/// A fresh random identifier: `prefix` and 16 hex digits (64 bits).
+///
+/// Why random rather than sequential: a work id becomes a document id in the
+/// index, which outlives any one database file (a recreated database must not
+/// hand out an id that a delta shard already uses), and sequential ids would
+/// tell one tenant how many works or notices the others have.
+fn random_id(prefix: &str) -> Result<String, StoreError> {
+    let mut bytes = [0u8; 8];
+    getrandom::fill(&mut bytes).map_err(StoreError::Entropy)?;
+    Ok(format!("{prefix}{}", hex::encode(bytes)))
+}
+
+/// Which rows of the registry a caller may see.
+#[derive(Clone, Copy)]
+enum Scope {
+    /// Every row (admins).
+    All,
+    /// The rows owned by this key (rightsholders).
+    Owner(i64),
+}
+
+impl Scope {
+    /// The scope of `who`; clients have none: `what` names the refused act.
+    fn of(who: &Principal, what: &str) -> Result<Scope, StoreError> {
+        match who.role {
+            Role::Admin => Ok(Scope::All),
+            Role::Rightsholder => Ok(Scope::Owner(who.key_id)),
+            Role::Client => Err(StoreError::Forbidden(format!("a client key cannot {what}"))),
+        }
+    }
+
+    /// The owner to filter on in SQL (`?n IS NULL OR owner_key = ?n`).
+    fn owner(self) -> Option<i64> {
+        match self {
+            Scope::All => None,
+            Scope::Owner(id) => Some(id),
+        }
+    }
+}
+
+/// Clamps a requested page size into `1..=MAX_PAGE`.
+fn page_limit(limit: usize) -> usize {
+    limit.clamp(1, MAX_PAGE)
+}
+
+/// Encodes a list of strings as a JSON array for a TEXT column.
+fn to_json_list(v: &[String]) -> String {
+    serde_json::to_string(v).unwrap_or_else(|_| "[]".into())
+}
+
+/// Decodes a JSON array column; a malformed one is a corrupt row.
+fn from_json_list(s: &str, what: &str) -> Result<Vec<String>, StoreError> {
+    serde_json::from_str(s).map_err(|e| StoreError::Corrupt(format!("{what}: {e}")))
+}
+
+/// Checks a list of jurisdiction codes and gives `["*"]` (everywhere) for an
+/// empty list, the same default as the index's rights metadata.
+fn jurisdictions_or_everywhere(list: &[String]) -> Result<Vec<String>, StoreError> {
+    for j in list {
+        check_jurisdiction(j)?;
+    }
+    Ok(if list.is_empty() { vec!["*".to_string()] } else { list.to_vec() })
+}
+
+/// A jurisdiction code: `*`, or 1–16 ASCII letters, digits, `-` or `_`
+/// (`DE`, `EU`, `US-CA`). Anything else is a typo or an injection attempt.
+fn check_jurisdiction(j: &str) -> Result<(), StoreError> {
+    let ok = j == "*"
+        || (!j.is_empty()
+            && j.len() <= 16
+            && j.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
+    if ok {
+        Ok(())
+    } else {
+        Err(StoreError::Invalid(format!(
+            "jurisdiction {j:?}: expected \"*\" or a code such as \"DE\" or \"US-CA\""
+        )))
+    }
+}
+
+/// Rejects an over-long free-text field: the store is not a blob store for
+/// metadata, and the HTTP layer's body limit is not the right place to learn
+/// that a title is 10 MB.
+fn check_len(field: &str, value: &str, max: usize) -> Result<(), StoreError> {
+    if value.len() > max {
+        return Err(StoreError::Invalid(format!("{field} is {} bytes; at most {max} allowed", value.len())));
+    }
+    Ok(())
+}

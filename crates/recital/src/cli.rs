@@ -28,6 +28,58 @@ pub enum Command {
     Scan(ScanArgs),
     /// Scan a sample model output against the bundled sample corpus (no setup needed).
     Demo(DemoArgs),
+    /// Run the HTTP service: scan/filter API, OpenAI-compatible proxy, registry and notices.
+    Serve(ServeArgs),
+    /// Work with policy files.
+    #[command(subcommand)]
+    Policy(PolicyCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum PolicyCommand {
+    /// Check a policy file; errors and warnings with line numbers.
+    Check(PolicyCheckArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct PolicyCheckArgs {
+    /// Print machine-readable JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// The policy file (TOML).
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+}
+
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    /// Index directory.
+    #[arg(long, value_name = "DIR")]
+    pub index: PathBuf,
+    /// Policy file (TOML) [default: the built-in "everywhere" preset].
+    #[arg(long, value_name = "FILE")]
+    pub policy: Option<PathBuf>,
+    /// SQLite database for the registry, notices, keys and audit log (created if missing).
+    #[arg(long, value_name = "FILE", default_value = "recital.db")]
+    pub db: PathBuf,
+    /// Address to listen on.
+    #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:8080")]
+    pub addr: std::net::SocketAddr,
+    /// OpenAI-compatible model server to proxy (`http://host:port` or `…/v1`).
+    #[arg(long, value_name = "URL")]
+    pub upstream: Option<String>,
+    /// API keys (JSONL: name, key or key_sha256, role, default_jurisdiction, rate_per_minute).
+    #[arg(long, value_name = "FILE")]
+    pub keys: Option<PathBuf>,
+    /// Largest request body in bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = 4 << 20)]
+    pub max_body: usize,
+    /// Seconds the upstream may take to answer, and between streamed chunks.
+    #[arg(long, value_name = "SECS", default_value_t = 120)]
+    pub upstream_timeout: u64,
+    /// Remove every non-standard field (citations, decisions) from proxied responses.
+    #[arg(long)]
+    pub strict_openai: bool,
 }
 
 #[derive(Subcommand, Debug)]

@@ -2,10 +2,12 @@
 
 mod demo;
 mod index;
+mod policy;
 mod query;
 mod scan;
+mod serve;
 
-use crate::cli::{Command, IndexCommand};
+use crate::cli::{Command, IndexCommand, PolicyCommand};
 
 /// Runs a parsed command.
 pub fn run(cmd: Command) -> anyhow::Result<()> {
@@ -22,5 +24,7 @@ pub fn run(cmd: Command) -> anyhow::Result<()> {
         Command::Locate(a) => query::locate(a),
         Command::Scan(a) => scan::run(a),
         Command::Demo(a) => demo::run(a),
+        Command::Serve(a) => serve::run(a),
+        Command::Policy(PolicyCommand::Check(a)) => policy::check(a),
     }
 }

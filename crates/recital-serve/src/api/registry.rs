@@ -1,0 +1,402 @@
+//! The rightsholder registry: works (`/v1/works`) and notices (`/v1/notices`).
+//!
+//! "Mend once notified": a registered work is in a delta shard of the index,
+//! and a notice is in the live notified set, before the call that registered or
+//! filed it returns. Nothing is acknowledged before it is durable in SQLite.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::Json;
+use serde::{Deserialize, Serialize};
+
+use recital_index::{DocMode, Rights};
+use recital_text::code::Lang;
+
+use crate::auth::Caller;
+use crate::corpus::{has_live_doc, NewDoc};
+use crate::error::{ApiError, ApiResult};
+use crate::json::Body;
+use crate::state::{AppState, Notified};
+use crate::store::{
+    self, now_ms, NewNotice, NewWork, Notice, NoticeTarget, Role, StoreError, Work, WorkMode,
+};
+
+/// Largest work accepted through the API (a book is a few MB).
+const MAX_WORK_BYTES: usize = 16 << 20;
+
+/// Body of `POST /v1/works`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorkRequest {
+    /// Title (shown as the source's path in detections).
+    #[serde(default)]
+    pub title: Option<String>,
+    /// The work's text or source code.
+    pub text: String,
+    /// `text` (default) or `code`.
+    #[serde(default)]
+    pub mode: Option<String>,
+    /// Programming language of code (`c`, `python`, `rust`, …); guessed when absent.
+    #[serde(default)]
+    pub language: Option<String>,
+    /// SPDX licence expression (default `NOASSERTION`).
+    #[serde(default)]
+    pub license: Option<String>,
+    /// Rights holder.
+    #[serde(default)]
+    pub holder: Option<String>,
+    /// URL or identifier of the work.
+    #[serde(default)]
+    pub url: Option<String>,
+    /// TDM opt-out declared (CDSM Art. 4(3)).
+    #[serde(default)]
+    pub tdm_opt_out: bool,
+    /// Jurisdictions the rights apply in (default: everywhere).
+    #[serde(default)]
+    pub jurisdictions: Vec<String>,
+    /// Category (prose, code, lyrics, news…).
+    #[serde(default)]
+    pub category: Option<String>,
+}
+
+/// A work as answered, with how long it took to become effective.
+#[derive(Serialize)]
+pub struct WorkResponse {
+    /// The work (never its text).
+    #[serde(flatten)]
+    pub work: Work,
+    /// Milliseconds from receipt until the work was searchable.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub effective_after_ms: Option<u64>,
+}
+
+/// Paging of list endpoints.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Page {
+    /// At most this many (default 100, at most 1000).
+    #[serde(default)]
+    pub limit: Option<usize>,
+    /// Continue after this id.
+    #[serde(default)]
+    pub after: Option<String>,
+}
+
+fn store_err(e: StoreError) -> ApiError {
+    match e {
+        StoreError::Forbidden(m) => ApiError::forbidden(m),
+        StoreError::NotFound(m) => ApiError::not_found(m),
+        StoreError::Invalid(m) => ApiError::bad_request("invalid_request", m),
+        other => ApiError::internal("registry", other),
+    }
+}
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
+) -> ApiResult<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| ApiError::internal("registry task", e))?
+        .map_err(store_err)
+}
+
+/// Rebuilds the in-memory notified set from the store's active notices.
+pub async fn refresh_notified(state: &Arc<AppState>) -> ApiResult<()> {
+    let store = state.store.clone();
+    let active = blocking(move || store.active_notices()).await?;
+    let n = Notified::new(active.iter().map(|n| (&n.target, n.jurisdictions.as_slice())));
+    *state.notified.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(n);
+    Ok(())
+}
+
+/// The index document for a stored work.
+pub fn work_doc(w: &Work, text: String, mode: WorkMode, language: Option<Lang>) -> NewDoc {
+    let mode = match mode {
+        WorkMode::Text => DocMode::Text,
+        WorkMode::Code => {
+            match language
+                .or_else(|| w.title.as_deref().and_then(|t| Lang::from_path(std::path::Path::new(t))))
+                .or_else(|| recital_detect::code::guess_lang(&text))
+            {
+                Some(l) => DocMode::Code(l),
+                None => DocMode::Text,
+            }
+        }
+    };
+    NewDoc {
+        id: w.id.clone(),
+        title: w.title.clone(),
+        text,
+        mode,
+        rights: Rights {
+            license: w.license.clone(),
+            holder: w.holder.clone(),
+            url: w.url.clone(),
+            tdm_opt_out: w.tdm_opt_out,
+            jurisdictions: w.jurisdictions.clone(),
+            category: w.category.clone(),
+        },
+    }
+}
+
+/// `POST /v1/works`: register a work; answers once it is searchable.
+pub async fn create_work(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Body(req): Body<WorkRequest>,
+) -> ApiResult<(StatusCode, Json<WorkResponse>)> {
+    caller.require(&[Role::Rightsholder, Role::Admin], "register works")?;
+    let t0 = Instant::now();
+    if req.text.trim().is_empty() {
+        return Err(ApiError::bad_request(
+            "invalid_request",
+            "`text` is empty: a work needs its text to be found",
+        ));
+    }
+    if req.text.len() > MAX_WORK_BYTES {
+        return Err(ApiError::bad_request(
+            "invalid_request",
+            format!("`text` exceeds {MAX_WORK_BYTES} bytes"),
+        ));
+    }
+    let mode = match req.mode.as_deref().unwrap_or("text") {
+        "text" => WorkMode::Text,
+        "code" => WorkMode::Code,
+        other => {
+            return Err(ApiError::bad_request(
+                "invalid_request",
+                format!("`mode` must be \"text\" or \"code\", not {other:?}"),
+            ))
+        }
+    };
+    let language = match req.language.as_deref() {
+        None => None,
+        Some(name) => Some(Lang::from_name(name).ok_or_else(|| {
+            ApiError::bad_request(
+                "invalid_request",
+                format!(
+                    "unknown `language` {name:?} (c, cpp, python, rust, javascript, typescript, java, go)"
+                ),
+            )
+        })?),
+    };
+    let license = req.license.clone().unwrap_or_else(|| "NOASSERTION".into());
+    if license.trim().is_empty() || license.len() > 512 {
+        return Err(ApiError::bad_request(
+            "invalid_request",
+            "`license` must be an SPDX expression or NOASSERTION",
+        ));
+    }
+    let new = NewWork {
+        title: req.title,
+        text: req.text,
+        mode,
+        license,
+        holder: req.holder,
+        url: req.url,
+        tdm_opt_out: req.tdm_opt_out,
+        jurisdictions: req.jurisdictions,
+        category: req.category,
+    };
+    let text = new.text.clone();
+    let (store, owner) = (state.store.clone(), caller.0.clone());
+    let work = blocking(move || store.insert_work(&owner, &new)).await?;
+    state
+        .corpus
+        .add(vec![work_doc(&work, text, mode, language)])
+        .await
+        .map_err(|e| ApiError::internal("adding the work to the index", e))?;
+    let (store, id, at) = (state.store.clone(), work.id.clone(), now_ms());
+    if blocking(move || store.mark_work_indexed(&id, at)).await? == store::WorkStatus::Withdrawn {
+        // Withdrawn while it was being indexed: the withdrawal wins.
+        state
+            .corpus
+            .remove(vec![work.id.clone()])
+            .await
+            .map_err(|e| ApiError::internal("removing the work", e))?;
+    }
+    let elapsed = t0.elapsed();
+    state.metrics.notice_effect_seconds.observe(elapsed.as_secs_f64());
+    let (store, who, id) = (state.store.clone(), caller.0.clone(), work.id.clone());
+    let work = blocking(move || store.get_work(&who, &id)).await?.unwrap_or(work);
+    tracing::info!(work = %work.id, ms = elapsed.as_millis() as u64, "work registered and searchable");
+    Ok((
+        StatusCode::CREATED,
+        Json(WorkResponse { work, effective_after_ms: Some(elapsed.as_millis() as u64) }),
+    ))
+}
+
+/// `GET /v1/works`.
+pub async fn list_works(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Query(page): Query<Page>,
+) -> ApiResult<Json<serde_json::Value>> {
+    caller.require(&[Role::Rightsholder, Role::Admin], "list works")?;
+    let store = state.store.clone();
+    let limit = page.limit.unwrap_or(100).clamp(1, 1000);
+    let works = blocking(move || store.list_works(&caller.0, limit, page.after.as_deref())).await?;
+    Ok(Json(serde_json::json!({ "works": works })))
+}
+
+/// `GET /v1/works/{id}`.
+pub async fn get_work(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Work>> {
+    caller.require(&[Role::Rightsholder, Role::Admin], "read works")?;
+    let store = state.store.clone();
+    let missing = format!("no work {id:?}");
+    blocking(move || store.get_work(&caller.0, &id))
+        .await?
+        .map(Json)
+        .ok_or_else(|| ApiError::not_found(missing))
+}
+
+/// `DELETE /v1/works/{id}`: withdraw a work; it stops matching at once.
+pub async fn withdraw_work(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Work>> {
+    caller.require(&[Role::Rightsholder, Role::Admin], "withdraw works")?;
+    let (store, who, wid) = (state.store.clone(), caller.0.clone(), id.clone());
+    let work = blocking(move || store.withdraw_work(&who, &wid, now_ms()))
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no work {id:?}")))?;
+    state
+        .corpus
+        .remove(vec![work.id.clone()])
+        .await
+        .map_err(|e| ApiError::internal("removing the work from the index", e))?;
+    refresh_notified(&state).await?;
+    Ok(Json(work))
+}
+
+/// Body of `POST /v1/notices`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NoticeRequest {
+    /// What the notice is about.
+    pub target: NoticeTarget,
+    /// Why (free text, kept for the statement of reasons).
+    pub reason: String,
+    /// Action asked for (informative; the policy decides).
+    #[serde(default)]
+    pub requested_action: Option<String>,
+    /// Jurisdictions the notice is limited to (default: everywhere).
+    #[serde(default)]
+    pub jurisdictions: Vec<String>,
+    /// Contact of the notifier.
+    #[serde(default)]
+    pub contact: Option<String>,
+}
+
+/// `POST /v1/notices`: file a notice; answers once it is durable and effective.
+pub async fn create_notice(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Body(req): Body<NoticeRequest>,
+) -> ApiResult<(StatusCode, Json<Notice>)> {
+    caller.require(&[Role::Rightsholder, Role::Admin], "file notices")?;
+    let t0 = Instant::now();
+    if req.reason.trim().is_empty() {
+        return Err(ApiError::bad_request(
+            "invalid_request",
+            "`reason` is empty: say what the notice is about",
+        ));
+    }
+    if let NoticeTarget::Document { doc_id } = &req.target {
+        if !has_live_doc(&state.corpus.snapshot(), doc_id) {
+            return Err(ApiError::not_found(format!("no live document {doc_id:?} in the corpus index")));
+        }
+    }
+    if let NoticeTarget::Url { url } = &req.target {
+        if url.trim().is_empty() {
+            return Err(ApiError::bad_request("invalid_request", "`target.url` is empty"));
+        }
+    }
+    let new = NewNotice {
+        target: req.target,
+        reason: req.reason,
+        requested_action: req.requested_action,
+        jurisdictions: req.jurisdictions,
+        contact: req.contact,
+    };
+    let (store, who) = (state.store.clone(), caller.0.clone());
+    let notice = blocking(move || store.insert_notice(&who, &new)).await?;
+    refresh_notified(&state).await?;
+    let (store, id) = (state.store.clone(), notice.id.clone());
+    blocking(move || store.mark_notice_effective(&id, now_ms())).await?;
+    state.metrics.notice_effect_seconds.observe(t0.elapsed().as_secs_f64());
+    let (store, who, id) = (state.store.clone(), caller.0.clone(), notice.id.clone());
+    let notice = blocking(move || store.get_notice(&who, &id)).await?.unwrap_or(notice);
+    tracing::info!(notice = %notice.id, ms = t0.elapsed().as_millis() as u64, "notice effective");
+    Ok((StatusCode::CREATED, Json(notice)))
+}
+
+/// `GET /v1/notices`.
+pub async fn list_notices(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Query(page): Query<Page>,
+) -> ApiResult<Json<serde_json::Value>> {
+    caller.require(&[Role::Rightsholder, Role::Admin], "list notices")?;
+    let store = state.store.clone();
+    let limit = page.limit.unwrap_or(100).clamp(1, 1000);
+    let notices = blocking(move || store.list_notices(&caller.0, limit, page.after.as_deref())).await?;
+    Ok(Json(serde_json::json!({ "notices": notices })))
+}
+
+/// `GET /v1/notices/{id}`: status and timestamps.
+pub async fn get_notice(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Notice>> {
+    caller.require(&[Role::Rightsholder, Role::Admin], "read notices")?;
+    let store = state.store.clone();
+    let missing = format!("no notice {id:?}");
+    blocking(move || store.get_notice(&caller.0, &id))
+        .await?
+        .map(Json)
+        .ok_or_else(|| ApiError::not_found(missing))
+}
+
+/// After a restart: index works whose registration was cut short, and make
+/// received notices effective (the notified set is rebuilt from the store).
+pub async fn recover(state: &Arc<AppState>) -> anyhow::Result<()> {
+    let store = state.store.clone();
+    let pending = tokio::task::spawn_blocking(move || store.pending_works()).await??;
+    for w in pending {
+        let snap = state.corpus.snapshot();
+        if !has_live_doc(&snap, &w.id) {
+            let store = state.store.clone();
+            let id = w.id.clone();
+            let Some((text, mode)) = tokio::task::spawn_blocking(move || store.work_text(&id)).await?? else {
+                continue;
+            };
+            state.corpus.add(vec![work_doc(&w, text, mode, None)]).await?;
+        }
+        let store = state.store.clone();
+        let id = w.id.clone();
+        tokio::task::spawn_blocking(move || store.mark_work_indexed(&id, now_ms())).await??;
+        tracing::info!(work = %w.id, "recovered a work whose registration was interrupted");
+    }
+    // A withdrawal commits before its tombstone: finish any cut short.
+    let store = state.store.clone();
+    let withdrawn = tokio::task::spawn_blocking(move || store.withdrawn_work_ids()).await??;
+    state.corpus.remove(withdrawn).await?;
+    refresh_notified(state).await.map_err(|e| anyhow::anyhow!("{}", e.message))?;
+    let store = state.store.clone();
+    let active = tokio::task::spawn_blocking(move || store.active_notices()).await??;
+    for n in active.into_iter().filter(|n| n.status == store::NoticeStatus::Received) {
+        let store = state.store.clone();
+        tokio::task::spawn_blocking(move || store.mark_notice_effective(&n.id, now_ms())).await??;
+    }
+    Ok(())
+}

@@ -1,0 +1,135 @@
+//! `POST /v1/scan` (detections and decision) and `POST /v1/filter` (the text
+//! as it may be shown).
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::Json;
+use serde::{Deserialize, Serialize};
+
+use recital_detect::ScanReport;
+use recital_policy::{Annotation, Decision};
+
+use crate::auth::Caller;
+use crate::engine;
+use crate::error::{ApiError, ApiResult};
+use crate::json::Body;
+use crate::state::AppState;
+
+/// Text the caller supplied to the model: one string or several.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum Context {
+    /// One text.
+    One(String),
+    /// Several texts (prompt, retrieved passages…).
+    Many(Vec<String>),
+}
+
+impl Context {
+    /// All of it as one text, pieces separated by blank lines.
+    pub fn joined(self) -> String {
+        match self {
+            Context::One(s) => s,
+            Context::Many(v) => v.join("\n\n"),
+        }
+    }
+}
+
+/// Body of `/v1/scan` and `/v1/filter`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScanRequest {
+    /// The model output to check.
+    pub text: String,
+    /// Prompt or retrieved text: repeating it is not flagged.
+    #[serde(default)]
+    pub context: Option<Context>,
+    /// Jurisdiction (the `X-Recital-Jurisdiction` header wins).
+    #[serde(default)]
+    pub jurisdiction: Option<String>,
+}
+
+/// Answer of `/v1/scan`.
+#[derive(Serialize)]
+pub struct ScanResponse {
+    /// Request id (also in the audit log).
+    pub request_id: String,
+    /// The decision, with a statement of reasons.
+    pub decision: Decision,
+    /// The detections (schema `recital.scan/1`).
+    pub report: ScanReport,
+}
+
+/// Answer of `/v1/filter`.
+#[derive(Serialize)]
+pub struct FilterResponse {
+    /// Request id.
+    pub request_id: String,
+    /// `allow`, `annotate`, `redact` or `block`.
+    pub action: recital_policy::Action,
+    /// True if the whole text is withheld.
+    pub blocked: bool,
+    /// The text as it may be shown (`null` when blocked).
+    pub text: Option<String>,
+    /// Citations, with byte offsets into `text`.
+    pub annotations: Vec<Annotation>,
+    /// Statement of reasons.
+    pub statement: String,
+    /// Jurisdiction decided for.
+    pub jurisdiction: String,
+}
+
+async fn run(
+    state: &Arc<AppState>,
+    caller: &Caller,
+    headers: &HeaderMap,
+    req: ScanRequest,
+    endpoint: &'static str,
+) -> ApiResult<(String, String, ScanReport, Decision)> {
+    let jurisdiction = engine::jurisdiction(state, headers, req.jurisdiction.as_deref(), &caller.0)?;
+    let st = state.clone();
+    let text = req.text;
+    let context = req.context.map(Context::joined);
+    let j = jurisdiction.clone();
+    let (text, report, decision) = tokio::task::spawn_blocking(move || {
+        engine::evaluate(&st, &text, context, &j).map(|(r, d)| (text, r, d))
+    })
+    .await
+    .map_err(|e| ApiError::internal("scan task", e))??;
+    let request_id = engine::request_id();
+    engine::record(state, &caller.0, endpoint, &request_id, text.len(), &decision);
+    Ok((request_id, text, report, decision))
+}
+
+/// `POST /v1/scan`.
+pub async fn scan(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    headers: HeaderMap,
+    Body(req): Body<ScanRequest>,
+) -> ApiResult<Json<ScanResponse>> {
+    let (request_id, _text, report, decision) = run(&state, &caller, &headers, req, "/v1/scan").await?;
+    Ok(Json(ScanResponse { request_id, decision, report }))
+}
+
+/// `POST /v1/filter`.
+pub async fn filter(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    headers: HeaderMap,
+    Body(req): Body<ScanRequest>,
+) -> ApiResult<Json<FilterResponse>> {
+    let (request_id, text, report, decision) = run(&state, &caller, &headers, req, "/v1/filter").await?;
+    let f = recital_policy::apply(&text, &report, &decision);
+    Ok(Json(FilterResponse {
+        request_id,
+        action: decision.action,
+        blocked: f.blocked,
+        text: f.text,
+        annotations: f.annotations,
+        statement: decision.statement,
+        jurisdiction: decision.jurisdiction,
+    }))
+}

@@ -1,0 +1,134 @@
+//! Who is calling: API keys (`Authorization: Bearer KEY`) with roles, and
+//! per-key rate limits.
+//!
+//! Keys are looked up by their SHA-256 in the store; a verified key is cached
+//! in memory by that hash, so the hot path (every scan) never waits on SQLite.
+//! Without keys the server runs open on loopback only, every caller an admin.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::StatusCode;
+use sha2::Digest;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+use crate::store::{Principal, Role};
+
+/// How the server authenticates.
+#[derive(Debug, Clone)]
+pub enum AuthMode {
+    /// Keys from the store (a keys file or `RECITAL_API_KEY`).
+    Keys,
+    /// No keys: loopback only, every caller is this admin (a stored key, so
+    /// that works and notices filed in this mode have an owner).
+    Open(Principal),
+}
+
+/// Verified keys, by SHA-256 of the secret.
+#[derive(Default)]
+pub struct KeyCache(Mutex<HashMap<[u8; 32], Principal>>);
+
+/// Per-key token buckets.
+#[derive(Default)]
+pub struct RateLimiter(Mutex<HashMap<i64, (f64, Instant)>>);
+
+impl RateLimiter {
+    /// Takes one token from the key's bucket (capacity and refill: `per_minute`);
+    /// on refusal, the seconds until a token is back.
+    pub fn check(&self, key: i64, per_minute: u32) -> Result<(), u64> {
+        let cap = per_minute.max(1) as f64;
+        let rate = cap / 60.0;
+        let now = Instant::now();
+        let mut m = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let (tokens, last) = m.entry(key).or_insert((cap, now));
+        *tokens = (*tokens + now.duration_since(*last).as_secs_f64() * rate).min(cap);
+        *last = now;
+        if *tokens >= 1.0 {
+            *tokens -= 1.0;
+            Ok(())
+        } else {
+            Err(((1.0 - *tokens) / rate).ceil() as u64)
+        }
+    }
+}
+
+/// The caller of a request, authenticated and within its rate limit.
+#[derive(Debug, Clone)]
+pub struct Caller(pub Principal);
+
+impl Caller {
+    /// Refuses unless the caller has one of `roles`.
+    pub fn require(&self, roles: &[Role], what: &str) -> Result<(), ApiError> {
+        if roles.contains(&self.0.role) {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden(format!("a {} key may not {what}", role_name(self.0.role))))
+        }
+    }
+}
+
+/// Lower-case role name.
+pub fn role_name(r: Role) -> &'static str {
+    match r {
+        Role::Client => "client",
+        Role::Rightsholder => "rightsholder",
+        Role::Admin => "admin",
+    }
+}
+
+impl FromRequestParts<Arc<AppState>> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &Arc<AppState>) -> Result<Self, Self::Rejection> {
+        let principal = match &state.auth {
+            AuthMode::Open(p) => p.clone(),
+            AuthMode::Keys => {
+                let header = parts.headers.get(axum::http::header::AUTHORIZATION).ok_or_else(|| {
+                    ApiError::unauthorized("missing API key: send `Authorization: Bearer KEY`")
+                })?;
+                let secret = header
+                    .to_str()
+                    .ok()
+                    .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .ok_or_else(|| {
+                        ApiError::unauthorized("malformed Authorization header: expected `Bearer KEY`")
+                    })?;
+                let hash: [u8; 32] = sha2::Sha256::digest(secret.as_bytes()).into();
+                let cached = state.keys.0.lock().unwrap_or_else(|p| p.into_inner()).get(&hash).cloned();
+                match cached {
+                    Some(p) => p,
+                    None => {
+                        let store = state.store.clone();
+                        let s = secret.to_string();
+                        let found = tokio::task::spawn_blocking(move || store.authenticate(&s))
+                            .await
+                            .map_err(|e| ApiError::internal("key lookup", e))?
+                            .map_err(|e| ApiError::internal("key lookup", e))?;
+                        let p = found.ok_or_else(|| ApiError::unauthorized("unknown API key"))?;
+                        state.keys.0.lock().unwrap_or_else(|p| p.into_inner()).insert(hash, p.clone());
+                        p
+                    }
+                }
+            }
+        };
+        if let Some(rpm) = principal.rate_per_minute {
+            if let Err(wait) = state.rate.check(principal.key_id, rpm) {
+                state.metrics.rate_limited.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let mut e = ApiError::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "rate_limited",
+                    format!("rate limit of {rpm} requests per minute exceeded for key {:?}", principal.name),
+                );
+                e.retry_after = Some(wait);
+                return Err(e);
+            }
+        }
+        Ok(Caller(principal))
+    }
+}

@@ -1,0 +1,54 @@
+//! Settings of `recital serve`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Everything `recital serve` is told on its command line.
+#[derive(Debug, Clone)]
+pub struct ServeConfig {
+    /// Index directory.
+    pub index: PathBuf,
+    /// Policy file (the built-in "everywhere" preset when absent).
+    pub policy: Option<PathBuf>,
+    /// SQLite database (registry, notices, keys, audit log).
+    pub db: PathBuf,
+    /// Address to listen on.
+    pub addr: SocketAddr,
+    /// OpenAI-compatible upstream (`http://host:port`, with or without `/v1`).
+    pub upstream: Option<String>,
+    /// Keys file (JSONL).
+    pub keys: Option<PathBuf>,
+    /// An admin key from the environment (`RECITAL_API_KEY`).
+    pub env_key: Option<String>,
+    /// Largest request body, in bytes.
+    pub max_body_bytes: usize,
+    /// Time allowed for the upstream to answer (and between streamed chunks).
+    pub upstream_timeout: Duration,
+    /// Time allowed for a client to send its request body.
+    pub body_timeout: Duration,
+    /// Strip every non-standard field from proxied responses.
+    pub strict_openai: bool,
+    /// Stream proxied text as soon as it is released (no buffering beyond the hold-back).
+    pub hold_back_override: Option<usize>,
+}
+
+impl ServeConfig {
+    /// Defaults for everything but the index.
+    pub fn new(index: PathBuf) -> Self {
+        Self {
+            index,
+            policy: None,
+            db: PathBuf::from("recital.db"),
+            addr: "127.0.0.1:8080".parse().expect("valid address"),
+            upstream: None,
+            keys: None,
+            env_key: None,
+            max_body_bytes: 4 << 20,
+            upstream_timeout: Duration::from_secs(120),
+            body_timeout: Duration::from_secs(30),
+            strict_openai: false,
+            hold_back_override: None,
+        }
+    }
+}

@@ -1,0 +1,113 @@
+//! The corpus index as the service sees it: a snapshot that scans use without
+//! locks, swapped for a new one when a registered work is added or withdrawn.
+//!
+//! Readers clone an `Arc<Index>` under a read lock held for nanoseconds; a
+//! writer (one at a time, under `write`) commits a delta shard or tombstones to
+//! disk with the index crate's atomic manifest protocol, opens the new snapshot
+//! and swaps it in. A scan that started on the old snapshot finishes on it.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+
+use recital_detect::{Input, ScanOptions, ScanReport};
+use recital_index::{DocInput, DocMode, Index, Rights};
+
+/// A document to add to the index (a registered work).
+#[derive(Debug, Clone)]
+pub struct NewDoc {
+    /// Corpus document id.
+    pub id: String,
+    /// Title shown as the source path.
+    pub title: Option<String>,
+    /// Text.
+    pub text: String,
+    /// Text or code.
+    pub mode: DocMode,
+    /// Rights.
+    pub rights: Rights,
+}
+
+/// The live index and the lock that serialises changes to it.
+pub struct Corpus {
+    dir: PathBuf,
+    current: RwLock<Arc<Index>>,
+    write: tokio::sync::Mutex<()>,
+}
+
+impl Corpus {
+    /// Opens the index at `dir`.
+    pub fn open(dir: &Path) -> anyhow::Result<Self> {
+        let index = Index::open(dir)?;
+        Ok(Self { dir: dir.to_owned(), current: RwLock::new(Arc::new(index)), write: Default::default() })
+    }
+
+    /// The current snapshot.
+    pub fn snapshot(&self) -> Arc<Index> {
+        self.current.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Scans `text` on the current snapshot (blocking; call from a blocking thread).
+    pub fn scan(&self, text: &str, opts: &ScanOptions) -> Result<ScanReport, recital_detect::DetectError> {
+        let input = Input::decode(text.as_bytes())?;
+        recital_detect::scan(&self.snapshot(), &input, opts)
+    }
+
+    /// Adds documents as a delta shard and swaps in the new snapshot; returns
+    /// once they are searchable.
+    pub async fn add(&self, docs: Vec<NewDoc>) -> anyhow::Result<()> {
+        let _w = self.write.lock().await;
+        let dir = self.dir.clone();
+        let index = tokio::task::spawn_blocking(move || -> anyhow::Result<Index> {
+            let inputs: Vec<DocInput<'_>> = docs
+                .iter()
+                .map(|d| DocInput {
+                    id: &d.id,
+                    path: d.title.as_deref(),
+                    text: &d.text,
+                    mode: d.mode,
+                    rights: d.rights.clone(),
+                })
+                .collect();
+            recital_index::add_docs(&dir, &inputs)?;
+            Ok(Index::open(&dir)?)
+        })
+        .await??;
+        self.swap(index);
+        Ok(())
+    }
+
+    /// Tombstones documents by id and swaps in the new snapshot. Ids already
+    /// gone are not an error (withdrawal is idempotent).
+    pub async fn remove(&self, ids: Vec<String>) -> anyhow::Result<()> {
+        let _w = self.write.lock().await;
+        let dir = self.dir.clone();
+        let live: Vec<String> = {
+            let snap = self.snapshot();
+            ids.into_iter().filter(|id| has_live_doc(&snap, id)).collect()
+        };
+        if live.is_empty() {
+            return Ok(());
+        }
+        let index = tokio::task::spawn_blocking(move || -> anyhow::Result<Index> {
+            recital_index::remove(&dir, &live)?;
+            Ok(Index::open(&dir)?)
+        })
+        .await??;
+        self.swap(index);
+        Ok(())
+    }
+
+    fn swap(&self, index: Index) {
+        *self.current.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(index);
+    }
+}
+
+/// True if a live document of the index has this id. Delta shards (where
+/// registered works live) are searched first: they are small.
+pub fn has_live_doc(index: &Index, id: &str) -> bool {
+    index
+        .shards()
+        .iter()
+        .rev()
+        .any(|s| (0..s.shard.docs.len()).any(|d| s.is_live(d) && s.shard.docs.id(d).is_ok_and(|x| x == id)))
+}

@@ -1,0 +1,143 @@
+//! The one path from text to decision that every endpoint uses: scan on the
+//! current index snapshot, decide under the policy for the request's
+//! jurisdiction and the live notices, count it, and log non-allow decisions.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use recital_detect::ScanReport;
+use recital_policy::{Action, Decision};
+
+use crate::error::ApiError;
+use crate::state::AppState;
+use crate::store::{now_ms, AuditEntry, Principal};
+
+/// Scans `text` with `context` exempt and decides. Blocking: run it on a
+/// blocking thread.
+pub fn evaluate(
+    state: &AppState,
+    text: &str,
+    context: Option<String>,
+    jurisdiction: &str,
+) -> Result<(ScanReport, Decision), ApiError> {
+    let t0 = Instant::now();
+    let mut opts = state.scan_options.clone();
+    opts.context = context.filter(|c| !c.trim().is_empty());
+    let report = state.corpus.scan(text, &opts).map_err(|e| match e {
+        recital_detect::DetectError::Binary => ApiError::bad_request(
+            "binary_input",
+            "the text looks binary (NUL or control bytes); it is not a model output",
+        ),
+        other => ApiError::internal("scan", other),
+    })?;
+    let notified = state.notified();
+    let policy = &state.policy;
+    let is_notified = |src: &recital_detect::report::Source| {
+        notified.contains(&src.doc_id, src.url.as_deref(), &|list: &[String]| {
+            policy.jurisdiction_in(jurisdiction, list)
+        })
+    };
+    let decision = policy.decide(
+        &report,
+        &recital_policy::Request { jurisdiction: Some(jurisdiction), notified: &is_notified },
+    );
+    state.metrics.scan_seconds.observe(t0.elapsed().as_secs_f64());
+    Ok((report, decision))
+}
+
+/// Resolves the request's jurisdiction: the `X-Recital-Jurisdiction` header,
+/// else the body's field, else the key's default, else the policy's default.
+pub fn jurisdiction(
+    state: &AppState,
+    headers: &axum::http::HeaderMap,
+    body: Option<&str>,
+    caller: &Principal,
+) -> Result<String, ApiError> {
+    let from_header = match headers.get("x-recital-jurisdiction") {
+        Some(v) => Some(
+            v.to_str()
+                .map_err(|_| {
+                    ApiError::bad_request("invalid_jurisdiction", "X-Recital-Jurisdiction is not ASCII")
+                })?
+                .trim()
+                .to_string(),
+        ),
+        None => None,
+    };
+    let j = from_header
+        .or_else(|| body.map(str::to_string))
+        .or_else(|| caller.default_jurisdiction.clone())
+        .unwrap_or_else(|| state.policy.default_jurisdiction().to_string());
+    let j = j.trim().to_ascii_uppercase();
+    if j.is_empty() || j.len() > 16 || !j.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'*')
+    {
+        return Err(ApiError::bad_request(
+            "invalid_jurisdiction",
+            format!("jurisdiction {j:?} is not a country code (ISO 3166-1 alpha-2) or a group name"),
+        ));
+    }
+    Ok(j)
+}
+
+/// Counts a decision and, unless it allows everything, queues an audit record.
+pub fn record(
+    state: &Arc<AppState>,
+    caller: &Principal,
+    endpoint: &str,
+    request_id: &str,
+    input_bytes: usize,
+    d: &Decision,
+) {
+    let action = action_name(d.action);
+    state.metrics.decision(action);
+    if d.action == Action::Allow {
+        return;
+    }
+    let mut rules: Vec<String> = Vec::new();
+    let mut sources: Vec<String> = Vec::new();
+    for s in d.spans.iter().filter(|s| s.action != Action::Allow) {
+        if let Some(r) = &s.rule {
+            if !rules.contains(r) {
+                rules.push(r.clone());
+            }
+        }
+        for c in &s.sources {
+            if !sources.contains(&c.doc_id) {
+                sources.push(c.doc_id.clone());
+            }
+        }
+    }
+    let entry = AuditEntry {
+        at: now_ms(),
+        key_id: (caller.key_id != 0).then_some(caller.key_id),
+        key_name: Some(caller.name.clone()),
+        endpoint: endpoint.to_string(),
+        jurisdiction: d.jurisdiction.clone(),
+        action: action.to_string(),
+        rules,
+        sources,
+        statement: d.statement.clone(),
+        request_id: request_id.to_string(),
+        input_bytes: input_bytes as u64,
+    };
+    if state.audit_tx.try_send(entry).is_err() {
+        tracing::error!(request_id, "audit queue full or closed: audit record dropped");
+    }
+}
+
+/// Lower-case action name.
+pub fn action_name(a: Action) -> &'static str {
+    match a {
+        Action::Allow => "allow",
+        Action::Annotate => "annotate",
+        Action::Redact => "redact",
+        Action::Block => "block",
+    }
+}
+
+/// A fresh request id.
+pub fn request_id() -> String {
+    let mut b = [0u8; 8];
+    let _ = getrandom::fill(&mut b);
+    format!("req-{}", hex::encode(b))
+}

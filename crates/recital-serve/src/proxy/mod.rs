@@ -1,0 +1,570 @@
+//! The OpenAI-compatible proxy: `POST /v1/chat/completions` and
+//! `POST /v1/completions`, forwarded to `--upstream`, with every generated
+//! text checked before the client sees it.
+//!
+//! Streaming uses the hold-back pattern ([`guard`]): text is released as soon
+//! as the policy's shortest trigger can no longer complete inside it. On a
+//! block the stream ends with `finish_reason: "content_filter"` and the
+//! upstream request is dropped, which closes its connection (cancelling the
+//! generation; the LiteLLM pitfall of leaving it running does not arise because
+//! nothing keeps the upstream body alive). Citations travel in-band in a
+//! `recital` field of the chunk (documented in the OpenAPI description);
+//! `--strict-openai` leaves them out.
+
+pub mod guard;
+pub mod sse;
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use axum::body::Body as HttpBody;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use futures_util::StreamExt;
+use serde_json::{json, Value};
+
+use recital_policy::{Action, Decision};
+
+use crate::auth::Caller;
+use crate::engine;
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+use guard::{Guard, Step};
+use sse::SseParser;
+
+/// Which OpenAI endpoint is proxied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Chat,
+    Completions,
+}
+
+impl Kind {
+    fn path(self) -> &'static str {
+        match self {
+            Kind::Chat => "/chat/completions",
+            Kind::Completions => "/completions",
+        }
+    }
+    fn endpoint(self) -> &'static str {
+        match self {
+            Kind::Chat => "/v1/chat/completions",
+            Kind::Completions => "/v1/completions",
+        }
+    }
+}
+
+/// `POST /v1/chat/completions`.
+pub async fn chat(
+    state: State<Arc<AppState>>,
+    caller: Caller,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    handle(state, caller, headers, body, Kind::Chat).await.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// `POST /v1/completions`.
+pub async fn completions(
+    state: State<Arc<AppState>>,
+    caller: Caller,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    handle(state, caller, headers, body, Kind::Completions).await.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// The text the caller gave the model, which the output may repeat freely.
+fn prompt_context(kind: Kind, req: &Value) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    match kind {
+        Kind::Chat => {
+            for m in req.get("messages").and_then(Value::as_array).into_iter().flatten() {
+                match m.get("content") {
+                    Some(Value::String(s)) => parts.push(s.clone()),
+                    Some(Value::Array(items)) => {
+                        for it in items {
+                            if let Some(t) = it.get("text").and_then(Value::as_str) {
+                                parts.push(t.to_string());
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        Kind::Completions => match req.get("prompt") {
+            Some(Value::String(s)) => parts.push(s.clone()),
+            Some(Value::Array(items)) => {
+                parts.extend(items.iter().filter_map(|v| v.as_str().map(str::to_string)))
+            }
+            _ => {}
+        },
+    }
+    parts.join("\n\n")
+}
+
+fn upstream_url(base: &str, kind: Kind) -> String {
+    let base = base.trim_end_matches('/');
+    if base.ends_with("/v1") {
+        format!("{base}{}", kind.path())
+    } else {
+        format!("{base}/v1{}", kind.path())
+    }
+}
+
+async fn handle(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+    kind: Kind,
+) -> ApiResult<Response> {
+    let Some(upstream) = state.config.upstream.clone() else {
+        return Err(ApiError::new(
+            StatusCode::NOT_IMPLEMENTED,
+            "no_upstream",
+            "this server has no upstream model server (start it with --upstream URL)",
+        ));
+    };
+    let req: Value = crate::json::parse(&body)?;
+    if !req.is_object() {
+        return Err(ApiError::bad_request("invalid_request", "the request body must be a JSON object"));
+    }
+    if kind == Kind::Chat && !req.get("messages").is_some_and(Value::is_array) {
+        return Err(ApiError::bad_request("invalid_request", "`messages` must be an array"));
+    }
+    if kind == Kind::Completions && req.get("prompt").is_none() {
+        return Err(ApiError::bad_request("invalid_request", "`prompt` is required"));
+    }
+    let jurisdiction = engine::jurisdiction(&state, &headers, None, &caller.0)?;
+    let context = prompt_context(kind, &req);
+    let stream = req.get("stream").and_then(Value::as_bool).unwrap_or(false);
+    state.metrics.proxy_requests.fetch_add(1, Ordering::Relaxed);
+    let mut up = state.http.post(upstream_url(&upstream, kind)).json(&req);
+    if let Ok(k) = std::env::var("RECITAL_UPSTREAM_API_KEY") {
+        up = up.bearer_auth(k);
+    }
+    let resp = up.send().await.map_err(|e| {
+        state.metrics.upstream_errors.fetch_add(1, Ordering::Relaxed);
+        if e.is_timeout() {
+            ApiError::upstream(
+                StatusCode::GATEWAY_TIMEOUT,
+                format!("the upstream model server did not answer in time: {e}"),
+            )
+        } else {
+            ApiError::upstream(
+                StatusCode::BAD_GATEWAY,
+                format!("cannot reach the upstream model server: {e}"),
+            )
+        }
+    })?;
+    let status = resp.status();
+    if !status.is_success() {
+        state.metrics.upstream_errors.fetch_add(1, Ordering::Relaxed);
+        let text = resp.text().await.unwrap_or_default();
+        // Pass the upstream's own error through (it is the client's request that failed).
+        let code = StatusCode::from_u16(status.as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
+        let body: Value = serde_json::from_str(&text).unwrap_or_else(|_| {
+            json!({"error": {"message": format!("upstream answered {status}: {}", text.chars().take(500).collect::<String>()), "type": "upstream_error", "code": "upstream_error"}})
+        });
+        return Ok((code, axum::Json(body)).into_response());
+    }
+    let request_id = engine::request_id();
+    if stream {
+        Ok(stream_response(state, caller, resp, kind, jurisdiction, context, request_id))
+    } else {
+        unary(state, caller, resp, kind, jurisdiction, context, request_id).await
+    }
+}
+
+/// Non-streamed: check every choice's text, then answer.
+async fn unary(
+    state: Arc<AppState>,
+    caller: Caller,
+    resp: reqwest::Response,
+    kind: Kind,
+    jurisdiction: String,
+    context: String,
+    request_id: String,
+) -> ApiResult<Response> {
+    let bytes = resp.bytes().await.map_err(|e| {
+        state.metrics.upstream_errors.fetch_add(1, Ordering::Relaxed);
+        ApiError::upstream(StatusCode::BAD_GATEWAY, format!("the upstream response broke off: {e}"))
+    })?;
+    let mut body: Value = serde_json::from_slice(&bytes).map_err(|e| {
+        ApiError::upstream(StatusCode::BAD_GATEWAY, format!("the upstream answered invalid JSON: {e}"))
+    })?;
+    let mut ext = Vec::new();
+    let choices = body.get_mut("choices").and_then(Value::as_array_mut);
+    for (i, choice) in choices.into_iter().flatten().enumerate() {
+        let text = match kind {
+            Kind::Chat => choice.pointer("/message/content").and_then(Value::as_str),
+            Kind::Completions => choice.get("text").and_then(Value::as_str),
+        };
+        let Some(text) = text.map(str::to_string) else { continue };
+        let st = state.clone();
+        let (ctx, j) = (context.clone(), jurisdiction.clone());
+        let (text, report, decision) = tokio::task::spawn_blocking(move || {
+            engine::evaluate(&st, &text, Some(ctx), &j).map(|(r, d)| (text, r, d))
+        })
+        .await
+        .map_err(|e| ApiError::internal("scan task", e))??;
+        engine::record(&state, &caller.0, kind.endpoint(), &request_id, text.len(), &decision);
+        let filtered = recital_policy::apply(&text, &report, &decision);
+        let new_text = Value::String(filtered.text.clone().unwrap_or_default());
+        match kind {
+            Kind::Chat => {
+                if let Some(m) = choice.get_mut("message") {
+                    m["content"] = new_text;
+                }
+            }
+            Kind::Completions => choice["text"] = new_text,
+        }
+        if filtered.blocked {
+            choice["finish_reason"] = json!("content_filter");
+        }
+        if decision.action != Action::Allow {
+            ext.push(json!({
+                "choice": i,
+                "action": decision.action,
+                "annotations": filtered.annotations,
+                "statement": decision.statement,
+            }));
+        }
+    }
+    if !state.config.strict_openai {
+        body["recital"] = json!({"request_id": request_id, "jurisdiction": jurisdiction, "decisions": ext});
+    }
+    Ok(axum::Json(body).into_response())
+}
+
+/// Streamed: guard each choice, release checked text as chunks.
+fn stream_response(
+    state: Arc<AppState>,
+    caller: Caller,
+    resp: reqwest::Response,
+    kind: Kind,
+    jurisdiction: String,
+    context: String,
+    request_id: String,
+) -> Response {
+    let (tx, rx) = tokio::sync::mpsc::channel::<bytes::Bytes>(64);
+    tokio::spawn(async move {
+        let mut pump = Pump {
+            state: state.clone(),
+            kind,
+            jurisdiction,
+            context,
+            request_id,
+            tx,
+            guards: Vec::new(),
+            envelope: None,
+            done: Vec::new(),
+        };
+        let outcome = pump.run(resp).await;
+        let Pump { guards, request_id, jurisdiction, .. } = pump;
+        // One audit record per stream: every flagged span, final action.
+        let mut spans = Vec::new();
+        let mut action = Action::Allow;
+        let mut statement = String::new();
+        for (_, g, blocked) in guards.iter() {
+            spans.extend(g.flagged.iter().cloned());
+            if let Some(d) = blocked {
+                action = Action::Block;
+                statement = d.statement.clone();
+            }
+        }
+        if action != Action::Block {
+            action = spans.iter().map(|s| s.action).max().unwrap_or(Action::Allow);
+            statement = spans.iter().map(|s| s.reason.clone()).collect::<Vec<_>>().join(" ");
+        }
+        let d = Decision { action, jurisdiction, spans, statement, policy: state.policy.name().to_string() };
+        let bytes: usize = guards.iter().map(|(_, g, _)| g.text().len()).sum();
+        engine::record(&state, &caller.0, kind.endpoint(), &request_id, bytes, &d);
+        match outcome {
+            Outcome::Cancelled => {
+                state.metrics.upstream_cancelled.fetch_add(1, Ordering::Relaxed);
+            }
+            Outcome::UpstreamError => {
+                state.metrics.upstream_errors.fetch_add(1, Ordering::Relaxed);
+            }
+            Outcome::Done => {}
+        }
+    });
+    let body =
+        HttpBody::from_stream(tokio_stream::wrappers::ReceiverStream::new(rx).map(Ok::<_, std::io::Error>));
+    Response::builder()
+        .status(StatusCode::OK)
+        .header(header::CONTENT_TYPE, "text/event-stream")
+        .header(header::CACHE_CONTROL, "no-cache")
+        .header("x-accel-buffering", "no")
+        .body(body)
+        .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
+}
+
+enum Outcome {
+    Done,
+    Cancelled,
+    UpstreamError,
+}
+
+/// Moves one stream from upstream to client.
+struct Pump {
+    state: Arc<AppState>,
+    kind: Kind,
+    jurisdiction: String,
+    context: String,
+    request_id: String,
+    tx: tokio::sync::mpsc::Sender<bytes::Bytes>,
+    /// Per choice index: its guard and, once blocked, the decision.
+    guards: Vec<(u64, Guard, Option<Decision>)>,
+    /// `id`, `object`, `created`, `model` of the upstream chunks.
+    envelope: Option<Value>,
+    /// Choices whose finish has been sent.
+    done: Vec<u64>,
+}
+
+impl Pump {
+    async fn run(&mut self, resp: reqwest::Response) -> Outcome {
+        let mut parser = SseParser::default();
+        let mut body = resp.bytes_stream();
+        loop {
+            let next = body.next().await;
+            let events = match next {
+                Some(Ok(b)) => parser.feed(&b),
+                Some(Err(e)) => {
+                    // Release what is held (it is checked first), then report the break.
+                    if self.finish_all().await.is_err() {
+                        return Outcome::Cancelled;
+                    }
+                    let msg = json!({"error": {"message": format!("the upstream stream broke off: {e}"), "type": "upstream_error", "code": "upstream_error"}});
+                    let _ = self.tx.send(sse::event(&msg.to_string())).await;
+                    return Outcome::UpstreamError;
+                }
+                None => {
+                    let tail: Vec<String> = parser.finish().into_iter().collect();
+                    for ev in tail {
+                        if let Flow::Stop(o) = self.event(&ev).await {
+                            return o;
+                        }
+                    }
+                    // The body ended without `[DONE]`: complete if every choice
+                    // finished, otherwise the upstream died mid-stream.
+                    let complete = !self.done.is_empty();
+                    if self.finish_all().await.is_err() {
+                        return Outcome::Cancelled;
+                    }
+                    if complete {
+                        let _ = self.tx.send(sse::event("[DONE]")).await;
+                        return Outcome::Done;
+                    }
+                    let msg = json!({"error": {"message": "the upstream closed the stream before finishing", "type": "upstream_error", "code": "upstream_error"}});
+                    let _ = self.tx.send(sse::event(&msg.to_string())).await;
+                    return Outcome::UpstreamError;
+                }
+            };
+            for ev in events {
+                if let Flow::Stop(o) = self.event(&ev).await {
+                    return o;
+                }
+            }
+        }
+    }
+
+    async fn event(&mut self, data: &str) -> Flow {
+        if data.trim() == "[DONE]" {
+            if self.finish_all().await.is_err() {
+                return Flow::Stop(Outcome::Cancelled);
+            }
+            let _ = self.tx.send(sse::event("[DONE]")).await;
+            return Flow::Stop(Outcome::Done);
+        }
+        let Ok(chunk) = serde_json::from_str::<Value>(data) else {
+            // Not JSON: pass it on untouched (it carries no choice text).
+            return self.send_raw(data).await;
+        };
+        if chunk.get("error").is_some() {
+            let _ = self.finish_all().await;
+            let _ = self.send_raw(data).await;
+            return Flow::Stop(Outcome::UpstreamError);
+        }
+        if self.envelope.is_none() {
+            let mut env = serde_json::Map::new();
+            for k in ["id", "object", "created", "model", "system_fingerprint"] {
+                if let Some(v) = chunk.get(k) {
+                    env.insert(k.to_string(), v.clone());
+                }
+            }
+            self.envelope = Some(Value::Object(env));
+        }
+        let choices = chunk.get("choices").and_then(Value::as_array).cloned().unwrap_or_default();
+        if choices.is_empty() {
+            // Usage and other choice-less chunks pass through.
+            return self.send_raw(data).await;
+        }
+        for c in choices {
+            let idx = c.get("index").and_then(Value::as_u64).unwrap_or(0);
+            if self.is_blocked(idx) || self.done.contains(&idx) {
+                continue;
+            }
+            let text = match self.kind {
+                Kind::Chat => c.pointer("/delta/content").and_then(Value::as_str),
+                Kind::Completions => c.get("text").and_then(Value::as_str),
+            }
+            .unwrap_or("")
+            .to_string();
+            // Other delta fields (role, tool calls) go out at once, without the text.
+            if self.kind == Kind::Chat {
+                if let Some(mut delta) = c.get("delta").cloned() {
+                    if let Some(o) = delta.as_object_mut() {
+                        o.remove("content");
+                        if !o.is_empty()
+                            && self
+                                .send_choice(idx, Value::Object(o.clone()), None, None, None)
+                                .await
+                                .is_err()
+                        {
+                            return Flow::Stop(Outcome::Cancelled);
+                        }
+                    }
+                }
+            }
+            let finish = c.get("finish_reason").and_then(Value::as_str).map(str::to_string);
+            self.guard(idx).push(&text);
+            match self.release(idx, finish.is_some()).await {
+                Ok(true) => {}
+                Ok(false) => {
+                    if self.all_blocked() {
+                        return Flow::Stop(Outcome::Cancelled);
+                    }
+                    continue;
+                }
+                Err(()) => return Flow::Stop(Outcome::Cancelled),
+            }
+            if let Some(f) = finish {
+                self.done.push(idx);
+                if self.send_choice(idx, json!({}), Some(&f), None, None).await.is_err() {
+                    return Flow::Stop(Outcome::Cancelled);
+                }
+            }
+        }
+        Flow::Go
+    }
+
+    fn guard(&mut self, idx: u64) -> &mut Guard {
+        if let Some(p) = self.guards.iter().position(|g| g.0 == idx) {
+            return &mut self.guards[p].1;
+        }
+        let hold = self
+            .state
+            .config
+            .hold_back_override
+            .unwrap_or(self.state.policy.trigger_tokens().saturating_sub(1));
+        let policy = self.state.policy.clone();
+        let marker = Box::new(move |d: &recital_policy::SpanDecision| policy.redaction_marker(d));
+        self.guards.push((idx, Guard::new(hold, 2048, marker), None));
+        &mut self.guards.last_mut().expect("just pushed").1
+    }
+
+    fn is_blocked(&self, idx: u64) -> bool {
+        self.guards.iter().any(|g| g.0 == idx && g.2.is_some())
+    }
+
+    fn all_blocked(&self) -> bool {
+        !self.guards.is_empty() && self.guards.iter().all(|g| g.2.is_some() || self.done.contains(&g.0))
+    }
+
+    /// Runs the guard of choice `idx`; sends what it releases. `Ok(false)`: blocked.
+    async fn release(&mut self, idx: u64, finished: bool) -> Result<bool, ()> {
+        let state = self.state.clone();
+        let (ctx, j) = (self.context.clone(), self.jurisdiction.clone());
+        let p = self.guards.iter().position(|g| g.0 == idx).ok_or(())?;
+        let guard = &mut self.guards[p].1;
+        let step = tokio::task::block_in_place(|| {
+            guard.step(finished, &mut |text: &str| engine::evaluate(&state, text, Some(ctx.clone()), &j))
+        });
+        let step: Step = match step {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::error!("scan failed during a stream: {}", e.message);
+                let msg = json!({"error": {"message": format!("recital could not check the output: {}", e.message), "type": "server_error", "code": e.code}});
+                let _ = self.tx.send(sse::event(&msg.to_string())).await;
+                return Err(());
+            }
+        };
+        if let Some(decision) = step.blocked {
+            let ext =
+                json!({"action": "block", "statement": decision.statement, "request_id": self.request_id});
+            self.guards[p].2 = Some(decision);
+            self.send_choice(idx, json!({}), Some("content_filter"), None, Some(ext)).await?;
+            if self.all_blocked() {
+                let _ = self.tx.send(sse::event("[DONE]")).await;
+            }
+            return Ok(false);
+        }
+        if !step.text.is_empty() || !step.annotations.is_empty() {
+            let check = self.guards[p].1.emitted();
+            let ext = (!step.annotations.is_empty())
+                .then(|| json!({"annotations": step.annotations, "check_offset": check}));
+            let delta = match self.kind {
+                Kind::Chat => json!({"content": step.text}),
+                Kind::Completions => json!(step.text),
+            };
+            self.send_choice(idx, delta, None, None, ext).await?;
+        }
+        Ok(true)
+    }
+
+    /// Upstream is done (or broke): decide and release everything held.
+    async fn finish_all(&mut self) -> Result<(), ()> {
+        let pending: Vec<u64> =
+            self.guards.iter().filter(|g| g.2.is_none() && !self.done.contains(&g.0)).map(|g| g.0).collect();
+        for idx in pending {
+            if self.release(idx, true).await? {
+                self.done.push(idx);
+                self.send_choice(idx, json!({}), Some("stop"), None, None).await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn send_raw(&mut self, data: &str) -> Flow {
+        if self.tx.send(sse::event(data)).await.is_err() {
+            Flow::Stop(Outcome::Cancelled)
+        } else {
+            Flow::Go
+        }
+    }
+
+    /// Sends one chunk for choice `idx`.
+    async fn send_choice(
+        &mut self,
+        idx: u64,
+        delta: Value,
+        finish: Option<&str>,
+        _logprobs: Option<Value>,
+        ext: Option<Value>,
+    ) -> Result<(), ()> {
+        let mut chunk = self.envelope.clone().unwrap_or_else(|| json!({}));
+        let choice = match self.kind {
+            Kind::Chat => json!({"index": idx, "delta": delta, "finish_reason": finish}),
+            Kind::Completions => {
+                let text = delta.as_str().unwrap_or("").to_string();
+                json!({"index": idx, "text": text, "finish_reason": finish, "logprobs": null})
+            }
+        };
+        chunk["choices"] = json!([choice]);
+        if let (Some(mut e), false) = (ext, self.state.config.strict_openai) {
+            e["choice"] = json!(idx);
+            chunk["recital"] = e;
+        }
+        self.tx.send(sse::event(&chunk.to_string())).await.map_err(|_| ())
+    }
+}
+
+enum Flow {
+    Go,
+    Stop(Outcome),
+}

@@ -1,0 +1,75 @@
+//! Server-sent events: splitting an upstream byte stream into events, and
+//! writing ours.
+
+/// Incremental SSE parser: feed bytes, take complete events' `data` payloads.
+#[derive(Default)]
+pub struct SseParser {
+    buf: Vec<u8>,
+}
+
+impl SseParser {
+    /// Adds bytes; returns the data of every event completed by them.
+    pub fn feed(&mut self, bytes: &[u8]) -> Vec<String> {
+        self.buf.extend_from_slice(bytes);
+        let mut events = Vec::new();
+        while let Some((end, sep)) = find_event_end(&self.buf) {
+            let raw: Vec<u8> = self.buf.drain(..end + sep).collect();
+            let text = String::from_utf8_lossy(&raw[..end]);
+            let mut data = Vec::new();
+            for line in text.lines() {
+                if let Some(d) = line.strip_prefix("data:") {
+                    data.push(d.strip_prefix(' ').unwrap_or(d));
+                }
+            }
+            if !data.is_empty() {
+                events.push(data.join("\n"));
+            }
+        }
+        events
+    }
+
+    /// Whatever is left when the stream ends without a final blank line.
+    pub fn finish(&mut self) -> Option<String> {
+        let rest = std::mem::take(&mut self.buf);
+        let text = String::from_utf8_lossy(&rest);
+        let data: Vec<&str> = text
+            .lines()
+            .filter_map(|l| l.strip_prefix("data:").map(|d| d.strip_prefix(' ').unwrap_or(d)))
+            .collect();
+        (!data.is_empty()).then(|| data.join("\n"))
+    }
+}
+
+/// End of the first complete event and the length of its separator.
+fn find_event_end(buf: &[u8]) -> Option<(usize, usize)> {
+    (0..buf.len()).find_map(|i| {
+        if buf[i..].starts_with(b"\n\n") {
+            Some((i, 2))
+        } else if buf[i..].starts_with(b"\r\n\r\n") {
+            Some((i, 4))
+        } else {
+            None
+        }
+    })
+}
+
+/// One SSE event carrying `data`.
+pub fn event(data: &str) -> bytes::Bytes {
+    bytes::Bytes::from(format!("data: {data}\n\n"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_split_across_reads() {
+        let mut p = SseParser::default();
+        assert!(p.feed(b"data: {\"a\"").is_empty());
+        assert_eq!(p.feed(b":1}\n\ndata: [DONE]\n\n"), vec!["{\"a\":1}".to_string(), "[DONE]".to_string()]);
+        assert_eq!(p.feed(b": comment\n\ndata: x\r\n\r\n"), vec!["x".to_string()]);
+        assert_eq!(p.feed(b"data: a\ndata: b\n\n"), vec!["a\nb".to_string()]);
+        p.feed(b"data: tail");
+        assert_eq!(p.finish().as_deref(), Some("tail"));
+    }
+}

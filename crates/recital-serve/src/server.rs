@@ -1,0 +1,227 @@
+//! Startup, routing and shutdown.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use anyhow::{bail, Context as _};
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::routing::{get, post};
+use axum::Router;
+
+use recital_detect::ScanOptions;
+use recital_policy::Policy;
+
+use crate::api;
+use crate::auth::AuthMode;
+use crate::config::ServeConfig;
+use crate::corpus::Corpus;
+use crate::state::{AppState, Notified};
+use crate::store::{self, AuditEntry, KeySpec, Role, Secret, Store};
+
+/// Audit records written per transaction at most.
+const AUDIT_BATCH: usize = 256;
+
+/// Scan thresholds for a policy: low enough that every span the policy can
+/// act on is reported (the policy applies its own, larger thresholds).
+pub fn scan_options_for(policy: &Policy) -> ScanOptions {
+    let mut o = ScanOptions::default();
+    let t = policy.trigger_tokens().max(1);
+    o.min_tokens = o.min_tokens.min(t);
+    o.seed_tokens = o.seed_tokens.min(o.min_tokens);
+    o
+}
+
+/// Opens everything and builds the shared state (no socket yet).
+pub async fn prepare(config: ServeConfig) -> anyhow::Result<(Arc<AppState>, tokio::task::JoinHandle<()>)> {
+    let policy = match &config.policy {
+        Some(p) => Policy::load(p)?,
+        None => Policy::builtin_default(),
+    };
+    let corpus = Corpus::open(&config.index)
+        .with_context(|| format!("opening the index {}", config.index.display()))?;
+    let db = config.db.clone();
+    let store = Arc::new(tokio::task::spawn_blocking(move || Store::open(&db)).await??);
+    let auth = configure_keys(&config, &store).await?;
+    let (audit_tx, audit_rx) = tokio::sync::mpsc::channel::<AuditEntry>(1 << 16);
+    let writer = tokio::spawn(audit_writer(store.clone(), audit_rx));
+    let http = reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(10))
+        .read_timeout(config.upstream_timeout)
+        .build()
+        .context("building the upstream HTTP client")?;
+    let state = Arc::new(AppState {
+        scan_options: scan_options_for(&policy),
+        policy,
+        corpus,
+        store,
+        notified: RwLock::new(Arc::new(Notified::default())),
+        auth,
+        keys: Default::default(),
+        rate: Default::default(),
+        metrics: Default::default(),
+        http,
+        audit_tx,
+        ready: AtomicBool::new(false),
+        config,
+    });
+    api::registry::recover(&state).await.context("recovering the registry")?;
+    state.ready.store(true, Ordering::Relaxed);
+    Ok((state, writer))
+}
+
+async fn configure_keys(config: &ServeConfig, store: &Arc<Store>) -> anyhow::Result<AuthMode> {
+    let mut specs: Vec<KeySpec> = Vec::new();
+    if let Some(path) = &config.keys {
+        specs = store::load_keys_file(path)?;
+        if specs.is_empty() {
+            bail!("{}: no keys in the keys file", path.display());
+        }
+    } else if let Some(k) = &config.env_key {
+        if k.trim().len() < 16 {
+            bail!("RECITAL_API_KEY is shorter than 16 characters; use a long random key (e.g. `openssl rand -hex 32`)");
+        }
+        specs.push(KeySpec::env_admin(k.trim().to_string()));
+    }
+    if specs.is_empty() {
+        if !config.addr.ip().is_loopback() {
+            bail!(
+                "refusing to listen on {} without authentication: give --keys FILE or set RECITAL_API_KEY (only loopback addresses may run without keys)",
+                config.addr
+            );
+        }
+        tracing::warn!(
+            "NO AUTHENTICATION: no --keys and no RECITAL_API_KEY; every caller on {} is an admin",
+            config.addr
+        );
+        eprintln!(
+            "recital serve: WARNING: running WITHOUT AUTHENTICATION on {} (loopback only). Every local caller is an admin. Use --keys FILE or RECITAL_API_KEY.",
+            config.addr
+        );
+        // The open mode's admin is a stored key with a secret nobody knows.
+        let secret = Store::generate_secret();
+        let spec = KeySpec {
+            name: "open-loopback".into(),
+            secret: Secret::Plain(secret.clone()),
+            role: Role::Admin,
+            default_jurisdiction: None,
+            rate_per_minute: None,
+        };
+        let s = store.clone();
+        let principal = tokio::task::spawn_blocking(move || {
+            s.replace_configured_keys(&[spec])?;
+            s.authenticate(&secret)
+        })
+        .await??
+        .context("the open-mode key was not stored")?;
+        return Ok(AuthMode::Open(principal));
+    }
+    let s = store.clone();
+    tokio::task::spawn_blocking(move || s.replace_configured_keys(&specs)).await??;
+    Ok(AuthMode::Keys)
+}
+
+/// Writes queued audit records in batches until the queue closes.
+async fn audit_writer(store: Arc<Store>, mut rx: tokio::sync::mpsc::Receiver<AuditEntry>) {
+    let mut batch = Vec::with_capacity(AUDIT_BATCH);
+    while rx.recv_many(&mut batch, AUDIT_BATCH).await > 0 {
+        let s = store.clone();
+        let entries = std::mem::take(&mut batch);
+        let n = entries.len();
+        match tokio::task::spawn_blocking(move || s.append_audit_batch(&entries)).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => tracing::error!("writing {n} audit records failed: {e}"),
+            Err(e) => tracing::error!("audit writer task failed: {e}"),
+        }
+    }
+}
+
+/// The routes.
+pub fn router(state: Arc<AppState>) -> Router {
+    let limit = state.config.max_body_bytes;
+    let body_timeout = state.config.body_timeout;
+    Router::new()
+        .route("/", get(api::page::index))
+        .route("/v1/scan", post(api::scan::scan))
+        .route("/v1/filter", post(api::scan::filter))
+        .route("/v1/chat/completions", post(crate::proxy::chat))
+        .route("/v1/completions", post(crate::proxy::completions))
+        .route("/v1/works", post(api::registry::create_work).get(api::registry::list_works))
+        .route("/v1/works/{id}", get(api::registry::get_work).delete(api::registry::withdraw_work))
+        .route("/v1/notices", post(api::registry::create_notice).get(api::registry::list_notices))
+        .route("/v1/notices/{id}", get(api::registry::get_notice))
+        .route("/v1/audit", get(api::admin::audit))
+        .route("/healthz", get(api::admin::healthz))
+        .route("/readyz", get(api::admin::readyz))
+        .route("/metrics", get(api::admin::metrics))
+        .route("/openapi.json", get(crate::openapi::handler))
+        .fallback(|| async { crate::error::ApiError::not_found("no such endpoint") })
+        .layer(middleware::from_fn_with_state(state.clone(), count_requests))
+        .layer(DefaultBodyLimit::max(limit))
+        .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(body_timeout))
+        .with_state(state)
+}
+
+async fn count_requests(State(state): State<Arc<AppState>>, req: Request, next: Next) -> Response {
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_else(|| "other".into());
+    let resp = next.run(req).await;
+    state.metrics.request(&route, resp.status().as_u16());
+    resp
+}
+
+/// Runs the service until SIGINT or SIGTERM, then finishes in-flight requests
+/// and flushes the audit log. Notices and works are durable when acknowledged,
+/// so a shutdown (or a crash) loses none.
+pub async fn run(config: ServeConfig) -> anyhow::Result<()> {
+    let addr = config.addr;
+    let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("binding {addr}"))?;
+    let (state, writer) = prepare(config).await?;
+    let local = listener.local_addr()?;
+    let docs = state.corpus.snapshot().stats().docs;
+    tracing::info!(%local, docs, policy = state.policy.name(), "recital serve listening");
+    eprintln!(
+        "recital serve: listening on http://{local} ({docs} documents, policy {:?})",
+        state.policy.name()
+    );
+    let app = router(state.clone());
+    let st = state.clone();
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            shutdown_signal().await;
+            st.ready.store(false, Ordering::Relaxed);
+            tracing::info!("shutting down: finishing in-flight requests");
+        })
+        .await
+        .context("serving")?;
+    drop(state);
+    // The last sender is gone once the state is: the writer drains and ends.
+    let _ = tokio::time::timeout(Duration::from_secs(10), writer).await;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}

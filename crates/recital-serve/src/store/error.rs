@@ -1,0 +1,75 @@
+//! [`StoreError`]: what can go wrong in the store, split so that the HTTP
+//! layer can map each kind to a status (403, 404, 400, 500) without parsing
+//! messages.
+
+use std::path::PathBuf;
+
+/// An error from the store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// SQLite failed; `context` says what the store was doing.
+    #[error("store: {context}: {source}")]
+    Sqlite {
+        /// What the store was doing.
+        context: String,
+        /// SQLite's error.
+        #[source]
+        source: rusqlite::Error,
+    },
+    /// A file (the database or the keys file) could not be read or created.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The caller's role may not do this at all (not a question of which
+    /// rows it owns; that case is [`StoreError::NotFound`]).
+    #[error("forbidden: {0}")]
+    Forbidden(String),
+    /// No such row, or one the caller may not see: the two are deliberately
+    /// indistinguishable, so that ids of other tenants cannot be probed.
+    #[error("not found: {0}")]
+    NotFound(String),
+    /// The input is malformed or not allowed in the row's current state.
+    #[error("invalid: {0}")]
+    Invalid(String),
+    /// The database was written by a newer recital; opening it with this one
+    /// could misread or damage it, so it is refused.
+    #[error(
+        "store schema version {found} is newer than this recital supports ({supported}); upgrade recital or use another database file"
+    )]
+    NewerSchema {
+        /// The file's `user_version`.
+        found: i64,
+        /// The highest version this build knows.
+        supported: i64,
+    },
+    /// A row holds a value the store never writes (edited by hand, or a bug).
+    #[error("store is corrupt: {0}")]
+    Corrupt(String),
+    /// The operating system's random source failed (ids and secrets need it).
+    #[error("OS random source failed: {0}")]
+    Entropy(getrandom::Error),
+}
+
+impl StoreError {
+    /// Wraps a SQLite error with what the store was doing.
+    pub(crate) fn sqlite(context: impl Into<String>, source: rusqlite::Error) -> Self {
+        StoreError::Sqlite { context: context.into(), source }
+    }
+}
+
+/// Adds context to a `rusqlite::Result`.
+pub(crate) trait SqlContext<T> {
+    /// Maps the error into [`StoreError::Sqlite`] with `context`.
+    fn ctx(self, context: &str) -> Result<T, StoreError>;
+}
+
+impl<T> SqlContext<T> for rusqlite::Result<T> {
+    fn ctx(self, context: &str) -> Result<T, StoreError> {
+        self.map_err(|e| StoreError::sqlite(context, e))
+    }
+}

@@ -1,0 +1,558 @@
+//! `recital serve` end to end: the real binary on loopback with a real index
+//! and a scripted OpenAI-compatible upstream.
+
+mod support;
+
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use support::upstream::{Script, Upstream};
+use support::{build_index, chat_stream_content, client, prose, quote, shares_words, sse_events, Server};
+
+const POLICIES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../policies");
+
+fn policy(name: &str) -> String {
+    format!("{POLICIES}/{name}.toml")
+}
+
+/// A model answer that quotes 90 words of `doc` (seed) between words of its own.
+fn answer_quoting(seed: u64) -> (String, String) {
+    let q = quote(&prose(seed, 3000), 200, 290);
+    (format!("Certainly. Here is the passage you asked about: {q} I hope this helps with your essay."), q)
+}
+
+fn chat_req(stream: bool) -> Value {
+    json!({"model": "scripted", "stream": stream, "messages": [{"role": "user", "content": "Quote the passage, please."}]})
+}
+
+#[test]
+fn stream_redacts_a_protected_copy_and_never_emits_its_words() {
+    let dir = tempfile::tempdir().unwrap();
+    let idx = build_index(dir.path());
+    let (text, q) = answer_quoting(1);
+    let up = Upstream::start(Script { text: text.clone(), delay: Duration::from_millis(2), die_after: None });
+    let db = dir.path().join("db.sqlite");
+    let s = Server::start(
+        &["--index", idx.to_str().unwrap(), "--db", db.to_str().unwrap(), "--upstream", &up.base],
+        &[],
+    );
+    let resp = client().post(s.url("/v1/chat/completions")).json(&chat_req(true)).send().unwrap();
+    assert_eq!(resp.status(), 200);
+    assert!(resp.headers()["content-type"].to_str().unwrap().starts_with("text/event-stream"));
+    let events = sse_events(resp);
+    assert_eq!(events.last().map(String::as_str), Some("[DONE]"));
+    let (content, finish, ext) = chat_stream_content(&events);
+    assert_eq!(finish.as_deref(), Some("stop"));
+    assert!(content.starts_with("Certainly. Here is the passage you asked about:"), "{content}");
+    assert!(content.ends_with("I hope this helps with your essay."), "{content}");
+    // Exactly the copy is replaced: not one of its words leaves, everything else does.
+    assert_eq!(
+        content,
+        "Certainly. Here is the passage you asked about: [redacted: copies novel.txt (LicenseRef-Proprietary)] I hope this helps with your essay."
+    );
+    // No 6 consecutive words of the protected passage ever left the proxy.
+    assert_eq!(shares_words(&content, &q, 6), None, "{content}");
+    let cites =
+        ext.iter().flat_map(|e| e["annotations"].as_array().cloned().unwrap_or_default()).collect::<Vec<_>>();
+    assert!(!cites.is_empty(), "a redaction travels with a citation: {ext:?}");
+    let c = &cites[0];
+    assert_eq!(c["action"], "redact");
+    assert_eq!(c["citations"][0]["license"], "LicenseRef-Proprietary");
+    assert_eq!(c["citations"][0]["url"], "https://example.org/novel");
+    let (a, b) = (c["start_offset"].as_u64().unwrap() as usize, c["end_offset"].as_u64().unwrap() as usize);
+    assert!(
+        content[a..b].starts_with("[redacted"),
+        "annotation offsets point at the marker: {:?}",
+        &content[a..b]
+    );
+    assert_eq!(up.last().words_sent, text.split_whitespace().count());
+}
+
+#[test]
+fn stream_streams_before_the_end_and_unflagged_text_passes_unchanged() {
+    let dir = tempfile::tempdir().unwrap();
+    let idx = build_index(dir.path());
+    let text = "The weather today is mild, with a light breeze from the west and some clouds later in the afternoon. \
+                Nothing in this answer copies anything; it is ordinary prose written for the test, long enough to be streamed \
+                in many pieces so that the proxy has to release text before the upstream finishes."
+        .to_string();
+    let up =
+        Upstream::start(Script { text: text.clone(), delay: Duration::from_millis(20), die_after: None });
+    let db = dir.path().join("db.sqlite");
+    let s = Server::start(
+        &["--index", idx.to_str().unwrap(), "--db", db.to_str().unwrap(), "--upstream", &up.base],
+        &[],
+    );
+    let t0 = std::time::Instant::now();
+    let resp = client().post(s.url("/v1/chat/completions")).json(&chat_req(true)).send().unwrap();
+    // The first content must arrive long before the upstream's last word (~60 words × 20 ms).
+    let mut first_content = None;
+    let mut content = String::new();
+    use std::io::BufRead;
+    for line in std::io::BufReader::new(resp).lines() {
+        let line = line.unwrap();
+        let Some(d) = line.strip_prefix("data: ") else { continue };
+        if d == "[DONE]" {
+            break;
+        }
+        let v: Value = serde_json::from_str(d).unwrap();
+        if let Some(t) = v.pointer("/choices/0/delta/content").and_then(Value::as_str) {
+            if !t.is_empty() && first_content.is_none() {
+                first_content = Some(t0.elapsed());
+            }
+            content.push_str(t);
+        }
+    }
+    let total = t0.elapsed();
+    assert_eq!(content, text);
+    let first = first_content.unwrap();
+    assert!(first < total / 2, "first text after {first:?} of {total:?}: the proxy must stream, not buffer");
+}
+
+#[test]
+fn block_ends_the_stream_with_content_filter_and_cancels_the_upstream() {
+    let dir = tempfile::tempdir().unwrap();
+    let idx = build_index(dir.path());
+    let pol = dir.path().join("block.toml");
+    std::fs::write(
+        &pol,
+        std::fs::read_to_string(policy("everywhere")).unwrap().replace(
+            "license_class = [\"copyleft\", \"proprietary\", \"noassertion\", \"unknown\"]\naction = \"redact\"",
+            "license_class = [\"copyleft\", \"proprietary\", \"noassertion\", \"unknown\"]\naction = \"block\"",
+        ),
+    )
+    .unwrap();
+    let (mut text, q) = answer_quoting(1);
+    text.push(' ');
+    text.push_str(&prose(99, 400)); // a long tail the upstream should never get to send
+    let up = Upstream::start(Script { text: text.clone(), delay: Duration::from_millis(5), die_after: None });
+    let db = dir.path().join("db.sqlite");
+    let s = Server::start(
+        &[
+            "--index",
+            idx.to_str().unwrap(),
+            "--db",
+            db.to_str().unwrap(),
+            "--upstream",
+            &up.base,
+            "--policy",
+            pol.to_str().unwrap(),
+        ],
+        &[],
+    );
+    let events =
+        sse_events(client().post(s.url("/v1/chat/completions")).json(&chat_req(true)).send().unwrap());
+    let (content, finish, ext) = chat_stream_content(&events);
+    assert_eq!(finish.as_deref(), Some("content_filter"), "{events:?}");
+    assert_eq!(shares_words(&content, &q, 6), None, "no words of the blocked copy: {content}");
+    assert!(
+        ext.iter().any(|e| e["action"] == "block" && e["statement"].as_str().unwrap().contains("novel.txt")),
+        "{ext:?}"
+    );
+    // The upstream is cancelled: it sees the connection close long before its ~550 words are out.
+    std::thread::sleep(Duration::from_millis(500));
+    let served = up.last();
+    assert!(served.hung_up, "upstream not cancelled: {served:?}");
+    assert!(served.words_sent < text.split_whitespace().count() - 200, "{served:?}");
+    // The block is in the audit log with its rule and source.
+    let audit: Value = client().get(s.url("/v1/audit?action=block")).send().unwrap().json().unwrap();
+    let r = &audit["records"][0];
+    assert_eq!(r["endpoint"], "/v1/chat/completions");
+    assert!(r["rules"].as_array().unwrap().iter().any(|x| x == "copyleft-proprietary-or-unlicensed"), "{r}");
+    assert!(r["sources"].as_array().unwrap().iter().any(|x| x.as_str().unwrap().contains("novel")), "{r}");
+}
+
+#[test]
+fn jurisdiction_changes_the_decision_per_policy() {
+    let dir = tempfile::tempdir().unwrap();
+    let idx = build_index(dir.path());
+    let (text, q) = answer_quoting(2); // essay.txt: CC-BY-4.0, TDM opt-out in the EU
+    let up = Upstream::start(Script { text: text.clone(), delay: Duration::from_millis(1), die_after: None });
+    let db = dir.path().join("db.sqlite");
+    let s = Server::start(
+        &[
+            "--index",
+            idx.to_str().unwrap(),
+            "--db",
+            db.to_str().unwrap(),
+            "--upstream",
+            &up.base,
+            "--policy",
+            &policy("eu-only"),
+        ],
+        &[],
+    );
+    let run = |j: &str| {
+        let events = sse_events(
+            client()
+                .post(s.url("/v1/chat/completions"))
+                .header("X-Recital-Jurisdiction", j)
+                .json(&chat_req(true))
+                .send()
+                .unwrap(),
+        );
+        chat_stream_content(&events)
+    };
+    let (de, _, de_ext) = run("DE");
+    assert!(de.contains("[redacted"), "DE: the opt-out work is redacted: {de}");
+    assert_eq!(shares_words(&de, &q, 6), None);
+    assert!(de_ext.iter().any(|e| e["annotations"][0]["action"] == "redact"));
+    let (us, _, _) = run("US");
+    assert_eq!(us, text, "US: the opt-out's rights are limited to the EU; shown unchanged");
+    // Same through /v1/filter.
+    let f = |j: &str| -> Value {
+        client()
+            .post(s.url("/v1/filter"))
+            .json(&json!({"text": text, "jurisdiction": j}))
+            .send()
+            .unwrap()
+            .json()
+            .unwrap()
+    };
+    assert_eq!(f("FR")["action"], "redact");
+    assert_eq!(f("US")["action"], "allow");
+    assert_eq!(f("US")["text"], text.as_str());
+}
+
+#[test]
+fn unary_completion_is_filtered_and_the_prompt_is_exempt() {
+    let dir = tempfile::tempdir().unwrap();
+    let idx = build_index(dir.path());
+    let (text, q) = answer_quoting(1);
+    let up = Upstream::start(Script { text: text.clone(), delay: Duration::ZERO, die_after: None });
+    let db = dir.path().join("db.sqlite");
+    let s = Server::start(
+        &["--index", idx.to_str().unwrap(), "--db", db.to_str().unwrap(), "--upstream", &up.base],
+        &[],
+    );
+    let v: Value =
+        client().post(s.url("/v1/chat/completions")).json(&chat_req(false)).send().unwrap().json().unwrap();
+    let content = v["choices"][0]["message"]["content"].as_str().unwrap();
+    assert!(content.contains("[redacted"), "{v}");
+    assert_eq!(shares_words(content, &q, 6), None);
+    assert_eq!(v["recital"]["decisions"][0]["action"], "redact");
+    // The caller supplied the passage in the prompt: repeating it is not a copy to filter.
+    let mut req = chat_req(false);
+    req["messages"][0]["content"] = json!(format!("Proofread this: {q}"));
+    let v: Value = client().post(s.url("/v1/chat/completions")).json(&req).send().unwrap().json().unwrap();
+    assert_eq!(v["choices"][0]["message"]["content"], text.as_str(), "{v}");
+    // Legacy completions, streamed.
+    let events = sse_events(
+        client()
+            .post(s.url("/v1/completions"))
+            .json(&json!({"model": "m", "prompt": "Say it", "stream": true}))
+            .send()
+            .unwrap(),
+    );
+    let mut out = String::new();
+    for e in events.iter().filter(|e| *e != "[DONE]") {
+        let v: Value = serde_json::from_str(e).unwrap();
+        out.push_str(v["choices"][0]["text"].as_str().unwrap_or(""));
+    }
+    assert!(out.contains("[redacted") && shares_words(&out, &q, 6).is_none(), "{out}");
+}
+
+fn keys_file(dir: &std::path::Path) -> std::path::PathBuf {
+    let p = dir.join("keys.jsonl");
+    std::fs::write(
+        &p,
+        [
+            r#"{"name": "admin", "key": "rk_admin_0123456789abcdef", "role": "admin"}"#,
+            r#"{"name": "acme", "key": "rk_client_0123456789abcdef", "role": "client", "default_jurisdiction": "DE"}"#,
+            r#"{"name": "press-a", "key": "rk_rh_a_0123456789abcdef", "role": "rightsholder"}"#,
+            r#"{"name": "press-b", "key": "rk_rh_b_0123456789abcdef", "role": "rightsholder"}"#,
+            r#"{"name": "tiny", "key": "rk_tiny_0123456789abcdef", "role": "client", "rate_per_minute": 2}"#,
+        ]
+        .join("\n"),
+    )
+    .unwrap();
+    p
+}
+
+fn authed(method: reqwest::Method, s: &Server, path: &str, key: &str) -> reqwest::blocking::RequestBuilder {
+    client().request(method, s.url(path)).bearer_auth(key)
+}
+
+#[test]
+fn registry_works_notices_roles_and_tenants() {
+    let dir = tempfile::tempdir().unwrap();
+    let idx = build_index(dir.path());
+    let keys = keys_file(dir.path());
+    let db = dir.path().join("db.sqlite");
+    let s = Server::start(
+        &["--index", idx.to_str().unwrap(), "--db", db.to_str().unwrap(), "--keys", keys.to_str().unwrap()],
+        &[],
+    );
+    use reqwest::Method;
+    // No key, a wrong key.
+    assert_eq!(client().post(s.url("/v1/scan")).json(&json!({"text": "x"})).send().unwrap().status(), 401);
+    assert_eq!(
+        authed(Method::POST, &s, "/v1/scan", "nope").json(&json!({"text": "x"})).send().unwrap().status(),
+        401
+    );
+    // A rightsholder registers a work; it matches at once.
+    let work_text = prose(500, 400);
+    let r = authed(Method::POST, &s, "/v1/works", "rk_rh_a_0123456789abcdef")
+        .json(&json!({"title": "A Private Poem Cycle", "text": work_text, "license": "LicenseRef-Proprietary", "holder": "Press A", "url": "https://a.example/poems"}))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let w: Value = r.json().unwrap();
+    let wid = w["id"].as_str().unwrap().to_string();
+    assert_eq!(w["status"], "indexed", "{w}");
+    assert!(w.get("text").is_none(), "the API never returns a work's text: {w}");
+    let out = format!("As requested: {}", quote(&work_text, 100, 180));
+    let v: Value = authed(Method::POST, &s, "/v1/filter", "rk_client_0123456789abcdef")
+        .json(&json!({"text": out}))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(v["action"], "redact", "{v}");
+    assert_eq!(v["jurisdiction"], "DE", "the key's default jurisdiction");
+    // Client keys cannot use the registry; the other rightsholder cannot see A's work or notice it.
+    assert_eq!(
+        authed(Method::GET, &s, "/v1/works", "rk_client_0123456789abcdef").send().unwrap().status(),
+        403
+    );
+    assert_eq!(
+        authed(Method::GET, &s, &format!("/v1/works/{wid}"), "rk_rh_b_0123456789abcdef")
+            .send()
+            .unwrap()
+            .status(),
+        404
+    );
+    let b_list: Value =
+        authed(Method::GET, &s, "/v1/works", "rk_rh_b_0123456789abcdef").send().unwrap().json().unwrap();
+    assert_eq!(b_list["works"].as_array().unwrap().len(), 0);
+    let r = authed(Method::POST, &s, "/v1/notices", "rk_rh_b_0123456789abcdef")
+        .json(&json!({"target": {"type": "work", "work_id": wid}, "reason": "not mine but I try"}))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    assert_eq!(
+        authed(Method::DELETE, &s, &format!("/v1/works/{wid}"), "rk_rh_b_0123456789abcdef")
+            .send()
+            .unwrap()
+            .status(),
+        404
+    );
+    // A notice by the owner takes effect for the next request: block.
+    let r = authed(Method::POST, &s, "/v1/notices", "rk_rh_a_0123456789abcdef")
+        .json(&json!({"target": {"type": "work", "work_id": wid}, "reason": "reproduced without licence"}))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let n: Value = r.json().unwrap();
+    assert_eq!(n["status"], "effective", "{n}");
+    assert!(n["effective_at"].as_i64().unwrap() >= n["received_at"].as_i64().unwrap());
+    let nid = n["id"].as_str().unwrap().to_string();
+    let v: Value = authed(Method::POST, &s, "/v1/filter", "rk_client_0123456789abcdef")
+        .json(&json!({"text": out}))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(v["action"], "block", "{v}");
+    assert!(v["text"].is_null());
+    assert_eq!(
+        authed(Method::GET, &s, &format!("/v1/notices/{nid}"), "rk_rh_b_0123456789abcdef")
+            .send()
+            .unwrap()
+            .status(),
+        404
+    );
+    assert_eq!(
+        authed(Method::GET, &s, &format!("/v1/notices/{nid}"), "rk_rh_a_0123456789abcdef")
+            .send()
+            .unwrap()
+            .status(),
+        200
+    );
+    // A notice on a corpus document (no registration needed).
+    let r = authed(Method::POST, &s, "/v1/notices", "rk_rh_b_0123456789abcdef")
+        .json(&json!({"target": {"type": "document", "doc_id": "manual.txt"}, "reason": "our manual"}))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 201, "{}", r.text().unwrap());
+    let v: Value = authed(Method::POST, &s, "/v1/filter", "rk_client_0123456789abcdef")
+        .json(&json!({"text": quote(&prose(3, 3000), 10, 90)}))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(v["action"], "block", "{v}");
+    // The audit log is for admins only.
+    assert_eq!(
+        authed(Method::GET, &s, "/v1/audit", "rk_rh_a_0123456789abcdef").send().unwrap().status(),
+        403
+    );
+    let a: Value = authed(Method::GET, &s, "/v1/audit?action=block", "rk_admin_0123456789abcdef")
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert!(a["records"].as_array().unwrap().len() >= 2, "{a}");
+    assert_eq!(a["records"][0]["key_name"], "acme");
+    // Withdrawal: the work stops matching.
+    let r =
+        authed(Method::DELETE, &s, &format!("/v1/works/{wid}"), "rk_rh_a_0123456789abcdef").send().unwrap();
+    assert_eq!(r.status(), 200);
+    let v: Value = authed(Method::POST, &s, "/v1/filter", "rk_client_0123456789abcdef")
+        .json(&json!({"text": out}))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(v["action"], "allow", "{v}");
+    // Rate limits: 2 per minute.
+    let codes: Vec<u16> = (0..3)
+        .map(|_| {
+            authed(Method::POST, &s, "/v1/scan", "rk_tiny_0123456789abcdef")
+                .json(&json!({"text": "hello"}))
+                .send()
+                .unwrap()
+                .status()
+                .as_u16()
+        })
+        .collect();
+    assert_eq!(codes, vec![200, 200, 429]);
+}
+
+#[test]
+fn notice_survives_kill_9_and_stays_effective() {
+    let dir = tempfile::tempdir().unwrap();
+    let idx = build_index(dir.path());
+    let db = dir.path().join("db.sqlite");
+    let args = ["--index", idx.to_str().unwrap(), "--db", db.to_str().unwrap()];
+    let s = Server::start(&args, &[]);
+    let text = quote(&prose(3, 3000), 300, 380); // manual.txt, MIT: annotated until notified
+    let v: Value =
+        client().post(s.url("/v1/filter")).json(&json!({"text": text})).send().unwrap().json().unwrap();
+    assert_eq!(v["action"], "annotate");
+    let work_text = prose(777, 300);
+    let w: Value = client()
+        .post(s.url("/v1/works"))
+        .json(&json!({"text": work_text, "license": "MIT"}))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let n: Value = client()
+        .post(s.url("/v1/notices"))
+        .json(&json!({"target": {"type": "document", "doc_id": "manual.txt"}, "reason": "takedown"}))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    s.kill9();
+    let s = Server::start(&args, &[]);
+    let got: Value = client()
+        .get(s.url(&format!("/v1/notices/{}", n["id"].as_str().unwrap())))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(got["status"], "effective", "{got}");
+    let v: Value =
+        client().post(s.url("/v1/filter")).json(&json!({"text": text})).send().unwrap().json().unwrap();
+    assert_eq!(v["action"], "block", "{v}");
+    let v: Value = client()
+        .post(s.url("/v1/filter"))
+        .json(&json!({"text": quote(&work_text, 10, 90)}))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(v["action"], "annotate", "the registered work survived too: {v}");
+    assert_eq!(v["annotations"][0]["citations"][0]["doc_id"], w["id"]);
+}
+
+#[test]
+fn bad_requests_get_clear_errors_and_leave_the_server_healthy() {
+    let dir = tempfile::tempdir().unwrap();
+    let idx = build_index(dir.path());
+    let db = dir.path().join("db.sqlite");
+    let up =
+        Upstream::start(Script { text: prose(5, 200), delay: Duration::from_millis(1), die_after: Some(40) });
+    let s = Server::start(
+        &[
+            "--index",
+            idx.to_str().unwrap(),
+            "--db",
+            db.to_str().unwrap(),
+            "--upstream",
+            &up.base,
+            "--max-body",
+            "100000",
+        ],
+        &[],
+    );
+    let err = |r: reqwest::blocking::Response| -> (u16, String) {
+        let st = r.status().as_u16();
+        let v: Value = r.json().unwrap();
+        (st, v["error"]["message"].as_str().unwrap_or("").to_string())
+    };
+    let c = client();
+    let (st, m) = err(c
+        .post(s.url("/v1/scan"))
+        .header("content-type", "application/json")
+        .body("{\"text\": ")
+        .send()
+        .unwrap());
+    assert_eq!(st, 400);
+    assert!(m.contains("line 1"), "{m}");
+    let (st, m) = err(c.post(s.url("/v1/scan")).json(&json!({"text": "x", "txet": 1})).send().unwrap());
+    assert_eq!(st, 400);
+    assert!(m.contains("unknown field `txet`"), "{m}");
+    let (st, _) = err(c.post(s.url("/v1/scan")).json(&json!({"text": "a ".repeat(100_000)})).send().unwrap());
+    assert_eq!(st, 413);
+    let (st, m) = err(c.post(s.url("/v1/chat/completions")).json(&json!({"model": "m"})).send().unwrap());
+    assert_eq!(st, 400, "{m}");
+    let (st, _) = err(c.get(s.url("/v1/nothing")).send().unwrap());
+    assert_eq!(st, 404);
+    let (st, m) = err(c
+        .post(s.url("/v1/notices"))
+        .json(&json!({"target": {"type": "document", "doc_id": "no-such-doc"}, "reason": "x"}))
+        .send()
+        .unwrap());
+    assert_eq!(st, 404, "{m}");
+    // A slow client: headers, then nothing. The server must not wait forever, nor stop serving others.
+    use std::io::Write;
+    let mut slow = std::net::TcpStream::connect(s.base.trim_start_matches("http://")).unwrap();
+    write!(slow, "POST /v1/scan HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{{\"te").unwrap();
+    let ok = c.post(s.url("/v1/scan")).json(&json!({"text": "still serving"})).send().unwrap();
+    assert_eq!(ok.status(), 200);
+    // An upstream that dies mid-stream: the client gets an error event, the server stays up.
+    let events = sse_events(c.post(s.url("/v1/chat/completions")).json(&chat_req(true)).send().unwrap());
+    let last: Value = serde_json::from_str(events.last().unwrap()).unwrap();
+    assert_eq!(last["error"]["type"], "upstream_error", "{events:?}");
+    // An upstream that is not there.
+    drop(slow);
+    let h: Value = c.get(s.url("/healthz")).send().unwrap().json().unwrap();
+    assert_eq!(h["status"], "ok");
+    let r: Value = c.get(s.url("/readyz")).send().unwrap().json().unwrap();
+    assert_eq!(r["status"], "ready");
+    let m = c.get(s.url("/metrics")).send().unwrap().text().unwrap();
+    assert!(m.contains("recital_requests_total{route=\"/v1/scan\",status=\"400\"}"), "{m}");
+    assert!(m.contains("recital_upstream_errors_total 1"), "{m}");
+    let api: Value = c.get(s.url("/openapi.json")).send().unwrap().json().unwrap();
+    assert!(api["paths"]["/v1/notices/{id}"]["get"].is_object());
+    assert_eq!(s.terminate().code(), Some(0));
+}
+
+#[test]
+fn refuses_to_run_open_on_a_public_address() {
+    let dir = tempfile::tempdir().unwrap();
+    let idx = build_index(dir.path());
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_recital"))
+        .args(["serve", "--index", idx.to_str().unwrap(), "--db"])
+        .arg(dir.path().join("db"))
+        .args(["--addr", "0.0.0.0:0"])
+        .env_remove("RECITAL_API_KEY")
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(e.contains("without authentication") && e.contains("--keys"), "{e}");
+}

@@ -1,0 +1,174 @@
+//! A scripted OpenAI-compatible upstream: streams a given text word by word
+//! (SSE, `/v1/chat/completions` and `/v1/completions`) or answers it whole,
+//! and records whether the proxy hung up before the end (cancellation).
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// What the upstream says and how.
+#[derive(Clone, Debug)]
+pub struct Script {
+    /// The text generated.
+    pub text: String,
+    /// Pause between words.
+    pub delay: Duration,
+    /// Break the connection after this many words (an upstream that dies).
+    pub die_after: Option<usize>,
+}
+
+/// One request the upstream served.
+#[derive(Clone, Debug, Default)]
+pub struct Served {
+    pub path: String,
+    pub body: String,
+    /// Words written before the end or the hang-up.
+    pub words_sent: usize,
+    /// The proxy closed the connection before the stream ended.
+    pub hung_up: bool,
+    pub finished: bool,
+}
+
+pub struct Upstream {
+    pub base: String,
+    pub script: Arc<Mutex<Script>>,
+    pub served: Arc<Mutex<Vec<Served>>>,
+}
+
+impl Upstream {
+    pub fn start(script: Script) -> Upstream {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let base = format!("http://{}", l.local_addr().unwrap());
+        let script = Arc::new(Mutex::new(script));
+        let served = Arc::new(Mutex::new(Vec::new()));
+        let (s2, v2) = (script.clone(), served.clone());
+        std::thread::spawn(move || {
+            for conn in l.incoming() {
+                let Ok(conn) = conn else { continue };
+                let (s3, v3) = (s2.clone(), v2.clone());
+                std::thread::spawn(move || handle(conn, s3, v3));
+            }
+        });
+        Upstream { base, script, served }
+    }
+
+    pub fn set(&self, script: Script) {
+        *self.script.lock().unwrap() = script;
+    }
+
+    pub fn last(&self) -> Served {
+        self.served.lock().unwrap().last().cloned().unwrap_or_default()
+    }
+}
+
+fn handle(conn: TcpStream, script: Arc<Mutex<Script>>, served: Arc<Mutex<Vec<Served>>>) {
+    let mut r = BufReader::new(conn.try_clone().unwrap());
+    let mut line = String::new();
+    if r.read_line(&mut line).is_err() {
+        return;
+    }
+    let path = line.split_whitespace().nth(1).unwrap_or("").to_string();
+    let mut len = 0usize;
+    loop {
+        let mut h = String::new();
+        if r.read_line(&mut h).unwrap_or(0) == 0 {
+            return;
+        }
+        let h = h.trim_end();
+        if h.is_empty() {
+            break;
+        }
+        if let Some(v) = h.to_ascii_lowercase().strip_prefix("content-length:") {
+            len = v.trim().parse().unwrap_or(0);
+        }
+    }
+    let mut body = vec![0u8; len];
+    if r.read_exact(&mut body).is_err() {
+        return;
+    }
+    let body = String::from_utf8_lossy(&body).to_string();
+    let req: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+    let chat = path.ends_with("/chat/completions");
+    let stream = req["stream"].as_bool().unwrap_or(false);
+    let sc = script.lock().unwrap().clone();
+    let idx = {
+        let mut v = served.lock().unwrap();
+        v.push(Served { path: path.clone(), body: body.clone(), ..Default::default() });
+        v.len() - 1
+    };
+    let mut w = conn;
+    let _ = w.set_write_timeout(Some(Duration::from_secs(5)));
+    if !stream {
+        let resp = if chat {
+            serde_json::json!({"id": "chatcmpl-1", "object": "chat.completion", "created": 1, "model": "scripted",
+                "choices": [{"index": 0, "message": {"role": "assistant", "content": sc.text}, "finish_reason": "stop"}],
+                "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}})
+        } else {
+            serde_json::json!({"id": "cmpl-1", "object": "text_completion", "created": 1, "model": "scripted",
+                "choices": [{"index": 0, "text": sc.text, "finish_reason": "stop", "logprobs": null}]})
+        }
+        .to_string();
+        let _ = write!(w, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{}", resp.len(), resp);
+        let mut v = served.lock().unwrap();
+        v[idx].finished = true;
+        return;
+    }
+    if write!(w, "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\nConnection: close\r\n\r\n").is_err() {
+        return;
+    }
+    let chunk = |delta: serde_json::Value, finish: Option<&str>| -> String {
+        if chat {
+            serde_json::json!({"id": "chatcmpl-1", "object": "chat.completion.chunk", "created": 1, "model": "scripted",
+                "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]})
+        } else {
+            serde_json::json!({"id": "cmpl-1", "object": "text_completion", "created": 1, "model": "scripted",
+                "choices": [{"index": 0, "text": delta.as_str().unwrap_or(""), "finish_reason": finish, "logprobs": null}]})
+        }
+        .to_string()
+    };
+    let mut send = |s: String| -> bool {
+        w.write_all(format!("data: {s}\n\n").as_bytes()).and_then(|_| w.flush()).is_ok()
+    };
+    if chat && !send(chunk(serde_json::json!({"role": "assistant", "content": ""}), None)) {
+        return;
+    }
+    // Words with the whitespace before them, so the stream re-assembles the text exactly.
+    let mut pieces: Vec<String> = Vec::new();
+    let mut cur = String::new();
+    for ch in sc.text.chars() {
+        if ch.is_whitespace() && !cur.trim().is_empty() {
+            pieces.push(std::mem::take(&mut cur));
+        }
+        cur.push(ch);
+    }
+    if !cur.is_empty() {
+        pieces.push(cur);
+    }
+    for (i, p) in pieces.iter().enumerate() {
+        if sc.die_after == Some(i) {
+            // Die: close the socket mid-stream.
+            let _ = w.shutdown(std::net::Shutdown::Both);
+            served.lock().unwrap()[idx].words_sent = i;
+            return;
+        }
+        let delta = if chat { serde_json::json!({"content": p}) } else { serde_json::json!(p) };
+        if !send(chunk(delta, None)) {
+            let mut v = served.lock().unwrap();
+            v[idx].hung_up = true;
+            v[idx].words_sent = i;
+            return;
+        }
+        std::thread::sleep(sc.delay);
+    }
+    let end = if chat {
+        chunk(serde_json::json!({}), Some("stop"))
+    } else {
+        chunk(serde_json::json!(""), Some("stop"))
+    };
+    let ok = send(end) && send("[DONE]".into());
+    let mut v = served.lock().unwrap();
+    v[idx].words_sent = pieces.len();
+    v[idx].finished = ok;
+    v[idx].hung_up = !ok;
+}
