@@ -469,3 +469,29 @@ fn jsonl_records_take_rules_of_their_dump_file() {
     let v = json(&["locate", "--index", idx.to_str().unwrap(), "--json", "beads for counting"]);
     assert_eq!(v["hits"][0]["license"], "GPL-3.0-or-later");
 }
+
+#[test]
+fn policy_check_reports_every_error_with_its_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let presets = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../policies");
+    for p in ["everywhere", "eu-only", "permissive-with-attribution"] {
+        let out = ok(&["policy", "check", presets.join(format!("{p}.toml")).to_str().unwrap()]);
+        assert!(out.contains(": ok"), "{out}");
+    }
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(
+        &bad,
+        "name = \"bad\"\nversion = 1\ndefault_jurisdiction = \"EU\"\n\n[[rules]]\nname = \"r1\"\naction = \"shred\"\n\n[[rules]]\nname = \"r2\"\njurisdictions = [\"XX\"]\naction = \"block\"\n",
+    )
+    .unwrap();
+    let o = run(&["policy", "check", bad.to_str().unwrap()]);
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("bad.toml:7") && err.contains("shred"), "{err}");
+    assert!(err.contains("bad.toml:11") && err.contains("XX"), "{err}");
+    let j: serde_json::Value =
+        serde_json::from_slice(&run(&["policy", "check", "--json", bad.to_str().unwrap()]).stdout).unwrap();
+    assert_eq!(j["ok"], false);
+    // Also: no categories (line 1) and an undefined group EU (line 3).
+    assert_eq!(j["errors"].as_array().unwrap().len(), 4, "{j}");
+}

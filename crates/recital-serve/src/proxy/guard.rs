@@ -20,14 +20,13 @@
 
 use std::collections::HashSet;
 
-use recital_detect::ScanReport;
 use recital_policy::{Action, Citation, Decision, SpanDecision};
 use serde::Serialize;
 
 use crate::error::ApiError;
 
 /// Scans a text and decides (the window of a step).
-pub type Evaluator<'a> = dyn FnMut(&str) -> Result<(ScanReport, Decision), ApiError> + 'a;
+pub type Evaluator<'a> = dyn FnMut(&str) -> Result<Decision, ApiError> + 'a;
 
 /// A citation travelling with streamed text (the `recital` extension field).
 #[derive(Debug, Clone, Serialize)]
@@ -123,7 +122,7 @@ impl Guard {
         }
         let ws = self.window_start();
         self.scans += 1;
-        let (_report, mut decision) = eval(&self.text[ws..])?;
+        let mut decision = eval(&self.text[ws..])?;
         for s in &mut decision.spans {
             s.byte_start += ws;
             s.byte_end += ws;
@@ -252,5 +251,158 @@ impl Guard {
         let i = self.breaks.partition_point(|&(ip, _)| ip <= p);
         let (ip, ep) = self.breaks[i.saturating_sub(1)];
         (ep + p.saturating_sub(ip)).min(self.emitted)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The guard against a brute-force model of the scanner: the protected
+    //! work is a word sequence; a "span" is, from each word of the window, the
+    //! longest run of words that occurs in the work (the maximal-span rule),
+    //! reported from `MIN` words; it is redacted from `THRESHOLD` words and,
+    //! shorter, allowed with potential `redact` — like a prose copy under its
+    //! category threshold.
+    use super::*;
+    use proptest::prelude::*;
+    use recital_detect::SpanKind;
+    use recital_policy::{LicenseClass, SpanDecision};
+
+    const MIN: usize = 4;
+    const THRESHOLD: usize = 8;
+    const WORK: &[&str] = &[
+        "alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india", "juliet", "kilo", "lima",
+        "mike", "november", "oscar", "papa", "quebec", "romeo", "sierra", "tango",
+    ];
+    const NOISE: &[&str] = &["one", "two", "three", "four", "five", "six"];
+
+    fn words(text: &str) -> Vec<(usize, usize)> {
+        let mut out = Vec::new();
+        let mut start = None;
+        for (i, c) in text.char_indices() {
+            match (c.is_whitespace(), start) {
+                (false, None) => start = Some(i),
+                (true, Some(s)) => {
+                    out.push((s, i));
+                    start = None;
+                }
+                _ => {}
+            }
+        }
+        if let Some(s) = start {
+            out.push((s, text.len()));
+        }
+        out
+    }
+
+    fn eval(window: &str) -> Decision {
+        let ws = words(window);
+        let w: Vec<&str> = ws.iter().map(|&(a, b)| &window[a..b]).collect();
+        let mut spans = Vec::new();
+        let mut reach = 0;
+        for i in 0..w.len() {
+            // Longest run from i that occurs in WORK (contiguously).
+            let mut best = 0;
+            for k in 0..WORK.len() {
+                let mut n = 0;
+                while i + n < w.len() && k + n < WORK.len() && w[i + n] == WORK[k + n] {
+                    n += 1;
+                }
+                best = best.max(n);
+            }
+            if best >= MIN && i + best > reach {
+                reach = i + best;
+                let action = if best >= THRESHOLD { Action::Redact } else { Action::Allow };
+                spans.push(SpanDecision {
+                    span: spans.len(),
+                    byte_start: ws[i].0,
+                    byte_end: ws[i + best - 1].1,
+                    tokens: best,
+                    kind: SpanKind::Exact,
+                    action,
+                    rule: (action == Action::Redact).then(|| "protect".to_string()),
+                    category: "prose".into(),
+                    license: "LicenseRef-Test".into(),
+                    license_class: LicenseClass::Proprietary,
+                    sources: Vec::new(),
+                    reason: String::new(),
+                    marker: None,
+                    potential: Action::Redact,
+                });
+            }
+        }
+        let action = spans.iter().map(|s| s.action).max().unwrap_or(Action::Allow);
+        Decision { action, jurisdiction: "EU".into(), spans, statement: String::new(), policy: "test".into() }
+    }
+
+    fn run(text: &str, cuts: &[usize]) -> (String, Guard) {
+        let mut g = Guard::new(MIN - 1, 64, Box::new(|_| "[X]".to_string()));
+        let mut out = String::new();
+        let mut pos = 0;
+        for &c in cuts.iter().chain(std::iter::once(&text.len())) {
+            let c = c.clamp(pos, text.len());
+            g.push(&text[pos..c]);
+            pos = c;
+            out.push_str(&g.step(false, &mut |w: &str| Ok(eval(w))).unwrap().text);
+        }
+        out.push_str(&g.step(true, &mut |w: &str| Ok(eval(w))).unwrap().text);
+        (out, g)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(
+            std::env::var("RECITAL_PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(256)))]
+
+        /// Text is released in order, whatever the chunking; a copy of at least
+        /// THRESHOLD words is replaced whole and none of its words leaves; a
+        /// shorter one, and everything else, passes unchanged.
+        #[test]
+        fn copies_never_leak_and_other_text_passes(
+            pre in proptest::collection::vec(0..NOISE.len(), 0..30),
+            from in 0..WORK.len(),
+            len in 0..=WORK.len(),
+            post in proptest::collection::vec(0..NOISE.len(), 0..30),
+            cuts in proptest::collection::vec(0..400usize, 0..40),
+        ) {
+            let len = len.min(WORK.len() - from);
+            let copy: Vec<&str> = WORK[from..from + len].to_vec();
+            let mut all: Vec<&str> = pre.iter().map(|&i| NOISE[i]).collect();
+            all.extend(&copy);
+            all.extend(post.iter().map(|&i| NOISE[i]));
+            let text = all.join(" ");
+            let mut cuts = cuts;
+            cuts.sort();
+            let (out, g) = run(&text, &cuts);
+            if len >= THRESHOLD {
+                let expect = [
+                    pre.iter().map(|&i| NOISE[i]).collect::<Vec<_>>().join(" "),
+                    "[X]".to_string(),
+                    post.iter().map(|&i| NOISE[i]).collect::<Vec<_>>().join(" "),
+                ]
+                .iter()
+                .filter(|s| !s.is_empty())
+                .cloned()
+                .collect::<Vec<_>>();
+                let got: Vec<&str> = out.split_whitespace().collect();
+                let want: Vec<&str> = expect.iter().flat_map(|s| s.split_whitespace()).collect();
+                prop_assert_eq!(got, want, "text {:?} out {:?}", text, out);
+                prop_assert!(!copy.iter().any(|w| out.contains(w)));
+                prop_assert_eq!(g.leaked_bytes, 0);
+            } else {
+                prop_assert_eq!(&out, &text);
+            }
+        }
+    }
+
+    #[test]
+    fn releases_as_tokens_complete_not_at_the_end() {
+        let mut g = Guard::new(2, 64, Box::new(|_| "[X]".to_string()));
+        let mut got = Vec::new();
+        for w in ["one ", "two ", "three ", "four ", "five ", "six "] {
+            g.push(w);
+            got.push(g.step(false, &mut |w: &str| Ok(eval(w))).unwrap().text);
+        }
+        // Three tokens held (two complete plus the one being written): release starts at the fourth.
+        assert_eq!(got, vec!["", "", "", "one ", "two ", "three "]);
+        assert_eq!(g.step(true, &mut |w: &str| Ok(eval(w))).unwrap().text, "four five six ");
     }
 }

@@ -135,7 +135,8 @@ async fn handle(
     if kind == Kind::Chat && !req.get("messages").is_some_and(Value::is_array) {
         return Err(ApiError::bad_request("invalid_request", "`messages` must be an array"));
     }
-    if kind == Kind::Completions && req.get("prompt").is_none() {
+    // The official clients send `"prompt": null` for a prompt given as `None`.
+    if kind == Kind::Completions && req.get("prompt").is_none_or(Value::is_null) {
         return Err(ApiError::bad_request("invalid_request", "`prompt` is required"));
     }
     let jurisdiction = engine::jurisdiction(&state, &headers, None, &caller.0)?;
@@ -483,7 +484,7 @@ impl Pump {
         let p = self.guards.iter().position(|g| g.0 == idx).ok_or(())?;
         let guard = &mut self.guards[p].1;
         let step = tokio::task::block_in_place(|| {
-            guard.step(finished, &mut |text: &str| engine::evaluate(&state, text, Some(ctx.clone()), &j))
+            guard.step(finished, &mut |text: &str| engine::evaluate(&state, text, Some(ctx.clone()), &j).map(|(_, d)| d))
         });
         let step: Step = match step {
             Ok(s) => s,
