@@ -76,6 +76,11 @@ pub fn run(a: DemoArgs) -> anyhow::Result<()> {
     );
     println!("scanning {} (a model output that quotes in capitals with invisible characters and homoglyphs,\nparaphrases with edits, and renames a function's variables):\n", output_path.display());
     super::scan::print_report(&report, elapsed);
+    // What a provider's filter would do with it, under the built-in policy.
+    let policy = recital_policy::Policy::builtin_default();
+    let d = policy.decide(&report, &recital_policy::Request::from_jurisdiction(policy.default_jurisdiction()));
+    println!("\npolicy {}: {}\n  {}", policy.label(), d.action.name(), d.statement);
+    println!("\n(serve this as an API and OpenAI-compatible proxy: recital serve --index DIR [--upstream URL])");
     Ok(())
 }
 
