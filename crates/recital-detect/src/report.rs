@@ -72,6 +72,9 @@ pub struct Source {
     pub source_byte_end: usize,
     /// The match in its source, with some context.
     pub snippet: String,
+    /// Byte range of the match inside `snippet` (a service that must not
+    /// reveal more of a protected source than the caller sent trims to it).
+    pub snippet_hit: [usize; 2],
 }
 
 /// One reported span of the output.

@@ -495,6 +495,7 @@ fn source(index: &Index, cache: &mut DocCache, stream: Stream, o: Occurrence) ->
         source_byte_start: h.byte_start,
         source_byte_end: h.byte_end,
         snippet: h.snippet,
+        snippet_hit: h.snippet_hit,
     })
 }
 

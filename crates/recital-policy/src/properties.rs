@@ -49,6 +49,7 @@ fn source(text_len: usize, (lic, tdm, j, cat, doc): SourceSpec) -> Source {
         source_byte_start: 0,
         source_byte_end: text_len,
         snippet: String::new(),
+        snippet_hit: [0, 0],
     }
 }
 

@@ -87,6 +87,7 @@ pub fn source(doc_id: &str, license: &str) -> Source {
         source_byte_start: 0,
         source_byte_end: 0,
         snippet: String::new(),
+        snippet_hit: [0, 0],
     }
 }
 

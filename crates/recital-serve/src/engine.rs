@@ -45,6 +45,33 @@ pub fn evaluate(
     Ok((report, decision))
 }
 
+/// Longest source snippet an API response carries, in bytes.
+const MAX_SNIPPET_BYTES: usize = 240;
+
+/// Trims every source snippet to the matched text (at most
+/// [`MAX_SNIPPET_BYTES`]): the context around a match would let a caller walk
+/// through a protected document one query at a time, turning the filter into
+/// an extraction oracle.
+pub fn limit_snippets(report: &mut ScanReport) {
+    for span in &mut report.spans {
+        for src in &mut span.sources {
+            let [a, b] = src.snippet_hit;
+            let (a, b) = (a.min(src.snippet.len()), b.min(src.snippet.len()));
+            let mut hit = src.snippet.get(a..b).unwrap_or("").to_string();
+            if hit.len() > MAX_SNIPPET_BYTES {
+                let mut cut = MAX_SNIPPET_BYTES;
+                while !hit.is_char_boundary(cut) {
+                    cut -= 1;
+                }
+                hit.truncate(cut);
+                hit.push('…');
+            }
+            src.snippet_hit = [0, hit.len()];
+            src.snippet = hit;
+        }
+    }
+}
+
 /// Resolves the request's jurisdiction: the `X-Recital-Jurisdiction` header,
 /// else the body's field, else the key's default, else the policy's default.
 pub fn jurisdiction(

@@ -310,6 +310,19 @@ fn registry_works_notices_roles_and_tenants() {
         .unwrap();
     assert_eq!(v["action"], "redact", "{v}");
     assert_eq!(v["jurisdiction"], "DE", "the key's default jurisdiction");
+    // /v1/scan shows the matched text of a source, never the text around it (no extraction oracle).
+    let v: Value = authed(Method::POST, &s, "/v1/scan", "rk_client_0123456789abcdef")
+        .json(&json!({"text": out}))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let src = &v["report"]["spans"][0]["sources"][0];
+    let snip = src["snippet"].as_str().unwrap();
+    assert!(
+        !snip.is_empty() && out.to_lowercase().contains(&snip.trim_end_matches('…').to_lowercase()),
+        "{src}"
+    );
     // Client keys cannot use the registry; the other rightsholder cannot see A's work or notice it.
     assert_eq!(
         authed(Method::GET, &s, "/v1/works", "rk_client_0123456789abcdef").send().unwrap().status(),

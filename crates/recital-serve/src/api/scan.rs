@@ -110,7 +110,8 @@ pub async fn scan(
     headers: HeaderMap,
     Body(req): Body<ScanRequest>,
 ) -> ApiResult<Json<ScanResponse>> {
-    let (request_id, _text, report, decision) = run(&state, &caller, &headers, req, "/v1/scan").await?;
+    let (request_id, _text, mut report, decision) = run(&state, &caller, &headers, req, "/v1/scan").await?;
+    engine::limit_snippets(&mut report);
     Ok(Json(ScanResponse { request_id, decision, report }))
 }
 

@@ -270,8 +270,8 @@ mod tests {
     const MIN: usize = 4;
     const THRESHOLD: usize = 8;
     const WORK: &[&str] = &[
-        "alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india", "juliet", "kilo", "lima",
-        "mike", "november", "oscar", "papa", "quebec", "romeo", "sierra", "tango",
+        "alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india", "juliet", "kilo",
+        "lima", "mike", "november", "oscar", "papa", "quebec", "romeo", "sierra", "tango",
     ];
     const NOISE: &[&str] = &["one", "two", "three", "four", "five", "six"];
 

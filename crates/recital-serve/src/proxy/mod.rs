@@ -484,7 +484,9 @@ impl Pump {
         let p = self.guards.iter().position(|g| g.0 == idx).ok_or(())?;
         let guard = &mut self.guards[p].1;
         let step = tokio::task::block_in_place(|| {
-            guard.step(finished, &mut |text: &str| engine::evaluate(&state, text, Some(ctx.clone()), &j).map(|(_, d)| d))
+            guard.step(finished, &mut |text: &str| {
+                engine::evaluate(&state, text, Some(ctx.clone()), &j).map(|(_, d)| d)
+            })
         });
         let step: Step = match step {
             Ok(s) => s,
