@@ -78,9 +78,12 @@ pub fn run(a: DemoArgs) -> anyhow::Result<()> {
     super::scan::print_report(&report, elapsed);
     // What a provider's filter would do with it, under the built-in policy.
     let policy = recital_policy::Policy::builtin_default();
-    let d = policy.decide(&report, &recital_policy::Request::from_jurisdiction(policy.default_jurisdiction()));
+    let d =
+        policy.decide(&report, &recital_policy::Request::from_jurisdiction(policy.default_jurisdiction()));
     println!("\npolicy {}: {}\n  {}", policy.label(), d.action.name(), d.statement);
-    println!("\n(serve this as an API and OpenAI-compatible proxy: recital serve --index DIR [--upstream URL])");
+    println!(
+        "\n(serve this as an API and OpenAI-compatible proxy: recital serve --index DIR [--upstream URL])"
+    );
     Ok(())
 }
 
