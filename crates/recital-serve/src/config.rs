@@ -29,8 +29,6 @@ pub struct ServeConfig {
     pub body_timeout: Duration,
     /// Strip every non-standard field from proxied responses.
     pub strict_openai: bool,
-    /// Stream proxied text as soon as it is released (no buffering beyond the hold-back).
-    pub hold_back_override: Option<usize>,
 }
 
 impl ServeConfig {
@@ -48,7 +46,6 @@ impl ServeConfig {
             upstream_timeout: Duration::from_secs(120),
             body_timeout: Duration::from_secs(30),
             strict_openai: false,
-            hold_back_override: None,
         }
     }
 }

@@ -458,11 +458,7 @@ impl Pump {
         if let Some(p) = self.guards.iter().position(|g| g.0 == idx) {
             return &mut self.guards[p].1;
         }
-        let hold = self
-            .state
-            .config
-            .hold_back_override
-            .unwrap_or(self.state.policy.trigger_tokens().saturating_sub(1));
+        let hold = self.state.policy.trigger_tokens().saturating_sub(1);
         let policy = self.state.policy.clone();
         let marker = Box::new(move |d: &recital_policy::SpanDecision| policy.redaction_marker(d));
         self.guards.push((idx, Guard::new(hold, 2048, marker), None));
