@@ -20,38 +20,21 @@
 
 use std::collections::HashSet;
 
-use recital_policy::{Action, Citation, Decision, SpanDecision};
-use serde::Serialize;
+use recital_policy::{Action, Annotation, Decision, SpanDecision};
 
 use crate::error::ApiError;
 
 /// Scans a text and decides (the window of a step).
 pub type Evaluator<'a> = dyn FnMut(&str) -> Result<Decision, ApiError> + 'a;
 
-/// A citation travelling with streamed text (the `recital` extension field).
-#[derive(Debug, Clone, Serialize)]
-pub struct StreamAnnotation {
-    /// Start, in bytes of the text emitted so far for this choice.
-    pub start_offset: usize,
-    /// End (exclusive).
-    pub end_offset: usize,
-    /// Always `"byte"`.
-    pub offset_unit: &'static str,
-    /// `annotate` or `redact`.
-    pub action: Action,
-    /// Rule that decided.
-    pub rule: Option<String>,
-    /// Sources with licence and URL.
-    pub citations: Vec<Citation>,
-}
-
 /// What one step releases.
 #[derive(Debug, Default)]
 pub struct Step {
     /// Text to send now.
     pub text: String,
-    /// Citations for text sent (now or earlier).
-    pub annotations: Vec<StreamAnnotation>,
+    /// Citations for text sent (now or earlier); offsets are bytes of the
+    /// text emitted so far for this choice.
+    pub annotations: Vec<Annotation>,
     /// Set when the response must be blocked: send nothing more.
     pub blocked: Option<Decision>,
 }
@@ -185,7 +168,7 @@ impl Guard {
             pos = e;
             self.breaks.push((pos, end));
             if self.annotated.insert((d.byte_start, d.byte_end)) {
-                annotations.push(StreamAnnotation {
+                annotations.push(Annotation {
                     start_offset: start,
                     end_offset: end,
                     offset_unit: "byte",
@@ -204,7 +187,7 @@ impl Guard {
         for d in decision.spans.iter().filter(|s| s.action == Action::Annotate && s.byte_end <= self.released)
         {
             if self.annotated.insert((d.byte_start, d.byte_end)) {
-                annotations.push(StreamAnnotation {
+                annotations.push(Annotation {
                     start_offset: self.map(d.byte_start),
                     end_offset: self.map(d.byte_end),
                     offset_unit: "byte",
