@@ -10,6 +10,9 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/recital/target}"
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 
 scripts/install-test-corpora.sh
+# The official `openai` Python client, from PyPI, for tests/openai_client.rs.
+RECITAL_TEST_PYTHON="$(scripts/install-test-deps.sh)"
+export RECITAL_TEST_PYTHON
 
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --quiet -- -D warnings
