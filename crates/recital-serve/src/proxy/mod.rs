@@ -172,24 +172,28 @@ async fn handle(
         });
         return Ok((code, axum::Json(body)).into_response());
     }
-    let request_id = engine::request_id();
+    let call = Call { state, caller, kind, jurisdiction, context, request_id: engine::request_id() };
     if stream {
-        Ok(stream_response(state, caller, resp, kind, jurisdiction, context, request_id))
+        Ok(stream_response(call, resp))
     } else {
-        unary(state, caller, resp, kind, jurisdiction, context, request_id).await
+        unary(call, resp).await
     }
 }
 
-/// Non-streamed: check every choice's text, then answer.
-async fn unary(
+/// One proxied call: who asked, for which endpoint, where, with what prompt.
+struct Call {
     state: Arc<AppState>,
     caller: Caller,
-    resp: reqwest::Response,
     kind: Kind,
     jurisdiction: String,
+    /// The prompt: exempt from flagging.
     context: String,
     request_id: String,
-) -> ApiResult<Response> {
+}
+
+/// Non-streamed: check every choice's text, then answer.
+async fn unary(call: Call, resp: reqwest::Response) -> ApiResult<Response> {
+    let Call { state, caller, kind, jurisdiction, context, request_id } = call;
     let bytes = resp.bytes().await.map_err(|e| {
         state.metrics.upstream_errors.fetch_add(1, Ordering::Relaxed);
         ApiError::upstream(StatusCode::BAD_GATEWAY, format!("the upstream response broke off: {e}"))
@@ -242,15 +246,8 @@ async fn unary(
 }
 
 /// Streamed: guard each choice, release checked text as chunks.
-fn stream_response(
-    state: Arc<AppState>,
-    caller: Caller,
-    resp: reqwest::Response,
-    kind: Kind,
-    jurisdiction: String,
-    context: String,
-    request_id: String,
-) -> Response {
+fn stream_response(call: Call, resp: reqwest::Response) -> Response {
+    let Call { state, caller, kind, jurisdiction, context, request_id } = call;
     let (tx, rx) = tokio::sync::mpsc::channel::<bytes::Bytes>(64);
     tokio::spawn(async move {
         let mut pump = Pump {
