@@ -33,6 +33,12 @@ use crate::state::AppState;
 use guard::{Guard, Step};
 use sse::SseParser;
 
+/// Released text rescanned before the held tail at each step. A flagged
+/// exact copy never starts in released text (see [`guard`]), so this is only
+/// context for near-verbatim chains; it bounds the work per streamed token
+/// (the scan is linear in the window), which is the proxy's added latency.
+const LOOKBACK_BYTES: usize = 384;
+
 /// Which OpenAI endpoint is proxied.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
@@ -458,7 +464,7 @@ impl Pump {
         let hold = self.state.policy.trigger_tokens().saturating_sub(1);
         let policy = self.state.policy.clone();
         let marker = Box::new(move |d: &recital_policy::SpanDecision| policy.redaction_marker(d));
-        self.guards.push((idx, Guard::new(hold, 2048, marker), None));
+        self.guards.push((idx, Guard::new(hold, LOOKBACK_BYTES, marker), None));
         &mut self.guards.last_mut().expect("just pushed").1
     }
 
