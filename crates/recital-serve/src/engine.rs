@@ -46,7 +46,7 @@ pub fn evaluate(
 }
 
 /// Longest source snippet an API response carries, in bytes.
-const MAX_SNIPPET_BYTES: usize = 240;
+pub const MAX_SNIPPET_BYTES: usize = 240;
 
 /// Trims every source snippet to the matched text (at most
 /// [`MAX_SNIPPET_BYTES`]): the context around a match would let a caller walk
