@@ -1,0 +1,981 @@
+//! Helper of `bench/serve.sh`: the in-process baseline of `/v1/scan`, a
+//! scripted OpenAI-compatible streaming upstream, and a streaming client that
+//! pairs direct and proxied streams token by token. Prints JSON.
+//!
+//! ```text
+//! serve_bench inproc   INDEX OUTPUTS.jsonl [--policy FILE] [--rounds N] [--secs S]
+//!                      [--threads 1,2] [--variants scan_default,...]
+//! serve_bench upstream ADDR TEXTS.jsonl [--delay-ms 20] [--first-ms 20]
+//! serve_bench stream   --direct URL --proxy URL --index DIR --streams N --concurrency C
+//!                      [--policy FILE] [--texts N] [--offset K] [--endpoint chat|completions]
+//!                      [--prompts FILE --model M --max-tokens K] [--flush 1] [--relay-log FILE]
+//! serve_bench relay    ADDR UPSTREAM_URL LOG.jsonl
+//! ```
+//!
+//! - `inproc`: the same 1 KB outputs that `wrk` posts to `/v1/scan`, scanned
+//!   in-process several ways, each timed per output (1 thread, `--rounds`
+//!   rounds after a warm-up pass; 0: skipped) and for throughput with 1 and
+//!   2 threads sharing the state for `--secs` seconds each: `scan_default` (`recital_detect::scan` with default
+//!   `ScanOptions`, what `bench_scan` times), `scan_service` (the options the
+//!   service derives from the policy), `evaluate` (`recital_serve::engine::evaluate`:
+//!   scan + policy decision, what a request's blocking task does) and
+//!   `evaluate_json` (evaluate + the `/v1/scan` response serialised), and as a
+//!   diagnostic `scan_service_no_sources` (`max_sources = 0`: no document
+//!   text decoded for attribution; not a usable configuration).
+//! - `upstream`: answers `/v1/chat/completions` and `/v1/completions`. The
+//!   text is line N of TEXTS.jsonl when the prompt contains `bench-text N`.
+//!   Streamed word by word (a word and the whitespace before it) on a fixed
+//!   schedule from the moment the request arrives: word k at `first + k·delay`
+//!   ms; then a `finish_reason: "stop"` chunk and `[DONE]`. Each stream has its
+//!   own thread sleeping to the deadlines (tokio's timer has 1 ms ticks).
+//!   TCP_NODELAY is set on accepted connections (as uvicorn does).
+//! - `stream`: rounds of C concurrent streams, the same texts once directly and
+//!   once through the proxy (order alternating per round), and pairs them; see
+//!   `analyse` for the definitions.
+
+use std::collections::HashMap;
+use std::io::BufRead;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures_util::StreamExt;
+use serde_json::{json, Value};
+
+fn usage() -> ! {
+    eprintln!("usage: serve_bench inproc|upstream|stream ... (see src/main.rs)");
+    std::process::exit(2)
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        Some("inproc") => inproc(&args[1..]),
+        Some("upstream") => upstream(&args[1..]),
+        Some("stream") => stream(&args[1..]),
+        Some("relay") => relay(&args[1..]),
+        _ => usage(),
+    }
+}
+
+/// `--name value` options and positional arguments.
+fn opts(args: &[String]) -> (Vec<String>, HashMap<String, String>) {
+    let (mut pos, mut named) = (Vec::new(), HashMap::new());
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        if let Some(k) = a.strip_prefix("--") {
+            named.insert(k.to_string(), it.next().cloned().unwrap_or_else(|| usage()));
+        } else {
+            pos.push(a.clone());
+        }
+    }
+    (pos, named)
+}
+
+fn jsonl(path: &str) -> Vec<Value> {
+    let f = std::fs::File::open(path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    std::io::BufReader::new(f)
+        .lines()
+        .map_while(Result::ok)
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(&l).expect("JSON line"))
+        .collect()
+}
+
+fn pct(v: &[f64], p: f64) -> f64 {
+    let mut v = v.to_vec();
+    v.sort_by(|a, b| a.total_cmp(b));
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    v[((v.len() as f64 - 1.0) * p).round() as usize]
+}
+
+fn dist(v: &[f64]) -> Value {
+    json!({"n": v.len(), "p50": pct(v, 0.5), "p90": pct(v, 0.9), "p99": pct(v, 0.99),
+           "max": pct(v, 1.0), "min": pct(v, 0.0),
+           "mean": if v.is_empty() { f64::NAN } else { v.iter().sum::<f64>() / v.len() as f64 }})
+}
+
+fn policy(named: &HashMap<String, String>) -> recital_policy::Policy {
+    match named.get("policy") {
+        Some(p) => recital_policy::Policy::load(std::path::Path::new(p)).expect("policy"),
+        None => recital_policy::Policy::builtin_default(),
+    }
+}
+
+/// CPU seconds (user + system) this process has used.
+fn cpu_seconds() -> f64 {
+    // SAFETY: getrusage fills the zeroed struct.
+    let ru = unsafe {
+        let mut ru: libc::rusage = std::mem::zeroed();
+        libc::getrusage(libc::RUSAGE_SELF, &mut ru);
+        ru
+    };
+    let t = |tv: libc::timeval| tv.tv_sec as f64 + tv.tv_usec as f64 * 1e-6;
+    t(ru.ru_utime) + t(ru.ru_stime)
+}
+
+/// (busy, total) jiffies of all CPUs, from /proc/stat.
+fn machine_ticks() -> (u64, u64) {
+    let s = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    let v: Vec<u64> =
+        s.lines().next().unwrap_or("").split_whitespace().skip(1).filter_map(|x| x.parse().ok()).collect();
+    let total: u64 = v.iter().sum();
+    let idle = v.get(3).copied().unwrap_or(0) + v.get(4).copied().unwrap_or(0);
+    (total - idle, total)
+}
+
+// ---------------------------------------------------------------- inproc
+
+fn inproc(args: &[String]) {
+    let (pos, named) = opts(args);
+    let [index, outputs] = &pos[..] else { usage() };
+    let rounds: usize = named.get("rounds").map_or(3, |r| r.parse().expect("--rounds N"));
+    let secs: f64 = named.get("secs").map_or(3.0, |r| r.parse().expect("--secs S"));
+    let only: Option<Vec<String>> = named.get("variants").map(|v| v.split(',').map(str::to_string).collect());
+    let threads_list: Vec<usize> = named
+        .get("threads")
+        .map_or(vec![1, 2], |v| v.split(',').map(|t| t.parse().expect("--threads 1,2")).collect());
+    let texts: Vec<String> =
+        jsonl(outputs).iter().map(|v| v["text"].as_str().expect("text").to_string()).collect();
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let mut config = recital_serve::ServeConfig::new(PathBuf::from(index));
+    config.db = tmp.path().join("inproc.db");
+    if let Some(p) = named.get("policy") {
+        config.policy = Some(PathBuf::from(p));
+    }
+    let (state, _writer) = rt.block_on(recital_serve::server::prepare(config)).expect("prepare");
+    let pol = policy(&named);
+    let jur = pol.default_jurisdiction().to_ascii_uppercase();
+    let default_opts = recital_detect::ScanOptions::default();
+    let service_opts = state.scan_options.clone();
+    let snapshot = state.corpus.snapshot();
+
+    type Job<'a> = Box<dyn Fn(&str) -> usize + Sync + 'a>;
+    let scan_with = |o: recital_detect::ScanOptions| -> Job<'_> {
+        let snap = snapshot.clone();
+        Box::new(move |t: &str| {
+            let input = recital_detect::Input::decode(t.as_bytes()).expect("decode");
+            recital_detect::scan(&snap, &input, &o).expect("scan").spans.len()
+        })
+    };
+    let st = state.clone();
+    let j1 = jur.clone();
+    let evaluate: Job<'_> = Box::new(move |t: &str| {
+        let (r, _d) = recital_serve::engine::evaluate(&st, t, None, &j1).expect("evaluate");
+        r.spans.len()
+    });
+    let st = state.clone();
+    let j2 = jur.clone();
+    let evaluate_json: Job<'_> = Box::new(move |t: &str| {
+        let (mut report, decision) = recital_serve::engine::evaluate(&st, t, None, &j2).expect("evaluate");
+        recital_serve::engine::limit_snippets(&mut report);
+        let resp = recital_serve::api::scan::ScanResponse {
+            request_id: recital_serve::engine::request_id(),
+            decision,
+            report,
+        };
+        serde_json::to_vec(&resp).expect("json").len()
+    });
+    let mut no_sources = service_opts.clone();
+    no_sources.max_sources = 0;
+    let variants: Vec<(&str, Job<'_>)> = vec![
+        ("scan_default", scan_with(default_opts.clone())),
+        ("scan_service", scan_with(service_opts.clone())),
+        // Diagnostic: the service's scan without attributing sources (no
+        // document text decoded); not a usable configuration.
+        ("scan_service_no_sources", scan_with(no_sources)),
+        ("evaluate", evaluate),
+        ("evaluate_json", evaluate_json),
+    ];
+    let variants: Vec<(&str, Job<'_>)> =
+        variants.into_iter().filter(|(n, _)| only.as_ref().is_none_or(|o| o.iter().any(|x| x == n))).collect();
+    // Page cache and allocator warm-up before anything is timed.
+    for (_, job) in &variants {
+        for t in &texts {
+            std::hint::black_box(job(t));
+        }
+    }
+    let mut out = serde_json::Map::new();
+    for (name, job) in &variants {
+        // Warm-up pass (also: the mean of what each job returns).
+        let mut ret = 0usize;
+        for t in &texts {
+            ret += job(t);
+        }
+        let mut lat = Vec::with_capacity(texts.len() * rounds);
+        for _ in 0..rounds {
+            for t in &texts {
+                let t0 = Instant::now();
+                std::hint::black_box(job(t));
+                lat.push(t0.elapsed().as_secs_f64() * 1e3);
+            }
+        }
+        let mut v = json!({"latency_ms": dist(&lat), "returned_mean": ret as f64 / texts.len() as f64});
+        // Throughput: `threads` threads sharing the state, each taking the
+        // next output, for `secs` seconds.
+        for &threads in &threads_list {
+            let next = AtomicUsize::new(0);
+            let (c0, t0, m0) = (cpu_seconds(), Instant::now(), machine_ticks());
+            let stop = Duration::from_secs_f64(secs);
+            std::thread::scope(|s| {
+                for _ in 0..threads {
+                    s.spawn(|| loop {
+                        if t0.elapsed() >= stop {
+                            break;
+                        }
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        std::hint::black_box(job(&texts[i % texts.len()]));
+                    });
+                }
+            });
+            let total = next.load(Ordering::Relaxed);
+            let el = t0.elapsed().as_secs_f64();
+            v[format!("throughput_{threads}t")] = json!(total as f64 / el);
+            v[format!("cpu_ms_per_op_{threads}t")] = json!((cpu_seconds() - c0) * 1e3 / total as f64);
+            let m1 = machine_ticks();
+            v[format!("machine_busy_{threads}t")] = json!((m1.0 - m0.0) as f64 / (m1.1 - m0.1).max(1) as f64);
+        }
+        eprintln!(
+            "serve_bench inproc: {name}: p50 {:.3} ms, p99 {:.3} ms, {:.0}/s on 1 thread, {:.0}/s on 2",
+            v["latency_ms"]["p50"].as_f64().unwrap_or(f64::NAN),
+            v["latency_ms"]["p99"].as_f64().unwrap_or(f64::NAN),
+            v["throughput_1t"].as_f64().unwrap_or(f64::NAN),
+            v["throughput_2t"].as_f64().unwrap_or(f64::NAN)
+        );
+        out.insert(name.to_string(), v);
+    }
+    let stats = snapshot.stats();
+    let report = json!({
+        "index": index,
+        "outputs": texts.len(),
+        "output_bytes_mean": texts.iter().map(String::len).sum::<usize>() as f64 / texts.len() as f64,
+        "rounds": rounds,
+        "policy": pol.name(),
+        "trigger_tokens": pol.trigger_tokens(),
+        "service_min_tokens": service_opts.min_tokens,
+        "service_seed_tokens": service_opts.seed_tokens,
+        "default_min_tokens": default_opts.min_tokens,
+        "default_seed_tokens": default_opts.seed_tokens,
+        "docs": stats.docs,
+        "text_tokens": stats.shards.iter().map(|s| s.text_tokens).sum::<u64>(),
+        "variants": out,
+    });
+    println!("{}", serde_json::to_string_pretty(&report).unwrap());
+}
+
+// ---------------------------------------------------------------- upstream
+
+struct Upstream {
+    texts: Vec<String>,
+    delay: Duration,
+    first: Duration,
+    served: AtomicUsize,
+}
+
+/// Pieces of `text` streamed one per chunk: each word with the whitespace before it.
+fn words(text: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut cur = String::new();
+    let mut in_word = false;
+    for c in text.chars() {
+        if c.is_whitespace() {
+            if in_word {
+                out.push(std::mem::take(&mut cur));
+                in_word = false;
+            }
+        } else {
+            in_word = true;
+        }
+        cur.push(c);
+    }
+    if !cur.is_empty() {
+        if in_word || out.is_empty() {
+            out.push(cur);
+        } else if let Some(l) = out.last_mut() {
+            l.push_str(&cur);
+        }
+    }
+    out
+}
+
+fn upstream(args: &[String]) {
+    let (pos, named) = opts(args);
+    let [addr, texts] = &pos[..] else { usage() };
+    let ms = |k: &str, d: u64| Duration::from_millis(named.get(k).map_or(d, |v| v.parse().expect("ms")));
+    let up = Arc::new(Upstream {
+        texts: jsonl(texts).iter().map(|v| v["text"].as_str().expect("text").to_string()).collect(),
+        delay: ms("delay-ms", 20),
+        first: ms("first-ms", 20),
+        served: AtomicUsize::new(0),
+    });
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+    rt.block_on(async move {
+        use axum::serve::ListenerExt;
+        let listener = tokio::net::TcpListener::bind(addr.as_str()).await.expect("bind");
+        let local = listener.local_addr().unwrap();
+        let listener = listener.tap_io(|s| {
+            let _ = s.set_nodelay(true);
+        });
+        let app = axum::Router::new()
+            .route("/v1/chat/completions", axum::routing::post(
+                |st: axum::extract::State<Arc<Upstream>>, body: axum::body::Bytes| answer(st, body, true),
+            ))
+            .route("/v1/completions", axum::routing::post(
+                |st: axum::extract::State<Arc<Upstream>>, body: axum::body::Bytes| answer(st, body, false),
+            ))
+            .route("/health", axum::routing::get(|| async { "ok" }))
+            .with_state(up);
+        eprintln!("serve_bench upstream: listening on http://{local}");
+        axum::serve(listener, app).await.expect("serve");
+    });
+}
+
+async fn answer(
+    axum::extract::State(up): axum::extract::State<Arc<Upstream>>,
+    body: axum::body::Bytes,
+    chat: bool,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let t0 = Instant::now();
+    let req: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let raw = String::from_utf8_lossy(&body);
+    let n = raw
+        .find("bench-text ")
+        .and_then(|i| raw[i + 11..].split(|c: char| !c.is_ascii_digit()).next()?.parse::<usize>().ok())
+        .unwrap_or(0);
+    let text = up.texts[n % up.texts.len()].clone();
+    let id = format!("cmpl-bench-{}", up.served.fetch_add(1, Ordering::Relaxed));
+    let model = req.get("model").cloned().unwrap_or(json!("bench-upstream"));
+    let object = if chat { "chat.completion.chunk" } else { "text_completion" };
+    let chunk = |content: Option<&str>, role: bool, finish: Option<&str>| -> bytes::Bytes {
+        let choice = if chat {
+            let mut delta = serde_json::Map::new();
+            if role {
+                delta.insert("role".into(), json!("assistant"));
+            }
+            if let Some(c) = content {
+                delta.insert("content".into(), json!(c));
+            }
+            json!({"index": 0, "delta": delta, "finish_reason": finish})
+        } else {
+            json!({"index": 0, "text": content.unwrap_or(""), "finish_reason": finish, "logprobs": null})
+        };
+        let v = json!({"id": id, "object": object, "created": 1_700_000_000u64, "model": model, "choices": [choice]});
+        bytes::Bytes::from(format!("data: {v}\n\n"))
+    };
+    if !req.get("stream").and_then(Value::as_bool).unwrap_or(false) {
+        let choice = if chat {
+            json!({"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"})
+        } else {
+            json!({"index": 0, "text": text, "finish_reason": "stop", "logprobs": null})
+        };
+        return axum::Json(json!({"id": id, "object": if chat {"chat.completion"} else {"text_completion"},
+            "created": 1_700_000_000u64, "model": model, "choices": [choice]}))
+        .into_response();
+    }
+    let pieces = words(&text);
+    let (tx, rx) = tokio::sync::mpsc::channel::<bytes::Bytes>(pieces.len() + 4);
+    let (delay, first) = (up.delay, up.first);
+    let mut frames = Vec::with_capacity(pieces.len() + 3);
+    if chat {
+        frames.push(chunk(Some(""), true, None));
+    }
+    for p in &pieces {
+        frames.push(chunk(Some(p), false, None));
+    }
+    frames.push(chunk(None, false, Some("stop")));
+    std::thread::spawn(move || {
+        // Frame 0 (the role) at once in chat; word k at first + k·delay; the
+        // finish chunk and [DONE] right after the last word.
+        let base = if chat { 1 } else { 0 };
+        for (i, f) in frames.into_iter().enumerate() {
+            if i >= base {
+                let k = (i - base).min(pieces.len().saturating_sub(1)) as u32;
+                let due = t0 + first + delay * k;
+                let now = Instant::now();
+                if due > now {
+                    std::thread::sleep(due - now);
+                }
+            }
+            if tx.blocking_send(f).is_err() {
+                return; // client went away
+            }
+        }
+        let _ = tx.blocking_send(bytes::Bytes::from_static(b"data: [DONE]\n\n"));
+    });
+    let body = axum::body::Body::from_stream(
+        tokio_stream_from(rx).map(Ok::<_, std::io::Error>),
+    );
+    axum::response::Response::builder()
+        .header("content-type", "text/event-stream")
+        .header("cache-control", "no-cache")
+        .body(body)
+        .unwrap()
+}
+
+fn tokio_stream_from(
+    mut rx: tokio::sync::mpsc::Receiver<bytes::Bytes>,
+) -> impl futures_util::Stream<Item = bytes::Bytes> {
+    futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx))
+}
+
+// ---------------------------------------------------------------- relay
+
+struct Relay {
+    upstream: String,
+    http: reqwest::Client,
+    log: std::sync::Mutex<std::fs::File>,
+}
+
+/// `serve_bench relay ADDR UPSTREAM_URL LOG.jsonl`: forwards `/v1/...` POSTs to
+/// the upstream and streams the answer back unchanged, logging when each SSE
+/// event arrived from the upstream (CLOCK_MONOTONIC ns), per request, keyed by
+/// the request's `user` field: one JSON line per request,
+/// `{"user": ..., "events": [[t_ns, content, finished], ...]}`.
+fn relay(args: &[String]) {
+    let (pos, _) = opts(args);
+    let [addr, upstream, log] = &pos[..] else { usage() };
+    let st = Arc::new(Relay {
+        upstream: upstream.trim_end_matches('/').to_string(),
+        http: reqwest::Client::builder().no_proxy().build().expect("client"),
+        log: std::sync::Mutex::new(std::fs::File::create(log).expect("log file")),
+    });
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+    rt.block_on(async move {
+        use axum::serve::ListenerExt;
+        let listener = tokio::net::TcpListener::bind(addr.as_str()).await.expect("bind");
+        let local = listener.local_addr().unwrap();
+        let listener = listener.tap_io(|s| {
+            let _ = s.set_nodelay(true);
+        });
+        let app = axum::Router::new()
+            .route(
+                "/v1/{*rest}",
+                axum::routing::post(
+                    |axum::extract::State(st): axum::extract::State<Arc<Relay>>,
+                     axum::extract::Path(rest): axum::extract::Path<String>,
+                     body: axum::body::Bytes| relay_one(st, rest, body),
+                ),
+            )
+            .with_state(st);
+        eprintln!("serve_bench relay: listening on http://{local}");
+        axum::serve(listener, app).await.expect("serve");
+    });
+}
+
+async fn relay_one(st: Arc<Relay>, rest: String, body: axum::body::Bytes) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let req: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let user = req.get("user").and_then(Value::as_str).unwrap_or("").to_string();
+    let resp = match st
+        .http
+        .post(format!("{}/v1/{rest}", st.upstream))
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+    {
+        Ok(r) => r,
+        Err(e) => return (axum::http::StatusCode::BAD_GATEWAY, e.to_string()).into_response(),
+    };
+    let status = resp.status().as_u16();
+    let ctype = resp.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+    let (tx, rx) = tokio::sync::mpsc::channel::<bytes::Bytes>(1024);
+    tokio::spawn(async move {
+        let mut stream = resp.bytes_stream();
+        let (mut buf, mut events) = (Vec::<u8>::new(), Vec::<Value>::new());
+        while let Some(Ok(b)) = stream.next().await {
+            let t = mono_ns();
+            buf.extend_from_slice(&b);
+            while let Some(end) = find_event_end(&buf) {
+                let ev: Vec<u8> = buf.drain(..end).collect();
+                let ev = String::from_utf8_lossy(&ev);
+                let data: String = ev.lines().filter_map(|l| l.strip_prefix("data:")).map(str::trim_start).collect();
+                if let Ok(v) = serde_json::from_str::<Value>(&data) {
+                    for c in v.get("choices").and_then(Value::as_array).into_iter().flatten() {
+                        let content = c
+                            .pointer("/delta/content")
+                            .or_else(|| c.get("text"))
+                            .and_then(Value::as_str)
+                            .unwrap_or("");
+                        let fin = c.get("finish_reason").is_some_and(|f| !f.is_null());
+                        events.push(json!([t, content, fin]));
+                    }
+                }
+            }
+            if tx.send(b).await.is_err() {
+                break;
+            }
+        }
+        if let Ok(mut f) = st.log.lock() {
+            use std::io::Write;
+            let _ = writeln!(f, "{}", json!({"user": user, "events": events}));
+        }
+    });
+    axum::response::Response::builder()
+        .status(status)
+        .header("content-type", if ctype.is_empty() { "application/json".to_string() } else { ctype })
+        .body(axum::body::Body::from_stream(tokio_stream_from(rx).map(Ok::<_, std::io::Error>)))
+        .unwrap()
+}
+
+// ---------------------------------------------------------------- stream client
+
+/// One streamed response as the client saw it.
+#[derive(Debug, Default, Clone)]
+struct Seen {
+    /// CLOCK_MONOTONIC at the send, ns (to compare with the relay's log).
+    t0_ns: u64,
+    /// The `user` tag sent with the request.
+    tag: String,
+    /// Content pieces: (ms after the request was sent, text).
+    pieces: Vec<(f64, String)>,
+    /// ms after send of the chunk carrying `finish_reason`, or of the end of the body.
+    finish_ms: Option<f64>,
+    finish_reason: Option<String>,
+    end_ms: f64,
+    status: u16,
+    error: Option<String>,
+}
+
+impl Seen {
+    fn text(&self) -> String {
+        self.pieces.iter().map(|p| p.1.as_str()).collect()
+    }
+}
+
+/// CLOCK_MONOTONIC in ns: the same clock in every process of the machine.
+fn mono_ns() -> u64 {
+    // SAFETY: clock_gettime fills the zeroed struct.
+    let ts = unsafe {
+        let mut ts: libc::timespec = std::mem::zeroed();
+        libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts);
+        ts
+    };
+    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+}
+
+async fn one_stream(client: &reqwest::Client, url: &str, body: &Value, chat: bool) -> Seen {
+    let mut seen = Seen::default();
+    seen.tag = body.get("user").and_then(Value::as_str).unwrap_or("").to_string();
+    let (t0, t0_ns) = (Instant::now(), mono_ns());
+    seen.t0_ns = t0_ns;
+    let ms = |t0: Instant| t0.elapsed().as_secs_f64() * 1e3;
+    let resp = match client.post(url).json(body).send().await {
+        Ok(r) => r,
+        Err(e) => {
+            seen.error = Some(format!("send: {e}"));
+            return seen;
+        }
+    };
+    seen.status = resp.status().as_u16();
+    if !resp.status().is_success() {
+        seen.error = Some(format!("status {}: {}", seen.status, resp.text().await.unwrap_or_default()));
+        return seen;
+    }
+    let mut buf: Vec<u8> = Vec::new();
+    let mut body = resp.bytes_stream();
+    'read: while let Some(b) = body.next().await {
+        let t = ms(t0);
+        let b = match b {
+            Ok(b) => b,
+            Err(e) => {
+                seen.error = Some(format!("read: {e}"));
+                break;
+            }
+        };
+        buf.extend_from_slice(&b);
+        // Complete events end with a blank line.
+        while let Some(end) = find_event_end(&buf) {
+            let ev: Vec<u8> = buf.drain(..end).collect();
+            let ev = String::from_utf8_lossy(&ev);
+            let data: String = ev
+                .lines()
+                .filter_map(|l| l.strip_prefix("data:"))
+                .map(|d| d.strip_prefix(' ').unwrap_or(d))
+                .collect::<Vec<_>>()
+                .join("\n");
+            if data.trim() == "[DONE]" {
+                break 'read;
+            }
+            let Ok(v) = serde_json::from_str::<Value>(&data) else { continue };
+            if v.get("error").is_some() {
+                seen.error = Some(format!("in-stream error: {v}"));
+            }
+            for c in v.get("choices").and_then(Value::as_array).into_iter().flatten() {
+                let content = if chat {
+                    c.pointer("/delta/content").and_then(Value::as_str)
+                } else {
+                    c.get("text").and_then(Value::as_str)
+                };
+                if let Some(s) = content.filter(|s| !s.is_empty()) {
+                    seen.pieces.push((t, s.to_string()));
+                }
+                if let Some(f) = c.get("finish_reason").and_then(Value::as_str) {
+                    seen.finish_ms.get_or_insert(t);
+                    seen.finish_reason.get_or_insert(f.to_string());
+                }
+            }
+        }
+    }
+    seen.end_ms = ms(t0);
+    if seen.finish_ms.is_none() {
+        seen.finish_ms = Some(seen.end_ms);
+    }
+    seen
+}
+
+fn find_event_end(buf: &[u8]) -> Option<usize> {
+    let a = buf.windows(2).position(|w| w == b"\n\n").map(|i| i + 2);
+    let b = buf.windows(4).position(|w| w == b"\r\n\r\n").map(|i| i + 4);
+    match (a, b) {
+        (Some(x), Some(y)) => Some(x.min(y)),
+        (x, y) => x.or(y),
+    }
+}
+
+/// Byte offset up to which the proxy's guard has released the text after each
+/// direct chunk: all but the last `trigger` tokens (`trigger − 1` complete ones
+/// and the one possibly still being written), everything once finished.
+fn release_bounds(direct: &Seen, trigger: usize) -> Vec<usize> {
+    let mut text = String::new();
+    let mut best = 0usize;
+    let mut out = Vec::with_capacity(direct.pieces.len() + 1);
+    for (_, p) in &direct.pieces {
+        text.push_str(p);
+        let ts = recital_text::tokenize(&text);
+        if ts.len() > trigger {
+            best = best.max(ts.tokens[ts.len() - trigger].src.start);
+        }
+        out.push(best);
+    }
+    out.push(text.len()); // the finish chunk
+    out
+}
+
+struct Pair {
+    direct: Seen,
+    proxy: Seen,
+    /// The prompt (the guard's exempt context).
+    prompt: String,
+}
+
+/// The guard's release bounds for a direct stream, from the service's own
+/// `Guard` run offline over the same chunks with the same evaluator, policy,
+/// hold-back and lookback as `proxy::Pump` (same index, no notices): bytes
+/// emitted after each chunk, the finish chunk last. `None` if the guard
+/// changed the text (redaction) or blocked it.
+fn simulated_bounds(state: &recital_serve::state::AppState, direct: &Seen, prompt: &str) -> Option<Vec<usize>> {
+    use recital_serve::proxy::guard::Guard;
+    let hold = state.policy.trigger_tokens().saturating_sub(1);
+    let policy = state.policy.clone();
+    let marker = Box::new(move |d: &recital_policy::SpanDecision| policy.redaction_marker(d));
+    let mut g = Guard::new(hold, GUARD_LOOKBACK, marker);
+    let jur = state.policy.default_jurisdiction().to_ascii_uppercase();
+    let mut eval = |text: &str| {
+        recital_serve::engine::evaluate(state, text, Some(prompt.to_string()), &jur).map(|(_, d)| d)
+    };
+    let (mut out, mut emitted) = (Vec::with_capacity(direct.pieces.len() + 1), String::new());
+    let n = direct.pieces.len();
+    for (k, (_, piece)) in direct.pieces.iter().chain(std::iter::once(&(0.0, String::new()))).enumerate() {
+        g.push(piece);
+        let step = g.step(k == n, &mut eval).ok()?;
+        if step.blocked.is_some() {
+            return None;
+        }
+        emitted.push_str(&step.text);
+        out.push(emitted.len());
+    }
+    (emitted == direct.text()).then_some(out)
+}
+
+/// A stream as the relay saw it arrive from the upstream, times from `t0_ns`.
+fn seen_from_relay(events: &[Value], t0_ns: u64) -> Seen {
+    let mut s = Seen::default();
+    let ms = |t: u64| (t as f64 - t0_ns as f64) / 1e6;
+    for e in events {
+        let (t, c, fin) = (e[0].as_u64().unwrap_or(0), e[1].as_str().unwrap_or(""), e[2].as_bool().unwrap_or(false));
+        if !c.is_empty() {
+            s.pieces.push((ms(t), c.to_string()));
+        }
+        if fin && s.finish_ms.is_none() {
+            s.finish_ms = Some(ms(t));
+        }
+        s.end_ms = ms(t);
+    }
+    s
+}
+
+/// `proxy::Pump` creates its guards with this lookback.
+const GUARD_LOOKBACK: usize = 2048;
+
+/// Definitions (times in ms from the moment each request was sent; the
+/// direct and the proxied stream of a pair carry the same text on the same
+/// schedule; "token" = one upstream chunk, a word for the scripted upstream).
+/// - r_hold(i): the upstream token whose arrival releases token i under the
+///   hold-back alone (`release_bounds`: all but the last `trigger` recital
+///   tokens released; the finish chunk releases the rest).
+/// - r_guard(i): the upstream token after which the service's guard really
+///   released i (`simulated_bounds`): later than r_hold(i) when the guard held
+///   text on purpose (an unfinished copy that would be redacted if it grew).
+/// - `added_beyond_hold_back_ms`: a_proxy(i) − a_direct(r_hold(i)), a_proxy(i)
+///   the arrival of the proxied piece that completes token i.
+/// - `overhead_ms`: a_proxy(i) − a_direct(r_guard(i)): the time the proxy took
+///   to check and forward the release (the figure for the issue's "added
+///   inter-token p99 beyond the hold-back").
+/// - `tokens_held_longer`: tokens with r_guard(i) > r_hold(i).
+/// - TTFT: first content piece; ITL: gaps between consecutive content pieces.
+fn analyse(
+    pairs: &[Pair],
+    trigger: usize,
+    state: &recital_serve::state::AppState,
+    relay: Option<&HashMap<String, Vec<Value>>>,
+) -> Value {
+    let mut direct_path = Vec::new();
+    let (mut ttft_d, mut ttft_p, mut ttft_added, mut ttft_over) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut itl_d, mut itl_p, mut added, mut overhead) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut held, mut held_by, mut unmatched_pieces) = (0usize, Vec::new(), 0usize);
+    let (mut total_d, mut total_p) = (Vec::new(), Vec::new());
+    let (mut mismatched, mut errors, mut pieces_d, mut pieces_p) = (0usize, Vec::new(), 0usize, 0usize);
+    let (mut redacted, mut not_simulated) = (0usize, 0usize);
+    let mut finish_reasons: HashMap<String, usize> = HashMap::new();
+    let mut tokens_per_stream = Vec::new();
+    for p in pairs {
+        for s in [&p.direct, &p.proxy] {
+            if let Some(e) = &s.error {
+                errors.push(e.clone());
+            }
+        }
+        *finish_reasons.entry(p.proxy.finish_reason.clone().unwrap_or_else(|| "none".into())).or_default() += 1;
+        if p.direct.pieces.is_empty() || p.proxy.pieces.is_empty() {
+            continue;
+        }
+        pieces_d += p.direct.pieces.len();
+        pieces_p += p.proxy.pieces.len();
+        tokens_per_stream.push(p.direct.pieces.len() as f64);
+        ttft_d.push(p.direct.pieces[0].0);
+        ttft_p.push(p.proxy.pieces[0].0);
+        total_d.push(p.direct.finish_ms.unwrap_or(p.direct.end_ms));
+        total_p.push(p.proxy.finish_ms.unwrap_or(p.proxy.end_ms));
+        itl_d.extend(p.direct.pieces.windows(2).map(|w| w[1].0 - w[0].0));
+        itl_p.extend(p.proxy.pieces.windows(2).map(|w| w[1].0 - w[0].0));
+        // The upstream's chunks this proxied stream was made of, with their
+        // arrival times from the proxied request's send: at the relay in the
+        // same run when there is one, else those of the direct stream.
+        let reference = match relay.and_then(|r| r.get(&p.proxy.tag)) {
+            Some(evs) => {
+                if let Some(dref) = relay.and_then(|r| r.get(&p.direct.tag)) {
+                    let dref = seen_from_relay(dref, p.direct.t0_ns);
+                    if dref.text() == p.direct.text() {
+                        direct_path.extend(p.direct.pieces.iter().zip(&dref.pieces).map(|(a, b)| a.0 - b.0));
+                    }
+                }
+                seen_from_relay(evs, p.proxy.t0_ns)
+            }
+            None => p.direct.clone(),
+        };
+        if reference.text() != p.proxy.text() {
+            // The policy changed the text (a redaction marker) or something broke.
+            if p.proxy.text().contains("[redacted") {
+                redacted += 1;
+            } else {
+                mismatched += 1;
+            }
+            continue;
+        }
+        let Some(sim) = simulated_bounds(state, &reference, &p.prompt) else {
+            not_simulated += 1;
+            continue;
+        };
+        let hold = release_bounds(&reference, trigger);
+        let times: Vec<f64> = reference
+            .pieces
+            .iter()
+            .map(|x| x.0)
+            .chain(std::iter::once(reference.finish_ms.unwrap_or(reference.end_ms)))
+            .collect();
+        let mut ends = Vec::with_capacity(p.proxy.pieces.len());
+        let mut e = 0usize;
+        for (_, s) in &p.proxy.pieces {
+            e += s.len();
+            ends.push(e);
+            if !sim.contains(&e) {
+                unmatched_pieces += 1;
+            }
+        }
+        let first = |b: &[usize], x: usize| b.iter().position(|&v| v >= x).unwrap_or(b.len() - 1);
+        let mut end = 0usize;
+        for (i, (_, s)) in reference.pieces.iter().enumerate() {
+            end += s.len();
+            let Some(j) = ends.iter().position(|&v| v >= end) else { continue };
+            let t = p.proxy.pieces[j].0;
+            let (rh, rg) = (first(&hold, end), first(&sim, end));
+            let (a, o) = (t - times[rh], t - times[rg]);
+            added.push(a);
+            overhead.push(o);
+            if rg > rh {
+                held += 1;
+                held_by.push((rg - rh) as f64);
+            }
+            if i == 0 {
+                // The first proxied piece completes token 0 at the earliest.
+                let r0 = first(&sim, ends[0]);
+                ttft_added.push(p.proxy.pieces[0].0 - times[first(&hold, ends[0])]);
+                ttft_over.push(p.proxy.pieces[0].0 - times[r0]);
+            }
+        }
+    }
+    let ratio = |a: &[f64], b: &[f64], q: f64| pct(a, q) / pct(b, q);
+    json!({
+        "pairs": pairs.len(),
+        "trigger_tokens": trigger,
+        "hold_back_tokens": trigger.saturating_sub(1),
+        "words_per_stream": dist(&tokens_per_stream),
+        "pieces_direct": pieces_d,
+        "pieces_proxy": pieces_p,
+        "text_mismatches": mismatched,
+        "texts_redacted": redacted,
+        "not_simulated": not_simulated,
+        "pieces_not_at_a_guard_bound": unmatched_pieces,
+        "errors": errors.len(),
+        "error_examples": errors.iter().take(3).collect::<Vec<_>>(),
+        "proxy_finish_reasons": finish_reasons,
+        "ttft_direct_ms": dist(&ttft_d),
+        "ttft_proxy_ms": dist(&ttft_p),
+        "ttft_ratio_p50": ratio(&ttft_p, &ttft_d, 0.5),
+        "ttft_added_beyond_hold_back_ms": dist(&ttft_added),
+        "ttft_overhead_ms": dist(&ttft_over),
+        "itl_direct_ms": dist(&itl_d),
+        "itl_proxy_ms": dist(&itl_p),
+        "itl_ratio_p50": ratio(&itl_p, &itl_d, 0.5),
+        "itl_ratio_p99": ratio(&itl_p, &itl_d, 0.99),
+        "added_beyond_hold_back_ms": dist(&added),
+        "overhead_ms": dist(&overhead),
+        "reference": if relay.is_some() { "relay (same run)" } else { "direct stream (paired run)" },
+        "direct_path_ms": dist(&direct_path),
+        "words_held_longer": held,
+        "words_held_longer_by_tokens": dist(&held_by),
+        "total_direct_ms": dist(&total_d),
+        "total_proxy_ms": dist(&total_p),
+    })
+}
+
+fn stream(args: &[String]) {
+    let (_, named) = opts(args);
+    let get = |k: &str| named.get(k).cloned().unwrap_or_else(|| usage());
+    let num = |k: &str, d: usize| named.get(k).map_or(d, |v| v.parse().expect("number"));
+    let (direct, proxy) = (get("direct"), get("proxy"));
+    let (streams, conc) = (num("streams", 8), num("concurrency", 1).max(1));
+    let ntexts = num("texts", streams);
+    let offset = num("offset", 0);
+    let flush = named.get("flush").is_some_and(|f| f == "1");
+    let chat = named.get("endpoint").is_none_or(|e| e == "chat");
+    let trigger = policy(&named).trigger_tokens();
+    let prompts: Option<Vec<String>> = named.get("prompts").map(|p| {
+        jsonl(p).iter().map(|v| v["prompt"].as_str().expect("prompt").to_string()).collect()
+    });
+    let model = named.get("model").cloned().unwrap_or_else(|| "bench".into());
+    let max_tokens = num("max-tokens", 256);
+    let path = if chat { "/v1/chat/completions" } else { "/v1/completions" };
+    let prompt_of = |i: usize| -> String {
+        match &prompts {
+            Some(ps) => ps[i % ps.len()].clone(),
+            None => format!("Write something. bench-text {}", offset + i % ntexts.max(1)),
+        }
+    };
+    let body = |i: usize| -> Value {
+        let prompt = prompt_of(i);
+        let mut b = json!({"model": model, "stream": true, "max_tokens": max_tokens,
+                           "temperature": 0, "seed": 1});
+        if chat {
+            b["messages"] = json!([{"role": "user", "content": prompt}]);
+        } else {
+            b["prompt"] = json!(prompt);
+        }
+        b
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let pairs = rt.block_on(async {
+        let client = reqwest::Client::builder()
+            .no_proxy()
+            .pool_max_idle_per_host(256)
+            .build()
+            .expect("client");
+        let mut pairs = Vec::new();
+        let rounds = streams.div_ceil(conc);
+        let t0 = Instant::now();
+        for r in 0..rounds {
+            let ids: Vec<usize> = (r * conc..((r + 1) * conc).min(streams)).collect();
+            let run = |base: String, side: &'static str| {
+                let client = client.clone();
+                let ids = ids.clone();
+                let bodies: Vec<Value> = ids
+                    .iter()
+                    .map(|&i| {
+                        let mut b = body(i);
+                        b["user"] = json!(format!("bench-{i}-{side}"));
+                        b
+                    })
+                    .collect();
+                let flush_url = format!("{}{}", direct.trim_end_matches('/'), path);
+                async move {
+                    if flush {
+                        // A different prompt first, so that the model server
+                        // cannot reuse the previous request's evaluated prompt.
+                        let mut fb = body(usize::MAX / 2);
+                        fb["stream"] = json!(false);
+                        fb["max_tokens"] = json!(1);
+                        fb["user"] = json!("flush");
+                        if chat {
+                            fb["messages"] = json!([{"role": "user", "content": "Say one word."}]);
+                        } else {
+                            fb["prompt"] = json!("Say one word.");
+                        }
+                        let _ = client.post(&flush_url).json(&fb).send().await.map(|r| r.bytes());
+                    }
+                    let url = format!("{}{}", base.trim_end_matches('/'), path);
+                    let futs = bodies.iter().map(|b| one_stream(&client, &url, b, chat));
+                    futures_util::future::join_all(futs).await
+                }
+            };
+            let (d, p) = if r % 2 == 0 {
+                let d = run(direct.clone(), "direct").await;
+                (d, run(proxy.clone(), "proxy").await)
+            } else {
+                let p = run(proxy.clone(), "proxy").await;
+                (run(direct.clone(), "direct").await, p)
+            };
+            pairs.extend(
+                d.into_iter().zip(p).zip(&ids).map(|((direct, proxy), &i)| Pair { direct, proxy, prompt: prompt_of(i) }),
+            );
+            eprintln!(
+                "serve_bench stream: round {}/{rounds} ({} streams at once) done after {:.1} s",
+                r + 1,
+                ids.len(),
+                t0.elapsed().as_secs_f64()
+            );
+        }
+        pairs
+    });
+    // The guard, run offline on the direct streams (after the measurement).
+    let index = named.get("index").cloned().unwrap_or_else(|| usage());
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let mut config = recital_serve::ServeConfig::new(PathBuf::from(index));
+    config.db = tmp.path().join("stream.db");
+    config.policy = named.get("policy").map(PathBuf::from);
+    let (state, _writer) = rt.block_on(recital_serve::server::prepare(config)).expect("prepare");
+    let relay_log: Option<HashMap<String, Vec<Value>>> = named.get("relay-log").map(|p| {
+        jsonl(p)
+            .into_iter()
+            .filter_map(|v| Some((v["user"].as_str()?.to_string(), v["events"].as_array()?.clone())))
+            .collect()
+    });
+    let mut v = analyse(&pairs, trigger, &state, relay_log.as_ref());
+    v["concurrency"] = json!(conc);
+    v["endpoint"] = json!(path);
+    println!("{}", serde_json::to_string_pretty(&v).unwrap());
+}
