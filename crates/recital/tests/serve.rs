@@ -569,3 +569,44 @@ fn refuses_to_run_open_on_a_public_address() {
     let e = String::from_utf8_lossy(&o.stderr);
     assert!(e.contains("without authentication") && e.contains("--keys"), "{e}");
 }
+
+#[test]
+fn many_registrations_are_merged_in_the_background_and_still_match() {
+    let dir = tempfile::tempdir().unwrap();
+    let idx = build_index(dir.path());
+    let db = dir.path().join("db.sqlite");
+    let s = Server::start(&["--index", idx.to_str().unwrap(), "--db", db.to_str().unwrap()], &[]);
+    let texts: Vec<String> = (0..9).map(|i| prose(900 + i, 200)).collect();
+    for t in &texts {
+        let r = client()
+            .post(s.url("/v1/works"))
+            .json(&json!({"text": t, "license": "LicenseRef-Mine"}))
+            .send()
+            .unwrap();
+        assert_eq!(r.status(), 201);
+    }
+    let shards = || -> u64 {
+        let m = client().get(s.url("/metrics")).send().unwrap().text().unwrap();
+        m.lines()
+            .find_map(|l| l.strip_prefix("recital_index_shards "))
+            .unwrap()
+            .trim()
+            .parse::<f64>()
+            .unwrap() as u64
+    };
+    let t0 = std::time::Instant::now();
+    while shards() > 3 && t0.elapsed() < Duration::from_secs(30) {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(shards() <= 3, "delta shards not merged: {}", shards());
+    for t in &texts {
+        let v: Value = client()
+            .post(s.url("/v1/filter"))
+            .json(&json!({"text": quote(t, 20, 100)}))
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        assert_eq!(v["action"], "redact", "{v}");
+    }
+}

@@ -220,6 +220,15 @@ pub async fn create_work(
     }
     let elapsed = t0.elapsed();
     state.metrics.notice_effect_seconds.observe(elapsed.as_secs_f64());
+    // Merge delta shards in the background, off this request's path.
+    let st = state.clone();
+    tokio::spawn(async move {
+        match st.corpus.compact_deltas_if_many().await {
+            Ok(true) => tracing::info!("merged the delta shards of registered works"),
+            Ok(false) => {}
+            Err(e) => tracing::error!("merging delta shards failed (the index is unchanged): {e}"),
+        }
+    });
     let (store, who, id) = (state.store.clone(), caller.0.clone(), work.id.clone());
     let work = blocking(move || store.get_work(&who, &id)).await?.unwrap_or(work);
     tracing::info!(work = %work.id, ms = elapsed.as_millis() as u64, "work registered and searchable");
