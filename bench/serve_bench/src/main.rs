@@ -710,8 +710,10 @@ fn seen_from_relay(events: &[Value], t0_ns: u64) -> Seen {
     s
 }
 
-/// `proxy::Pump` creates its guards with this lookback.
-const GUARD_LOOKBACK: usize = 2048;
+/// `proxy::Pump` creates its guards with this lookback: keep it equal to
+/// `recital_serve::proxy::LOOKBACK_BYTES` (private there). A difference shows
+/// as "pieces off the guard's bounds" in the results.
+const GUARD_LOOKBACK: usize = 384;
 
 /// Definitions (times in ms from the moment each request was sent; the
 /// direct and the proxied stream of a pair carry the same text on the same
