@@ -170,8 +170,15 @@ def main():
         quoting.append({"text": " ".join(half[:k] + q.split() + half[k:])})
     write("stream-quoting.jsonl", quoting)
     reg = []
-    long_copied = [d for d in copied if len(d[1]) > 3000]
-    long_novel = [d for d in novel if len(d[1]) > 3000]
+    # Documents long enough for an 80-word quote (within the first 16 KB, where works are cut).
+    def wordy(d):
+        return len(d[1]) > 3000 and len(WORD.findall(d[1][:16384])) >= 400
+
+    long_copied = [d for d in copied if wordy(d)]
+    long_novel = [d for d in novel if wordy(d)]
+    if len(long_copied) < a.registry or len(long_novel) < a.registry:
+        sys.exit(f"serve_inputs.py: too few long documents for {a.registry} notices and works "
+                 f"({len(long_copied)} indexed, {len(long_novel)} novel)")
     for doc_id, text in rng.sample(long_copied, a.registry):
         _, q = excerpt(rng, [(doc_id, text)], 80, 80)
         reg.append({"kind": "notice", "doc_id": doc_id, "quote": q})

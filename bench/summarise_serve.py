@@ -173,9 +173,10 @@ def registry_table(r):
                    f"| {f(max(eff) if eff else None, 1)} | {trans} | ≤ {NOTICE_TARGET_MS / 1e3:g} s | {ok} |")
     b, a = r["before_registry"], r["after_registry"]
     out.append("")
-    out.append(f"Scans with the registered works in the index ({a.get('shards', '?')} shards: the base and one delta "
-               "shard per work): `/v1/scan`, 4 connections, and in-process evaluate + JSON on 2 threads, just before "
-               "and after the registry phase.")
+    out.append(f"Scans once the {sum(1 for x in rows if x['kind'] == 'work')} works are registered (the index then has "
+               f"{a.get('shards', '?')} shards: the base and the works' delta shards, as merged by the service): "
+               "`/v1/scan`, 4 connections, and in-process evaluate + JSON on 2 threads, just before and after the "
+               "registry phase.")
     out.append("")
     out.append("| | HTTP requests/s | HTTP p99 ms | server CPU ms / request | in-process /s (2 threads) |")
     out.append("|---|---:|---:|---:|---:|")

@@ -191,8 +191,10 @@ fn inproc(args: &[String]) {
         ("evaluate", evaluate),
         ("evaluate_json", evaluate_json),
     ];
-    let variants: Vec<(&str, Job<'_>)> =
-        variants.into_iter().filter(|(n, _)| only.as_ref().is_none_or(|o| o.iter().any(|x| x == n))).collect();
+    let variants: Vec<(&str, Job<'_>)> = variants
+        .into_iter()
+        .filter(|(n, _)| only.as_ref().is_none_or(|o| o.iter().any(|x| x == n)))
+        .collect();
     // Page cache and allocator warm-up before anything is timed.
     for (_, job) in &variants {
         for t in &texts {
@@ -321,12 +323,18 @@ fn upstream(args: &[String]) {
             let _ = s.set_nodelay(true);
         });
         let app = axum::Router::new()
-            .route("/v1/chat/completions", axum::routing::post(
-                |st: axum::extract::State<Arc<Upstream>>, body: axum::body::Bytes| answer(st, body, true),
-            ))
-            .route("/v1/completions", axum::routing::post(
-                |st: axum::extract::State<Arc<Upstream>>, body: axum::body::Bytes| answer(st, body, false),
-            ))
+            .route(
+                "/v1/chat/completions",
+                axum::routing::post(|st: axum::extract::State<Arc<Upstream>>, body: axum::body::Bytes| {
+                    answer(st, body, true)
+                }),
+            )
+            .route(
+                "/v1/completions",
+                axum::routing::post(|st: axum::extract::State<Arc<Upstream>>, body: axum::body::Bytes| {
+                    answer(st, body, false)
+                }),
+            )
             .route("/health", axum::routing::get(|| async { "ok" }))
             .with_state(up);
         eprintln!("serve_bench upstream: listening on http://{local}");
@@ -407,9 +415,7 @@ async fn answer(
         }
         let _ = tx.blocking_send(bytes::Bytes::from_static(b"data: [DONE]\n\n"));
     });
-    let body = axum::body::Body::from_stream(
-        tokio_stream_from(rx).map(Ok::<_, std::io::Error>),
-    );
+    let body = axum::body::Body::from_stream(tokio_stream_from(rx).map(Ok::<_, std::io::Error>));
     axum::response::Response::builder()
         .header("content-type", "text/event-stream")
         .header("cache-control", "no-cache")
@@ -494,7 +500,8 @@ async fn relay_one(st: Arc<Relay>, rest: String, body: axum::body::Bytes) -> axu
             while let Some(end) = find_event_end(&buf) {
                 let ev: Vec<u8> = buf.drain(..end).collect();
                 let ev = String::from_utf8_lossy(&ev);
-                let data: String = ev.lines().filter_map(|l| l.strip_prefix("data:")).map(str::trim_start).collect();
+                let data: String =
+                    ev.lines().filter_map(|l| l.strip_prefix("data:")).map(str::trim_start).collect();
                 if let Ok(v) = serde_json::from_str::<Value>(&data) {
                     for c in v.get("choices").and_then(Value::as_array).into_iter().flatten() {
                         let content = c
@@ -560,10 +567,9 @@ fn mono_ns() -> u64 {
 }
 
 async fn one_stream(client: &reqwest::Client, url: &str, body: &Value, chat: bool) -> Seen {
-    let mut seen = Seen::default();
-    seen.tag = body.get("user").and_then(Value::as_str).unwrap_or("").to_string();
+    let tag = body.get("user").and_then(Value::as_str).unwrap_or("").to_string();
     let (t0, t0_ns) = (Instant::now(), mono_ns());
-    seen.t0_ns = t0_ns;
+    let mut seen = Seen { tag, t0_ns, ..Default::default() };
     let ms = |t0: Instant| t0.elapsed().as_secs_f64() * 1e3;
     let resp = match client.post(url).json(body).send().await {
         Ok(r) => r,
@@ -669,7 +675,11 @@ struct Pair {
 /// hold-back and lookback as `proxy::Pump` (same index, no notices): bytes
 /// emitted after each chunk, the finish chunk last. `None` if the guard
 /// changed the text (redaction) or blocked it.
-fn simulated_bounds(state: &recital_serve::state::AppState, direct: &Seen, prompt: &str) -> Option<Vec<usize>> {
+fn simulated_bounds(
+    state: &recital_serve::state::AppState,
+    direct: &Seen,
+    prompt: &str,
+) -> Option<Vec<usize>> {
     use recital_serve::proxy::guard::Guard;
     let hold = state.policy.trigger_tokens().saturating_sub(1);
     let policy = state.policy.clone();
@@ -698,7 +708,8 @@ fn seen_from_relay(events: &[Value], t0_ns: u64) -> Seen {
     let mut s = Seen::default();
     let ms = |t: u64| (t as f64 - t0_ns as f64) / 1e6;
     for e in events {
-        let (t, c, fin) = (e[0].as_u64().unwrap_or(0), e[1].as_str().unwrap_or(""), e[2].as_bool().unwrap_or(false));
+        let (t, c, fin) =
+            (e[0].as_u64().unwrap_or(0), e[1].as_str().unwrap_or(""), e[2].as_bool().unwrap_or(false));
         if !c.is_empty() {
             s.pieces.push((ms(t), c.to_string()));
         }
@@ -738,7 +749,8 @@ fn analyse(
     relay: Option<&HashMap<String, Vec<Value>>>,
 ) -> Value {
     let mut direct_path = Vec::new();
-    let (mut ttft_d, mut ttft_p, mut ttft_added, mut ttft_over) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut ttft_d, mut ttft_p, mut ttft_added, mut ttft_over) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let (mut itl_d, mut itl_p, mut added, mut overhead) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let (mut held, mut held_by, mut unmatched_pieces) = (0usize, Vec::new(), 0usize);
     let (mut total_d, mut total_p) = (Vec::new(), Vec::new());
@@ -752,7 +764,8 @@ fn analyse(
                 errors.push(e.clone());
             }
         }
-        *finish_reasons.entry(p.proxy.finish_reason.clone().unwrap_or_else(|| "none".into())).or_default() += 1;
+        *finish_reasons.entry(p.proxy.finish_reason.clone().unwrap_or_else(|| "none".into())).or_default() +=
+            1;
         if p.direct.pieces.is_empty() || p.proxy.pieces.is_empty() {
             continue;
         }
@@ -877,9 +890,9 @@ fn stream(args: &[String]) {
     let flush = named.get("flush").is_some_and(|f| f == "1");
     let chat = named.get("endpoint").is_none_or(|e| e == "chat");
     let trigger = policy(&named).trigger_tokens();
-    let prompts: Option<Vec<String>> = named.get("prompts").map(|p| {
-        jsonl(p).iter().map(|v| v["prompt"].as_str().expect("prompt").to_string()).collect()
-    });
+    let prompts: Option<Vec<String>> = named
+        .get("prompts")
+        .map(|p| jsonl(p).iter().map(|v| v["prompt"].as_str().expect("prompt").to_string()).collect());
     let model = named.get("model").cloned().unwrap_or_else(|| "bench".into());
     let max_tokens = num("max-tokens", 256);
     let path = if chat { "/v1/chat/completions" } else { "/v1/completions" };
@@ -902,11 +915,8 @@ fn stream(args: &[String]) {
     };
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     let pairs = rt.block_on(async {
-        let client = reqwest::Client::builder()
-            .no_proxy()
-            .pool_max_idle_per_host(256)
-            .build()
-            .expect("client");
+        let client =
+            reqwest::Client::builder().no_proxy().pool_max_idle_per_host(256).build().expect("client");
         let mut pairs = Vec::new();
         let rounds = streams.div_ceil(conc);
         let t0 = Instant::now();
@@ -951,9 +961,11 @@ fn stream(args: &[String]) {
                 let p = run(proxy.clone(), "proxy").await;
                 (run(direct.clone(), "direct").await, p)
             };
-            pairs.extend(
-                d.into_iter().zip(p).zip(&ids).map(|((direct, proxy), &i)| Pair { direct, proxy, prompt: prompt_of(i) }),
-            );
+            pairs.extend(d.into_iter().zip(p).zip(&ids).map(|((direct, proxy), &i)| Pair {
+                direct,
+                proxy,
+                prompt: prompt_of(i),
+            }));
             eprintln!(
                 "serve_bench stream: round {}/{rounds} ({} streams at once) done after {:.1} s",
                 r + 1,
