@@ -194,7 +194,11 @@ impl BloomBaseline {
         let norm: Vec<Vec<char>> =
             docs.iter().map(|d| normalise(&d.text).into_iter().map(|x| x.0).collect()).collect();
         let items: usize = norm.iter().map(|n| n.len().saturating_sub(width - 1)).sum::<usize>().max(1);
-        let mut bloom = Bloom::new_for_fp_rate_with_seed(items, fp, &[7u8; 32]).expect("bloom");
+        // A fixed seed (reproducible runs) whose two SipHash keys differ: the crate derives
+        // the k bit positions as h1 + i·h2 from the two keys' hashes, so equal keys would make
+        // them all multiples of one hash.
+        let seed: [u8; 32] = std::array::from_fn(|i| (i as u8).wrapping_mul(37).wrapping_add(11));
+        let mut bloom = Bloom::new_for_fp_rate_with_seed(items, fp, &seed).expect("bloom");
         for n in &norm {
             if n.len() >= width {
                 for w in n.windows(width) {
