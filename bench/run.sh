@@ -102,14 +102,13 @@ fi
 # ---------------------------------------------------------------- count
 if has count; then
   rm -f "$W"/count-*.jsonl "$W/count.failed"
-  if [ -e "$IG/table.0" ]; then
-    say "count: 200 queries per length, 5 rounds"
-    ig queries "$IG" "$W/queries.jsonl" 200 42
+  say "count: 200 queries per length, 5 rounds"
+  if [ -e "$IG/table.0" ] && ig queries "$IG" "$W/queries.jsonl" 200 42; then
     ig count "$IG" "$W/queries.jsonl" 5 noprefetch >"$W/count-ig-noprefetch.jsonl" || echo "infini-gram count failed" >"$W/count.failed"
     ig count "$IG" "$W/queries.jsonl" 5 shipped >"$W/count-ig-shipped.jsonl" || true
     "$HELPER" count "$REC" "$W/queries.jsonl" 5 >"$W/count-recital.jsonl"
   else
-    echo "no infini-gram index (its build failed), so no shared GPT-2 queries" >"$W/count.failed"
+    echo "no infini-gram index or queries (its build failed), so no shared GPT-2 queries" >"$W/count.failed"
   fi
 fi
 
@@ -136,9 +135,14 @@ if has accuracy; then
     if "$PY" -c 'import json,sys; sys.exit(0 if json.load(open(sys.argv[1]))["code"] else 1)' "$W/acc-$a.summary.json"; then
       say "accuracy: $a: Dolos and copydetect ($REFS reference files)"
       rm -rf "$W/code-$a"
-      PEERS_NODE=$PEERS/node "$PY" bench/peers/code_peers.py "$W/acc-$a.jsonl" "$W/acc-$a.summary.json" "$W/code-$a" "$REFS" 1 \
-        "$W/code-$a.preds.jsonl" "$W/code-$a.info.json" >/dev/null
-      "$PY" bench/peers/score.py "$W/acc-$a.jsonl" "$W/code-$a.preds.jsonl" >"$W/acc-$a.scores.json"
+      if PEERS_NODE=$PEERS/node "$PY" bench/peers/code_peers.py "$W/acc-$a.jsonl" "$W/acc-$a.summary.json" "$W/code-$a" "$REFS" 1 \
+        "$W/code-$a.preds.jsonl" "$W/code-$a.info.json" >"$W/code-$a.log" 2>&1; then
+        "$PY" bench/peers/score.py "$W/acc-$a.jsonl" "$W/code-$a.preds.jsonl" >"$W/acc-$a.scores.json"
+      else
+        msg="code_peers.py failed: $(tail -1 "$W/code-$a.log" | tr -d '"\\')"
+        echo "{\"copydetect\": {\"status\": \"failed: $msg\"}, \"dolos\": {\"status\": \"failed: $msg\"}}" >"$W/code-$a.info.json"
+        "$PY" bench/peers/score.py "$W/acc-$a.jsonl" >"$W/acc-$a.scores.json"
+      fi
     else
       "$PY" bench/peers/score.py "$W/acc-$a.jsonl" >"$W/acc-$a.scores.json"
     fi

@@ -90,9 +90,11 @@ def timefile(p):
 
 
 def write_section(name, body, raw):
+    """Section "NAME (MODE)": quick and full results stand side by side."""
     os.makedirs(RES, exist_ok=True)
     slug = name.split(": ", 1)[1].replace(" ", "-").lower()
-    md = os.path.join(RES, f"peers-{slug}.md")
+    name = f"{name} ({mode})"
+    md = os.path.join(RES, f"peers-{slug}-{mode}.md")
     with open(md, "w") as fh:
         fh.write(body)
     with open(os.path.join(RES, f"peers-{slug}-{mode}.json"), "w") as fh:
@@ -249,18 +251,23 @@ def section_count():
                "recital counts *fewer* where a GPT-2 match is not a whole-word match: infini-gram's ids for `' SQL'` also "
                "match the start of `' SQLite'` (`' SQL'` + `'ite'`), while recital's tokens are whole words, so it "
                "counts `sql` only as a word of its own. Raw = exact occurrences of the query text in the corpus "
-               "text (Python `str.count`), case-insensitive raw = the same after lower-casing both.")
+               "text (Python `str.count`), case-insensitive raw = the same after lower-casing both; the last column "
+               "counts the query's words as whole words, any case, separated by any whitespace — close to what "
+               "recital's normalisation counts.")
     if dis:
         texts = list(corpus_texts())
         blob = "\n\x00".join(texts)
         low = blob.lower()
         dis.sort(key=lambda d: (d[1] >= d[2], -abs(d[1] - d[2])))
-        out += ["", "| query (GPT-2 tokens) | text | recital | infini-gram | raw | case-insensitive raw |", "|---:|---|---:|---:|---:|---:|"]
+        out += ["", "| query (GPT-2 tokens) | text | recital | infini-gram | raw | case-insensitive raw | whole words, case-insensitive, any whitespace |",
+                "|---:|---|---:|---:|---:|---:|---:|"]
         for q, rc, ic in dis[:12]:
             t = q["text"]
             show = t.replace("\n", "⏎").replace("|", "\\|")
             show = show if len(show) < 70 else show[:67] + "…"
-            out.append(f"| {q['n']} | `{show}` | {rc:,} | {ic:,} | {blob.count(t):,} | {low.count(t.lower()):,} |")
+            ww = r"(?<!\w)" + r"\s+".join(re.escape(w) for w in t.split()) + r"(?!\w)"
+            nww = sum(1 for _ in re.finditer(ww, blob, re.IGNORECASE))
+            out.append(f"| {q['n']} | `{show}` | {rc:,} | {ic:,} | {blob.count(t):,} | {low.count(t.lower()):,} | {nww:,} |")
         out.append("")
         out.append(f"(Up to 12 disagreements listed, those where recital counts fewer first; all {len(dis)} are in "
                    f"`bench/results/peers-count-{mode}.json`.)")
