@@ -144,16 +144,19 @@ def section_index():
            "(`bench/peers/setup.sh`). Rusty-DAWG: the pip package's in-memory `Dawg.build` over the GPT-2 token ids of "
            "infini-gram's `tokenized.0` (so its time excludes tokenisation); the pip package cannot write a DAWG to "
            "disk (`DiskDawg` has no constructor), so its size is the process's RSS growth during the build.", "",
-           "| tool | tokens | build wall | build CPU | peak RSS (largest process) | peak RSS (process tree) | index bytes | B / corpus byte | recital ÷ peer: build wall | recital ÷ peer: B / corpus byte | status |",
+           "| tool | tokens | build wall | build CPU | peak RSS (largest process) | peak RSS (process tree) | index bytes | B / corpus byte | recital ÷ peer: build time per corpus byte | recital ÷ peer: B / corpus byte | status |",
            "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
 
     def line(name, r, status, note=""):
         if r is None:
             out.append(f"| {name} | — | — | — | — | — | — | — | — | — | failed: {status} |")
             return
-        bpb = r["bytes"] / text_bytes if r.get("bytes") and text_bytes else None
+        # per corpus byte: a peer that indexed only a prefix (Rusty-DAWG in full mode) is
+        # compared on the share of the corpus it covered
+        cov = text_bytes * r.get("share", 1.0) if text_bytes else None
+        bpb = r["bytes"] / cov if r.get("bytes") and cov else None
         rb = rec["bytes"] / text_bytes if rec and text_bytes else None
-        rw = "" if name == "recital" else ratio(rec["wall_s"], r["wall_s"]) if rec else "—"
+        rw = "" if name == "recital" else ratio(rec["wall_s"] / text_bytes, r["wall_s"] / cov) if rec and cov else "—"
         rbb = "" if name == "recital" else ratio(rb, bpb) if rb and bpb else "—"
         out.append(f"| {name} | {r['tokens']} | {f(r['wall_s'])} s | {f(r['cpu_s'])} s | {f(r['rss_kib'] / 1024, 0)} MiB | "
                    f"{f(r['tree_kib'] / 1024, 0) if r.get('tree_kib') else '—'} MiB | {f(r['bytes'] / 1e6) if r.get('bytes') else '—'} MB{note} | "
@@ -162,9 +165,11 @@ def section_index():
     line("recital", rec, "ok" if rec else "failed")
     line("infini-gram (fast tokenizer)", ig, "ok" if ig else igf)
     if dw:
-        dwr = {"wall_s": dw["build_s"], "cpu_s": dw["cpu_s"], "rss_kib": (dt or {}).get("max_rss_kib", dw["peak_rss_kib"]),
+        total_tok = os.path.getsize(os.path.join(W, f"ig-{C}", "tokenized.0")) // 2 if ig else dw["tokens"]
+        dwr = {"share": min(1.0, dw["tokens"] / total_tok), "wall_s": dw["build_s"], "cpu_s": dw["cpu_s"], "rss_kib": (dt or {}).get("max_rss_kib", dw["peak_rss_kib"]),
                "tree_kib": None, "bytes": (dw["rss_after_kib"] - dw["rss_before_kib"]) * 1024,
-               "tokens": f"{dw['tokens']:,} (GPT-2{', first ' + format(dw['tokens'], ',') + ' only' if mode == 'full' else ''})"}
+               "tokens": f"{dw['tokens']:,} (GPT-2" + (f"; the first {dw['tokens'] / total_tok:.0%} of the corpus only, "
+                                                   "so its ratios are per corpus byte it covered" if dw["tokens"] < total_tok else "") + ")"}
         line("Rusty-DAWG (in RAM)", dwr, f"ok: {dw['nodes']:,} nodes, {dw['edges']:,} edges", " (RSS growth)")
     else:
         line("Rusty-DAWG", None, dwf or "not run")
