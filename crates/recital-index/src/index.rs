@@ -8,6 +8,7 @@
 
 use std::ops::Range;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde::Serialize;
 
@@ -55,12 +56,12 @@ impl Removed {
 
 /// A live shard and its tombstones.
 pub struct LiveShard {
-    /// The shard.
-    pub shard: Shard,
+    /// The shard (shared with later snapshots that still hold it: see [`Index::reopen`]).
+    pub shard: Arc<Shard>,
     /// Its manifest entry.
     pub entry: ShardEntry,
     /// Removed documents.
-    pub removed: Option<Removed>,
+    pub removed: Option<Arc<Removed>>,
 }
 
 impl LiveShard {
@@ -285,12 +286,35 @@ pub struct Index {
 impl Index {
     /// Opens the index at `dir` (a consistent snapshot of its manifest).
     pub fn open(dir: &Path) -> Result<Self> {
+        Self::open_reusing(dir, &[])
+    }
+
+    /// Opens the index's current manifest again (after a commit: an added
+    /// delta shard, tombstones, a compaction), reusing the shards and
+    /// tombstone sets this snapshot has open: shards never change once
+    /// written and their names are never reused, so only new ones are mapped
+    /// and checked, and the reused ones keep their caches (decoded document
+    /// blocks).
+    pub fn reopen(&self) -> Result<Self> {
+        Self::open_reusing(&self.dir, &self.shards)
+    }
+
+    fn open_reusing(dir: &Path, open: &[LiveShard]) -> Result<Self> {
         let manifest = Manifest::load(dir)?;
         let mut shards = Vec::with_capacity(manifest.shards.len());
         for entry in &manifest.shards {
-            let shard = Shard::open(&dir.join(&entry.summary.name))?;
+            let old = open.iter().find(|s| s.entry.summary.name == entry.summary.name);
+            let shard = match old {
+                Some(s) => s.shard.clone(),
+                None => Arc::new(Shard::open(&dir.join(&entry.summary.name))?),
+            };
             let removed = match &entry.tombstones {
-                Some(t) => Some(Removed::open(&dir.join(&t.dir), t.docs.clone())?),
+                Some(t) => match old
+                    .and_then(|s| s.removed.as_ref().filter(|_| s.entry.tombstones.as_ref() == Some(t)))
+                {
+                    Some(r) => Some(r.clone()),
+                    None => Some(Arc::new(Removed::open(&dir.join(&t.dir), t.docs.clone())?)),
+                },
                 None => None,
             };
             shards.push(LiveShard { shard, entry: entry.clone(), removed });
@@ -437,7 +461,7 @@ impl Index {
     /// document once per `cache`.
     pub fn hit(&self, cache: &mut DocCache, stream: Stream, o: Occurrence) -> Result<Hit> {
         let s = &self.shards[o.shard];
-        let (byte_start, byte_end, text, info, rights) = match stream {
+        let (byte_start, byte_end, (snippet, snippet_hit), info, rights) = match stream {
             Stream::Text => {
                 let (info, rights) = s.shard.doc(o.doc)?;
                 let want: Vec<&[u8]> = s.shard.text.doc_tokens(o.doc, o.token_start, o.token_end);
@@ -448,16 +472,22 @@ impl Index {
                     Some((src, at)) => src + (o.token_start - at) * len / ntok,
                     None => (o.token_start as f64 / ntok as f64 * len as f64) as usize,
                 };
-                // Decode the document only as far as the hit needs, then all of
-                // it if the hit was not where the estimate put it.
+                // The document from its cached block (no copy); a document in a
+                // block too large to cache is decoded only as far as the hit
+                // needs, then all of it if the hit was not where the estimate
+                // put it.
+                let whole = s.shard.store.cached_doc_text(info.loc)?;
                 let reach = est + 8192 + 64 * want.len();
-                let mut text = s.shard.store.text_prefix(info.loc, reach)?;
+                let mut text: std::borrow::Cow<'_, str> = match &whole {
+                    Some(d) => d.text(),
+                    None => s.shard.store.text_prefix(info.loc, reach)?.into(),
+                };
                 let (mut a, mut b) = locate_in_text(&text, &want, est);
-                if (a, b) == (0, 0) && reach < len {
-                    text = s.shard.store.text(info.loc)?;
+                if (a, b) == (0, 0) && whole.is_none() && reach < len {
+                    text = s.shard.store.text(info.loc)?.into();
                     (a, b) = locate_in_text(&text, &want, est);
                 }
-                (a, b, std::rc::Rc::new(text), info, rights)
+                (a, b, snippet(&text, a, b, 80), info, rights)
             }
             Stream::Canon => {
                 let doc = cache.get(s, o.shard, o.doc, stream)?;
@@ -468,10 +498,9 @@ impl Index {
                     (Some(a), Some(b)) => (a.src.start, b.src.end),
                     _ => (0, 0),
                 };
-                (a, b, std::rc::Rc::new(doc.text.clone()), doc.info.clone(), doc.rights.clone())
+                (a, b, snippet(&doc.text, a, b, 80), doc.info.clone(), doc.rights.clone())
             }
         };
-        let (snippet, snippet_hit) = snippet(&text, byte_start, byte_end, 80);
         Ok(Hit {
             doc_id: info.id,
             path: info.path,
@@ -498,8 +527,27 @@ impl Index {
     /// maximal-span detection. Each shard encodes the sequence once; then one
     /// binary search per position and shard (OLMoTrace's longest-prefix search).
     pub fn match_lengths<S: AsRef<str>>(&self, stream: Stream, toks: &[S]) -> Vec<u32> {
+        self.match_lengths_where(stream, toks, |_| true)
+    }
+
+    /// [`Self::match_lengths`] at the start positions `l` where `need(l)`
+    /// holds; 0 at the others (no search made there). The length at `l`
+    /// depends only on `toks[l..=l + len]` when `l + len < toks.len()`, so a
+    /// caller scanning overlapping windows of one text can keep earlier
+    /// answers and search only where they may have changed.
+    pub fn match_lengths_where<S: AsRef<str>>(
+        &self,
+        stream: Stream,
+        toks: &[S],
+        need: impl Fn(usize) -> bool,
+    ) -> Vec<u32> {
         let n = toks.len();
         let mut best = vec![0u32; n];
+        // The first start whose match runs to the end of `toks`: every later
+        // start's does too (each suffix of a live occurrence occurs where it
+        // does), so those need no search; a streamed copy still being written
+        // costs one search per step, not one per token of it.
+        let mut to_end = n;
         for s in &self.shards {
             let Some(st) = s.shard.stream(stream) else { continue };
             let mut bytes = Vec::with_capacity(n * 2);
@@ -521,17 +569,42 @@ impl Index {
             for l in (0..n).rev() {
                 end[l] = if known[l] { end[l + 1] } else { l };
             }
-            for l in 0..n {
-                if !known[l] {
-                    continue;
+            // Searched in batches whose binary searches interleave
+            // (`longest_prefix_lens`); a batch is cut short where a match
+            // reaches the end.
+            const BATCH: usize = 32;
+            let mut l = 0;
+            while l < n {
+                let mut starts = Vec::with_capacity(BATCH);
+                while l < n && starts.len() < BATCH && l <= to_end {
+                    if known[l] && need(l) {
+                        starts.push(l);
+                    }
+                    l += 1;
                 }
-                let p = &bytes[off[l]..off[end[l]]];
-                let mut len = st.files.longest_prefix_len(p);
-                if len > best[l] as usize {
-                    len = s.live_prefix_len(stream, p, len);
+                let pats: Vec<&[u8]> = starts.iter().map(|&l| &bytes[off[l]..off[end[l]]]).collect();
+                let mut lens = vec![0usize; pats.len()];
+                st.files.longest_prefix_lens(&pats, &mut lens);
+                for ((&l, p), mut len) in starts.iter().zip(&pats).zip(lens) {
+                    if l > to_end {
+                        break;
+                    }
+                    if len > best[l] as usize {
+                        len = s.live_prefix_len(stream, p, len);
+                    }
+                    best[l] = best[l].max(len as u32);
+                    if l + len == n && len > 0 {
+                        to_end = l;
+                    }
                 }
-                best[l] = best[l].max(len as u32);
+                if l > to_end {
+                    break;
+                }
             }
+        }
+        // Inside a match that runs to the end: known without a search.
+        for (l, b) in best.iter_mut().enumerate().skip(to_end.saturating_add(1)) {
+            *b = (n - l) as u32;
         }
         best
     }

@@ -338,6 +338,74 @@ impl StreamFiles {
         best
     }
 
+    /// [`Self::longest_prefix_len`] of many patterns at once: their binary
+    /// searches run in lockstep, one probe of each per round, so that the
+    /// cache misses of different searches (the suffix array entry, then the
+    /// suffix's first bytes, both at random places) overlap instead of
+    /// following one another. Same answers; `out[i]` for `patterns[i]`.
+    pub fn longest_prefix_lens(&self, patterns: &[&[u8]], out: &mut [usize]) {
+        const LANES: usize = 16;
+        let n = self.len();
+        let (sa, toks) = (self.sa(), self.tokens());
+        for (chunk, res) in patterns.chunks(LANES).zip(out.chunks_mut(LANES)) {
+            let k = chunk.len();
+            let mut lo = [0usize; LANES];
+            let mut hi = [n; LANES];
+            let mut off = [0usize; LANES];
+            let mut head = [None::<u8>; LANES];
+            loop {
+                let mut active = false;
+                // Round part 1: every lane's probe position (independent loads).
+                for j in 0..k {
+                    if lo[j] < hi[j] && !chunk[j].is_empty() {
+                        let mid = lo[j] + (hi[j] - lo[j]) / 2;
+                        off[j] = sa.get(mid).copied().unwrap_or(u32::MAX) as usize;
+                        active = true;
+                    }
+                }
+                if !active {
+                    break;
+                }
+                // Part 2: the first byte of every probed suffix (independent loads).
+                for j in 0..k {
+                    if lo[j] < hi[j] && !chunk[j].is_empty() {
+                        head[j] = toks.get(off[j]).copied();
+                    }
+                }
+                // Part 3: compare, now from cache.
+                for j in 0..k {
+                    if lo[j] < hi[j] && !chunk[j].is_empty() {
+                        let mid = lo[j] + (hi[j] - lo[j]) / 2;
+                        let p = chunk[j];
+                        let less = match head[j] {
+                            None => true, // past the end (corrupt entry): an empty suffix
+                            Some(h) if h != p[0] => h < p[0],
+                            Some(_) => &toks[off[j]..] < p,
+                        };
+                        if less {
+                            lo[j] = mid + 1;
+                        } else {
+                            hi[j] = mid;
+                        }
+                    }
+                }
+            }
+            for j in 0..k {
+                let p = chunk[j];
+                let mut best = 0;
+                if n > 0 && !p.is_empty() {
+                    if lo[j] < n {
+                        best = varint::common_prefix_tokens(self.suffix(lo[j]), p);
+                    }
+                    if lo[j] > 0 {
+                        best = best.max(varint::common_prefix_tokens(self.suffix(lo[j] - 1), p));
+                    }
+                }
+                res[j] = best;
+            }
+        }
+    }
+
     /// Document holding byte offset `off`.
     pub fn doc_of(&self, off: u32) -> usize {
         let st = self.starts();
