@@ -32,4 +32,4 @@ pub mod spans;
 pub use error::DetectError;
 pub use input::Input;
 pub use report::{ScanReport, Span, SpanKind};
-pub use scan::{scan, ScanOptions};
+pub use scan::{scan, scan_window, ScanMemo, ScanOptions};

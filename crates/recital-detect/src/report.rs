@@ -66,7 +66,8 @@ pub struct Source {
     /// Category.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub category: Option<String>,
-    /// Matched byte range in the source's original text.
+    /// Matched byte range in the source's original text (0 and 0, like the
+    /// snippet fields, when the scan ran with `locate_sources` off).
     pub source_byte_start: usize,
     /// End of that range.
     pub source_byte_end: usize,

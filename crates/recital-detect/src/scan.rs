@@ -58,6 +58,12 @@ pub struct ScanOptions {
     pub rare_count: u64,
     /// Lowest edit similarity of a near-verbatim match.
     pub near_min_similarity: f64,
+    /// Find each source's byte range in its document and cut a snippet
+    /// (`source_byte_start`, `source_byte_end`, `snippet`, `snippet_hit`).
+    /// This decodes document text and is most of the cost of attribution; a
+    /// caller that only decides (the policy reads ids and rights, never
+    /// snippets) turns it off, and those fields are then 0 and empty.
+    pub locate_sources: bool,
 }
 
 impl Default for ScanOptions {
@@ -77,6 +83,7 @@ impl Default for ScanOptions {
             code_text_support: true,
             rare_count: 10,
             near_min_similarity: 0.75,
+            locate_sources: true,
         }
     }
 }
@@ -125,8 +132,56 @@ struct Found {
     sources: Vec<Source>,
 }
 
+/// Work kept between scans of overlapping windows of one growing text (the
+/// streaming proxy rescans the text it still holds, plus some context, after
+/// every token): per token start, the longest match and the tokens that
+/// decided it; per exact piece, its count and occurrences; the context's
+/// token runs. Each is a pure function of tokens the memo checks again before
+/// reuse, so a scan with a memo reports exactly what one without reports (the
+/// property test `tests/incremental.rs` checks this). Cleared when the index
+/// snapshot changes; entries not used by the latest scan are dropped.
+#[derive(Default)]
+pub struct ScanMemo {
+    /// The index snapshot the entries belong to: (address, manifest generation).
+    snapshot: Option<(usize, u64)>,
+    /// By absolute byte offset of a token start: its match length and the
+    /// tokens `l..=l + len` that decide it.
+    lengths: HashMap<usize, (u32, Vec<String>)>,
+    /// By exact piece (text-stream tokens): count and occurrences.
+    counts: HashMap<Vec<String>, (u64, Vec<Occurrence>)>,
+    /// The context, its exemption run length and its indexed runs.
+    context: Option<(String, usize, crate::context::ContextGrams)>,
+    /// Match lengths searched / reused, over the memo's life (for tests and metrics).
+    pub searched: usize,
+    /// See `searched`.
+    pub reused: usize,
+}
+
 /// Scans `input` against `index`.
 pub fn scan(index: &Index, input: &Input, opts: &ScanOptions) -> Result<ScanReport, DetectError> {
+    scan_inner(index, input, opts, None)
+}
+
+/// [`scan`] of a window of a longer text that grows at its end, starting at
+/// byte `offset` of that text, reusing `memo` from scans of earlier windows of
+/// the same text (with the same options). The report is the same as
+/// [`scan`]'s of the window alone (offsets relative to the window).
+pub fn scan_window(
+    index: &Index,
+    input: &Input,
+    opts: &ScanOptions,
+    memo: &mut ScanMemo,
+    offset: usize,
+) -> Result<ScanReport, DetectError> {
+    scan_inner(index, input, opts, Some((memo, offset)))
+}
+
+fn scan_inner(
+    index: &Index,
+    input: &Input,
+    opts: &ScanOptions,
+    mut memo: Option<(&mut ScanMemo, usize)>,
+) -> Result<ScanReport, DetectError> {
     opts.validate()?;
     let text = input.text.as_str();
     let ts = recital_text::tokenize(text);
@@ -134,21 +189,42 @@ pub fn scan(index: &Index, input: &Input, opts: &ScanOptions) -> Result<ScanRepo
     let n = toks.len();
     let mut cache = DocCache::default();
     let mut found: Vec<Found> = Vec::new();
+    if let Some((m, _)) = memo.as_mut() {
+        let snap = (index as *const Index as usize, index.manifest().generation);
+        if m.snapshot != Some(snap) {
+            m.lengths.clear();
+            m.counts.clear();
+            m.snapshot = Some(snap);
+        }
+    }
 
     // Context exemption (by text tokens; canonical spans are checked by bytes).
-    let mask = match &opts.context {
-        Some(c) => {
+    let mask = match (&opts.context, memo.as_mut()) {
+        (Some(c), Some((m, _))) => {
+            let fresh = m.context.as_ref().is_none_or(|(mc, k, _)| mc != c || *k != opts.seed_tokens);
+            if fresh {
+                let cts = recital_text::tokenize(c);
+                let ctoks: Vec<&str> = (0..cts.len()).map(|i| cts.text(i)).collect();
+                let grams = crate::context::ContextGrams::new(&ctoks, opts.seed_tokens);
+                m.context = Some((c.clone(), opts.seed_tokens, grams));
+            }
+            m.context.as_ref().map(|(_, _, g)| g.mask(&toks)).unwrap_or_else(|| vec![false; n])
+        }
+        (Some(c), None) => {
             let cts = recital_text::tokenize(c);
             let ctoks: Vec<&str> = (0..cts.len()).map(|i| cts.text(i)).collect();
             exempt_mask(&toks, &ctoks, opts.seed_tokens)
         }
-        None => vec![false; n],
+        (None, _) => vec![false; n],
     };
     let exempt_tokens = mask.iter().filter(|&&m| m).count();
     let byte_range = |s: TokenSpan| ts.tokens[s.start].src.start..ts.tokens[s.end - 1].src.end;
 
     // Text stream: maximal spans, split around exempt tokens.
-    let lengths = index.match_lengths(Stream::Text, &toks);
+    let lengths = match memo.as_mut() {
+        Some((m, offset)) => memo_lengths(index, &ts, &toks, m, *offset),
+        None => index.match_lengths(Stream::Text, &toks),
+    };
     let mut seeds: Vec<TokenSpan> = Vec::new();
     for s in maximal_spans(&lengths, opts.seed_tokens) {
         let mut a = s.start;
@@ -167,10 +243,20 @@ pub fn scan(index: &Index, input: &Input, opts: &ScanOptions) -> Result<ScanRepo
         }
     }
     let mut per_doc: HashMap<DocKey, Vec<Seed>> = HashMap::new();
+    let limit = opts.seed_occurrences.max(opts.max_sources);
+    let mut counts_used: HashMap<Vec<String>, (u64, Vec<Occurrence>)> = HashMap::new();
     for s in &seeds {
         let q = &toks[s.start..s.end];
-        let (count, occ) =
-            index.count_and_occurrences(Stream::Text, q, opts.seed_occurrences.max(opts.max_sources));
+        let (count, occ) = match memo.as_mut() {
+            Some((m, _)) => {
+                let key: Vec<String> = q.iter().map(|t| t.to_string()).collect();
+                let hit = m.counts.remove(&key).or_else(|| counts_used.get(&key).cloned());
+                let v = hit.unwrap_or_else(|| index.count_and_occurrences(Stream::Text, q, limit));
+                counts_used.insert(key, v.clone());
+                v
+            }
+            None => index.count_and_occurrences(Stream::Text, q, limit),
+        };
         if count == 0 {
             continue;
         }
@@ -196,9 +282,13 @@ pub fn scan(index: &Index, input: &Input, opts: &ScanOptions) -> Result<ScanRepo
                 stream: Stream::Text,
                 similarity: 1.0,
                 longest: s.len(),
-                sources: sources(index, &mut cache, Stream::Text, &occ, opts.max_sources)?,
+                sources: sources(index, &mut cache, Stream::Text, &occ, opts)?,
             });
         }
+    }
+
+    if let Some((m, _)) = memo.as_mut() {
+        m.counts = counts_used;
     }
 
     // Near-verbatim: chains of exact pieces in one document, extended at their
@@ -284,7 +374,7 @@ pub fn scan(index: &Index, input: &Input, opts: &ScanOptions) -> Result<ScanRepo
         let mut srcs = Vec::new();
         for &(shard, doc) in cand.docs.iter().take(opts.max_sources) {
             let o = Occurrence { shard, doc, token_start: c.doc_start, token_end: c.doc_end };
-            srcs.push(source(index, &mut cache, Stream::Text, o)?);
+            srcs.push(source(index, &mut cache, Stream::Text, o, opts.locate_sources)?);
         }
         found.push(Found {
             bytes: byte_range(TokenSpan { start: a, end: b }),
@@ -341,7 +431,7 @@ pub fn scan(index: &Index, input: &Input, opts: &ScanOptions) -> Result<ScanRepo
                 stream: Stream::Canon,
                 similarity: 1.0,
                 longest: s.len(),
-                sources: sources(index, &mut cache, Stream::Canon, &occ, opts.max_sources)?,
+                sources: sources(index, &mut cache, Stream::Canon, &occ, opts)?,
             });
         }
     }
@@ -413,6 +503,49 @@ pub fn scan(index: &Index, input: &Input, opts: &ScanOptions) -> Result<ScanRepo
     })
 }
 
+/// Match lengths of a window's tokens, reusing the memo's where the tokens that
+/// decided them are unchanged (see [`Index::match_lengths_where`]); the memo
+/// keeps the closed answers (a match that stops before the window's end).
+fn memo_lengths(
+    index: &Index,
+    ts: &recital_text::TokenStream,
+    toks: &[&str],
+    m: &mut ScanMemo,
+    offset: usize,
+) -> Vec<u32> {
+    let n = toks.len();
+    let at = |l: usize| offset + ts.tokens[l].src.start;
+    let known: Vec<Option<u32>> = (0..n)
+        .map(|l| {
+            let (len, key) = m.lengths.get(&at(l))?;
+            let end = l + *len as usize;
+            (end < n && key.len() == end - l + 1 && key.iter().zip(&toks[l..=end]).all(|(a, b)| a == b))
+                .then_some(*len)
+        })
+        .collect();
+    let mut lengths = index.match_lengths_where(Stream::Text, toks, |l| known[l].is_none());
+    let mut next = HashMap::with_capacity(n);
+    for l in 0..n {
+        match known[l] {
+            Some(len) => {
+                lengths[l] = len;
+                m.reused += 1;
+            }
+            None => m.searched += 1,
+        }
+        let end = l + lengths[l] as usize;
+        if end < n {
+            let key = match m.lengths.remove(&at(l)) {
+                Some((len, key)) if known[l].is_some() && len == lengths[l] => key,
+                _ => toks[l..=end].iter().map(|t| t.to_string()).collect(),
+            };
+            next.insert(at(l), (lengths[l], key));
+        }
+    }
+    m.lengths = next;
+    lengths
+}
+
 /// True for repetitive token runs (lists of `#define`s, enum members, table
 /// rows, rules of `=====`): fewer than 16 distinct 4-token shapes however long
 /// the run (fewer than half its 4-token windows, for runs under 35 tokens). They match across unrelated files by structure alone, so they are
@@ -476,12 +609,36 @@ fn sources(
     cache: &mut DocCache,
     stream: Stream,
     occ: &[Occurrence],
-    max: usize,
+    opts: &ScanOptions,
 ) -> Result<Vec<Source>, DetectError> {
-    occ.iter().take(max).map(|&o| source(index, cache, stream, o)).collect()
+    occ.iter().take(opts.max_sources).map(|&o| source(index, cache, stream, o, opts.locate_sources)).collect()
 }
 
-fn source(index: &Index, cache: &mut DocCache, stream: Stream, o: Occurrence) -> Result<Source, DetectError> {
+fn source(
+    index: &Index,
+    cache: &mut DocCache,
+    stream: Stream,
+    o: Occurrence,
+    locate: bool,
+) -> Result<Source, DetectError> {
+    if !locate {
+        // Document and rights only: no text decoded.
+        let (info, rights) = index.shards()[o.shard].shard.doc(o.doc)?;
+        return Ok(Source {
+            doc_id: info.id,
+            path: info.path,
+            license: rights.license,
+            holder: rights.holder,
+            url: rights.url,
+            tdm_opt_out: rights.tdm_opt_out,
+            jurisdictions: rights.jurisdictions,
+            category: rights.category,
+            source_byte_start: 0,
+            source_byte_end: 0,
+            snippet: String::new(),
+            snippet_hit: [0, 0],
+        });
+    }
     let h = index.hit(cache, stream, o)?;
     Ok(Source {
         doc_id: h.doc_id,

@@ -1,0 +1,142 @@
+//! Property test: scanning the successive windows of a growing text with a
+//! [`ScanMemo`] (what the streaming proxy does after every token) reports
+//! exactly what scanning each window afresh reports, whatever the chunking,
+//! the window starts, the context and an index change in the middle.
+
+use proptest::prelude::*;
+use recital_detect::{scan, scan_window, Input, ScanMemo, ScanOptions};
+use recital_index::{BuildOptions, DocInput, DocMode, Index, IngestOptions, Rights};
+
+/// A small vocabulary, so that random outputs match the corpus often.
+const WORDS: &[&str] = &["a", "b", "c", "d", "Cat", "cat", "é", "😀", ",", ".", "x\u{200B}y", "3.1"];
+
+fn text(ix: &[usize]) -> String {
+    ix.iter().map(|&w| WORDS[w % WORDS.len()]).collect::<Vec<_>>().join(" ")
+}
+
+fn words(max: usize) -> impl Strategy<Value = Vec<usize>> {
+    prop::collection::vec(0..WORDS.len(), 0..max)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: std::env::var("RECITAL_PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(40),
+        ..ProptestConfig::default()
+    })]
+    #[test]
+    fn memoised_window_scans_equal_fresh_scans(
+        docs in prop::collection::vec(words(40), 1..5),
+        pieces in prop::collection::vec((words(6), prop::option::of((0usize..5, 0usize..40, 1usize..20))), 1..8),
+        cuts in prop::collection::vec(0usize..400, 1..40),
+        lookback in 0usize..60,
+        min in 2usize..6,
+        context in prop::option::of(words(20)),
+        added in prop::option::of(words(30)),
+    ) {
+        let t = tempfile::tempdir().unwrap();
+        let dir = t.path().join("c");
+        std::fs::create_dir(&dir).unwrap();
+        let doc_texts: Vec<String> = docs.iter().map(|d| text(d)).collect();
+        for (i, d) in doc_texts.iter().enumerate() {
+            std::fs::write(dir.join(format!("d{i}.txt")), d).unwrap();
+        }
+        if doc_texts.iter().all(|d| d.trim().is_empty()) {
+            return Ok(());
+        }
+        let idx_dir = t.path().join("idx");
+        recital_index::build(&idx_dir, &[dir], &IngestOptions::default(), &BuildOptions::default()).unwrap();
+        let mut idx = Index::open(&idx_dir).unwrap();
+
+        // The streamed text: random words and copies of document stretches.
+        let mut out = String::new();
+        for (w, copy) in &pieces {
+            out.push_str(&text(w));
+            out.push(' ');
+            if let Some((d, s, len)) = copy {
+                let src = &docs[d % docs.len()];
+                let s = (*s).min(src.len());
+                out.push_str(&text(&src[s..(s + len).min(src.len())]));
+                out.push(' ');
+            }
+        }
+        let opts = ScanOptions {
+            min_tokens: min,
+            seed_tokens: (min - 1).max(1),
+            max_gap: 3,
+            boilerplate_count: 50,
+            rare_count: 3,
+            context: context.map(|c| text(&c)),
+            ..ScanOptions::default()
+        };
+
+        // Grow the text at the given cuts (any char boundary: words arrive in
+        // pieces); each window starts `lookback` bytes before the previous
+        // end, at a whitespace, never moving back.
+        let mut cuts: Vec<usize> = cuts.into_iter().map(|c| c.min(out.len())).collect();
+        cuts.push(out.len());
+        cuts.sort();
+        let mut memo = ScanMemo::default();
+        let (mut ws, mut prev) = (0usize, 0usize);
+        for (step, &c) in cuts.iter().enumerate() {
+            let mut end = c;
+            while !out.is_char_boundary(end) {
+                end += 1;
+            }
+            if let Some(w) = &added {
+                if step == cuts.len() / 2 {
+                    // A registered work lands mid-stream: a new snapshot.
+                    let d = text(w);
+                    let d = if d.trim().is_empty() { "cat".to_string() } else { d };
+                    let doc = DocInput { id: "added", path: None, text: &d, mode: DocMode::Text, rights: Rights::default() };
+                    recital_index::add_docs(&idx_dir, &[doc]).unwrap();
+                    idx = Index::open(&idx_dir).unwrap();
+                }
+            }
+            let mut start = prev.saturating_sub(lookback).max(ws);
+            while !out.is_char_boundary(start) {
+                start += 1;
+            }
+            if let Some(i) = out[start..end].find(char::is_whitespace) {
+                if start > 0 {
+                    start += i;
+                }
+            }
+            ws = start.min(end);
+            prev = end;
+            let window = Input::decode(&out.as_bytes()[ws..end]).unwrap();
+            let fresh = scan(&idx, &window, &opts).unwrap();
+            let memoised = scan_window(&idx, &window, &opts, &mut memo, ws).unwrap();
+            prop_assert_eq!(
+                serde_json::to_value(&memoised).unwrap(),
+                serde_json::to_value(&fresh).unwrap(),
+                "window {:?} of {:?}", &out[ws..end], out
+            );
+        }
+    }
+}
+
+#[test]
+fn the_memo_saves_searches_on_a_growing_text() {
+    let t = tempfile::tempdir().unwrap();
+    let dir = t.path().join("c");
+    std::fs::create_dir(&dir).unwrap();
+    let doc = "the quick brown fox jumps over the lazy dog and then the dog sleeps in the sun all day long";
+    std::fs::write(dir.join("d.txt"), doc).unwrap();
+    let idx_dir = t.path().join("idx");
+    recital_index::build(&idx_dir, &[dir], &IngestOptions::default(), &BuildOptions::default()).unwrap();
+    let idx = Index::open(&idx_dir).unwrap();
+    let out = "a reply that quotes: the quick brown fox jumps over the lazy dog, and goes on in other words \
+               entirely, with nothing more from the source at all, for quite a while longer than that";
+    let mut memo = ScanMemo::default();
+    let opts = ScanOptions { min_tokens: 5, seed_tokens: 3, ..ScanOptions::default() };
+    let mut last = None;
+    for (end, _) in out.char_indices().filter(|(_, c)| *c == ' ') {
+        let r =
+            scan_window(&idx, &Input::decode(&out.as_bytes()[..end]).unwrap(), &opts, &mut memo, 0).unwrap();
+        last = Some(r);
+    }
+    let r = last.unwrap();
+    assert_eq!(r.spans.len(), 1, "{:?}", r.spans);
+    // Each step searches only the positions whose match may have grown.
+    assert!(memo.reused > 5 * memo.searched, "searched {} reused {}", memo.searched, memo.reused);
+}
