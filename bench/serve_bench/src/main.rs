@@ -10,6 +10,7 @@
 //!                      [--policy FILE] [--texts N] [--offset K] [--endpoint chat|completions]
 //!                      [--prompts FILE --model M --max-tokens K] [--flush 1] [--relay-log FILE]
 //! serve_bench relay    ADDR UPSTREAM_URL LOG.jsonl
+//! serve_bench guard    INDEX TEXTS.jsonl [--policy FILE] [--rounds N]
 //! ```
 //!
 //! - `inproc`: the same 1 KB outputs that `wrk` posts to `/v1/scan`, scanned
@@ -55,6 +56,7 @@ fn main() {
         Some("upstream") => upstream(&args[1..]),
         Some("stream") => stream(&args[1..]),
         Some("relay") => relay(&args[1..]),
+        Some("guard") => guard(&args[1..]),
         _ => usage(),
     }
 }
@@ -267,6 +269,105 @@ fn inproc(args: &[String]) {
         "variants": out,
     });
     println!("{}", serde_json::to_string_pretty(&report).unwrap());
+}
+
+// ---------------------------------------------------------------- guard
+
+/// The proxy's streaming guard alone, in-process: each text streamed word by
+/// word (as the scripted upstream sends it) through the service's `Guard` and
+/// evaluator, every step timed on one thread after a warm-up round: the CPU
+/// time one upstream token costs the proxy (with N streams ticking in
+/// lockstep on 2 cores, a release waits for about N/2 such steps).
+fn guard(args: &[String]) {
+    let (pos, named) = opts(args);
+    let [index, texts] = &pos[..] else { usage() };
+    let rounds: usize = named.get("rounds").map_or(2, |r| r.parse().expect("--rounds N"));
+    let texts: Vec<String> =
+        jsonl(texts).iter().map(|v| v["text"].as_str().expect("text").to_string()).collect();
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let mut config = recital_serve::ServeConfig::new(PathBuf::from(index));
+    config.db = tmp.path().join("guard.db");
+    if let Some(p) = named.get("policy") {
+        config.policy = Some(PathBuf::from(p));
+    }
+    let (state, _writer) = rt.block_on(recital_serve::server::prepare(config)).expect("prepare");
+    let jur = state.policy.default_jurisdiction().to_ascii_uppercase();
+    let (mut steps_ms, mut scans, mut tokens, mut released) = (Vec::new(), 0usize, 0usize, 0usize);
+    let mut c0 = cpu_seconds();
+    for round in 0..=rounds {
+        if round == 1 {
+            c0 = cpu_seconds();
+        }
+        for (i, text) in texts.iter().enumerate() {
+            let prompt = format!("Write something. bench-text {i}");
+            let mut g = GuardRun::new(&state, &prompt, &jur);
+            let pieces = words(text);
+            for piece in &pieces {
+                let t = Instant::now();
+                let out = g.step(piece, false);
+                if round > 0 {
+                    steps_ms.push(t.elapsed().as_secs_f64() * 1e3);
+                }
+                released += out;
+            }
+            released += g.step("", true);
+            if round > 0 {
+                scans += g.scans();
+                tokens += pieces.len();
+            }
+        }
+        if round == 0 {
+            // Warm-up round (page cache, allocator, caches) not counted.
+            steps_ms.clear();
+        }
+    }
+    let cpu = cpu_seconds() - c0;
+    let report = json!({
+        "index": index,
+        "texts": texts.len(),
+        "rounds": rounds,
+        "tokens": tokens,
+        "lookback_bytes": recital_serve::proxy::LOOKBACK_BYTES,
+        "step_ms": dist(&steps_ms),
+        "scans_per_token": scans as f64 / tokens.max(1) as f64,
+        "cpu_ms_per_token": cpu * 1e3 / tokens.max(1) as f64,
+        "released_bytes": released,
+    });
+    eprintln!(
+        "serve_bench guard: step p50 {:.3} ms, p99 {:.3} ms, mean {:.3} ms over {} steps",
+        pct(&steps_ms, 0.5),
+        pct(&steps_ms, 0.99),
+        steps_ms.iter().sum::<f64>() / steps_ms.len().max(1) as f64,
+        steps_ms.len()
+    );
+    println!("{}", serde_json::to_string_pretty(&report).unwrap());
+}
+
+/// One streamed choice through the service's guard, as `proxy::Pump` runs it
+/// (`recital_serve::proxy::Checked`: the same guard, evaluator and memo).
+struct GuardRun<'a> {
+    state: &'a recital_serve::state::AppState,
+    checked: recital_serve::proxy::Checked,
+    prompt: String,
+    jur: String,
+}
+
+impl<'a> GuardRun<'a> {
+    fn new(state: &'a recital_serve::state::AppState, prompt: &str, jur: &str) -> Self {
+        let checked = recital_serve::proxy::Checked::new(state);
+        Self { state, checked, prompt: prompt.to_string(), jur: jur.to_string() }
+    }
+
+    /// Pushes a piece and steps; returns the bytes released.
+    fn step(&mut self, piece: &str, finished: bool) -> usize {
+        self.checked.guard.push(piece);
+        self.checked.step(self.state, finished, &self.prompt, &self.jur).map(|s| s.text.len()).unwrap_or(0)
+    }
+
+    fn scans(&self) -> usize {
+        self.checked.guard.scans
+    }
 }
 
 // ---------------------------------------------------------------- upstream
@@ -671,8 +772,9 @@ struct Pair {
 }
 
 /// The guard's release bounds for a direct stream, from the service's own
-/// `Guard` run offline over the same chunks with the same evaluator, policy,
-/// hold-back and lookback as `proxy::Pump` (same index, no notices): bytes
+/// guard run offline over the same chunks (`proxy::Checked`, what
+/// `proxy::Pump` runs: same evaluator, policy, hold-back and lookback; same
+/// index, no notices): bytes
 /// emitted after each chunk, the finish chunk last. `None` if the guard
 /// changed the text (redaction) or blocked it.
 fn simulated_bounds(
@@ -680,20 +782,13 @@ fn simulated_bounds(
     direct: &Seen,
     prompt: &str,
 ) -> Option<Vec<usize>> {
-    use recital_serve::proxy::guard::Guard;
-    let hold = state.policy.trigger_tokens().saturating_sub(1);
-    let policy = state.policy.clone();
-    let marker = Box::new(move |d: &recital_policy::SpanDecision| policy.redaction_marker(d));
-    let mut g = Guard::new(hold, GUARD_LOOKBACK, marker);
+    let mut c = recital_serve::proxy::Checked::new(state);
     let jur = state.policy.default_jurisdiction().to_ascii_uppercase();
-    let mut eval = |text: &str| {
-        recital_serve::engine::evaluate(state, text, Some(prompt.to_string()), &jur).map(|(_, d)| d)
-    };
     let (mut out, mut emitted) = (Vec::with_capacity(direct.pieces.len() + 1), String::new());
     let n = direct.pieces.len();
     for (k, (_, piece)) in direct.pieces.iter().chain(std::iter::once(&(0.0, String::new()))).enumerate() {
-        g.push(piece);
-        let step = g.step(k == n, &mut eval).ok()?;
+        c.guard.push(piece);
+        let step = c.step(state, k == n, prompt, &jur).ok()?;
         if step.blocked.is_some() {
             return None;
         }
@@ -720,11 +815,6 @@ fn seen_from_relay(events: &[Value], t0_ns: u64) -> Seen {
     }
     s
 }
-
-/// `proxy::Pump` creates its guards with this lookback: keep it equal to
-/// `recital_serve::proxy::LOOKBACK_BYTES` (private there). A difference shows
-/// as "pieces off the guard's bounds" in the results.
-const GUARD_LOOKBACK: usize = 384;
 
 /// Definitions (times in ms from the moment each request was sent; the
 /// direct and the proxied stream of a pair carry the same text on the same

@@ -57,11 +57,25 @@ impl Corpus {
         recital_detect::scan(&self.snapshot(), &input, opts)
     }
 
+    /// [`Self::scan`] of a window of a streamed text (from byte `offset` of
+    /// it), reusing `memo` from the stream's earlier windows.
+    pub fn scan_window(
+        &self,
+        window: &str,
+        opts: &ScanOptions,
+        memo: &mut recital_detect::ScanMemo,
+        offset: usize,
+    ) -> Result<ScanReport, recital_detect::DetectError> {
+        let input = Input::decode(window.as_bytes())?;
+        recital_detect::scan_window(&self.snapshot(), &input, opts, memo, offset)
+    }
+
     /// Adds documents as a delta shard and swaps in the new snapshot; returns
     /// once they are searchable.
     pub async fn add(&self, docs: Vec<NewDoc>) -> anyhow::Result<()> {
         let _w = self.write.lock().await;
         let dir = self.dir.clone();
+        let snap = self.snapshot();
         let index = tokio::task::spawn_blocking(move || -> anyhow::Result<Index> {
             let inputs: Vec<DocInput<'_>> = docs
                 .iter()
@@ -74,7 +88,8 @@ impl Corpus {
                 })
                 .collect();
             recital_index::add_docs(&dir, &inputs)?;
-            Ok(Index::open(&dir)?)
+            // Only the new delta shard is opened; the others are shared.
+            Ok(snap.reopen()?)
         })
         .await??;
         self.swap(index);
@@ -93,9 +108,10 @@ impl Corpus {
         if live.is_empty() {
             return Ok(());
         }
+        let snap = self.snapshot();
         let index = tokio::task::spawn_blocking(move || -> anyhow::Result<Index> {
             recital_index::remove(&dir, &live)?;
-            Ok(Index::open(&dir)?)
+            Ok(snap.reopen()?)
         })
         .await??;
         self.swap(index);
@@ -115,12 +131,12 @@ impl Corpus {
         if deltas < COMPACT_AT_DELTAS || base_tombstoned {
             return Ok(false);
         }
-        drop(snap);
         let dir = self.dir.clone();
         let index = tokio::task::spawn_blocking(move || -> anyhow::Result<Index> {
             let opts = BuildOptions { threads: 1, ..Default::default() };
             recital_index::compact(&dir, &opts)?;
-            Ok(Index::open(&dir)?)
+            // The base shard stays open (and its caches warm); the merged one is new.
+            Ok(snap.reopen()?)
         })
         .await??;
         self.swap(index);

@@ -20,10 +20,64 @@ pub fn evaluate(
     context: Option<String>,
     jurisdiction: &str,
 ) -> Result<(ScanReport, Decision), ApiError> {
+    evaluate_with(state, text, context, jurisdiction, true)
+}
+
+/// [`evaluate`] for callers that use the decision and not the report's
+/// source locations (`/v1/filter`, the proxy): sources carry their document
+/// and rights but no byte range or snippet (`ScanOptions::locate_sources`
+/// off), which saves decoding document text. The decision is the same.
+pub fn evaluate_decision(
+    state: &AppState,
+    text: &str,
+    context: Option<String>,
+    jurisdiction: &str,
+) -> Result<(ScanReport, Decision), ApiError> {
+    evaluate_with(state, text, context, jurisdiction, false)
+}
+
+/// [`evaluate_decision`] of a window of a streamed text that starts at byte
+/// `offset` of it, reusing the scan work `memo` kept from the stream's earlier
+/// windows (see [`recital_detect::scan_window`]): the proxy's guard step.
+pub fn evaluate_window(
+    state: &AppState,
+    window: &str,
+    offset: usize,
+    context: &str,
+    jurisdiction: &str,
+    memo: &mut recital_detect::ScanMemo,
+) -> Result<Decision, ApiError> {
     let t0 = Instant::now();
     let mut opts = state.scan_options.clone();
+    opts.locate_sources = false;
+    opts.context = (!context.trim().is_empty()).then(|| context.to_string());
+    let report = state.corpus.scan_window(window, &opts, memo, offset);
+    decide(state, report, jurisdiction, t0).map(|(_, d)| d)
+}
+
+fn evaluate_with(
+    state: &AppState,
+    text: &str,
+    context: Option<String>,
+    jurisdiction: &str,
+    locate_sources: bool,
+) -> Result<(ScanReport, Decision), ApiError> {
+    let t0 = Instant::now();
+    let mut opts = state.scan_options.clone();
+    opts.locate_sources = locate_sources;
     opts.context = context.filter(|c| !c.trim().is_empty());
-    let report = state.corpus.scan(text, &opts).map_err(|e| match e {
+    let report = state.corpus.scan(text, &opts);
+    decide(state, report, jurisdiction, t0)
+}
+
+/// The policy's decision on a scan's result, counted in the metrics.
+fn decide(
+    state: &AppState,
+    report: Result<ScanReport, recital_detect::DetectError>,
+    jurisdiction: &str,
+    t0: Instant,
+) -> Result<(ScanReport, Decision), ApiError> {
+    let report = report.map_err(|e| match e {
         recital_detect::DetectError::Binary => ApiError::bad_request(
             "binary_input",
             "the text looks binary (NUL or control bytes); it is not a model output",

@@ -93,11 +93,12 @@ async fn run(
     let text = req.text;
     let context = req.context.map(Context::joined);
     let j = jurisdiction.clone();
-    let (text, report, decision) = tokio::task::spawn_blocking(move || {
-        engine::evaluate(&st, &text, context, &j).map(|(r, d)| (text, r, d))
-    })
-    .await
-    .map_err(|e| ApiError::internal("scan task", e))??;
+    // `/v1/filter` answers with the text and citations only: no source locations.
+    let evaluate = if endpoint == "/v1/scan" { engine::evaluate } else { engine::evaluate_decision };
+    let (text, report, decision) =
+        tokio::task::spawn_blocking(move || evaluate(&st, &text, context, &j).map(|(r, d)| (text, r, d)))
+            .await
+            .map_err(|e| ApiError::internal("scan task", e))??;
     let request_id = engine::request_id();
     engine::record(state, &caller.0, endpoint, &request_id, text.len(), &decision);
     Ok((request_id, text, report, decision))

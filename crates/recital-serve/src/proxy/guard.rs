@@ -17,6 +17,10 @@
 //!
 //! The guard rescans a window: the unreleased text plus `lookback` bytes
 //! before it, so work per step stays bounded however long the stream runs.
+//! The window's start in the text goes to the evaluator, which keeps the scan
+//! work of earlier steps that still holds (the proxy's keeps a
+//! `recital_detect::ScanMemo` per stream), so a step searches the index only
+//! where the new text can change an answer.
 
 use std::collections::HashSet;
 
@@ -24,8 +28,10 @@ use recital_policy::{Action, Annotation, Decision, SpanDecision};
 
 use crate::error::ApiError;
 
-/// Scans a text and decides (the window of a step).
-pub type Evaluator<'a> = dyn FnMut(&str) -> Result<Decision, ApiError> + 'a;
+/// Scans a text and decides: the window of a step, and the byte offset where
+/// it starts in the stream's text (successive windows overlap, and an
+/// evaluator may keep work between them: `recital_detect::ScanMemo`).
+pub type Evaluator<'a> = dyn FnMut(&str, usize) -> Result<Decision, ApiError> + 'a;
 
 /// What one step releases.
 #[derive(Debug, Default)]
@@ -105,7 +111,7 @@ impl Guard {
         }
         let ws = self.window_start();
         self.scans += 1;
-        let mut decision = eval(&self.text[ws..])?;
+        let mut decision = eval(&self.text[ws..], ws)?;
         for s in &mut decision.spans {
             s.byte_start += ws;
             s.byte_end += ws;
@@ -325,9 +331,9 @@ mod tests {
             let c = c.clamp(pos, text.len());
             g.push(&text[pos..c]);
             pos = c;
-            out.push_str(&g.step(false, &mut |w: &str| Ok(eval(w))).unwrap().text);
+            out.push_str(&g.step(false, &mut |w: &str, _| Ok(eval(w))).unwrap().text);
         }
-        out.push_str(&g.step(true, &mut |w: &str| Ok(eval(w))).unwrap().text);
+        out.push_str(&g.step(true, &mut |w: &str, _| Ok(eval(w))).unwrap().text);
         (out, g)
     }
 
@@ -382,10 +388,10 @@ mod tests {
         let mut got = Vec::new();
         for w in ["one ", "two ", "three ", "four ", "five ", "six "] {
             g.push(w);
-            got.push(g.step(false, &mut |w: &str| Ok(eval(w))).unwrap().text);
+            got.push(g.step(false, &mut |w: &str, _| Ok(eval(w))).unwrap().text);
         }
         // Three tokens held (two complete plus the one being written): release starts at the fourth.
         assert_eq!(got, vec!["", "", "", "one ", "two ", "three "]);
-        assert_eq!(g.step(true, &mut |w: &str| Ok(eval(w))).unwrap().text, "four five six ");
+        assert_eq!(g.step(true, &mut |w: &str, _| Ok(eval(w))).unwrap().text, "four five six ");
     }
 }

@@ -37,7 +37,43 @@ use sse::SseParser;
 /// exact copy never starts in released text (see [`guard`]), so this is only
 /// context for near-verbatim chains; it bounds the work per streamed token
 /// (the scan is linear in the window), which is the proxy's added latency.
-const LOOKBACK_BYTES: usize = 384;
+pub const LOOKBACK_BYTES: usize = 384;
+
+/// One streamed choice under check: its guard and the scan work kept between
+/// the guard's steps. What the proxy runs for every upstream chunk (public so
+/// that `bench/serve_bench` times exactly this).
+pub struct Checked {
+    /// The hold-back state machine.
+    pub guard: Guard,
+    memo: recital_detect::ScanMemo,
+}
+
+impl Checked {
+    /// A guard holding back the policy's shortest trigger minus one token,
+    /// rescanning [`LOOKBACK_BYTES`] of released text.
+    pub fn new(state: &AppState) -> Self {
+        let hold = state.policy.trigger_tokens().saturating_sub(1);
+        let policy = state.policy.clone();
+        let marker = Box::new(move |d: &recital_policy::SpanDecision| policy.redaction_marker(d));
+        Self { guard: Guard::new(hold, LOOKBACK_BYTES, marker), memo: Default::default() }
+    }
+
+    /// One guard step ([`Guard::step`]) with the service's evaluator: the
+    /// window is scanned with the stream's memo and decided with `context`
+    /// exempt, for `jurisdiction`. Blocking.
+    pub fn step(
+        &mut self,
+        state: &AppState,
+        finished: bool,
+        context: &str,
+        jurisdiction: &str,
+    ) -> Result<Step, ApiError> {
+        let memo = &mut self.memo;
+        self.guard.step(finished, &mut |window: &str, offset: usize| {
+            engine::evaluate_window(state, window, offset, context, jurisdiction, memo)
+        })
+    }
+}
 
 /// Which OpenAI endpoint is proxied.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -218,7 +254,7 @@ async fn unary(call: Call, resp: reqwest::Response) -> ApiResult<Response> {
         let st = state.clone();
         let (ctx, j) = (context.clone(), jurisdiction.clone());
         let (text, report, decision) = tokio::task::spawn_blocking(move || {
-            engine::evaluate(&st, &text, Some(ctx), &j).map(|(r, d)| (text, r, d))
+            engine::evaluate_decision(&st, &text, Some(ctx), &j).map(|(r, d)| (text, r, d))
         })
         .await
         .map_err(|e| ApiError::internal("scan task", e))??;
@@ -273,8 +309,8 @@ fn stream_response(call: Call, resp: reqwest::Response) -> Response {
         let mut spans = Vec::new();
         let mut action = Action::Allow;
         let mut statement = String::new();
-        for (_, g, blocked) in guards.iter() {
-            spans.extend(g.flagged.iter().cloned());
+        for (_, c, blocked) in guards.iter() {
+            spans.extend(c.guard.flagged.iter().cloned());
             if let Some(d) = blocked {
                 action = Action::Block;
                 statement = d.statement.clone();
@@ -285,7 +321,7 @@ fn stream_response(call: Call, resp: reqwest::Response) -> Response {
             statement = spans.iter().map(|s| s.reason.clone()).collect::<Vec<_>>().join(" ");
         }
         let d = Decision { action, jurisdiction, spans, statement, policy: state.policy.name().to_string() };
-        let bytes: usize = guards.iter().map(|(_, g, _)| g.text().len()).sum();
+        let bytes: usize = guards.iter().map(|(_, c, _)| c.guard.text().len()).sum();
         engine::record(&state, &caller.0, kind.endpoint(), &request_id, bytes, &d);
         match outcome {
             Outcome::Cancelled => {
@@ -323,7 +359,7 @@ struct Pump {
     request_id: String,
     tx: tokio::sync::mpsc::Sender<bytes::Bytes>,
     /// Per choice index: its guard and, once blocked, the decision.
-    guards: Vec<(u64, Guard, Option<Decision>)>,
+    guards: Vec<(u64, Checked, Option<Decision>)>,
     /// `id`, `object`, `created`, `model` of the upstream chunks.
     envelope: Option<Value>,
     /// Choices whose finish has been sent.
@@ -459,13 +495,10 @@ impl Pump {
 
     fn guard(&mut self, idx: u64) -> &mut Guard {
         if let Some(p) = self.guards.iter().position(|g| g.0 == idx) {
-            return &mut self.guards[p].1;
+            return &mut self.guards[p].1.guard;
         }
-        let hold = self.state.policy.trigger_tokens().saturating_sub(1);
-        let policy = self.state.policy.clone();
-        let marker = Box::new(move |d: &recital_policy::SpanDecision| policy.redaction_marker(d));
-        self.guards.push((idx, Guard::new(hold, LOOKBACK_BYTES, marker), None));
-        &mut self.guards.last_mut().expect("just pushed").1
+        self.guards.push((idx, Checked::new(&self.state), None));
+        &mut self.guards.last_mut().expect("just pushed").1.guard
     }
 
     fn is_blocked(&self, idx: u64) -> bool {
@@ -479,14 +512,10 @@ impl Pump {
     /// Runs the guard of choice `idx`; sends what it releases. `Ok(false)`: blocked.
     async fn release(&mut self, idx: u64, finished: bool) -> Result<bool, ()> {
         let state = self.state.clone();
-        let (ctx, j) = (self.context.clone(), self.jurisdiction.clone());
         let p = self.guards.iter().position(|g| g.0 == idx).ok_or(())?;
-        let guard = &mut self.guards[p].1;
-        let step = tokio::task::block_in_place(|| {
-            guard.step(finished, &mut |text: &str| {
-                engine::evaluate(&state, text, Some(ctx.clone()), &j).map(|(_, d)| d)
-            })
-        });
+        let checked = &mut self.guards[p].1;
+        let (ctx, j) = (&self.context, &self.jurisdiction);
+        let step = tokio::task::block_in_place(|| checked.step(&state, finished, ctx, j));
         let step: Step = match step {
             Ok(s) => s,
             Err(e) => {
@@ -507,7 +536,7 @@ impl Pump {
             return Ok(false);
         }
         if !step.text.is_empty() || !step.annotations.is_empty() {
-            let check = self.guards[p].1.emitted();
+            let check = self.guards[p].1.guard.emitted();
             let ext = (!step.annotations.is_empty())
                 .then(|| json!({"annotations": step.annotations, "check_offset": check}));
             let delta = match self.kind {
