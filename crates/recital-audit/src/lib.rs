@@ -44,9 +44,18 @@
 //! - [`special`]: erfc, the normal distribution in log space, Owen's T.
 //! - [`rng`]: the seeded xoshiro256** generator of the bootstrap.
 //!
-//! No model runs here: the model backends (candle, OpenAI-compatible
-//! endpoints) and the report come later (issue #5) and feed these functions
-//! token ids, log-probabilities and scores.
+//! The audit itself:
+//!
+//! - [`probes`]: prefix/suffix probes in the model's tokens, sampled from
+//!   the index and stratified by duplicate count, or read from a JSONL.
+//! - [`run`]: every probe through the model ([`recital_model`]), every
+//!   metric per probe, results appended as they complete so that an
+//!   interrupted audit resumes.
+//! - [`report`]: the aggregate (`report.json`), a plain-language summary and
+//!   a self-contained `report.html` with plots.
+//! - `lab` (feature `candle`): the canary lab of research §10 — synthetic
+//!   corpus, canaries at controlled duplicate counts, a tiny GPT-2 trained
+//!   from scratch — to validate the audit against the published shapes.
 //!
 //! ## Example
 //!
@@ -69,9 +78,14 @@
 pub mod error;
 pub mod exposure;
 pub mod extraction;
+#[cfg(feature = "candle")]
+pub mod lab;
 pub mod membership;
+pub mod probes;
+pub mod report;
 pub mod rng;
 pub mod roc;
+pub mod run;
 pub mod special;
 pub mod taxonomy;
 

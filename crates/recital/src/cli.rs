@@ -33,6 +33,111 @@ pub enum Command {
     /// Work with policy files.
     #[command(subcommand)]
     Policy(PolicyCommand),
+    /// Measure what a model memorised of its training data: extraction, membership, exposure, taxonomy.
+    Audit(AuditArgs),
+    /// Build the canary lab: a synthetic corpus with canaries at controlled duplicate counts, its index, a tiny
+    /// GPT-2 trained on it, and the probes to audit it with (needs the `candle` feature).
+    CanaryLab(CanaryLabArgs),
+    /// Work with models.
+    #[command(subcommand)]
+    Model(ModelCommand),
+}
+
+#[derive(Args, Debug)]
+pub struct AuditArgs {
+    /// Index of the model's training corpus (probes are sampled from it; duplicate counts come from it).
+    #[arg(long, value_name = "DIR")]
+    pub index: Option<PathBuf>,
+    /// The model: a directory (config.json, tokenizer.json, *.safetensors), a .gguf file, or an
+    /// OpenAI-compatible endpoint URL.
+    #[arg(long, value_name = "PATH|URL")]
+    pub model: String,
+    /// Probes (JSONL: {"prefix","suffix",...} or {"text",...}); default: sample from --index.
+    #[arg(long, value_name = "FILE")]
+    pub probes: Option<PathBuf>,
+    /// A reference model that never saw the corpus (reference ratio; reconstruction test).
+    #[arg(long, value_name = "PATH|URL")]
+    pub reference: Option<String>,
+    /// Probes to sample from the index, or the most to take from --probes.
+    #[arg(long, value_name = "N")]
+    pub samples: Option<usize>,
+    /// Seed of sampling, exposure alternatives and bootstrap.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Prompt tokens of sampled probes (k).
+    #[arg(long, default_value_t = 32)]
+    pub prefix_tokens: usize,
+    /// Continuation tokens of sampled probes (ℓ).
+    #[arg(long, default_value_t = 32)]
+    pub suffix_tokens: usize,
+    /// Alternatives each canary is ranked against.
+    #[arg(long, default_value_t = 1000)]
+    pub exposure_references: usize,
+    /// Shorter prompt lengths tried on the first 200 probes (prefix-length sweep).
+    #[arg(long, value_delimiter = ',', default_value = "8,16", value_name = "K,...")]
+    pub sweep: Vec<usize>,
+    /// Skip the prefix-length sweep.
+    #[arg(long)]
+    pub no_sweep: bool,
+    /// Probes in flight at once (for endpoints; local models run one at a time).
+    #[arg(long, default_value_t = 4)]
+    pub concurrency: usize,
+    /// API key for endpoints (else RECITAL_MODEL_API_KEY).
+    #[arg(long, value_name = "KEY")]
+    pub api_key: Option<String>,
+    /// A tokenizer.json matching the endpoint's model (else the server's /tokenize).
+    #[arg(long, value_name = "FILE")]
+    pub tokenizer: Option<PathBuf>,
+    /// Output directory: report.json, report.html, results.jsonl (resumable).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+}
+
+#[derive(Args, Debug)]
+pub struct CanaryLabArgs {
+    /// Output directory (must not exist or be empty).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Training epochs.
+    #[arg(long, default_value_t = 10)]
+    pub epochs: usize,
+    /// Also save the model after these epochs (comma-separated).
+    #[arg(long, value_delimiter = ',', value_name = "N,...")]
+    pub save_epochs: Vec<usize>,
+    /// Canaries per duplicate bucket.
+    #[arg(long, default_value_t = 32)]
+    pub per_bucket: usize,
+    /// Duplicate counts (comma-separated).
+    #[arg(long, value_delimiter = ',', default_value = "1,2,4,8,16,32")]
+    pub buckets: Vec<usize>,
+    /// Canaries never inserted (membership non-members).
+    #[arg(long, default_value_t = 200)]
+    pub non_members: usize,
+    /// Background lines of the synthetic grammar.
+    #[arg(long, default_value_t = 4000)]
+    pub background_lines: usize,
+    /// Seed.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ModelCommand {
+    /// Serve a local model over the OpenAI-compatible completions API (with echo and prompt logprobs).
+    Serve(ModelServeArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ModelServeArgs {
+    /// The model: a directory or a .gguf file.
+    #[arg(long, value_name = "PATH")]
+    pub model: PathBuf,
+    /// Name to serve it under [default: the directory or file name].
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8081")]
+    pub addr: std::net::SocketAddr,
 }
 
 #[derive(Subcommand, Debug)]

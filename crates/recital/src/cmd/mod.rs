@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+mod audit;
 mod demo;
 mod index;
 mod policy;
@@ -7,7 +8,7 @@ mod query;
 mod scan;
 mod serve;
 
-use crate::cli::{Command, IndexCommand, PolicyCommand};
+use crate::cli::{Command, IndexCommand, ModelCommand, PolicyCommand};
 
 /// Runs a parsed command.
 pub fn run(cmd: Command) -> anyhow::Result<()> {
@@ -26,5 +27,8 @@ pub fn run(cmd: Command) -> anyhow::Result<()> {
         Command::Demo(a) => demo::run(a),
         Command::Serve(a) => serve::run(a),
         Command::Policy(PolicyCommand::Check(a)) => policy::check(a),
+        Command::Audit(a) => audit::run(a),
+        Command::CanaryLab(a) => audit::canary_lab(a),
+        Command::Model(ModelCommand::Serve(a)) => audit::serve_model(a),
     }
 }
