@@ -385,3 +385,76 @@ fn smollm2_gguf_runs_and_claims_only_what_it_saw() {
         assert!(summary.contains("From which works"), "{summary}");
     }
 }
+
+/// An audit killed midway (SIGKILL, as a crash) resumes from `results.jsonl`:
+/// the rerun keeps what was done and ends with the same report as an
+/// uninterrupted run.
+#[test]
+fn an_interrupted_audit_resumes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let lab = tmp.path().join("lab");
+    ok(&[
+        "canary-lab",
+        "--out",
+        lab.to_str().unwrap(),
+        "--epochs",
+        "1",
+        "--per-bucket",
+        "6",
+        "--buckets",
+        "1,4",
+        "--non-members",
+        "12",
+        "--background-lines",
+        "300",
+    ]);
+    let args = |out: &Path| -> Vec<String> {
+        [
+            "audit",
+            "--model",
+            lab.join("model").to_str().unwrap(),
+            "--probes",
+            lab.join("probes.jsonl").to_str().unwrap(),
+            "--exposure-references",
+            "1500",
+            "--out",
+            out.to_str().unwrap(),
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+    };
+    let whole = tmp.path().join("whole");
+    ok(&args(&whole).iter().map(String::as_str).collect::<Vec<_>>());
+
+    let cut = tmp.path().join("cut");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_recital"))
+        .args(args(&cut))
+        .env("RAYON_NUM_THREADS", "1")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let lines =
+        |p: &Path| std::fs::read_to_string(p.join("results.jsonl")).map(|s| s.lines().count()).unwrap_or(0);
+    let t0 = std::time::Instant::now();
+    while lines(&cut) < 3 && t0.elapsed() < Duration::from_secs(120) {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let done = lines(&cut);
+    assert!((3..24).contains(&done), "killed after {done} of 24 probes");
+    assert!(!cut.join("report.json").exists());
+    ok(&args(&cut).iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(lines(&cut), 24);
+    let (a, b) = (report(&whole), report(&cut));
+    for key in ["extraction", "by_duplicates", "membership", "taxonomy"] {
+        assert_eq!(a[key], b[key], "{key} differs after resuming");
+    }
+    // A different audit in the same directory is refused, not mixed in.
+    let mut other = args(&cut);
+    other[6] = "1000".into();
+    let e = fails(&other.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(e.contains("different audit"), "{e}");
+}
