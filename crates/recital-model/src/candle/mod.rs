@@ -11,6 +11,7 @@
 mod gguf;
 pub mod gpt2;
 mod llama;
+pub mod neox;
 pub mod train;
 
 use std::path::{Path, PathBuf};
@@ -26,6 +27,7 @@ use crate::model::{
 };
 use crate::tokenizer::ModelTokenizer;
 use gpt2::{Gpt2, Gpt2Config};
+use neox::{GptNeox, NeoxConfig};
 
 /// The device local models run on: CUDA device 0 when built with the `cuda`
 /// feature and one is present (unless `RECITAL_DEVICE=cpu`), else the CPU.
@@ -92,10 +94,17 @@ pub fn open_path(path: &Path) -> Result<Box<dyn LanguageModel>> {
                 .map_err(|e| ModelError::BadFile { path: config_path.clone(), why: e.to_string() })?;
             Ok(Box::new(Gpt2Model::load(path, &cfg, &weights, tokenizer)?))
         }
+        "gpt_neox" => {
+            let cfg: NeoxConfig = serde_json::from_value(value)
+                .map_err(|e| ModelError::BadFile { path: config_path.clone(), why: e.to_string() })?;
+            Ok(Box::new(load_neox(path, &cfg, &weights, tokenizer)?))
+        }
         "llama" | "mistral" => llama::open(path, &config_text, &weights, tokenizer),
         other => Err(ModelError::Unsupported {
             spec: path.display().to_string(),
-            why: format!("model_type {other:?}; supported: gpt2, llama (safetensors) and GGUF files of the Llama family"),
+            why: format!(
+                "model_type {other:?}; supported: gpt2, gpt_neox, llama (safetensors) and GGUF files of the Llama family"
+            ),
         }),
     }
 }
@@ -180,12 +189,110 @@ fn seed_of(decoding: Decoding) -> u64 {
     }
 }
 
-/// A GPT-2 checkpoint with its tokenizer.
-pub struct Gpt2Model {
-    model: Gpt2,
+/// A network that returns logits for every position in one forward pass.
+pub trait FullSequence: Send + Sync {
+    /// Logits `[batch, time, vocab]` for ids `[batch, time]`.
+    fn logits(&self, ids: &Tensor) -> candle_core::Result<Tensor>;
+    /// Context length.
+    fn n_positions(&self) -> usize;
+    /// End-of-text id, if any.
+    fn eos(&self) -> Option<u32>;
+}
+
+impl FullSequence for Gpt2 {
+    fn logits(&self, ids: &Tensor) -> candle_core::Result<Tensor> {
+        self.forward(ids)
+    }
+    fn n_positions(&self) -> usize {
+        self.config().n_positions
+    }
+    fn eos(&self) -> Option<u32> {
+        self.config().eos_token_id
+    }
+}
+
+impl FullSequence for GptNeox {
+    fn logits(&self, ids: &Tensor) -> candle_core::Result<Tensor> {
+        self.forward(ids)
+    }
+    fn n_positions(&self) -> usize {
+        self.config().max_position_embeddings
+    }
+    fn eos(&self) -> Option<u32> {
+        self.config().eos_token_id
+    }
+}
+
+/// A full-sequence network with its tokenizer: one forward pass scores a
+/// continuation, and alternatives are batched.
+pub struct FullModel<M: FullSequence> {
+    model: M,
     tokenizer: ModelTokenizer,
     info: ModelInfo,
     device: Device,
+}
+
+/// A GPT-2 checkpoint with its tokenizer.
+pub type Gpt2Model = FullModel<Gpt2>;
+
+/// A GPT-NeoX (Pythia) checkpoint.
+pub fn load_neox(
+    dir: &Path,
+    cfg: &NeoxConfig,
+    weights: &[PathBuf],
+    tokenizer: ModelTokenizer,
+) -> Result<FullModel<GptNeox>> {
+    if cfg.num_attention_heads == 0
+        || !cfg.hidden_size.is_multiple_of(cfg.num_attention_heads)
+        || cfg.max_position_embeddings == 0
+        || cfg.vocab_size == 0
+        || cfg.rotary_dims() % 2 == 1
+        || cfg.rotary_dims() > cfg.head_size()
+    {
+        return Err(ModelError::BadFile {
+            path: dir.join("config.json"),
+            why: format!(
+                "inconsistent GPT-NeoX shape: hidden_size {} over {} heads, {} rotary dims per head, {} positions, vocab_size {}",
+                cfg.hidden_size,
+                cfg.num_attention_heads,
+                cfg.rotary_dims(),
+                cfg.max_position_embeddings,
+                cfg.vocab_size
+            ),
+        });
+    }
+    tokenizer.check_fits(cfg.vocab_size, &dir.display().to_string())?;
+    let device = device();
+    // SAFETY: read-only memory map of files recital does not modify.
+    let vb = unsafe { VarBuilder::from_mmaped_safetensors(weights, DType::F32, &device) }
+        .map_err(|e| ModelError::BadFile { path: weights[0].clone(), why: e.to_string() })?;
+    let model = GptNeox::new(cfg, vb).map_err(|e| ModelError::BadFile {
+        path: weights[0].clone(),
+        why: format!("not a GPT-NeoX checkpoint matching config.json: {e}"),
+    })?;
+    let (digest, kind) = weights_digest(weights)?;
+    let info = ModelInfo {
+        source: dir.display().to_string(),
+        backend: "candle-gpt-neox".into(),
+        architecture: format!(
+            "gpt_neox ({} layers, d={}, {} heads, rotary {} of {} dims)",
+            cfg.num_hidden_layers,
+            cfg.hidden_size,
+            cfg.num_attention_heads,
+            cfg.rotary_dims(),
+            cfg.head_size()
+        ),
+        access: Access::FullDistribution,
+        parameters: None,
+        vocab_size: cfg.vocab_size,
+        context_length: cfg.max_position_embeddings,
+        tokenizer_sha256: Some(tokenizer.sha256().to_string()),
+        weights_sha256: Some(digest),
+        weights_digest_kind: Some(kind),
+        device: Some(device_name(&device)),
+        dtype: Some("f32".into()),
+    };
+    Ok(FullModel { model, tokenizer, info, device })
 }
 
 impl Gpt2Model {
@@ -241,19 +348,21 @@ impl Gpt2Model {
         };
         Ok(Self { model, tokenizer, info, device })
     }
+}
 
+impl<M: FullSequence> FullModel<M> {
     fn logits(&self, batch: &[&[u32]]) -> Result<Vec<Vec<Vec<f32>>>> {
         let t = batch[0].len();
         let flat: Vec<u32> = batch.iter().flat_map(|s| s.iter().copied()).collect();
         let ids = Tensor::from_vec(flat, (batch.len(), t), &self.device)?;
-        Ok(self.model.forward(&ids)?.to_vec3::<f32>()?)
+        Ok(self.model.logits(&ids)?.to_vec3::<f32>()?)
     }
 
     /// The window of `context ++ continuation` the model sees, and where the
     /// continuation starts in it.
     fn window(&self, context: &[u32], continuation: &[u32]) -> Result<(Vec<u32>, usize)> {
         check_ids(context, continuation, self.info.vocab_size)?;
-        let max = self.model.config().n_positions;
+        let max = self.model.n_positions();
         if continuation.len() >= max {
             return Err(ModelError::Invalid(format!(
                 "continuation of {} tokens does not fit the model's context of {max}",
@@ -286,7 +395,7 @@ fn check_ids(context: &[u32], continuation: &[u32], vocab: usize) -> Result<()> 
 /// Batches of at most this many logits (`batch × time × vocab` floats).
 const LOGIT_BUDGET: usize = 16 << 20;
 
-impl LanguageModel for Gpt2Model {
+impl<M: FullSequence> LanguageModel for FullModel<M> {
     fn info(&self) -> &ModelInfo {
         &self.info
     }
@@ -312,7 +421,7 @@ impl LanguageModel for Gpt2Model {
     }
 }
 
-impl Gpt2Model {
+impl<M: FullSequence> FullModel<M> {
     fn score_batch(
         &self,
         context: &[u32],
@@ -352,7 +461,7 @@ impl Gpt2Model {
         let mut rng = SplitMix::new(seed_of(decoding));
         let mut seq = context.to_vec();
         let mut out = Generated::default();
-        let max = self.model.config().n_positions;
+        let max = self.model.n_positions();
         for _ in 0..max_tokens {
             let from = seq.len().saturating_sub(max);
             let logits = self.logits(&[&seq[from..]])?;
@@ -361,7 +470,7 @@ impl Gpt2Model {
             out.log_probs.push(log_prob_from_logits(last, tok));
             out.tokens.push(tok);
             seq.push(tok);
-            if Some(tok) == self.model.config().eos_token_id {
+            if Some(tok) == self.model.eos() {
                 break;
             }
         }
