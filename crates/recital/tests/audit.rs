@@ -320,6 +320,35 @@ fn bad_inputs_are_clear_errors() {
     assert!(e.contains("no such file"), "{e}");
     let e = fails(&["audit", "--model", lab.join("model").to_str().unwrap(), "--out", out.to_str().unwrap()]);
     assert!(e.contains("--index") && e.contains("--probes"), "{e}");
+
+    // A reference model: the same model as its own reference gives a ratio of exactly 1 and
+    // extracts whatever the target extracts (so extracted pins would read as reconstruction).
+    let with_ref = tmp.path().join("with-ref");
+    let model = lab.join("model");
+    ok(&[
+        "audit",
+        "--model",
+        model.to_str().unwrap(),
+        "--reference",
+        model.to_str().unwrap(),
+        "--probes",
+        probes.to_str().unwrap(),
+        "--exposure-references",
+        "50",
+        "--out",
+        with_ref.to_str().unwrap(),
+    ]);
+    for r in results(&with_ref) {
+        assert!((r["reference"]["ratio"].as_f64().unwrap() - 1.0).abs() < 1e-9, "{r}");
+        assert_eq!(r["reference"]["extracted"], r["extracted"]);
+    }
+    let rep = report(&with_ref);
+    assert_eq!(rep["reference"]["backend"], "candle-gpt2");
+    assert!(rep["membership"]["metrics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|m| m["metric"] == "reference_ratio"));
 }
 
 /// A real pretrained model through the GGUF path (SmolLM2-135M-Instruct from
