@@ -153,13 +153,14 @@ fn line_chart(
                 f.y(*y)
             );
         }
-        let _ = write!(
-            f.svg,
-            r#"<text x="{}" y="{}" font-size="10" fill="{colour}">{}</text>"#,
-            L + 10.0,
-            24.0 + 12.0 * i as f64,
-            esc(name)
-        );
+        // ROC curves climb the top-left corner: their legend goes bottom right.
+        let (lx, ly) = if diagonal {
+            (f.x(0.45), H - B - 10.0 - 12.0 * (series.len() - 1 - i) as f64)
+        } else {
+            (L + 10.0, 24.0 + 12.0 * i as f64)
+        };
+        let _ =
+            write!(f.svg, r#"<text x="{lx}" y="{ly}" font-size="10" fill="{colour}">{}</text>"#, esc(name));
     }
     f.finish()
 }
