@@ -83,7 +83,7 @@ mod keyfile;
 mod keys;
 mod notices;
 mod schema;
-mod time;
+pub mod time;
 mod works;
 
 #[cfg(test)]
