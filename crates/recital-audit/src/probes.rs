@@ -31,6 +31,34 @@ pub struct SecretSpace {
 }
 
 impl SecretSpace {
+    /// Refuses spaces exposure cannot rank in: fewer than two distinct
+    /// symbols, no or absurdly long secrets, or a suffix that is not a secret
+    /// of the space (its alternatives would not be comparable).
+    pub fn check(&self, suffix: &str) -> std::result::Result<(), String> {
+        let distinct: std::collections::BTreeSet<char> = self.alphabet.chars().collect();
+        if distinct.len() < 2 || distinct.len() != self.alphabet.chars().count() {
+            return Err("secret.alphabet needs at least two symbols, each once".into());
+        }
+        if self.length == 0 || self.length > 64 {
+            return Err(format!("secret.length {} is not in 1..=64", self.length));
+        }
+        let body = suffix.strip_suffix(self.after.as_str()).unwrap_or("");
+        let symbols: Vec<&str> = if self.separator.is_empty() {
+            body.split_terminator("").skip(1).collect()
+        } else {
+            body.split(self.separator.as_str()).collect()
+        };
+        let fits = suffix.ends_with(self.after.as_str())
+            && symbols.len() == self.length
+            && symbols
+                .iter()
+                .all(|s| s.chars().count() == 1 && distinct.contains(&s.chars().next().unwrap_or('\0')));
+        if !fits {
+            return Err(format!("the suffix {suffix:?} is not a secret of the declared space"));
+        }
+        Ok(())
+    }
+
     /// |R|, the number of possible secrets.
     pub fn size(&self) -> f64 {
         (self.alphabet.chars().count() as f64).powi(self.length as i32)
@@ -201,6 +229,9 @@ pub fn read_probes(
             (Some(p), Some(s), None) => {
                 if p.is_empty() || s.is_empty() {
                     return Err(AuditError::Input(format!("{at}: prefix and suffix must not be empty")));
+                }
+                if let Some(space) = &r.secret {
+                    space.check(s).map_err(|e| AuditError::Input(format!("{at}: {e}")))?;
                 }
                 if !seen.insert(id.clone()) {
                     return Err(AuditError::Input(format!("{at}: duplicate probe id {id:?}")));

@@ -229,6 +229,16 @@ pub fn measure(
     };
     let exposure = match &probe.secret {
         Some(space) if config.exposure_references > 0 => {
+            // Alternatives are distinct from the canary, so the space must hold enough of them
+            // (a space of one secret would otherwise never finish drawing).
+            if space.size() - 1.0 < config.exposure_references as f64 {
+                return Err(AuditError::Input(format!(
+                    "probe {}: a secret space of {} cannot supply {} alternatives; lower --exposure-references",
+                    probe.id,
+                    space.size(),
+                    config.exposure_references
+                )));
+            }
             let mut rng =
                 Xoshiro256::seed_from_u64(config.seed ^ (probe_no as u64).wrapping_mul(0x9E37_79B9));
             let mut alts = Vec::with_capacity(config.exposure_references);

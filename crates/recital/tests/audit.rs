@@ -311,6 +311,28 @@ fn bad_inputs_are_clear_errors() {
     std::fs::write(&bad, "{\"prefix\": \"the pin of\", \"suffix\": \"1 2\"}\n{\"prefix\": 3}\n").unwrap();
     let e = run(args(lab.join("model").to_str().unwrap(), &bad));
     assert!(e.contains("bad.jsonl:2"), "{e}");
+    // Canary secret spaces exposure cannot rank in: each refused, none hangs drawing alternatives.
+    for (line, want) in [
+        (
+            r#"{"prefix":"the pin of x is","suffix":"1 2 .","secret":{"alphabet":"","length":2,"separator":" ","after":" ."}}"#,
+            "two symbols",
+        ),
+        (
+            r#"{"prefix":"the pin of x is","suffix":"x y .","secret":{"alphabet":"0123456789","length":2,"separator":" ","after":" ."}}"#,
+            "not a secret",
+        ),
+        (
+            r#"{"prefix":"the pin of x is","suffix":"1 .","secret":{"alphabet":"01","length":1,"separator":" ","after":" ."}}"#,
+            "cannot supply",
+        ),
+    ] {
+        let f = tmp.path().join("secret.jsonl");
+        std::fs::write(&f, format!("{line}\n")).unwrap();
+        let _ = std::fs::remove_dir_all(&out);
+        let e = run(args(lab.join("model").to_str().unwrap(), &f));
+        assert!(e.contains(want), "{e}");
+    }
+    let _ = std::fs::remove_dir_all(&out);
     // An endpoint without log-probabilities.
     let url = server_without_logprobs();
     let e = run(args(&url, &probes));

@@ -41,6 +41,15 @@ pub fn run(a: AuditArgs) -> anyhow::Result<()> {
     if a.prefix_tokens == 0 || a.suffix_tokens == 0 {
         bail!("--prefix-tokens and --suffix-tokens must be at least 1");
     }
+    if a.exposure_references > 100_000 {
+        bail!(
+            "--exposure-references {} is more than 100000 (each is a scored sequence per canary)",
+            a.exposure_references
+        );
+    }
+    if a.samples == Some(0) {
+        bail!("--samples must be at least 1");
+    }
     if a.index.is_none() && a.probes.is_none() {
         bail!("give --index (to sample probes from the training corpus) or --probes FILE, or both");
     }
