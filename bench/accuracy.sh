@@ -36,7 +36,8 @@ sentences (code: functions in fenced blocks, 2 copied + 1 held-out); held-out-on
 passages. Predicted = union of \`exact\`, \`near\`, \`code-canonical\` spans. Characters = Unicode scalar values
 that are not whitespace. Positives = the copied excerpts (rewritten or added comments inside them: neither).
 Held-out text that the index contains verbatim (a ≥ 12-token run with a non-zero count) is neither; a flagged
-span whose text has token edit similarity ≥ 0.85 to the source range it cites is a *verified near-duplicate*
+span whose text has token edit similarity ≥ 0.85 to the source range it cites (for code, also counted up to a
+consistent renaming of identifiers, the relation the renamed-ids class creates) is a *verified near-duplicate*
 (the held-out document really repeats indexed text), also neither. *Clean rate* = held-out characters not
 flagged, of those that are neither; "near-dups as FP" and "strict" count those as negatives too.
 Targets (issue #3): R ≥ 0.99 on verbatim excerpts of ≥ 20 tokens, R ≥ 0.95 per perturbation, clean ≥ 0.99,

@@ -11,7 +11,10 @@
 //!   gaps, are chained across substituted, inserted or deleted words — [`chain`].
 //! - **Code**: fenced code blocks (or the whole input, on request) are also
 //!   matched on the canonical lexeme stream, where identifiers and literals are
-//!   abstracted, so renamed and reformatted copies match — [`code`].
+//!   abstracted, so renamed and reformatted copies match — [`code`]. Such a
+//!   match needs evidence beyond its shape: an exact rare text piece shared
+//!   with the source, or names renamed consistently with literals kept —
+//!   [`renaming`].
 //! - **Context**: what the caller supplied (prompt, retrieved text) is exempt —
 //!   [`context`].
 //! - **Boilerplate**: spans as common as `boilerplate_count` in the corpus are
@@ -25,6 +28,7 @@ pub mod code;
 pub mod context;
 pub mod error;
 pub mod input;
+pub mod renaming;
 pub mod report;
 pub mod scan;
 pub mod spans;

@@ -22,6 +22,7 @@ use crate::chain::{chain, extend, Seed};
 use crate::context::exempt_mask;
 use crate::error::DetectError;
 use crate::input::{Input, OffsetMap};
+use crate::renaming::Renaming;
 use crate::report::{DocumentMatch, OptionsUsed, ScanReport, Source, Span, SpanKind, SCHEMA};
 use crate::spans::{maximal_spans, TokenSpan};
 
@@ -56,7 +57,8 @@ pub struct ScanOptions {
     /// A seed occurring at most this often is evidence of copying; more common
     /// seeds can bridge a near-verbatim match but not make one.
     pub rare_count: u64,
-    /// Lowest edit similarity of a near-verbatim match.
+    /// Lowest edit similarity of a near-verbatim match (of 4 × `min_tokens`
+    /// tokens or more; shorter ones need more, see [`near_similarity_needed`]).
     pub near_min_similarity: f64,
     /// Find each source's byte range in its document and cut a snippet
     /// (`source_byte_start`, `source_byte_end`, `snippet`, `snippet_hit`).
@@ -340,7 +342,7 @@ fn scan_inner(
             if edited
                 && c.matched >= opts.min_tokens
                 && c.evidence >= opts.min_tokens
-                && c.similarity >= opts.near_min_similarity
+                && c.similarity >= near_similarity_needed(c.out_end - c.out_start, opts)
                 && exempt * 2 < c.out_end - c.out_start
                 && !low_complexity(&toks[c.out_start..c.out_end])
             {
@@ -411,12 +413,27 @@ fn scan_inner(
                 index.count_and_occurrences(Stream::Canon, q, opts.seed_occurrences.max(opts.max_sources));
             let boiler = count >= opts.boilerplate_count || low_complexity(&ctoks[s.start..s.end]);
             if opts.code_text_support && !boiler {
-                // Keep the sources that share a rare exact text piece with this span.
-                occ.retain(|o| {
-                    support
+                // Keep the sources that share a rare exact text piece with this
+                // span, or of which it is a consistently renamed copy.
+                let out: Vec<(&str, &str)> = (s.start..s.end)
+                    .map(|i| {
+                        (
+                            ctoks[i],
+                            &text[region.start + cts.tokens[i].src.start
+                                ..region.start + cts.tokens[i].src.end],
+                        )
+                    })
+                    .collect();
+                let mut kept = Vec::with_capacity(occ.len());
+                for o in occ {
+                    let shared = support
                         .get(&(o.shard, o.doc))
-                        .is_some_and(|rs| rs.iter().any(|r| r.start < bytes.end && bytes.start < r.end))
-                });
+                        .is_some_and(|rs| rs.iter().any(|r| r.start < bytes.end && bytes.start < r.end));
+                    if shared || renamed_copy(index, &mut cache, o, &out)? {
+                        kept.push(o);
+                    }
+                }
+                occ = kept;
                 if occ.is_empty() {
                     continue;
                 }
@@ -546,6 +563,21 @@ fn memo_lengths(
     lengths
 }
 
+/// The edit similarity a near-verbatim match of `len` output tokens needs.
+///
+/// A short chain with a few edits is weak evidence: two 6-token seeds and a
+/// changed word around a stock phrase ("// MarshalBinary implements
+/// encoding.BinaryMarshaler. func (x X) MarshalBinary() …") look alike in
+/// any two implementations of an interface. Long chains carry their evidence
+/// in length. So the bar is [`ScanOptions::near_min_similarity`] from
+/// 4 × `min_tokens` tokens on, and rises linearly to 40 % of the way to 1.0
+/// (0.75 → 0.85 by default) at 2 × `min_tokens` and below.
+pub fn near_similarity_needed(len: usize, opts: &ScanOptions) -> f64 {
+    let m = opts.min_tokens.max(1) as f64;
+    let short = ((4.0 * m - len as f64) / (2.0 * m)).clamp(0.0, 1.0);
+    opts.near_min_similarity + (1.0 - opts.near_min_similarity) * 0.4 * short
+}
+
 /// True for repetitive token runs (lists of `#define`s, enum members, table
 /// rows, rules of `=====`): fewer than 16 distinct 4-token shapes however long
 /// the run (fewer than half its 4-token windows, for runs under 35 tokens). They match across unrelated files by structure alone, so they are
@@ -604,6 +636,27 @@ fn distinct_docs(occ: &[Occurrence], count: u64) -> u64 {
     }
 }
 
+/// Whether the output lexemes `out` (canonical token, original text) are a
+/// consistently renamed copy of the source range `o` ([`Renaming`]). Decodes
+/// the source document (once per request, through `cache`).
+fn renamed_copy(
+    index: &Index,
+    cache: &mut DocCache,
+    o: Occurrence,
+    out: &[(&str, &str)],
+) -> Result<bool, DetectError> {
+    let doc = cache.get(&index.shards()[o.shard], o.shard, o.doc, Stream::Canon)?;
+    let Some(toks) = doc.tokens.tokens.get(o.token_start..o.token_end) else {
+        return Ok(false);
+    };
+    let src: Vec<(&str, &str)> = toks
+        .iter()
+        .zip(o.token_start..)
+        .map(|(t, i)| (doc.tokens.text(i), doc.text.get(t.src.clone()).unwrap_or("")))
+        .collect();
+    Ok(Renaming::compare(out, &src).is_renamed_copy())
+}
+
 fn sources(
     index: &Index,
     cache: &mut DocCache,
@@ -658,7 +711,20 @@ fn source(
 
 #[cfg(test)]
 mod tests {
-    use super::low_complexity;
+    use super::{low_complexity, near_similarity_needed, ScanOptions};
+
+    #[test]
+    fn short_near_matches_need_more_similarity() {
+        let o = ScanOptions::default();
+        let m = o.min_tokens;
+        let at = |len| near_similarity_needed(len, &o);
+        assert!((at(m) - 0.85).abs() < 1e-9 && (at(2 * m) - 0.85).abs() < 1e-9);
+        assert!((at(3 * m) - 0.80).abs() < 1e-9);
+        assert_eq!(at(4 * m), o.near_min_similarity);
+        assert_eq!(at(100 * m), o.near_min_similarity);
+        let strict = ScanOptions { near_min_similarity: 1.0, ..ScanOptions::default() };
+        assert_eq!(near_similarity_needed(1, &strict), 1.0);
+    }
 
     #[test]
     fn repetitive_runs_are_low_complexity() {

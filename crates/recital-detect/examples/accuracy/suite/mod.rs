@@ -815,7 +815,9 @@ pub fn edit_similarity(a: &[String], b: &[String]) -> f64 {
 /// flagging it is no false positive.
 pub const VERIFIED_SIMILARITY: f64 = 0.85;
 
-/// Best edit similarity between a span's text and the source ranges it cites.
+/// Best edit similarity between a span's text and the source ranges it cites:
+/// over normalised text tokens, and for code also up to a consistent renaming
+/// of identifiers ([`renamed_similarity`]).
 fn verify(span: &recital_detect::Span, docs: &std::collections::HashMap<&str, &Doc>) -> f64 {
     let a = norm_tokens(&span.text);
     let mut best: f64 = 0.0;
@@ -823,10 +825,95 @@ fn verify(span: &recital_detect::Span, docs: &std::collections::HashMap<&str, &D
         if let Some(d) = docs.get(src.doc_id.as_str()) {
             if let Some(t) = d.text.get(src.source_byte_start..src.source_byte_end) {
                 best = best.max(edit_similarity(&a, &norm_tokens(t)));
+                if let Some(lang) = d.lang {
+                    best = best.max(renamed_similarity(&span.text, t, lang));
+                }
             }
         }
     }
     best
+}
+
+/// Edit similarity of two pieces of code *up to a consistent renaming of
+/// identifiers*, the same relation the renamed-identifier perturbation
+/// creates, so a held-out file that is an indexed one with its names changed
+/// (a driver cloned for a sibling chip, `MX8MM_…` → `MX8MN_…`) verifies
+/// while code that merely shares a shape does not: literals, keywords and
+/// punctuation must match as they are, and an identifier pair counts as a
+/// match only if it agrees with the one-to-one name mapping most of the
+/// aligned pairs support.
+///
+/// Lexemes are aligned by Levenshtein distance with identifiers as one
+/// symbol; the similarity is 1 − (edits + inconsistent identifier pairs) ÷
+/// the longer length. Comments and layout do not count (lexemes only).
+pub fn renamed_similarity(a: &str, b: &str, lang: Lang) -> f64 {
+    use std::collections::HashMap;
+    let lex = |s: &str| -> Vec<(bool, String)> {
+        lexemes(s, lang).map(|l| (l.kind == LexemeKind::Identifier, s[l.src].to_string())).collect()
+    };
+    let (x, y) = (lex(a), lex(b));
+    let (n, m) = (x.len(), y.len());
+    if n == 0 && m == 0 {
+        return 1.0;
+    }
+    if n.max(m) > 4000 {
+        return 0.0;
+    }
+    let same = |i: usize, j: usize| x[i].0 == y[j].0 && (x[i].0 || x[i].1 == y[j].1);
+    // Full table for the traceback (spans are at most a few hundred lexemes).
+    let w = m + 1;
+    let mut d = vec![0u32; (n + 1) * w];
+    for i in 0..=n {
+        for j in 0..=m {
+            d[i * w + j] = if i == 0 {
+                j as u32
+            } else if j == 0 {
+                i as u32
+            } else {
+                let sub = d[(i - 1) * w + j - 1] + (!same(i - 1, j - 1)) as u32;
+                sub.min(d[(i - 1) * w + j] + 1).min(d[i * w + j - 1] + 1)
+            };
+        }
+    }
+    let mut pairs: Vec<(usize, usize)> = Vec::new();
+    let (mut i, mut j) = (n, m);
+    while i > 0 && j > 0 {
+        let here = d[i * w + j];
+        if same(i - 1, j - 1) && here == d[(i - 1) * w + j - 1] {
+            if x[i - 1].0 {
+                pairs.push((i - 1, j - 1));
+            }
+            i -= 1;
+            j -= 1;
+        } else if here == d[(i - 1) * w + j - 1] + 1 {
+            i -= 1;
+            j -= 1;
+        } else if here == d[(i - 1) * w + j] + 1 {
+            i -= 1;
+        } else {
+            j -= 1;
+        }
+    }
+    // The one-to-one mapping: each name's most frequent partner, kept only
+    // where the partner's most frequent partner is that name.
+    let mut fwd: HashMap<&str, HashMap<&str, u32>> = HashMap::new();
+    let mut back: HashMap<&str, HashMap<&str, u32>> = HashMap::new();
+    for &(i, j) in &pairs {
+        *fwd.entry(&x[i].1).or_default().entry(&y[j].1).or_default() += 1;
+        *back.entry(&y[j].1).or_default().entry(&x[i].1).or_default() += 1;
+    }
+    fn best<'s>(m: &HashMap<&'s str, u32>) -> Option<&'s str> {
+        m.iter().max_by_key(|(k, &c)| (c, std::cmp::Reverse(*k))).map(|(k, _)| *k)
+    }
+    let inconsistent = pairs
+        .iter()
+        .filter(|&&(i, j)| {
+            let (p, q) = (x[i].1.as_str(), y[j].1.as_str());
+            !(best(&fwd[p]) == Some(q) && best(&back[q]) == Some(p))
+        })
+        .count();
+    let edits = d[n * w + m] as usize + inconsistent;
+    1.0 - edits as f64 / n.max(m) as f64
 }
 
 /// Scans and scores outputs of one class.
