@@ -15,7 +15,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::ops::Range;
 
-use recital_index::{DocCache, Index, Occurrence, Stream};
+use recital_index::{Index, Occurrence, Stream};
 use recital_text::code::Lang;
 
 use crate::chain::{chain, extend, Seed};
@@ -189,7 +189,6 @@ fn scan_inner(
     let ts = recital_text::tokenize(text);
     let toks: Vec<&str> = (0..ts.len()).map(|i| ts.text(i)).collect();
     let n = toks.len();
-    let mut cache = DocCache::default();
     let mut found: Vec<Found> = Vec::new();
     if let Some((m, _)) = memo.as_mut() {
         let snap = (index as *const Index as usize, index.manifest().generation);
@@ -284,7 +283,7 @@ fn scan_inner(
                 stream: Stream::Text,
                 similarity: 1.0,
                 longest: s.len(),
-                sources: sources(index, &mut cache, Stream::Text, &occ, opts)?,
+                sources: sources(index, Stream::Text, &occ, opts)?,
             });
         }
     }
@@ -376,7 +375,7 @@ fn scan_inner(
         let mut srcs = Vec::new();
         for &(shard, doc) in cand.docs.iter().take(opts.max_sources) {
             let o = Occurrence { shard, doc, token_start: c.doc_start, token_end: c.doc_end };
-            srcs.push(source(index, &mut cache, Stream::Text, o, opts.locate_sources)?);
+            srcs.push(source(index, Stream::Text, o, opts.locate_sources)?);
         }
         found.push(Found {
             bytes: byte_range(TokenSpan { start: a, end: b }),
@@ -429,7 +428,7 @@ fn scan_inner(
                     let shared = support
                         .get(&(o.shard, o.doc))
                         .is_some_and(|rs| rs.iter().any(|r| r.start < bytes.end && bytes.start < r.end));
-                    if shared || renamed_copy(index, &mut cache, o, &out)? {
+                    if shared || renamed_copy(index, o, &out)? {
                         kept.push(o);
                     }
                 }
@@ -448,7 +447,7 @@ fn scan_inner(
                 stream: Stream::Canon,
                 similarity: 1.0,
                 longest: s.len(),
-                sources: sources(index, &mut cache, Stream::Canon, &occ, opts)?,
+                sources: sources(index, Stream::Canon, &occ, opts)?,
             });
         }
     }
@@ -637,43 +636,29 @@ fn distinct_docs(occ: &[Occurrence], count: u64) -> u64 {
 }
 
 /// Whether the output lexemes `out` (canonical token, original text) are a
-/// consistently renamed copy of the source range `o` ([`Renaming`]). Decodes
-/// the source document (once per request, through `cache`).
-fn renamed_copy(
-    index: &Index,
-    cache: &mut DocCache,
-    o: Occurrence,
-    out: &[(&str, &str)],
-) -> Result<bool, DetectError> {
-    let doc = cache.get(&index.shards()[o.shard], o.shard, o.doc, Stream::Canon)?;
-    let Some(toks) = doc.tokens.tokens.get(o.token_start..o.token_end) else {
-        return Ok(false);
-    };
-    let src: Vec<(&str, &str)> = toks
-        .iter()
-        .zip(o.token_start..)
-        .map(|(t, i)| (doc.tokens.text(i), doc.text.get(t.src.clone()).unwrap_or("")))
-        .collect();
-    Ok(Renaming::compare(out, &src).is_renamed_copy())
+/// consistently renamed copy of the source range `o` ([`Renaming`]). Lexes
+/// only the source's window ([`Index::with_code_range`]).
+fn renamed_copy(index: &Index, o: Occurrence, out: &[(&str, &str)]) -> Result<bool, DetectError> {
+    let verdict = index.with_code_range(o, |text, lx| {
+        let src: Vec<(&str, &str)> = lx
+            .iter()
+            .map(|l| (recital_text::code::canonical_of(text, l), text.get(l.src.clone()).unwrap_or("")))
+            .collect();
+        Renaming::compare(out, &src).is_renamed_copy()
+    })?;
+    Ok(verdict.unwrap_or(false))
 }
 
 fn sources(
     index: &Index,
-    cache: &mut DocCache,
     stream: Stream,
     occ: &[Occurrence],
     opts: &ScanOptions,
 ) -> Result<Vec<Source>, DetectError> {
-    occ.iter().take(opts.max_sources).map(|&o| source(index, cache, stream, o, opts.locate_sources)).collect()
+    occ.iter().take(opts.max_sources).map(|&o| source(index, stream, o, opts.locate_sources)).collect()
 }
 
-fn source(
-    index: &Index,
-    cache: &mut DocCache,
-    stream: Stream,
-    o: Occurrence,
-    locate: bool,
-) -> Result<Source, DetectError> {
+fn source(index: &Index, stream: Stream, o: Occurrence, locate: bool) -> Result<Source, DetectError> {
     if !locate {
         // Document and rights only: no text decoded.
         let (info, rights) = index.shards()[o.shard].shard.doc(o.doc)?;
@@ -692,7 +677,7 @@ fn source(
             snippet_hit: [0, 0],
         });
     }
-    let h = index.hit(cache, stream, o)?;
+    let h = index.hit(stream, o)?;
     Ok(Source {
         doc_id: h.doc_id,
         path: h.path,

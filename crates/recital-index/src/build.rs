@@ -78,9 +78,7 @@ impl StreamAcc {
     }
     fn write(self, dir: &Path, stream: Stream) -> Result<u64> {
         let StreamAcc { vocab, mut ids, doc_first, srcpos } = self;
-        if stream == Stream::Text {
-            stream::write_srcpos(dir, stream, &srcpos)?;
-        }
+        stream::write_srcpos(dir, stream, &srcpos)?;
         drop(srcpos);
         let (remap, body) = vocab.finish();
         let alphabet = remap.len() as u32;
@@ -166,7 +164,10 @@ impl ShardBuilder {
         canon.begin_doc();
         if let Some(c) = &t.canon {
             self.has_code = true;
-            for tok in c.iter() {
+            for (i, tok) in c.iter().enumerate() {
+                if canon.ids.len().is_multiple_of(stream::CKPT_EVERY) {
+                    canon.srcpos.push(c.src(i));
+                }
                 let id = canon.vocab.intern(tok);
                 canon.ids.push(id as i32);
             }

@@ -166,49 +166,6 @@ pub struct Occurrence {
     pub token_end: usize,
 }
 
-/// A fetched, re-tokenised document.
-pub struct CachedDoc {
-    /// Table entry.
-    pub info: crate::doctable::DocInfo,
-    /// Rights.
-    pub rights: Rights,
-    /// Original text.
-    pub text: String,
-    /// Its tokens in the stream asked for, with offsets.
-    pub tokens: recital_text::TokenStream,
-}
-
-/// Documents fetched during one request, so that many hits in one document cost
-/// one decompression and one tokenisation.
-#[derive(Default)]
-pub struct DocCache {
-    docs: std::collections::HashMap<(usize, usize, Stream), std::rc::Rc<CachedDoc>>,
-}
-
-impl DocCache {
-    /// The document `doc` of shard number `si`, tokenised for `stream`.
-    pub fn get(
-        &mut self,
-        s: &LiveShard,
-        si: usize,
-        doc: usize,
-        stream: Stream,
-    ) -> Result<std::rc::Rc<CachedDoc>> {
-        if let Some(d) = self.docs.get(&(si, doc, stream)) {
-            return Ok(d.clone());
-        }
-        let (info, rights) = s.shard.doc(doc)?;
-        let text = s.shard.store.text(info.loc)?;
-        let tokens = match (stream, info.mode.lang()) {
-            (Stream::Canon, Some(lang)) => recital_text::code::canonical(&text, lang),
-            _ => recital_text::tokenize(&text),
-        };
-        let d = std::rc::Rc::new(CachedDoc { info, rights, text, tokens });
-        self.docs.insert((si, doc, stream), d.clone());
-        Ok(d)
-    }
-}
-
 /// Answer to a locate query.
 #[derive(Debug, Clone, Serialize)]
 pub struct LocateResult {
@@ -444,9 +401,7 @@ impl Index {
     /// Up to `limit` occurrences with documents, offsets, snippets and rights.
     pub fn locate(&self, query: &Query, limit: usize) -> Result<LocateResult> {
         let (count, occ) = self.count_and_occurrences(query.stream, &query.tokens, limit);
-        let mut cache = DocCache::default();
-        let hits =
-            occ.into_iter().map(|o| self.hit(&mut cache, query.stream, o)).collect::<Result<Vec<_>>>()?;
+        let hits = occ.into_iter().map(|o| self.hit(query.stream, o)).collect::<Result<Vec<_>>>()?;
         Ok(LocateResult { count, hits, query_tokens: query.tokens.clone(), stream: query.stream })
     }
 
@@ -457,9 +412,9 @@ impl Index {
     /// tokens come from the index, its place in the text is estimated from its
     /// token position, and only a window around that place (cut at whitespace,
     /// where tokenisation restarts identically) is tokenised and searched,
-    /// widening until the tokens are found. Canonical-stream hits tokenise the
-    /// document once per `cache`.
-    pub fn hit(&self, cache: &mut DocCache, stream: Stream, o: Occurrence) -> Result<Hit> {
+    /// widening until the tokens are found. Canonical-stream hits lex a window
+    /// from the nearest sampled lexeme ([`Self::with_code_range`]).
+    pub fn hit(&self, stream: Stream, o: Occurrence) -> Result<Hit> {
         let s = &self.shards[o.shard];
         let (byte_start, byte_end, (snippet, snippet_hit), info, rights) = match stream {
             Stream::Text => {
@@ -490,15 +445,16 @@ impl Index {
                 (a, b, snippet(&text, a, b, 80), info, rights)
             }
             Stream::Canon => {
-                let doc = cache.get(s, o.shard, o.doc, stream)?;
-                let (a, b) = match (
-                    doc.tokens.tokens.get(o.token_start),
-                    doc.tokens.tokens.get(o.token_end.saturating_sub(1)),
-                ) {
-                    (Some(a), Some(b)) => (a.src.start, b.src.end),
-                    _ => (0, 0),
-                };
-                (a, b, snippet(&doc.text, a, b, 80), doc.info.clone(), doc.rights.clone())
+                let (info, rights) = s.shard.doc(o.doc)?;
+                let found = self.with_code_range(o, |text, lx| match (lx.first(), lx.last()) {
+                    (Some(a), Some(b)) => {
+                        let (a, b) = (a.src.start, b.src.end);
+                        (a, b, snippet(text, a, b, 80))
+                    }
+                    _ => (0, 0, (String::new(), [0, 0])),
+                })?;
+                let (a, b, snip) = found.unwrap_or((0, 0, (String::new(), [0, 0])));
+                (a, b, snip, info, rights)
             }
         };
         Ok(Hit {
@@ -514,6 +470,70 @@ impl Index {
             snippet_hit,
             rights,
         })
+    }
+
+    /// Calls `f` with the text of the code document of occurrence `o` (a
+    /// canonical-stream occurrence) and the lexemes of the occurrence, their
+    /// byte ranges in that text; `None` when the document is not code or the
+    /// occurrence lies outside it.
+    ///
+    /// Why a window: lexing the whole source file to find one match in it
+    /// cost a quarter of a code scan. The canonical stream samples the
+    /// byte offset of every 64th lexeme, so only the window from the nearest
+    /// sample is lexed; the lexemes are checked against the index's own
+    /// tokens, and the whole file is lexed only when they disagree or the
+    /// index predates the samples.
+    pub fn with_code_range<R>(
+        &self,
+        o: Occurrence,
+        f: impl FnOnce(&str, &[recital_text::code::Lexeme]) -> R,
+    ) -> Result<Option<R>> {
+        let Some(s) = self.shards.get(o.shard) else { return Ok(None) };
+        let Some(st) = s.shard.stream(Stream::Canon) else { return Ok(None) };
+        let (info, _) = s.shard.doc(o.doc)?;
+        let Some(lang) = info.mode.lang() else { return Ok(None) };
+        if o.token_end <= o.token_start {
+            return Ok(None);
+        }
+        let whole = s.shard.store.cached_doc_text(info.loc)?;
+        let owned;
+        let text: &str = match &whole {
+            Some(d) => {
+                owned = d.text();
+                &owned
+            }
+            None => {
+                owned = std::borrow::Cow::Owned(s.shard.store.text(info.loc)?);
+                &owned
+            }
+        };
+        let want = st.doc_tokens(o.doc, o.token_start, o.token_end);
+        let lex_from = |from: usize, skip: usize| -> Option<Vec<recital_text::code::Lexeme>> {
+            let tail = text.get(from..)?;
+            let lx: Vec<_> = recital_text::code::lexemes(tail, lang)
+                .skip(skip)
+                .take(o.token_end - o.token_start)
+                .map(|mut l| {
+                    l.src = l.src.start + from..l.src.end + from;
+                    l
+                })
+                .collect();
+            let same = lx.len() == want.len()
+                && lx
+                    .iter()
+                    .zip(&want)
+                    .all(|(l, w)| recital_text::code::canonical_of(text, l).as_bytes() == *w);
+            same.then_some(lx)
+        };
+        let anchored = st
+            .files
+            .source_anchor(o.doc, o.token_start)
+            .and_then(|(at, idx)| lex_from(at, o.token_start - idx));
+        let lx = match anchored {
+            Some(lx) => Some(lx),
+            None => lex_from(0, o.token_start),
+        };
+        Ok(lx.map(|lx| f(text, &lx)))
     }
 
     /// Tokens `from..to` of a document (UTF-8 bytes), read from the index.

@@ -56,7 +56,7 @@ pub mod writer;
 pub use build::{DocInput, ShardSummary};
 pub use doctable::DocMode;
 pub use error::{IndexError, Result};
-pub use index::{CountResult, DocCache, Hit, Index, IndexStats, LocateResult, Occurrence, Query};
+pub use index::{CountResult, Hit, Index, IndexStats, LocateResult, Occurrence, Query};
 pub use ingest::{IngestOptions, ModeChoice};
 pub use rights::{Rights, RightsRules};
 pub use stream::Stream;

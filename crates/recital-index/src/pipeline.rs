@@ -70,7 +70,7 @@ impl OwnedDoc {
 pub struct TokenBuf {
     buf: String,
     ends: Vec<u32>,
-    /// Byte offset of each token in its document (text stream only).
+    /// Byte offset of each token in its document.
     srcs: Vec<u32>,
 }
 
@@ -128,9 +128,14 @@ pub fn tokenize_doc(doc: OwnedDoc, scratch: &mut Scratch) -> Tokenized {
         text.push(ts.text(i));
         text.srcs.push(t.src.start as u32);
     }
+    // The canonical stream keeps offsets too: a code hit is then located by
+    // lexing a window from the nearest sampled lexeme, not the whole file.
     let canon = doc.mode.lang().map(|lang| {
         let mut c = TokenBuf::default();
-        recital_text::code::for_each_canonical(&doc.text, lang, scratch, |t| c.push(t));
+        recital_text::code::for_each_canonical_at(&doc.text, lang, scratch, |t, at| {
+            c.push(t);
+            c.srcs.push(at as u32);
+        });
         c
     });
     Tokenized { doc, text, canon }

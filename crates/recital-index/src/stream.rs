@@ -13,9 +13,11 @@
 //! - `S.ckpt` (kind `CHECKPT`): `u32` byte offset of every 64th token, so that
 //!   the token index of a position costs one binary search and at most 63
 //!   decodes, however long its document (a hit's place in its document).
-//! - `text.srcpos` (kind `SRCPOS`, text stream only): for the same tokens, the
-//!   byte offset in the original document, so that a hit is found in its
-//!   document's text by tokenising a small window, not the whole document.
+//! - `S.srcpos` (kind `SRCPOS`): for the same tokens, the byte offset in the
+//!   original document, so that a hit is found in its document's text by
+//!   tokenising (or lexing) a small window, not the whole document. Indexes
+//!   built before the canonical stream had one still open; their code hits
+//!   are located by lexing the document from its start.
 //!
 //! The suffix array is built by libsais over the `i32` id sequence (one thread:
 //! its OpenMP mode is 7× slower on 2 shared cores, see the research notes), then

@@ -246,3 +246,59 @@ fn hits_in_long_documents_have_exact_byte_ranges() {
         assert_eq!(&h.snippet[h.snippet_hit[0]..h.snippet_hit[1]], phrase);
     }
 }
+
+/// Code hits are located by lexing a window from the nearest sampled lexeme
+/// (`canon.srcpos`); their byte ranges must be exact, and an index built
+/// before the canonical stream had samples (the file missing) must give the
+/// same ranges by lexing from the start.
+#[test]
+fn code_hits_in_long_files_have_exact_byte_ranges() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("src");
+    std::fs::create_dir(&dir).unwrap();
+    let mut text = String::new();
+    let mut planted = Vec::new();
+    for k in 0..40 {
+        // Filler with comments, strings and odd layout between the plants.
+        for j in 0..30 {
+            text.push_str(&format!(
+                "/* filler {k}.{j} */ static int f{k}_{j}(int a) {{\n\treturn a * {j} + \"s{j}\"[0];\n}}\n"
+            ));
+        }
+        let plant = format!(
+            "int planted_{k}(struct s *p, long q) {{ while (p->n{k} < q) p = p->next; return {k}; }}"
+        );
+        planted.push((text.len(), plant.clone()));
+        text.push_str(&plant);
+        text.push('\n');
+    }
+    std::fs::write(dir.join("long.c"), &text).unwrap();
+    let idx_dir = tmp.path().join("idx");
+    recital_index::build(&idx_dir, &[dir], &IngestOptions::default(), &BuildOptions::default()).unwrap();
+    let check = |idx: &Index| {
+        for (at, plant) in &planted {
+            let q: Vec<String> = {
+                let c = recital_text::code::canonical(plant, Lang::C);
+                (0..c.len()).map(|i| c.text(i).to_string()).collect()
+            };
+            let r = idx.locate(&Query { tokens: q, stream: Stream::Canon }, 100).unwrap();
+            // Every plant has the same shape: all 40 are hits; ours is among them.
+            assert_eq!(r.hits.len(), 40);
+            assert!(r.hits.iter().any(|h| (h.byte_start, h.byte_end) == (*at, at + plant.len())), "{plant}");
+            for h in &r.hits {
+                assert!(text[h.byte_start..h.byte_end].starts_with("int planted_"), "{h:?}");
+            }
+        }
+    };
+    check(&Index::open(&idx_dir).unwrap());
+    let mut removed = 0;
+    for e in std::fs::read_dir(&idx_dir).unwrap() {
+        let p = e.unwrap().path().join("canon.srcpos");
+        if p.exists() {
+            std::fs::remove_file(p).unwrap();
+            removed += 1;
+        }
+    }
+    assert!(removed > 0, "the build wrote no canon.srcpos");
+    check(&Index::open(&idx_dir).unwrap());
+}

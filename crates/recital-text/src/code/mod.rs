@@ -95,6 +95,20 @@ pub fn canonical(input: &str, lang: Lang) -> TokenStream {
     ts
 }
 
+/// [`for_each_canonical`] with each lexeme's byte offset in `input`.
+pub fn for_each_canonical_at(input: &str, lang: Lang, scratch: &mut Scratch, mut f: impl FnMut(&str, usize)) {
+    let _ = scratch;
+    for lx in Lexer::new(input, lang) {
+        f(canonical_text(input, &lx), lx.src.start);
+    }
+}
+
+/// The canonical text of one lexeme of `input` (`ID`, `NUM`, `STR`, or the
+/// keyword or punctuation itself).
+pub fn canonical_of<'a>(input: &'a str, lx: &Lexeme) -> &'a str {
+    canonical_text(input, lx)
+}
+
 /// Fast path of `canonical`.
 ///
 /// Calls `f` with exactly the token strings of [`canonical`], in order,
