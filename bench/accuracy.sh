@@ -10,13 +10,8 @@
 # every fifth document (per JSONL file / per language) is held out and the rest
 # indexed; OUTPUTS_PER_CLASS (default 200) outputs per class are generated and
 # scanned with default options. ~2 min on 2 cores.
-set -euo pipefail
-cd "$(dirname "$0")/.."
+source "$(dirname "$0")/common.sh"
 N=${1:-200}
-DATA=${RECITAL_BENCH_DATA:-$HOME/.cache/recital-bench}
-WORK=${RECITAL_BENCH_WORK:-$HOME/.cache/recital-bench-work}
-export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/recital/target}
-mkdir -p "$WORK" bench/results
 for n in prose-small linux-c-small; do
   [ -e "$DATA/$n" ] || { bash bench/corpora.sh; break; }
 done

@@ -10,13 +10,8 @@
 # queries sampled from the corpus, cold open+count after evicting the index from
 # the page cache, a naive linear scan, and libsais alone on the same token arrays
 # (our build overhead = build wall time ÷ libsais time).
-set -euo pipefail
-cd "$(dirname "$0")/.."
+source "$(dirname "$0")/common.sh"
 MODE=${1:-quick}
-DATA=${RECITAL_BENCH_DATA:-$HOME/.cache/recital-bench}
-WORK=${RECITAL_BENCH_WORK:-$HOME/.cache/recital-bench-work}
-export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/recital/target}
-mkdir -p "$WORK" bench/results
 
 if ! [ -x /usr/bin/time ]; then
   apt-get install -y -qq --no-install-recommends time >/dev/null 2>&1 ||

@@ -27,4 +27,11 @@ def machine():
         mem = int(re.search(r"MemTotal:\s+(\d+)", open("/proc/meminfo").read()).group(1)) // 1024 // 1024
     except (OSError, AttributeError):
         pass
-    return f"{run('nproc')} cores, {cpu}, {mem} GiB, {platform.system()} {platform.release()}"
+    load = "?"
+    try:
+        load = open("/proc/loadavg").read().split()[0]
+    except OSError:
+        pass
+    # The load when the record is written: on 2 shared cores, tail latencies
+    # move with it, so a p99 without it cannot be compared.
+    return f"{run('nproc')} cores, {cpu}, {mem} GiB, {platform.system()} {platform.release()}, load average {load}"

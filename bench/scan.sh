@@ -12,13 +12,8 @@
 # and built there when missing. Per index, the bench_scan example times scan()
 # in-process on 1 KB, 4 KB and 64 KB outputs (warm p50/p99, cold open + scan,
 # outputs/s with 1 and 2 threads); see crates/recital-detect/examples/bench_scan.rs.
-set -euo pipefail
-cd "$(dirname "$0")/.."
+source "$(dirname "$0")/common.sh"
 MODE=${1:-quick}
-DATA=${RECITAL_BENCH_DATA:-$HOME/.cache/recital-bench}
-WORK=${RECITAL_BENCH_WORK:-$HOME/.cache/recital-bench-work}
-export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/recital/target}
-mkdir -p "$WORK" bench/results
 
 case "$MODE" in
   quick) NAMES=(linux-c-small prose-small) ;;

@@ -392,21 +392,30 @@ fn check_ids(context: &[u32], continuation: &[u32], vocab: usize) -> Result<()> 
     Ok(())
 }
 
+/// The `info`, `encode` and `decode` of a local model: its own [`ModelInfo`]
+/// and tokenizer, the same for every candle backend (fields `info` and
+/// `tokenizer`).
+macro_rules! local_model_basics {
+    () => {
+        fn info(&self) -> &ModelInfo {
+            &self.info
+        }
+
+        fn encode(&self, text: &str) -> Result<Vec<u32>> {
+            self.tokenizer.encode(text)
+        }
+
+        fn decode(&self, tokens: &[u32]) -> Result<String> {
+            self.tokenizer.decode(tokens)
+        }
+    };
+}
+
 /// Batches of at most this many logits (`batch × time × vocab` floats).
 const LOGIT_BUDGET: usize = 16 << 20;
 
 impl<M: FullSequence> LanguageModel for FullModel<M> {
-    fn info(&self) -> &ModelInfo {
-        &self.info
-    }
-
-    fn encode(&self, text: &str) -> Result<Vec<u32>> {
-        self.tokenizer.encode(text)
-    }
-
-    fn decode(&self, tokens: &[u32]) -> Result<String> {
-        self.tokenizer.decode(tokens)
-    }
+    local_model_basics!();
 
     fn score(&self, context: &[u32], continuation: &[u32]) -> Result<Scored> {
         Ok(self.score_batch(context, &[continuation.to_vec()], true)?.remove(0))
@@ -510,17 +519,7 @@ impl<S: Stepper> SteppedModel<S> {
 }
 
 impl<S: Stepper> LanguageModel for SteppedModel<S> {
-    fn info(&self) -> &ModelInfo {
-        &self.info
-    }
-
-    fn encode(&self, text: &str) -> Result<Vec<u32>> {
-        self.tokenizer.encode(text)
-    }
-
-    fn decode(&self, tokens: &[u32]) -> Result<String> {
-        self.tokenizer.decode(tokens)
-    }
+    local_model_basics!();
 
     fn score(&self, context: &[u32], continuation: &[u32]) -> Result<Scored> {
         check_ids(context, continuation, self.info.vocab_size)?;
