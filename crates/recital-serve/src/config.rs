@@ -27,6 +27,11 @@ pub struct ServeConfig {
     pub upstream_timeout: Duration,
     /// Time allowed for a client to send its request body.
     pub body_timeout: Duration,
+    /// Time allowed for a client to send a request's line and headers, from
+    /// the moment the server waits for them. Without it a client that sends
+    /// half a header and stalls (slowloris) holds its connection and task for
+    /// ever; it also bounds how long an idle keep-alive connection stays open.
+    pub header_timeout: Duration,
     /// Strip every non-standard field from proxied responses.
     pub strict_openai: bool,
 }
@@ -45,6 +50,7 @@ impl ServeConfig {
             max_body_bytes: 4 << 20,
             upstream_timeout: Duration::from_secs(120),
             body_timeout: Duration::from_secs(30),
+            header_timeout: Duration::from_secs(10),
             strict_openai: false,
         }
     }

@@ -190,19 +190,77 @@ pub async fn run(config: ServeConfig) -> anyhow::Result<()> {
         state.policy.name()
     );
     let app = router(state.clone());
-    let st = state.clone();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
-            shutdown_signal().await;
-            st.ready.store(false, Ordering::Relaxed);
-            tracing::info!("shutting down: finishing in-flight requests");
-        })
-        .await
-        .context("serving")?;
+    serve(listener, app, state.config.header_timeout, async {
+        shutdown_signal().await;
+        state.ready.store(false, Ordering::Relaxed);
+        tracing::info!("shutting down: finishing in-flight requests");
+    })
+    .await;
     drop(state);
     // The last sender is gone once the state is: the writer drains and ends.
     let _ = tokio::time::timeout(Duration::from_secs(10), writer).await;
     Ok(())
+}
+
+/// The accept loop: HTTP/1.1 connections served by hyper until `shutdown`
+/// completes, then every open connection finishes its request in flight and
+/// closes (idle ones at once).
+///
+/// Not `axum::serve`: it builds hyper's connection without a timer, so hyper's
+/// header-read timeout is silently off and a client that sends half a request
+/// line and stalls (slowloris) keeps its connection for ever. Here the timer is
+/// set and `header_timeout` applies to every request's head (and so also to an
+/// idle keep-alive connection). Accepted sockets get `TCP_NODELAY`: streamed
+/// SSE events are small writes that Nagle's algorithm would otherwise hold
+/// until the client acknowledges the previous one.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    header_timeout: Duration,
+    shutdown: impl std::future::Future<Output = ()>,
+) {
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new()).header_read_timeout(header_timeout);
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                Err(e) => {
+                    accept_error(e).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        if let Err(e) = stream.set_nodelay(true) {
+            tracing::debug!(%peer, "TCP_NODELAY: {e}");
+        }
+        let service = hyper_util::service::TowerToHyperService::new(app.clone());
+        let conn = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+        tokio::spawn(async move {
+            if let Err(e) = conn.await {
+                tracing::debug!(%peer, "connection ended: {e}");
+            }
+        });
+    }
+    drop(listener);
+    tracing::debug!(connections = graceful.count(), "waiting for open connections");
+    graceful.shutdown().await;
+}
+
+/// Errors of `accept()` that concern one connection (it was reset before it
+/// was accepted) are skipped; others (out of file descriptors) are retried
+/// after a pause, as hyper and axum do, rather than spinning or giving up.
+async fn accept_error(e: std::io::Error) {
+    use std::io::ErrorKind::{ConnectionAborted, ConnectionRefused, ConnectionReset};
+    if matches!(e.kind(), ConnectionAborted | ConnectionRefused | ConnectionReset) {
+        return;
+    }
+    tracing::error!("accepting a connection failed: {e}; retrying in 1 s");
+    tokio::time::sleep(Duration::from_secs(1)).await;
 }
 
 async fn shutdown_signal() {

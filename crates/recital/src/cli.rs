@@ -182,6 +182,10 @@ pub struct ServeArgs {
     /// Seconds the upstream may take to answer, and between streamed chunks.
     #[arg(long, value_name = "SECS", default_value_t = 120)]
     pub upstream_timeout: u64,
+    /// Seconds a client may take to send a request's line and headers (also how long an idle
+    /// keep-alive connection stays open); slower clients are disconnected.
+    #[arg(long, value_name = "SECS", default_value_t = 10)]
+    pub header_timeout: u64,
     /// Remove every non-standard field (citations, decisions) from proxied responses.
     #[arg(long)]
     pub strict_openai: bool,

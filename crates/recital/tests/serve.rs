@@ -498,9 +498,17 @@ fn bad_requests_get_clear_errors_and_leave_the_server_healthy() {
             &up.base,
             "--max-body",
             "100000",
+            "--header-timeout",
+            "1",
         ],
         &[],
     );
+    // Half a request line and headers, then nothing (slowloris): disconnected once
+    // --header-timeout has passed, while the requests below are served meanwhile.
+    use std::io::{Read, Write};
+    let half_sent = std::time::Instant::now();
+    let mut half = std::net::TcpStream::connect(s.base.trim_start_matches("http://")).unwrap();
+    write!(half, "POST /v1/scan HTTP/1.1\r\nHost: x\r\nContent-Ty").unwrap();
     let err = |r: reqwest::blocking::Response| -> (u16, String) {
         let st = r.status().as_u16();
         let v: Value = r.json().unwrap();
@@ -531,7 +539,6 @@ fn bad_requests_get_clear_errors_and_leave_the_server_healthy() {
         .unwrap());
     assert_eq!(st, 404, "{m}");
     // A slow client: headers, then nothing. The server must not wait forever, nor stop serving others.
-    use std::io::Write;
     let mut slow = std::net::TcpStream::connect(s.base.trim_start_matches("http://")).unwrap();
     write!(slow, "POST /v1/scan HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{{\"te").unwrap();
     let ok = c.post(s.url("/v1/scan")).json(&json!({"text": "still serving"})).send().unwrap();
@@ -542,6 +549,21 @@ fn bad_requests_get_clear_errors_and_leave_the_server_healthy() {
     assert_eq!(last["error"]["type"], "upstream_error", "{events:?}");
     // An upstream that is not there.
     drop(slow);
+    // The half-sent request's connection is closed (hyper may answer 408 first), not left open.
+    half.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut rest = Vec::new();
+    match half.read_to_end(&mut rest) {
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {}
+        Err(e) => panic!("a half-sent request's connection still open after {:?}: {e}", half_sent.elapsed()),
+    }
+    let waited = half_sent.elapsed();
+    assert!(
+        waited >= Duration::from_millis(900) && waited < Duration::from_secs(8),
+        "closed after {waited:?}"
+    );
+    let rest = String::from_utf8_lossy(&rest);
+    assert!(rest.is_empty() || rest.starts_with("HTTP/1.1 408"), "{rest}");
     let h: Value = c.get(s.url("/healthz")).send().unwrap().json().unwrap();
     assert_eq!(h["status"], "ok");
     let r: Value = c.get(s.url("/readyz")).send().unwrap().json().unwrap();
