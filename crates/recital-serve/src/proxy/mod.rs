@@ -46,7 +46,14 @@ pub struct Checked {
     /// The hold-back state machine.
     pub guard: Guard,
     memo: recital_detect::ScanMemo,
+    /// How long the last step took (the proxy runs the next one off the
+    /// async worker when it was long).
+    last_step: std::time::Duration,
 }
+
+/// Guard steps that took longer than this make the proxy run the next step
+/// of the stream with `block_in_place`.
+const INLINE_STEP: std::time::Duration = std::time::Duration::from_millis(2);
 
 impl Checked {
     /// A guard holding back the policy's shortest trigger minus one token,
@@ -55,7 +62,11 @@ impl Checked {
         let hold = state.policy.trigger_tokens().saturating_sub(1);
         let policy = state.policy.clone();
         let marker = Box::new(move |d: &recital_policy::SpanDecision| policy.redaction_marker(d));
-        Self { guard: Guard::new(hold, LOOKBACK_BYTES, marker), memo: Default::default() }
+        Self {
+            guard: Guard::new(hold, LOOKBACK_BYTES, marker),
+            memo: Default::default(),
+            last_step: std::time::Duration::ZERO,
+        }
     }
 
     /// One guard step ([`Guard::step`]) with the service's evaluator: the
@@ -288,28 +299,89 @@ async fn unary(call: Call, resp: reqwest::Response) -> ApiResult<Response> {
 }
 
 /// Streamed: guard each choice, release checked text as chunks.
+///
+/// The relay runs inside the response body: each time hyper asks the body for
+/// more, the [`Pump`] reads the next upstream chunk, runs the guards on it and
+/// hands back what they release. An earlier version ran the pump in a task of
+/// its own and passed events through a channel; every token then crossed two
+/// tasks, often on two threads, and on a loaded two-core machine the thread
+/// wake-ups were most of the proxy's added latency. Backpressure is now the
+/// client's own: a client that reads slowly slows the upstream read, and a
+/// client that goes away drops the body, the pump and with it the upstream
+/// request (cancelling the generation). The audit record and the metrics are
+/// written when the pump is dropped, however the stream ended.
 fn stream_response(call: Call, resp: reqwest::Response) -> Response {
     let Call { state, caller, kind, jurisdiction, context, request_id } = call;
-    let (tx, rx) = tokio::sync::mpsc::channel::<bytes::Bytes>(64);
-    tokio::spawn(async move {
-        let mut pump = Pump {
-            state: state.clone(),
-            kind,
-            jurisdiction,
-            context,
-            request_id,
-            tx,
-            guards: Vec::new(),
-            envelope: None,
-            done: Vec::new(),
-        };
-        let outcome = pump.run(resp).await;
-        let Pump { guards, request_id, jurisdiction, .. } = pump;
-        // One audit record per stream: every flagged span, final action.
+    let pump = Pump {
+        state,
+        caller,
+        kind,
+        jurisdiction,
+        context,
+        request_id,
+        upstream: Some(Box::pin(resp.bytes_stream())),
+        parser: SseParser::default(),
+        out: bytes::BytesMut::new(),
+        outcome: None,
+        guards: Vec::new(),
+        envelope: None,
+        done: Vec::new(),
+    };
+    let events = futures_util::stream::unfold(pump, |mut pump| async move {
+        pump.fill().await;
+        (!pump.out.is_empty()).then(|| (Ok::<_, std::io::Error>(pump.out.split().freeze()), pump))
+    });
+    Response::builder()
+        .status(StatusCode::OK)
+        .header(header::CONTENT_TYPE, "text/event-stream")
+        .header(header::CACHE_CONTROL, "no-cache")
+        .header("x-accel-buffering", "no")
+        .body(HttpBody::from_stream(events))
+        .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Outcome {
+    Done,
+    Cancelled,
+    UpstreamError,
+}
+
+/// The upstream body.
+type Upstream = std::pin::Pin<Box<dyn futures_util::Stream<Item = reqwest::Result<bytes::Bytes>> + Send>>;
+
+/// Moves one stream from upstream to client.
+struct Pump {
+    state: Arc<AppState>,
+    caller: Caller,
+    kind: Kind,
+    jurisdiction: String,
+    context: String,
+    request_id: String,
+    /// The upstream response body; dropped (closing its connection) as soon
+    /// as the outcome is known.
+    upstream: Option<Upstream>,
+    parser: SseParser,
+    /// SSE bytes for the client, not yet handed to hyper.
+    out: bytes::BytesMut,
+    /// Set once the stream is over; `None` when dropped early means the client
+    /// went away.
+    outcome: Option<Outcome>,
+    /// Per choice index: its guard and, once blocked, the decision.
+    guards: Vec<(u64, Checked, Option<Decision>)>,
+    /// `id`, `object`, `created`, `model` of the upstream chunks.
+    envelope: Option<Value>,
+    /// Choices whose finish has been sent.
+    done: Vec<u64>,
+}
+
+impl Drop for Pump {
+    /// One audit record per stream: every flagged span, final action.
+    fn drop(&mut self) {
         let mut spans = Vec::new();
         let mut action = Action::Allow;
         let mut statement = String::new();
-        for (_, c, blocked) in guards.iter() {
+        for (_, c, blocked) in self.guards.iter() {
             spans.extend(c.guard.flagged.iter().cloned());
             if let Some(d) = blocked {
                 action = Action::Block;
@@ -320,97 +392,89 @@ fn stream_response(call: Call, resp: reqwest::Response) -> Response {
             action = spans.iter().map(|s| s.action).max().unwrap_or(Action::Allow);
             statement = spans.iter().map(|s| s.reason.clone()).collect::<Vec<_>>().join(" ");
         }
-        let d = Decision { action, jurisdiction, spans, statement, policy: state.policy.name().to_string() };
-        let bytes: usize = guards.iter().map(|(_, c, _)| c.guard.text().len()).sum();
-        engine::record(&state, &caller.0, kind.endpoint(), &request_id, bytes, &d);
-        match outcome {
+        let d = Decision {
+            action,
+            jurisdiction: std::mem::take(&mut self.jurisdiction),
+            spans,
+            statement,
+            policy: self.state.policy.name().to_string(),
+        };
+        let bytes: usize = self.guards.iter().map(|(_, c, _)| c.guard.text().len()).sum();
+        engine::record(&self.state, &self.caller.0, self.kind.endpoint(), &self.request_id, bytes, &d);
+        match self.outcome.unwrap_or(Outcome::Cancelled) {
             Outcome::Cancelled => {
-                state.metrics.upstream_cancelled.fetch_add(1, Ordering::Relaxed);
+                self.state.metrics.upstream_cancelled.fetch_add(1, Ordering::Relaxed);
             }
             Outcome::UpstreamError => {
-                state.metrics.upstream_errors.fetch_add(1, Ordering::Relaxed);
+                self.state.metrics.upstream_errors.fetch_add(1, Ordering::Relaxed);
             }
             Outcome::Done => {}
         }
-    });
-    let body =
-        HttpBody::from_stream(tokio_stream::wrappers::ReceiverStream::new(rx).map(Ok::<_, std::io::Error>));
-    Response::builder()
-        .status(StatusCode::OK)
-        .header(header::CONTENT_TYPE, "text/event-stream")
-        .header(header::CACHE_CONTROL, "no-cache")
-        .header("x-accel-buffering", "no")
-        .body(body)
-        .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
-}
-
-enum Outcome {
-    Done,
-    Cancelled,
-    UpstreamError,
-}
-
-/// Moves one stream from upstream to client.
-struct Pump {
-    state: Arc<AppState>,
-    kind: Kind,
-    jurisdiction: String,
-    context: String,
-    request_id: String,
-    tx: tokio::sync::mpsc::Sender<bytes::Bytes>,
-    /// Per choice index: its guard and, once blocked, the decision.
-    guards: Vec<(u64, Checked, Option<Decision>)>,
-    /// `id`, `object`, `created`, `model` of the upstream chunks.
-    envelope: Option<Value>,
-    /// Choices whose finish has been sent.
-    done: Vec<u64>,
+    }
 }
 
 impl Pump {
-    async fn run(&mut self, resp: reqwest::Response) -> Outcome {
-        let mut parser = SseParser::default();
-        let mut body = resp.bytes_stream();
-        loop {
-            let next = body.next().await;
-            let events = match next {
-                Some(Ok(b)) => parser.feed(&b),
-                Some(Err(e)) => {
-                    // Release what is held (it is checked first), then report the break.
-                    if self.finish_all().await.is_err() {
-                        return Outcome::Cancelled;
-                    }
-                    let msg = json!({"error": {"message": format!("the upstream stream broke off: {e}"), "type": "upstream_error", "code": "upstream_error"}});
-                    let _ = self.tx.send(sse::event(&msg.to_string())).await;
-                    return Outcome::UpstreamError;
-                }
-                None => {
-                    let tail: Vec<String> = parser.finish().into_iter().collect();
-                    for ev in tail {
-                        if let Flow::Stop(o) = self.event(&ev).await {
-                            return o;
-                        }
-                    }
-                    // The body ended without `[DONE]`: complete if every choice
-                    // finished, otherwise the upstream died mid-stream.
-                    let complete = !self.done.is_empty();
-                    if self.finish_all().await.is_err() {
-                        return Outcome::Cancelled;
-                    }
-                    if complete {
-                        let _ = self.tx.send(sse::event("[DONE]")).await;
-                        return Outcome::Done;
-                    }
-                    let msg = json!({"error": {"message": "the upstream closed the stream before finishing", "type": "upstream_error", "code": "upstream_error"}});
-                    let _ = self.tx.send(sse::event(&msg.to_string())).await;
-                    return Outcome::UpstreamError;
-                }
-            };
-            for ev in events {
-                if let Flow::Stop(o) = self.event(&ev).await {
-                    return o;
-                }
+    /// Reads upstream chunks until there is something for the client or the
+    /// stream is over.
+    async fn fill(&mut self) {
+        while self.out.is_empty() && self.outcome.is_none() {
+            if let Some(o) = self.advance().await {
+                self.outcome = Some(o);
+                self.upstream = None;
             }
         }
+    }
+
+    /// Handles the next upstream chunk; `Some` once the stream is over.
+    async fn advance(&mut self) -> Option<Outcome> {
+        let next = match self.upstream.as_mut() {
+            Some(u) => u.next().await,
+            None => None,
+        };
+        match next {
+            Some(Ok(b)) => {
+                for ev in self.parser.feed(&b) {
+                    if let Flow::Stop(o) = self.event(&ev).await {
+                        return Some(o);
+                    }
+                }
+                None
+            }
+            Some(Err(e)) => {
+                // Release what is held (it is checked first), then report the break.
+                if self.finish_all().await.is_err() {
+                    return Some(Outcome::Cancelled);
+                }
+                let msg = json!({"error": {"message": format!("the upstream stream broke off: {e}"), "type": "upstream_error", "code": "upstream_error"}});
+                self.emit(&msg.to_string());
+                Some(Outcome::UpstreamError)
+            }
+            None => {
+                if let Some(ev) = self.parser.finish() {
+                    if let Flow::Stop(o) = self.event(&ev).await {
+                        return Some(o);
+                    }
+                }
+                // The body ended without `[DONE]`: complete if every choice
+                // finished, otherwise the upstream died mid-stream.
+                let complete = !self.done.is_empty();
+                if self.finish_all().await.is_err() {
+                    return Some(Outcome::Cancelled);
+                }
+                if complete {
+                    self.emit("[DONE]");
+                    return Some(Outcome::Done);
+                }
+                let msg = json!({"error": {"message": "the upstream closed the stream before finishing", "type": "upstream_error", "code": "upstream_error"}});
+                self.emit(&msg.to_string());
+                Some(Outcome::UpstreamError)
+            }
+        }
+    }
+
+    /// Queues one SSE event for the client.
+    fn emit(&mut self, data: &str) {
+        sse::write_event(&mut self.out, data);
     }
 
     async fn event(&mut self, data: &str) -> Flow {
@@ -418,10 +482,10 @@ impl Pump {
             if self.finish_all().await.is_err() {
                 return Flow::Stop(Outcome::Cancelled);
             }
-            let _ = self.tx.send(sse::event("[DONE]")).await;
+            self.emit("[DONE]");
             return Flow::Stop(Outcome::Done);
         }
-        let Ok(chunk) = serde_json::from_str::<Value>(data) else {
+        let Ok(mut chunk) = serde_json::from_str::<Value>(data) else {
             // Not JSON: pass it on untouched (it carries no choice text).
             return self.send_raw(data).await;
         };
@@ -439,7 +503,10 @@ impl Pump {
             }
             self.envelope = Some(Value::Object(env));
         }
-        let choices = chunk.get("choices").and_then(Value::as_array).cloned().unwrap_or_default();
+        let choices = match chunk.get_mut("choices").map(Value::take) {
+            Some(Value::Array(c)) => c,
+            _ => Vec::new(),
+        };
         if choices.is_empty() {
             // Usage and other choice-less chunks pass through.
             return self.send_raw(data).await;
@@ -515,13 +582,25 @@ impl Pump {
         let p = self.guards.iter().position(|g| g.0 == idx).ok_or(())?;
         let checked = &mut self.guards[p].1;
         let (ctx, j) = (&self.context, &self.jurisdiction);
-        let step = tokio::task::block_in_place(|| checked.step(&state, finished, ctx, j));
+        // A step is a scan of a bounded window (tenths of a millisecond), run
+        // on the worker like any other short computation: `block_in_place`
+        // would hand the worker's queue to another thread on every token,
+        // which costs more than the scan. Only after a step that took long (a
+        // long prompt's first step, a long held copy) does the next one hand
+        // the queue over, so that other streams are not held up behind it.
+        let t0 = std::time::Instant::now();
+        let step = if checked.last_step > INLINE_STEP {
+            tokio::task::block_in_place(|| checked.step(&state, finished, ctx, j))
+        } else {
+            checked.step(&state, finished, ctx, j)
+        };
+        checked.last_step = t0.elapsed();
         let step: Step = match step {
             Ok(s) => s,
             Err(e) => {
                 tracing::error!("scan failed during a stream: {}", e.message);
                 let msg = json!({"error": {"message": format!("recital could not check the output: {}", e.message), "type": "server_error", "code": e.code}});
-                let _ = self.tx.send(sse::event(&msg.to_string())).await;
+                self.emit(&msg.to_string());
                 return Err(());
             }
         };
@@ -531,7 +610,7 @@ impl Pump {
             self.guards[p].2 = Some(decision);
             self.send_choice(idx, json!({}), Some("content_filter"), None, Some(ext)).await?;
             if self.all_blocked() {
-                let _ = self.tx.send(sse::event("[DONE]")).await;
+                self.emit("[DONE]");
             }
             return Ok(false);
         }
@@ -562,11 +641,8 @@ impl Pump {
     }
 
     async fn send_raw(&mut self, data: &str) -> Flow {
-        if self.tx.send(sse::event(data)).await.is_err() {
-            Flow::Stop(Outcome::Cancelled)
-        } else {
-            Flow::Go
-        }
+        self.emit(data);
+        Flow::Go
     }
 
     /// Sends one chunk for choice `idx`.
@@ -591,7 +667,8 @@ impl Pump {
             e["choice"] = json!(idx);
             chunk["recital"] = e;
         }
-        self.tx.send(sse::event(&chunk.to_string())).await.map_err(|_| ())
+        self.emit(&chunk.to_string());
+        Ok(())
     }
 }
 

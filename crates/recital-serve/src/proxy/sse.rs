@@ -55,7 +55,17 @@ fn find_event_end(buf: &[u8]) -> Option<(usize, usize)> {
 
 /// One SSE event carrying `data`.
 pub fn event(data: &str) -> bytes::Bytes {
-    bytes::Bytes::from(format!("data: {data}\n\n"))
+    let mut b = bytes::BytesMut::with_capacity(data.len() + 8);
+    write_event(&mut b, data);
+    b.freeze()
+}
+
+/// Appends one SSE event carrying `data` to `out`.
+pub fn write_event(out: &mut bytes::BytesMut, data: &str) {
+    out.reserve(data.len() + 8);
+    out.extend_from_slice(b"data: ");
+    out.extend_from_slice(data.as_bytes());
+    out.extend_from_slice(b"\n\n");
 }
 
 #[cfg(test)]
