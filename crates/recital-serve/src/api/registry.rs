@@ -27,41 +27,6 @@ use crate::store::{
 /// Largest work accepted through the API (a book is a few MB).
 const MAX_WORK_BYTES: usize = 16 << 20;
 
-/// Body of `POST /v1/works`.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct WorkRequest {
-    /// Title (shown as the source's path in detections).
-    #[serde(default)]
-    pub title: Option<String>,
-    /// The work's text or source code.
-    pub text: String,
-    /// `text` (default) or `code`.
-    #[serde(default)]
-    pub mode: Option<String>,
-    /// Programming language of code (`c`, `python`, `rust`, …); guessed when absent.
-    #[serde(default)]
-    pub language: Option<String>,
-    /// SPDX licence expression (default `NOASSERTION`).
-    #[serde(default)]
-    pub license: Option<String>,
-    /// Rights holder.
-    #[serde(default)]
-    pub holder: Option<String>,
-    /// URL or identifier of the work.
-    #[serde(default)]
-    pub url: Option<String>,
-    /// TDM opt-out declared (CDSM Art. 4(3)).
-    #[serde(default)]
-    pub tdm_opt_out: bool,
-    /// Jurisdictions the rights apply in (default: everywhere).
-    #[serde(default)]
-    pub jurisdictions: Vec<String>,
-    /// Category (prose, code, lyrics, news…).
-    #[serde(default)]
-    pub category: Option<String>,
-}
-
 /// A work as answered, with how long it took to become effective.
 #[derive(Serialize)]
 pub struct WorkResponse {
@@ -112,19 +77,24 @@ pub async fn refresh_notified(state: &Arc<AppState>) -> ApiResult<()> {
     Ok(())
 }
 
-/// The index document for a stored work.
-pub fn work_doc(w: &Work, text: String, mode: WorkMode, language: Option<Lang>) -> NewDoc {
+/// The language a code work is indexed as: the one given, else the title's
+/// file extension, else a guess from the text; `None` indexes it as text.
+fn code_language(given: Option<&str>, title: Option<&str>, text: &str) -> Option<Lang> {
+    given
+        .and_then(Lang::from_name)
+        .or_else(|| title.and_then(|t| Lang::from_path(std::path::Path::new(t))))
+        .or_else(|| recital_detect::code::guess_lang(text))
+}
+
+/// The index document for a stored work (its language as stored, so a work
+/// indexed again after a restart gets the same streams).
+pub fn work_doc(w: &Work, text: String, mode: WorkMode) -> NewDoc {
     let mode = match mode {
         WorkMode::Text => DocMode::Text,
-        WorkMode::Code => {
-            match language
-                .or_else(|| w.title.as_deref().and_then(|t| Lang::from_path(std::path::Path::new(t))))
-                .or_else(|| recital_detect::code::guess_lang(&text))
-            {
-                Some(l) => DocMode::Code(l),
-                None => DocMode::Text,
-            }
-        }
+        WorkMode::Code => match code_language(w.language.as_deref(), w.title.as_deref(), &text) {
+            Some(l) => DocMode::Code(l),
+            None => DocMode::Text,
+        },
     };
     NewDoc {
         id: w.id.clone(),
@@ -146,67 +116,50 @@ pub fn work_doc(w: &Work, text: String, mode: WorkMode, language: Option<Lang>) 
 pub async fn create_work(
     State(state): State<Arc<AppState>>,
     caller: Caller,
-    Body(req): Body<WorkRequest>,
+    Body(mut new): Body<NewWork>,
 ) -> ApiResult<(StatusCode, Json<WorkResponse>)> {
     caller.require(&[Role::Rightsholder, Role::Admin], "register works")?;
     let t0 = Instant::now();
-    if req.text.trim().is_empty() {
+    if new.text.trim().is_empty() {
         return Err(ApiError::bad_request(
             "invalid_request",
             "`text` is empty: a work needs its text to be found",
         ));
     }
-    if req.text.len() > MAX_WORK_BYTES {
+    if new.text.len() > MAX_WORK_BYTES {
         return Err(ApiError::bad_request(
             "invalid_request",
             format!("`text` exceeds {MAX_WORK_BYTES} bytes"),
         ));
     }
-    let mode = match req.mode.as_deref().unwrap_or("text") {
-        "text" => WorkMode::Text,
-        "code" => WorkMode::Code,
-        other => {
+    if let Some(name) = new.language.as_deref() {
+        if Lang::from_name(name).is_none() {
             return Err(ApiError::bad_request(
-                "invalid_request",
-                format!("`mode` must be \"text\" or \"code\", not {other:?}"),
-            ))
-        }
-    };
-    let language = match req.language.as_deref() {
-        None => None,
-        Some(name) => Some(Lang::from_name(name).ok_or_else(|| {
-            ApiError::bad_request(
                 "invalid_request",
                 format!(
                     "unknown `language` {name:?} (c, cpp, python, rust, javascript, typescript, java, go)"
                 ),
-            )
-        })?),
-    };
-    let license = req.license.clone().unwrap_or_else(|| "NOASSERTION".into());
-    if license.trim().is_empty() || license.len() > 512 {
+            ));
+        }
+    }
+    if new.license.trim().is_empty() || new.license.len() > 512 {
         return Err(ApiError::bad_request(
             "invalid_request",
             "`license` must be an SPDX expression or NOASSERTION",
         ));
     }
-    let new = NewWork {
-        title: req.title,
-        text: req.text,
-        mode,
-        license,
-        holder: req.holder,
-        url: req.url,
-        tdm_opt_out: req.tdm_opt_out,
-        jurisdictions: req.jurisdictions,
-        category: req.category,
-    };
+    // Code is stored with the language it is indexed as (given or found).
+    if new.mode == WorkMode::Code {
+        new.language = code_language(new.language.as_deref(), new.title.as_deref(), &new.text)
+            .map(|l| l.name().to_string());
+    }
+    let mode = new.mode;
     let text = new.text.clone();
     let (store, owner) = (state.store.clone(), caller.0.clone());
     let work = blocking(move || store.insert_work(&owner, &new)).await?;
     state
         .corpus
-        .add(vec![work_doc(&work, text, mode, language)])
+        .add(vec![work_doc(&work, text, mode)])
         .await
         .map_err(|e| ApiError::internal("adding the work to the index", e))?;
     let (store, id, at) = (state.store.clone(), work.id.clone(), now_ms());
@@ -389,7 +342,7 @@ pub async fn recover(state: &Arc<AppState>) -> anyhow::Result<()> {
             let Some((text, mode)) = tokio::task::spawn_blocking(move || store.work_text(&id)).await?? else {
                 continue;
             };
-            state.corpus.add(vec![work_doc(&w, text, mode, None)]).await?;
+            state.corpus.add(vec![work_doc(&w, text, mode)]).await?;
         }
         let store = state.store.clone();
         let id = w.id.clone();
@@ -408,4 +361,47 @@ pub async fn recover(state: &Arc<AppState>) -> anyhow::Result<()> {
         tokio::task::spawn_blocking(move || store.mark_notice_effective(&n.id, now_ms())).await??;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn work(mode: WorkMode, language: Option<&str>, title: Option<&str>) -> Work {
+        Work {
+            id: "work-1".into(),
+            owner_key: 1,
+            owner_name: "rh".into(),
+            title: title.map(String::from),
+            license: "MIT".into(),
+            holder: None,
+            url: None,
+            tdm_opt_out: false,
+            jurisdictions: vec!["*".into()],
+            category: None,
+            mode,
+            language: language.map(String::from),
+            status: store::WorkStatus::Pending,
+            created_at: 0,
+            created_at_rfc3339: String::new(),
+            indexed_at: None,
+            indexed_at_rfc3339: None,
+            withdrawn_at: None,
+            withdrawn_at_rfc3339: None,
+            text_bytes: 1,
+        }
+    }
+
+    /// A work indexed again after a restart gets the language it was
+    /// registered with, even where nothing else would tell it.
+    #[test]
+    fn work_doc_uses_the_stored_language() {
+        let text = "x = y".to_string();
+        let d = work_doc(&work(WorkMode::Code, Some("rust"), Some("untitled")), text.clone(), WorkMode::Code);
+        assert!(matches!(d.mode, DocMode::Code(Lang::Rust)), "{:?}", d.mode);
+        let d = work_doc(&work(WorkMode::Code, None, Some("lib.py")), text.clone(), WorkMode::Code);
+        assert!(matches!(d.mode, DocMode::Code(Lang::Python)), "{:?}", d.mode);
+        let d = work_doc(&work(WorkMode::Text, Some("rust"), None), text, WorkMode::Text);
+        assert!(matches!(d.mode, DocMode::Text), "{:?}", d.mode);
+    }
 }

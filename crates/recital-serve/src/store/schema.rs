@@ -23,7 +23,7 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Migrations: entry `i` takes the schema from version `i` to `i + 1`.
 /// Append only; never edit a released entry.
-const MIGRATIONS: &[&str] = &[V1];
+const MIGRATIONS: &[&str] = &[V1, V2];
 
 /// The schema version this build writes and reads.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -146,6 +146,11 @@ CREATE TRIGGER audit_sources_no_delete BEFORE DELETE ON audit_sources
 BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 "#;
 
+/// Version 2: `works.language`, the programming language a code work was
+/// indexed as, so that a work re-indexed after a crash (or a rebuild) gets the
+/// same canonical stream as when it was registered.
+const V2: &str = "ALTER TABLE works ADD COLUMN language TEXT;";
+
 /// Per-connection settings.
 ///
 /// - WAL: readers do not block the writer, and a commit is one append.
@@ -253,6 +258,34 @@ mod tests {
         let store = Store::open(&path).unwrap();
         let v: i64 = store.conn().pragma_query_value(None, "user_version", |r| r.get(0)).unwrap();
         assert_eq!(v, SCHEMA_VERSION);
+    }
+
+    #[test]
+    fn version_1_store_is_migrated_keeping_its_works() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v1.db");
+        {
+            // A store as version 1 wrote it, with one work.
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(V1).unwrap();
+            conn.pragma_update(None, "user_version", 1).unwrap();
+            conn.pragma_update(None, "application_id", APPLICATION_ID).unwrap();
+            conn.execute_batch(
+                "INSERT INTO api_keys (id, name, key_sha256, role, source, created_at, updated_at)
+                     VALUES (1, 'rh', zeroblob(32), 'rightsholder', 'api', 0, 0);
+                 INSERT INTO works (id, owner_key, license, tdm_opt_out, jurisdictions, mode, status,
+                                    created_at, text_bytes)
+                     VALUES ('work-1', 1, 'MIT', 0, '[\"*\"]', 'code', 'indexed', 0, 3);",
+            )
+            .unwrap();
+        }
+        let store = Store::open(&path).unwrap();
+        let conn = store.conn();
+        let v: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).unwrap();
+        assert_eq!(v, SCHEMA_VERSION);
+        let (id, lang): (String, Option<String>) =
+            conn.query_row("SELECT id, language FROM works", [], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
+        assert_eq!((id.as_str(), lang), ("work-1", None));
     }
 
     #[test]

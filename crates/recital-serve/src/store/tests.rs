@@ -51,6 +51,7 @@ pub(crate) fn new_work(text: &str) -> NewWork {
         title: Some("A title".into()),
         text: text.into(),
         mode: WorkMode::Text,
+        language: None,
         license: "LicenseRef-AllRightsReserved".into(),
         holder: Some("Holder Ltd".into()),
         url: Some("https://holder.example/work".into()),

@@ -61,6 +61,10 @@ pub struct NewWork {
     /// Prose or code.
     #[serde(default)]
     pub mode: WorkMode,
+    /// Programming language of code (`c`, `python`, `rust`, …); for code
+    /// registered through the API, guessed when absent and stored as found.
+    #[serde(default)]
+    pub language: Option<String>,
     /// SPDX licence expression; `NOASSERTION` when not given.
     #[serde(default = "noassertion")]
     pub license: String,
@@ -106,6 +110,9 @@ pub struct Work {
     pub category: Option<String>,
     /// Prose or code.
     pub mode: WorkMode,
+    /// Programming language a code work is indexed as.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
     /// Life-cycle state.
     pub status: WorkStatus,
     /// When it was registered.
@@ -125,7 +132,8 @@ pub struct Work {
 }
 
 const WORK_SELECT: &str = "SELECT w.id, w.owner_key, k.name, w.title, w.license, w.holder, w.url, w.tdm_opt_out,
-        w.jurisdictions, w.category, w.mode, w.status, w.created_at, w.indexed_at, w.withdrawn_at, w.text_bytes
+        w.jurisdictions, w.category, w.mode, w.status, w.created_at, w.indexed_at, w.withdrawn_at, w.text_bytes,
+        w.language
      FROM works w JOIN api_keys k ON k.id = w.owner_key";
 
 /// A row before its JSON column is decoded (decoding errors are ours, not SQLite's).
@@ -149,6 +157,7 @@ fn work_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<WorkRow> {
             jurisdictions: Vec::new(),
             category: r.get(9)?,
             mode: r.get(10)?,
+            language: r.get(16)?,
             status: r.get(11)?,
             created_at,
             created_at_rfc3339: format_rfc3339(created_at),
@@ -208,6 +217,13 @@ impl NewWork {
         if self.jurisdictions.len() > 64 {
             return Err(StoreError::Invalid("at most 64 jurisdictions".into()));
         }
+        if let Some(l) = &self.language {
+            if recital_text::code::Lang::from_name(l).is_none() {
+                return Err(StoreError::Invalid(format!(
+                    "unknown language {l:?} (c, cpp, python, rust, javascript, typescript, java, go)"
+                )));
+            }
+        }
         Ok((jurisdictions_or_everywhere(&self.jurisdictions)?, license))
     }
 }
@@ -224,8 +240,8 @@ impl Store {
             let id = fresh_id(tx, "works", "work-")?;
             tx.execute(
                 "INSERT INTO works (id, owner_key, title, license, holder, url, tdm_opt_out, jurisdictions, category,
-                                    mode, status, created_at, text_bytes)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 'pending', ?11, ?12)",
+                                    mode, status, created_at, text_bytes, language)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 'pending', ?11, ?12, ?13)",
                 params![
                     id,
                     owner.key_id,
@@ -238,7 +254,8 @@ impl Store {
                     w.category,
                     w.mode,
                     now,
-                    w.text.len() as i64
+                    w.text.len() as i64,
+                    w.language.as_deref().and_then(recital_text::code::Lang::from_name).map(|l| l.name())
                 ],
             )
             .ctx("insert work")?;
@@ -428,12 +445,29 @@ mod tests {
     }
 
     #[test]
+    fn code_works_keep_their_language() {
+        let f = fixture();
+        let w = NewWork { mode: WorkMode::Code, language: Some("Rust".into()), ..new_work("fn main() {}") };
+        let id = f.store.insert_work(&f.rh_a, &w).unwrap().id;
+        let got = f.store.get_work(&f.rh_a, &id).unwrap().unwrap();
+        assert_eq!((got.mode, got.language.as_deref()), (WorkMode::Code, Some("rust")));
+        let pending = f.store.pending_works().unwrap();
+        assert_eq!(pending.iter().find(|p| p.id == id).unwrap().language.as_deref(), Some("rust"));
+        // Prose has none, and the JSON leaves the field out.
+        let id = f.store.insert_work(&f.rh_a, &new_work("words")).unwrap().id;
+        let prose = f.store.get_work(&f.rh_a, &id).unwrap().unwrap();
+        assert_eq!(prose.language, None);
+        assert!(!serde_json::to_string(&prose).unwrap().contains("language"));
+    }
+
+    #[test]
     fn invalid_works_are_refused() {
         let f = fixture();
         let cases = [
             NewWork { text: "  \n".into(), ..new_work("x") },
             NewWork { jurisdictions: vec!["D E".into()], ..new_work("x") },
             NewWork { title: Some("t".repeat(2000)), ..new_work("x") },
+            NewWork { mode: WorkMode::Code, language: Some("cobol".into()), ..new_work("x") },
         ];
         for w in cases {
             assert!(matches!(f.store.insert_work(&f.rh_a, &w), Err(StoreError::Invalid(_))));
