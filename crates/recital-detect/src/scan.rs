@@ -221,11 +221,39 @@ fn scan_inner(
     let exempt_tokens = mask.iter().filter(|&&m| m).count();
     let byte_range = |s: TokenSpan| ts.tokens[s.start].src.start..ts.tokens[s.end - 1].src.end;
 
-    // Text stream: maximal spans, split around exempt tokens.
-    let lengths = match memo.as_mut() {
-        Some((m, offset)) => memo_lengths(index, &ts, &toks, m, *offset),
-        None => index.match_lengths(Stream::Text, &toks),
+    // The code regions' canonical streams, searched beside the text stream
+    // on a second thread when there are many lexemes (a long code answer).
+    let regions: Vec<(Range<usize>, recital_text::TokenStream)> =
+        crate::code::regions(text, opts.code, opts.fence_default)
+            .into_iter()
+            .map(|(region, lang)| {
+                let cts = recital_text::code::canonical(&text[region.clone()], lang);
+                (region, cts)
+            })
+            .collect();
+    let canon_lengths = |regions: &[(Range<usize>, recital_text::TokenStream)]| -> Vec<Vec<u32>> {
+        regions
+            .iter()
+            .map(|(_, cts)| {
+                let ctoks: Vec<&str> = (0..cts.len()).map(|i| cts.text(i)).collect();
+                index.match_lengths(Stream::Canon, &ctoks)
+            })
+            .collect()
     };
+    let lexemes: usize = regions.iter().map(|(_, c)| c.len()).sum();
+    // Text stream: maximal spans, split around exempt tokens.
+    let (lengths, region_lengths) = std::thread::scope(|sc| {
+        let beside = (lexemes >= PARALLEL_LEXEMES).then(|| sc.spawn(|| canon_lengths(&regions)));
+        let lengths = match memo.as_mut() {
+            Some((m, offset)) => memo_lengths(index, &ts, &toks, m, *offset),
+            None => index.match_lengths(Stream::Text, &toks),
+        };
+        let region_lengths = match beside {
+            Some(h) => h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)),
+            None => canon_lengths(&regions),
+        };
+        (lengths, region_lengths)
+    });
     let mut seeds: Vec<TokenSpan> = Vec::new();
     for s in maximal_spans(&lengths, opts.seed_tokens) {
         let mut a = s.start;
@@ -395,11 +423,10 @@ fn scan_inner(
         (0..n).filter(|&i| mask[i]).map(|i| ts.tokens[i].src.clone()).collect();
     let covered_bytes: Vec<Range<usize>> =
         found.iter().filter(|f| f.kind != SpanKind::Boilerplate).map(|f| f.bytes.clone()).collect();
-    for (region, lang) in crate::code::regions(text, opts.code, opts.fence_default) {
-        let cts = recital_text::code::canonical(&text[region.clone()], lang);
+    for ((region, cts), lengths) in regions.iter().zip(&region_lengths) {
+        let region = region.clone();
         let ctoks: Vec<&str> = (0..cts.len()).map(|i| cts.text(i)).collect();
-        let lengths = index.match_lengths(Stream::Canon, &ctoks);
-        for s in maximal_spans(&lengths, opts.code_min_tokens) {
+        for s in maximal_spans(lengths, opts.code_min_tokens) {
             let bytes =
                 region.start + cts.tokens[s.start].src.start..region.start + cts.tokens[s.end - 1].src.end;
             if overlap(&bytes, &covered_bytes) * 10 >= bytes.len() * 9
@@ -561,6 +588,11 @@ fn memo_lengths(
     m.lengths = next;
     lengths
 }
+
+/// Code regions with at least this many lexemes in all are searched on a
+/// second thread while the text stream is searched (a 64 KB code answer has
+/// ~10k; the thread costs ~30 µs to start).
+const PARALLEL_LEXEMES: usize = 2048;
 
 /// The edit similarity a near-verbatim match of `len` output tokens needs.
 ///

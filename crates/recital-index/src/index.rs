@@ -559,72 +559,31 @@ impl Index {
         &self,
         stream: Stream,
         toks: &[S],
-        need: impl Fn(usize) -> bool,
+        need: impl Fn(usize) -> bool + Sync,
     ) -> Vec<u32> {
         let n = toks.len();
         let mut best = vec![0u32; n];
-        // The first start whose match runs to the end of `toks`: every later
-        // start's does too (each suffix of a live occurrence occurs where it
-        // does), so those need no search; a streamed copy still being written
-        // costs one search per step, not one per token of it.
-        let mut to_end = n;
+        // Past the first start whose match runs to the end, every length is
+        // already the most possible: later shards search only up to it.
+        let mut limit = n;
         for s in &self.shards {
             let Some(st) = s.shard.stream(stream) else { continue };
-            let mut bytes = Vec::with_capacity(n * 2);
-            let mut off = Vec::with_capacity(n + 1);
-            let mut known = Vec::with_capacity(n);
-            for t in toks {
-                off.push(bytes.len());
-                match st.vocab.id(t.as_ref()) {
-                    Some(id) => {
-                        varint::encode(id, &mut bytes);
-                        known.push(true);
-                    }
-                    None => known.push(false),
-                }
+            let enc = Encoded::new(st, toks);
+            if n >= PARALLEL_POSITIONS && std::thread::available_parallelism().map_or(1, |p| p.get()) > 1 {
+                // A long output: the two halves of its positions are searched
+                // on two threads (each search is independent; a search from
+                // the first half may read tokens of the second).
+                let mid = n / 2;
+                let (lo, hi) = best.split_at_mut(mid);
+                std::thread::scope(|sc| {
+                    let (enc, need) = (&enc, &need);
+                    sc.spawn(move || search_positions(s, stream, enc, 0..mid, need, lo));
+                    search_positions(s, stream, enc, mid..n, need, hi);
+                });
+            } else {
+                let to_end = search_positions(s, stream, &enc, 0..limit, &need, &mut best[..limit]);
+                limit = limit.min(to_end + 1);
             }
-            off.push(bytes.len());
-            // end[l]: first unknown token at or after l.
-            let mut end = vec![n; n + 1];
-            for l in (0..n).rev() {
-                end[l] = if known[l] { end[l + 1] } else { l };
-            }
-            // Searched in batches whose binary searches interleave
-            // (`longest_prefix_lens`); a batch is cut short where a match
-            // reaches the end.
-            const BATCH: usize = 32;
-            let mut l = 0;
-            while l < n {
-                let mut starts = Vec::with_capacity(BATCH);
-                while l < n && starts.len() < BATCH && l <= to_end {
-                    if known[l] && need(l) {
-                        starts.push(l);
-                    }
-                    l += 1;
-                }
-                let pats: Vec<&[u8]> = starts.iter().map(|&l| &bytes[off[l]..off[end[l]]]).collect();
-                let mut lens = vec![0usize; pats.len()];
-                st.files.longest_prefix_lens(&pats, &mut lens);
-                for ((&l, p), mut len) in starts.iter().zip(&pats).zip(lens) {
-                    if l > to_end {
-                        break;
-                    }
-                    if len > best[l] as usize {
-                        len = s.live_prefix_len(stream, p, len);
-                    }
-                    best[l] = best[l].max(len as u32);
-                    if l + len == n && len > 0 {
-                        to_end = l;
-                    }
-                }
-                if l > to_end {
-                    break;
-                }
-            }
-        }
-        // Inside a match that runs to the end: known without a search.
-        for (l, b) in best.iter_mut().enumerate().skip(to_end.saturating_add(1)) {
-            *b = (n - l) as u32;
         }
         best
     }
@@ -816,4 +775,104 @@ fn snippet(text: &str, start: usize, end: usize, context: usize) -> (String, [us
     let after = squash(&text[end..b]);
     let s = format!("{before}{hit}{after}");
     (s, [before.len(), before.len() + hit.len()])
+}
+
+/// Inputs at least this long (tokens) have their longest-match searches split
+/// over two threads: a 64 KB output is ~15k tokens and ~40 ms of searching
+/// on one core; a thread costs ~30 µs to start, so short inputs stay on one.
+const PARALLEL_POSITIONS: usize = 4096;
+
+/// A token sequence in one shard's ids.
+struct Encoded {
+    /// The varint encodings, back to back.
+    bytes: Vec<u8>,
+    /// Byte offset of each token's encoding (and the end).
+    off: Vec<usize>,
+    /// Whether each token is in the shard's vocabulary.
+    known: Vec<bool>,
+    /// `end[l]`: the first unknown token at or after `l`.
+    end: Vec<usize>,
+}
+
+impl Encoded {
+    fn new<S: AsRef<str>>(st: &crate::shard::StreamIndex, toks: &[S]) -> Self {
+        let n = toks.len();
+        let mut bytes = Vec::with_capacity(n * 2);
+        let mut off = Vec::with_capacity(n + 1);
+        let mut known = Vec::with_capacity(n);
+        for t in toks {
+            off.push(bytes.len());
+            match st.vocab.id(t.as_ref()) {
+                Some(id) => {
+                    varint::encode(id, &mut bytes);
+                    known.push(true);
+                }
+                None => known.push(false),
+            }
+        }
+        off.push(bytes.len());
+        let mut end = vec![n; n + 1];
+        for l in (0..n).rev() {
+            end[l] = if known[l] { end[l + 1] } else { l };
+        }
+        Self { bytes, off, known, end }
+    }
+}
+
+/// Raises `best[l - range.start]` to the longest live match from each start
+/// `l` in `range` where `need(l)`, in one shard. Returns the first start
+/// whose match runs to the end of the input (`range.end` if none).
+///
+/// Searched in batches whose binary searches interleave
+/// (`longest_prefix_lens`). The first start whose match runs to the end of
+/// the input ends the search: every later start's match does too (each
+/// suffix of a live occurrence occurs where it does), so those are set
+/// without one; a streamed copy still being written costs one search per
+/// step, not one per token of it.
+fn search_positions(
+    s: &LiveShard,
+    stream: Stream,
+    enc: &Encoded,
+    range: Range<usize>,
+    need: &(impl Fn(usize) -> bool + Sync),
+    best: &mut [u32],
+) -> usize {
+    let Some(st) = s.shard.stream(stream) else { return range.end };
+    let n = enc.known.len();
+    let base = range.start;
+    let mut to_end = range.end;
+    const BATCH: usize = 32;
+    let mut l = range.start;
+    while l < range.end {
+        let mut starts = Vec::with_capacity(BATCH);
+        while l < range.end && starts.len() < BATCH && l <= to_end {
+            if enc.known[l] && need(l) {
+                starts.push(l);
+            }
+            l += 1;
+        }
+        let pats: Vec<&[u8]> = starts.iter().map(|&l| &enc.bytes[enc.off[l]..enc.off[enc.end[l]]]).collect();
+        let mut lens = vec![0usize; pats.len()];
+        st.files.longest_prefix_lens(&pats, &mut lens);
+        for ((&l, p), mut len) in starts.iter().zip(&pats).zip(lens) {
+            if l > to_end {
+                break;
+            }
+            if len > best[l - base] as usize {
+                len = s.live_prefix_len(stream, p, len);
+            }
+            best[l - base] = best[l - base].max(len as u32);
+            if l + len == n && len > 0 {
+                to_end = l;
+            }
+        }
+        if l > to_end {
+            break;
+        }
+    }
+    // Inside a match that runs to the end: known without a search.
+    for l in to_end.saturating_add(1)..range.end {
+        best[l - base] = best[l - base].max((n - l) as u32);
+    }
+    to_end
 }

@@ -302,3 +302,60 @@ fn code_hits_in_long_files_have_exact_byte_ranges() {
     assert!(removed > 0, "the build wrote no canon.srcpos");
     check(&Index::open(&idx_dir).unwrap());
 }
+
+/// Long inputs have their searches split over two threads; the lengths must
+/// be the brute-force ones all the same, across shards, at the split and for
+/// matches that run to the end of the input.
+#[test]
+fn long_inputs_match_lengths_equal_brute_force() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("docs");
+    std::fs::create_dir(&dir).unwrap();
+    let mut x = 0x2545F4914F6CDD1Du64;
+    let mut next = move |n: u64| {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x % n
+    };
+    let words: Vec<String> = (0..40).map(|i| format!("w{i}")).collect();
+    let mut docs: Vec<Vec<String>> = Vec::new();
+    for d in 0..6 {
+        let doc: Vec<String> = (0..400).map(|_| words[next(40) as usize].clone()).collect();
+        std::fs::write(dir.join(format!("d{d}.txt")), doc.join(" ")).unwrap();
+        docs.push(doc);
+    }
+    let idx_dir = tmp.path().join("idx");
+    // Small shards: several of them, so the per-shard limits are exercised.
+    let bopts = BuildOptions { shard_tokens: 900, ..BuildOptions::default() };
+    recital_index::build(&idx_dir, &[dir], &IngestOptions::default(), &bopts).unwrap();
+    let idx = Index::open(&idx_dir).unwrap();
+    assert!(idx.shards().len() > 1);
+    // ~9000 tokens: document excerpts, noise and an unknown word, ending in an
+    // excerpt that runs to the end of the input.
+    let mut q: Vec<String> = Vec::new();
+    while q.len() < 9000 {
+        match next(3) {
+            0 => q.extend((0..next(30)).map(|_| words[next(40) as usize].clone())),
+            1 => {
+                let d = &docs[next(6) as usize];
+                let a = next(350) as usize;
+                q.extend(d[a..a + 5 + next(45) as usize].iter().cloned());
+            }
+            _ => q.push("unknownword".into()),
+        }
+    }
+    q.extend(docs[2][100..160].iter().cloned());
+    let got = idx.match_lengths(Stream::Text, &q);
+    for l in 0..q.len() {
+        let rest = &q[l..];
+        let want = docs
+            .iter()
+            .flat_map(|t| {
+                (0..t.len()).map(move |p| t[p..].iter().zip(rest).take_while(|(a, b)| a == b).count())
+            })
+            .max()
+            .unwrap_or(0);
+        assert_eq!(got[l] as usize, want, "match length at {l} of {}", q.len());
+    }
+}
