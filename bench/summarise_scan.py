@@ -36,13 +36,19 @@ def size_name(b):
 
 def markdown(paths):
     recs = [json.load(open(p)) for p in paths]
-    out = [recs[0]["header"], ""]
+    heads = list(dict.fromkeys(r["header"] for r in recs))
+    if len(heads) == 1:
+        out = [heads[0], ""]
+    else:
+        # Quick and full runs recorded at different times: each its own line.
+        out = [f"- {r['corpus']}: {r['header']}" for r in recs] + [""]
     out.append(
         "In-process `scan()` with default `ScanOptions` on generated outputs. Each output is segments of 20–120 "
         "tokens joined by short connective sentences, cut at the size: 40 % verbatim excerpts of indexed documents, "
         "10 % such excerpts edited (prose: 1 word in 15 substituted; code: identifiers renamed), 50 % excerpts of "
-        "documents of the same corpus that are not in the index (the rest of `linux-c` / `prose` beyond the -small "
-        "subset in quick mode). Code segments are functions in ```` ```c ```` fences, so the canonical stream is "
+        "documents of the same corpus that are not in the index (quick: the rest of `linux-c` / `prose` beyond the "
+        "-small subset; full, where every document is indexed: the bundled sample C and this repository's Markdown). "
+        "Code segments are functions in ```` ```c ```` fences, so the canonical stream is "
         "matched as well. Warm: each output scanned once, then timed 3 rounds (ms). Cold: index files evicted "
         "from the page cache (`posix_fadvise(DONTNEED)`), then `Index::open` + one scan, 10 outputs. Throughput: "
         "outputs/s with 1 and 2 threads sharing one `&Index`.")

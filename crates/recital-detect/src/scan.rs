@@ -590,9 +590,9 @@ fn memo_lengths(
 }
 
 /// Code regions with at least this many lexemes in all are searched on a
-/// second thread while the text stream is searched (a 64 KB code answer has
-/// ~10k; the thread costs ~30 µs to start).
-const PARALLEL_LEXEMES: usize = 2048;
+/// second thread while the text stream is searched (a 4 KB code answer has
+/// ~900, a 64 KB one ~10k; the thread costs ~30 µs to start).
+const PARALLEL_LEXEMES: usize = 512;
 
 /// The edit similarity a near-verbatim match of `len` output tokens needs.
 ///
