@@ -569,7 +569,12 @@ impl Index {
         for s in &self.shards {
             let Some(st) = s.shard.stream(stream) else { continue };
             let enc = Encoded::new(st, toks);
-            if n >= PARALLEL_POSITIONS && std::thread::available_parallelism().map_or(1, |p| p.get()) > 1 {
+            // (Counted by `need`: a growing text rescanned with a memo asks
+            // for few positions, however long it is.)
+            if n >= PARALLEL_POSITIONS
+                && (0..n).filter(|&l| need(l)).count() >= PARALLEL_POSITIONS
+                && std::thread::available_parallelism().map_or(1, |p| p.get()) > 1
+            {
                 // A long output: the two halves of its positions are searched
                 // on two threads (each search is independent; a search from
                 // the first half may read tokens of the second).
