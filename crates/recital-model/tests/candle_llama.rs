@@ -4,6 +4,8 @@
 //! with scoring the same tokens one call at a time.
 #![cfg(feature = "candle")]
 
+mod common;
+
 use std::collections::HashMap;
 
 use candle_core::{Device, Tensor};
@@ -47,14 +49,7 @@ fn tiny_llama_loads_and_scores_consistently() {
         "rms_norm_eps": 1e-5, "rope_theta": 10000.0, "max_position_embeddings": 32, "tie_word_embeddings": false,
     });
     std::fs::write(dir.path().join("config.json"), cfg.to_string()).unwrap();
-    let vocab: serde_json::Map<String, serde_json::Value> =
-        (0..v).map(|k| (if k == 0 { "[UNK]".to_string() } else { format!("w{k}") }, k.into())).collect();
-    let tok = serde_json::json!({
-        "version": "1.0", "truncation": null, "padding": null, "added_tokens": [], "normalizer": null,
-        "pre_tokenizer": {"type": "WhitespaceSplit"}, "post_processor": null, "decoder": null,
-        "model": {"type": "WordLevel", "vocab": vocab, "unk_token": "[UNK]"},
-    });
-    std::fs::write(dir.path().join("tokenizer.json"), tok.to_string()).unwrap();
+    common::write_word_tokenizer(dir.path(), v);
 
     let m = recital_model::open(dir.path().to_str().unwrap(), Default::default()).unwrap();
     assert_eq!(m.info().backend, "candle-llama");

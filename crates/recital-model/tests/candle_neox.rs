@@ -3,6 +3,8 @@
 //! Hugging Face checkpoint: every log-probability must agree.
 #![cfg(feature = "candle")]
 
+mod common;
+
 use std::collections::HashMap;
 use std::path::Path;
 
@@ -52,14 +54,7 @@ fn write_model(dir: &Path, parallel: bool, rotary_pct: f64, heads: usize, seed: 
         "max_position_embeddings": 16, "layer_norm_eps": 1e-5, "use_parallel_residual": parallel, "hidden_act": "gelu",
     });
     std::fs::write(dir.join("config.json"), cfg.to_string()).unwrap();
-    let vocab: serde_json::Map<String, serde_json::Value> =
-        (0..v).map(|k| (if k == 0 { "[UNK]".to_string() } else { format!("w{k}") }, k.into())).collect();
-    let tok = serde_json::json!({
-        "version": "1.0", "truncation": null, "padding": null, "added_tokens": [], "normalizer": null,
-        "pre_tokenizer": {"type": "WhitespaceSplit"}, "post_processor": null, "decoder": null,
-        "model": {"type": "WordLevel", "vocab": vocab, "unk_token": "[UNK]"},
-    });
-    std::fs::write(dir.join("tokenizer.json"), tok.to_string()).unwrap();
+    common::write_word_tokenizer(dir, v);
 }
 
 fn reference(dir: &Path, ids: &[u32]) -> Vec<Vec<f64>> {

@@ -4,10 +4,9 @@
 use std::path::{Path, PathBuf};
 
 use candle_core::{DType, Device, Tensor};
-use candle_nn::VarBuilder;
 use candle_transformers::models::llama::{Cache, Config, Llama, LlamaConfig, LlamaEosToks};
 
-use super::{device, device_name, weights_digest, SteppedModel, Stepper};
+use super::{device, device_name, map_weights, weights_digest, SteppedModel, Stepper};
 use crate::error::{ModelError, Result};
 use crate::model::{Access, LanguageModel, ModelInfo};
 use crate::tokenizer::ModelTokenizer;
@@ -67,9 +66,7 @@ pub(crate) fn open(
     let config = raw.into_config(false);
     tokenizer.check_fits(vocab, &dir.display().to_string())?;
     let device = device();
-    // SAFETY: read-only memory map of files recital does not modify.
-    let vb = unsafe { VarBuilder::from_mmaped_safetensors(weights, DType::F32, &device) }
-        .map_err(|e| ModelError::BadFile { path: weights[0].clone(), why: e.to_string() })?;
+    let vb = map_weights(weights, &device)?;
     let model = Llama::load(vb, &config).map_err(|e| ModelError::BadFile {
         path: weights[0].clone(),
         why: format!("not a Llama checkpoint: {e}"),

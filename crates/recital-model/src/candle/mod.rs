@@ -130,6 +130,14 @@ fn files_with_ext(dir: &Path, ext: &str) -> Result<Vec<PathBuf>> {
     Ok(out)
 }
 
+/// The safetensors `weights` as f32 tensors on `device`, memory-mapped.
+pub(crate) fn map_weights(weights: &[PathBuf], device: &Device) -> Result<VarBuilder<'static>> {
+    // SAFETY: the files are memory-mapped read-only; recital does not modify
+    // model files while they are in use.
+    unsafe { VarBuilder::from_mmaped_safetensors(weights, DType::F32, device) }
+        .map_err(|e| ModelError::BadFile { path: weights[0].clone(), why: e.to_string() })
+}
+
 /// SHA-256 of weights: the whole files when together under 256 MiB, else
 /// each file's size and first and last MiB (stated in the report).
 pub(crate) fn weights_digest(files: &[PathBuf]) -> Result<(String, String)> {
@@ -263,9 +271,7 @@ pub fn load_neox(
     }
     tokenizer.check_fits(cfg.vocab_size, &dir.display().to_string())?;
     let device = device();
-    // SAFETY: read-only memory map of files recital does not modify.
-    let vb = unsafe { VarBuilder::from_mmaped_safetensors(weights, DType::F32, &device) }
-        .map_err(|e| ModelError::BadFile { path: weights[0].clone(), why: e.to_string() })?;
+    let vb = map_weights(weights, &device)?;
     let model = GptNeox::new(cfg, vb).map_err(|e| ModelError::BadFile {
         path: weights[0].clone(),
         why: format!("not a GPT-NeoX checkpoint matching config.json: {e}"),
@@ -318,10 +324,7 @@ impl Gpt2Model {
         }
         tokenizer.check_fits(cfg.vocab_size, &dir.display().to_string())?;
         let device = device();
-        // SAFETY: the files are memory-mapped read-only; recital does not
-        // modify model files while they are in use.
-        let vb = unsafe { VarBuilder::from_mmaped_safetensors(weights, DType::F32, &device) }
-            .map_err(|e| ModelError::BadFile { path: weights[0].clone(), why: e.to_string() })?;
+        let vb = map_weights(weights, &device)?;
         let model = Gpt2::new(cfg, vb).map_err(|e| ModelError::BadFile {
             path: weights[0].clone(),
             why: format!("not a GPT-2 checkpoint matching config.json: {e}"),
