@@ -180,11 +180,11 @@ pub struct ServeArgs {
     #[arg(long, value_name = "BYTES", default_value_t = 4 << 20)]
     pub max_body: usize,
     /// Seconds the upstream may take to answer, and between streamed chunks.
-    #[arg(long, value_name = "SECS", default_value_t = 120)]
+    #[arg(long, value_name = "SECS", default_value_t = 120, value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub upstream_timeout: u64,
     /// Seconds a client may take to send a request's line and headers (also how long an idle
     /// keep-alive connection stays open); slower clients are disconnected.
-    #[arg(long, value_name = "SECS", default_value_t = 10)]
+    #[arg(long, value_name = "SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub header_timeout: u64,
     /// Remove every non-standard field (citations, decisions) from proxied responses.
     #[arg(long)]

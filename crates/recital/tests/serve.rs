@@ -592,6 +592,25 @@ fn refuses_to_run_open_on_a_public_address() {
     assert!(e.contains("without authentication") && e.contains("--keys"), "{e}");
 }
 
+/// Timeouts out of range are refused before anything starts (a huge one used
+/// to overflow the timer's deadline and panic a worker on the first request).
+#[test]
+fn timeouts_out_of_range_are_refused() {
+    for (flag, value) in [
+        ("--header-timeout", "0"),
+        ("--header-timeout", "18446744073709551615"),
+        ("--upstream-timeout", "99999999999"),
+    ] {
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_recital"))
+            .args(["serve", "--index", "/nonexistent", "--addr", "127.0.0.1:0", flag, value])
+            .output()
+            .unwrap();
+        assert!(!o.status.success());
+        let e = String::from_utf8_lossy(&o.stderr);
+        assert!(e.contains(flag) && e.contains("1..=86400"), "{e}");
+    }
+}
+
 #[test]
 fn many_registrations_are_merged_in_the_background_and_still_match() {
     let dir = tempfile::tempdir().unwrap();

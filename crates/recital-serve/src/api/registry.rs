@@ -137,7 +137,8 @@ pub async fn create_work(
             return Err(ApiError::bad_request(
                 "invalid_request",
                 format!(
-                    "unknown `language` {name:?} (c, cpp, python, rust, javascript, typescript, java, go)"
+                    "unknown `language` {:?} (c, cpp, python, rust, javascript, typescript, java, go)",
+                    name.chars().take(40).collect::<String>()
                 ),
             ));
         }

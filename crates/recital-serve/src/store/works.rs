@@ -220,7 +220,8 @@ impl NewWork {
         if let Some(l) = &self.language {
             if recital_text::code::Lang::from_name(l).is_none() {
                 return Err(StoreError::Invalid(format!(
-                    "unknown language {l:?} (c, cpp, python, rust, javascript, typescript, java, go)"
+                    "unknown language {:?} (c, cpp, python, rust, javascript, typescript, java, go)",
+                    l.chars().take(40).collect::<String>()
                 )));
             }
         }

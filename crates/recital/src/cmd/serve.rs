@@ -16,8 +16,8 @@ pub fn run(a: ServeArgs) -> anyhow::Result<()> {
     c.keys = a.keys;
     c.env_key = std::env::var("RECITAL_API_KEY").ok().filter(|k| !k.is_empty());
     c.max_body_bytes = a.max_body;
-    c.upstream_timeout = Duration::from_secs(a.upstream_timeout.max(1));
-    c.header_timeout = Duration::from_secs(a.header_timeout.max(1));
+    c.upstream_timeout = Duration::from_secs(a.upstream_timeout);
+    c.header_timeout = Duration::from_secs(a.header_timeout);
     c.strict_openai = a.strict_openai;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
