@@ -4,6 +4,7 @@
 //! ```sh
 //! cargo run --release -p recital-detect --example bench_scan -- INDEX_DIR \
 //!     --copied PATH... --novel PATH... [--code] [--stride-copied K] [--stride-novel K] [--seed S]
+//!     [--sizes 1024,4096,65536] [--warm-only]
 //! ```
 //! - **Outputs**: segments of 20–120 tokens joined by short connective
 //!   sentences, until the size is reached (then cut at a char boundary):
@@ -13,7 +14,8 @@
 //!   `--novel` that are not in the index (same relative path or id as a copied
 //!   document: skipped). With `--code`, segments are functions in ```` ```c ````
 //!   fences, so the canonical code stream is matched too.
-//! - **warm**: every output scanned once (warm-up), then each timed, 3 rounds.
+//! - **warm**: every output scanned once (warm-up), then each timed, 3 rounds;
+//!   also the process CPU time per output over those rounds (`warm_cpu_ms`).
 //! - **cold**: the index files are evicted from the page cache
 //!   (`posix_fadvise(DONTNEED)`), the index opened afresh, and one output
 //!   scanned (open + scan timed), 10 times per size.
@@ -190,18 +192,35 @@ fn evict(dir: &Path) {
     }
 }
 
+/// CPU time of the whole process (every thread), in seconds: with latency on
+/// a busy machine, the figure that other processes do not inflate.
+fn cpu_seconds() -> f64 {
+    // SAFETY: getrusage fills the struct it is given.
+    let mut u: libc::rusage = unsafe { std::mem::zeroed() };
+    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut u) };
+    let t = |v: libc::timeval| v.tv_sec as f64 + v.tv_usec as f64 * 1e-6;
+    t(u.ru_utime) + t(u.ru_stime)
+}
+
 fn main() {
     let mut args = std::env::args().skip(1);
     let dir =
         PathBuf::from(args.next().expect("usage: bench_scan INDEX_DIR --copied PATH... --novel PATH..."));
     let (mut copied, mut novel) = (Vec::new(), Vec::new());
     let (mut code, mut seed, mut sc, mut sn) = (false, 42u64, 1usize, 1usize);
+    let mut only: Option<Vec<usize>> = None;
+    let mut warm_only = false;
     let mut target: Option<&str> = None;
     while let Some(a) = args.next() {
         match a.as_str() {
             "--copied" => target = Some("copied"),
             "--novel" => target = Some("novel"),
             "--code" => code = true,
+            "--warm-only" => warm_only = true,
+            "--sizes" => {
+                let v = args.next().expect("--sizes 1024,4096,...");
+                only = Some(v.split(',').map(|x| x.parse().expect("--sizes takes byte counts")).collect());
+            }
             "--seed" => seed = args.next().and_then(|s| s.parse().ok()).expect("--seed S"),
             "--stride-copied" => sc = args.next().and_then(|s| s.parse().ok()).expect("--stride-copied K"),
             "--stride-novel" => sn = args.next().and_then(|s| s.parse().ok()).expect("--stride-novel K"),
@@ -226,7 +245,10 @@ fn main() {
     let idx = Index::open(&dir).expect("open index");
     let mut g = Generator::new(&corpus, &idx, seed);
     let mut rng = Rng::new(seed ^ 0xABCD);
-    let sizes: [(usize, usize); 3] = [(1024, 300), (4096, 300), (65536, 40)];
+    let sizes: Vec<(usize, usize)> = [(1024, 300), (4096, 300), (65536, 40)]
+        .into_iter()
+        .filter(|(size, _)| only.as_ref().is_none_or(|o| o.contains(size)))
+        .collect();
     let sets: Vec<Vec<Input>> = sizes
         .iter()
         .map(|&(size, n)| {
@@ -249,6 +271,7 @@ fn main() {
             coverage += r.coverage;
         }
         let mut lat = Vec::new();
+        let cpu0 = cpu_seconds();
         for _ in 0..3 {
             for inp in set {
                 let t = Instant::now();
@@ -256,6 +279,7 @@ fn main() {
                 lat.push(t.elapsed().as_secs_f64() * 1e3);
             }
         }
+        let cpu_ms = (cpu_seconds() - cpu0) * 1e3 / lat.len() as f64;
         let n = set.len() as f64;
         let m = &mut per_size[k];
         m.insert("size".into(), sizes[k].0.into());
@@ -264,12 +288,13 @@ fn main() {
         m.insert("warm_p50_ms".into(), pct(&mut lat, 0.5).into());
         m.insert("warm_p99_ms".into(), pct(&mut lat, 0.99).into());
         m.insert("warm_max_ms".into(), pct(&mut lat, 1.0).into());
+        m.insert("warm_cpu_ms".into(), cpu_ms.into());
         m.insert("spans_per_output".into(), (spans as f64 / n).into());
         m.insert("copy_spans_per_output".into(), (copies as f64 / n).into());
         m.insert("coverage_mean".into(), (coverage / n).into());
     }
     // Throughput: 1 and 2 threads sharing the index, each output scanned twice.
-    for (k, set) in sets.iter().enumerate() {
+    for (k, set) in sets.iter().enumerate().filter(|_| !warm_only) {
         for threads in [1usize, 2] {
             let next = AtomicUsize::new(0);
             let total = set.len() * 2;
@@ -291,7 +316,7 @@ fn main() {
     }
     // Cold: evict, open, scan.
     drop(idx);
-    for (k, set) in sets.iter().enumerate() {
+    for (k, set) in sets.iter().enumerate().filter(|_| !warm_only) {
         let mut lat = Vec::new();
         for inp in set.iter().take(10) {
             evict(&dir);

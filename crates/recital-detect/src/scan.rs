@@ -2,7 +2,7 @@
 //!
 //! 1. Tokenise the output exactly as the corpus was (offsets kept).
 //! 2. For every start position, the longest match in the index
-//!    ([`Index::match_lengths`]); keep the maximal spans ([`crate::spans`]).
+//!    ([`Index::maximal_match_lengths`]); keep the maximal spans ([`crate::spans`]).
 //! 3. Cut out tokens the caller's context accounts for ([`crate::context`]).
 //! 4. Each remaining span of at least `seed_tokens` is counted; spans as common
 //!    as `boilerplate_count` are stock phrases; the others are located, and those
@@ -131,7 +131,17 @@ struct Found {
     stream: Stream,
     similarity: f64,
     longest: usize,
-    sources: Vec<Source>,
+    /// Up to `max_sources` occurrences, located only once the spans that
+    /// survive folding are known ([`locate_all`]).
+    sources: Vec<Pending>,
+}
+
+/// A source occurrence not yet located, with its document id (what the
+/// folding of nested spans compares).
+struct Pending {
+    stream: Stream,
+    occ: Occurrence,
+    doc_id: String,
 }
 
 /// Work kept between scans of overlapping windows of one growing text (the
@@ -236,7 +246,7 @@ fn scan_inner(
             .iter()
             .map(|(_, cts)| {
                 let ctoks: Vec<&str> = (0..cts.len()).map(|i| cts.text(i)).collect();
-                index.match_lengths(Stream::Canon, &ctoks)
+                index.maximal_match_lengths(Stream::Canon, &ctoks)
             })
             .collect()
     };
@@ -246,7 +256,8 @@ fn scan_inner(
         let beside = (lexemes >= PARALLEL_LEXEMES).then(|| sc.spawn(|| canon_lengths(&regions)));
         let lengths = match memo.as_mut() {
             Some((m, offset)) => memo_lengths(index, &ts, &toks, m, *offset),
-            None => index.match_lengths(Stream::Text, &toks),
+            // Only the maximal spans are used: no search inside long copies.
+            None => index.maximal_match_lengths(Stream::Text, &toks),
         };
         let region_lengths = match beside {
             Some(h) => h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)),
@@ -311,7 +322,7 @@ fn scan_inner(
                 stream: Stream::Text,
                 similarity: 1.0,
                 longest: s.len(),
-                sources: sources(index, Stream::Text, &occ, opts)?,
+                sources: pending(index, Stream::Text, &occ, opts)?,
             });
         }
     }
@@ -400,11 +411,12 @@ fn scan_inner(
     documents.sort_by(|a, b| b.matched_tokens.cmp(&a.matched_tokens).then_with(|| a.doc_id.cmp(&b.doc_id)));
     for ((a, b), cand) in near {
         let c = &cand.chain;
-        let mut srcs = Vec::new();
-        for &(shard, doc) in cand.docs.iter().take(opts.max_sources) {
-            let o = Occurrence { shard, doc, token_start: c.doc_start, token_end: c.doc_end };
-            srcs.push(source(index, Stream::Text, o, opts.locate_sources)?);
-        }
+        let occ: Vec<Occurrence> = cand
+            .docs
+            .iter()
+            .map(|&(shard, doc)| Occurrence { shard, doc, token_start: c.doc_start, token_end: c.doc_end })
+            .collect();
+        let srcs = pending(index, Stream::Text, &occ, opts)?;
         found.push(Found {
             bytes: byte_range(TokenSpan { start: a, end: b }),
             tokens: b - a,
@@ -474,7 +486,7 @@ fn scan_inner(
                 stream: Stream::Canon,
                 similarity: 1.0,
                 longest: s.len(),
-                sources: sources(index, Stream::Canon, &occ, opts)?,
+                sources: pending(index, Stream::Canon, &occ, opts)?,
             });
         }
     }
@@ -501,6 +513,7 @@ fn scan_inner(
 
     // Report.
     found.sort_by(|a, b| a.bytes.start.cmp(&b.bytes.start).then(b.bytes.end.cmp(&a.bytes.end)));
+    let mut located = locate_all(index, &found, opts.locate_sources)?.into_iter();
     let offsets =
         OffsetMap::new(text, found.iter().flat_map(|f| [f.bytes.start, f.bytes.end]).chain([text.len()]));
     let copy_bytes: Vec<Range<usize>> =
@@ -523,7 +536,7 @@ fn scan_inner(
             similarity: f.similarity,
             longest_exact_run: f.longest,
             text: text[f.bytes.clone()].to_string(),
-            sources: f.sources,
+            sources: located.by_ref().take(f.sources.len()).collect(),
         })
         .collect();
     Ok(ScanReport {
@@ -593,6 +606,8 @@ fn memo_lengths(
 /// second thread while the text stream is searched (a 4 KB code answer has
 /// ~900, a 64 KB one ~10k; the thread costs ~30 µs to start).
 const PARALLEL_LEXEMES: usize = 512;
+/// Sources to locate from which [`locate_all`] uses a second thread.
+const PARALLEL_SOURCES: usize = 8;
 
 /// The edit similarity a near-verbatim match of `len` output tokens needs.
 ///
@@ -681,13 +696,45 @@ fn renamed_copy(index: &Index, o: Occurrence, out: &[(&str, &str)]) -> Result<bo
     Ok(verdict.unwrap_or(false))
 }
 
-fn sources(
+/// The first `max_sources` occurrences, to be located later.
+fn pending(
     index: &Index,
     stream: Stream,
     occ: &[Occurrence],
     opts: &ScanOptions,
-) -> Result<Vec<Source>, DetectError> {
-    occ.iter().take(opts.max_sources).map(|&o| source(index, stream, o, opts.locate_sources)).collect()
+) -> Result<Vec<Pending>, DetectError> {
+    occ.iter()
+        .take(opts.max_sources)
+        .map(|&o| {
+            let doc_id = index.shards()[o.shard].shard.docs.id(o.doc)?;
+            Ok(Pending { stream, occ: o, doc_id })
+        })
+        .collect()
+}
+
+/// Every pending source of `found`, in order, located. Locating is most of
+/// the scan's time after the searches (each source decodes its document's
+/// block and finds the hit in it), and the sources are independent, so many
+/// of them are split over two threads.
+fn locate_all(index: &Index, found: &[Found], locate: bool) -> Result<Vec<Source>, DetectError> {
+    let all: Vec<&Pending> = found.iter().flat_map(|f| &f.sources).collect();
+    let run = |part: &[&Pending]| -> Result<Vec<Source>, DetectError> {
+        part.iter().map(|p| source(index, p.stream, p.occ, locate)).collect()
+    };
+    if !locate
+        || all.len() < PARALLEL_SOURCES
+        || std::thread::available_parallelism().map_or(1, |p| p.get()) < 2
+    {
+        return run(&all);
+    }
+    let (a, b) = all.split_at(all.len() / 2);
+    std::thread::scope(|sc| {
+        let first = sc.spawn(|| run(a));
+        let second = run(b)?;
+        let mut first = first.join().unwrap_or_else(|p| std::panic::resume_unwind(p))?;
+        first.extend(second);
+        Ok(first)
+    })
 }
 
 fn source(index: &Index, stream: Stream, o: Occurrence, locate: bool) -> Result<Source, DetectError> {

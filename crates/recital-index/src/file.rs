@@ -102,6 +102,17 @@ pub fn write_file(path: &Path, kind: &[u8; 8], body: &[u8]) -> Result<()> {
     w.finish()
 }
 
+/// Integers a mapped body can be read as (every bit pattern is a value).
+trait Word: Copy {
+    const NAME: &'static str;
+}
+impl Word for u32 {
+    const NAME: &'static str = "u32";
+}
+impl Word for u64 {
+    const NAME: &'static str = "u64";
+}
+
 /// A memory-mapped, envelope-checked file.
 pub struct MappedFile {
     path: PathBuf,
@@ -180,14 +191,24 @@ impl MappedFile {
 
     /// The body as little-endian u32 values.
     pub fn body_u32(&self) -> Result<&[u32]> {
+        self.body_words::<u32>()
+    }
+
+    /// The body as little-endian u64 values.
+    pub fn body_u64(&self) -> Result<&[u64]> {
+        self.body_words::<u64>()
+    }
+
+    fn body_words<T: Word>(&self) -> Result<&[T]> {
         let body = self.body();
-        // SAFETY: u32 has no invalid bit patterns; `align_to` only yields the
-        // correctly aligned middle part, and we check that it is all of the body.
-        let (pre, mid, post) = unsafe { body.align_to::<u32>() };
+        // SAFETY: `Word` is only implemented for plain integers, which have no
+        // invalid bit patterns; `align_to` only yields the correctly aligned
+        // middle part, and we check that it is all of the body.
+        let (pre, mid, post) = unsafe { body.align_to::<T>() };
         if !pre.is_empty() || !post.is_empty() {
             return Err(IndexError::Corrupt {
                 path: self.path.clone(),
-                why: "body is not a whole, aligned array of u32".into(),
+                why: format!("body is not a whole, aligned array of {}", T::NAME),
             });
         }
         if cfg!(target_endian = "big") {

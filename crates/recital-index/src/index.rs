@@ -561,6 +561,34 @@ impl Index {
         toks: &[S],
         need: impl Fn(usize) -> bool + Sync,
     ) -> Vec<u32> {
+        self.lengths(stream, toks, need, false)
+    }
+
+    /// Lengths with the same maximal spans as [`Self::match_lengths`] (a
+    /// start is kept when its match ends past every earlier start's: see
+    /// `recital_detect::spans`), found with fewer searches: exact at every
+    /// start that begins a maximal span; at the others, a length that ends
+    /// no further than some earlier start's match.
+    ///
+    /// Why: inside a long copied stretch every start's match ends at the
+    /// stretch's end, and searching each of them is most of the work of
+    /// scanning a copy. Whether a start's match reaches past an end `r` only
+    /// turns from false to true along the starts (if `x[p..=r]` occurs, so
+    /// does each of its suffixes), so one lockstep batch of 16 probes spread
+    /// over the stretch narrows where a further-reaching start can be to a
+    /// sixteenth of it; stretches shorter than 24 tokens are searched start
+    /// by start as before.
+    pub fn maximal_match_lengths<S: AsRef<str>>(&self, stream: Stream, toks: &[S]) -> Vec<u32> {
+        self.lengths(stream, toks, |_| true, true)
+    }
+
+    fn lengths<S: AsRef<str>>(
+        &self,
+        stream: Stream,
+        toks: &[S],
+        need: impl Fn(usize) -> bool + Sync,
+        skip: bool,
+    ) -> Vec<u32> {
         let n = toks.len();
         let mut best = vec![0u32; n];
         // Past the first start whose match runs to the end, every length is
@@ -582,11 +610,11 @@ impl Index {
                 let (lo, hi) = best.split_at_mut(mid);
                 std::thread::scope(|sc| {
                     let (enc, need) = (&enc, &need);
-                    sc.spawn(move || search_positions(s, stream, enc, 0..mid, need, lo));
-                    search_positions(s, stream, enc, mid..n, need, hi);
+                    sc.spawn(move || search_positions(s, stream, enc, 0..mid, need, skip, lo));
+                    search_positions(s, stream, enc, mid..n, need, skip, hi);
                 });
             } else {
-                let to_end = search_positions(s, stream, &enc, 0..limit, &need, &mut best[..limit]);
+                let to_end = search_positions(s, stream, &enc, 0..limit, &need, skip, &mut best[..limit]);
                 limit = limit.min(to_end + 1);
             }
         }
@@ -788,6 +816,14 @@ fn snippet(text: &str, start: usize, end: usize, context: usize) -> (String, [us
 /// start, so a 1 KB output stays on one. Measured on linux-c (325M tokens),
 /// 4 KB outputs: p50 4.47 → 3.75 ms with the threshold at 1024 instead of 4096.
 const PARALLEL_POSITIONS: usize = 1024;
+/// Starts searched together (in lockstep lanes: see `StreamFiles::longest_prefix_lens`).
+const BATCH: usize = 16;
+/// A match reaching this many starts ahead is probed rather than searched
+/// start by start ([`Index::maximal_match_lengths`]).
+const SKIP_WINDOW: usize = 24;
+/// Starts probed at once inside a long match: one lockstep batch, which cuts
+/// the stretch where a further-reaching start can begin to a sixteenth.
+const PROBES: usize = 16;
 
 /// A token sequence in one shard's ids.
 struct Encoded {
@@ -842,39 +878,85 @@ fn search_positions(
     enc: &Encoded,
     range: Range<usize>,
     need: &(impl Fn(usize) -> bool + Sync),
+    skip: bool,
     best: &mut [u32],
 ) -> usize {
     let Some(st) = s.shard.stream(stream) else { return range.end };
     let n = enc.known.len();
     let base = range.start;
     let mut to_end = range.end;
-    const BATCH: usize = 32;
+    // The furthest end of a match found so far from a start in `range`.
+    let mut reach = range.start;
     let mut l = range.start;
-    while l < range.end {
-        let mut starts = Vec::with_capacity(BATCH);
-        while l < range.end && starts.len() < BATCH && l <= to_end {
-            if enc.known[l] && need(l) {
-                starts.push(l);
+    let mut starts = Vec::with_capacity(BATCH);
+    let mut lens = Vec::with_capacity(BATCH);
+    while l < range.end && l <= to_end {
+        starts.clear();
+        // Inside a long match (`skip`): probe starts spread over it instead of
+        // every start (see `Index::maximal_match_lengths`).
+        // (A match found in the first half of a split search may reach into
+        // the second: probes stay in `range`.)
+        let probe_end = reach.min(range.end);
+        let probing = skip && probe_end > l + SKIP_WINDOW;
+        if probing {
+            // Every token of `l..reach` is known here: a match found in this
+            // shard covers them.
+            let w = probe_end - l;
+            starts.extend((0..PROBES).map(|k| l + w * k / PROBES));
+        } else {
+            while l < range.end && starts.len() < BATCH && l <= to_end {
+                if enc.known[l] && need(l) {
+                    starts.push(l);
+                }
+                l += 1;
             }
-            l += 1;
         }
         let pats: Vec<&[u8]> = starts.iter().map(|&l| &enc.bytes[enc.off[l]..enc.off[enc.end[l]]]).collect();
-        let mut lens = vec![0usize; pats.len()];
+        lens.clear();
+        lens.resize(pats.len(), 0);
         st.files.longest_prefix_lens(&pats, &mut lens);
-        for ((&l, p), mut len) in starts.iter().zip(&pats).zip(lens) {
-            if l > to_end {
-                break;
-            }
-            if len > best[l - base] as usize {
-                len = s.live_prefix_len(stream, p, len);
-            }
-            best[l - base] = best[l - base].max(len as u32);
-            if l + len == n && len > 0 {
-                to_end = l;
+        for (p, len) in pats.iter().zip(lens.iter_mut()) {
+            if *len > 0 {
+                *len = s.live_prefix_len(stream, p, *len);
             }
         }
-        if l > to_end {
-            break;
+        if probing {
+            // "Reaches past `reach`" only turns true along the starts (if
+            // `x[p..=reach]` occurs, so does every suffix of it), so every
+            // start up to the last probe that does not is no maximal start:
+            // it gets a length ending at `reach` (an earlier start's end, so
+            // it changes no maximal span), and the search goes on after it.
+            match starts.iter().zip(&lens).position(|(&p, &len)| p + len > reach) {
+                Some(0) => {
+                    // `l` itself reaches further: kept as a start-by-start
+                    // search would keep it.
+                    let len = lens[0];
+                    best[l - base] = best[l - base].max(len as u32);
+                    reach = l + len;
+                    if reach == n {
+                        to_end = l;
+                    }
+                    l += 1;
+                }
+                first => {
+                    let last_short = starts[first.unwrap_or(starts.len()) - 1];
+                    for x in l..=last_short {
+                        best[x - base] = best[x - base].max((reach - x) as u32);
+                    }
+                    l = last_short + 1;
+                }
+            }
+            continue;
+        }
+        for (&p, &len) in starts.iter().zip(&lens) {
+            if p > to_end {
+                break;
+            }
+            best[p - base] = best[p - base].max(len as u32);
+            reach = reach.max(p + len);
+            if p + len == n && len > 0 {
+                to_end = p;
+            }
         }
     }
     // Inside a match that runs to the end: known without a search.

@@ -18,6 +18,9 @@
 //!   tokenising (or lexing) a small window, not the whole document. Indexes
 //!   built before the canonical stream had one still open; their code hits
 //!   are located by lexing the document from its start.
+//! - `S.top` (kind `SATOP`): the top level of the suffix array, a sample that
+//!   fits in cache (see [`TOP_EVERY`]). Optional: indexes without it search
+//!   the whole suffix array, with the same answers.
 //!
 //! The suffix array is built by libsais over the `i32` id sequence (one thread:
 //! its OpenMP mode is 7× slower on 2 shared cores, see the research notes), then
@@ -48,6 +51,140 @@ pub const CKPT_KIND: &[u8; 8] = b"CHECKPT\0";
 pub const CKPT_EVERY: usize = 64;
 /// Kind tag of source-position files.
 pub const SRCPOS_KIND: &[u8; 8] = b"SRCPOS\0\0";
+/// Kind tag of suffix-array top-level files.
+pub const TOP_KIND: &[u8; 8] = b"SATOP\0\0\0";
+/// Suffix-array ranks per sample of the top level.
+///
+/// Why a top level: on a large shard every binary-search probe below the
+/// first ~16 levels is two dependent cache (and TLB) misses, one into the
+/// suffix array and one into the token stream at a random place; that is
+/// where a scan of the full linux-source index spent two thirds of its time.
+/// The top level keeps the first 8 bytes of every 32nd suffix inline (8
+/// bytes per 32 suffixes: 6 % of the suffix array), so the search first runs
+/// over one array of keys (one load per probe, the upper levels cache-hot)
+/// and then over at most 32 ranks of the suffix array.
+pub const TOP_EVERY: usize = 32;
+
+/// The first 8 bytes of `s`, zero-padded, as a big-endian integer: integer
+/// order of two keys is the byte order of the 8-byte prefixes.
+#[inline]
+fn key8(s: &[u8]) -> u64 {
+    let mut b = [0u8; 8];
+    let n = s.len().min(8);
+    b[..n].copy_from_slice(&s[..n]);
+    u64::from_be_bytes(b)
+}
+
+/// Mask of the first `len` (≤ 8) bytes of a [`key8`].
+#[inline]
+fn key_mask(len: usize) -> u64 {
+    match len {
+        0 => 0,
+        l if l >= 8 => u64::MAX,
+        l => u64::MAX << (64 - 8 * l),
+    }
+}
+
+/// Writes the top level of a suffix array (`sa`: byte offsets into `toks`):
+/// `every`, then the key of the suffix at every `every`-th rank.
+fn write_top(dir: &Path, stream: Stream, sa: &[u32], toks: &[u8], every: usize) -> Result<()> {
+    let mut w = EnvelopeWriter::create(&dir.join(format!("{}.top", stream.name())), TOP_KIND)?;
+    let mut buf = Vec::with_capacity(1 << 16);
+    buf.extend_from_slice(&(every as u64).to_le_bytes());
+    for &off in sa.iter().step_by(every) {
+        buf.extend_from_slice(&key8(toks.get(off as usize..).unwrap_or(&[])).to_le_bytes());
+        if buf.len() >= 1 << 16 {
+            w.write(&buf)?;
+            buf.clear();
+        }
+    }
+    w.write(&buf)?;
+    w.finish()
+}
+
+/// One round of binary searches in lockstep: for every lane `j < k` still
+/// open (`lo[j] < hi[j]`), probe its middle and go right when `right(j, mid)`.
+/// False once every lane is closed. The probes' loads are independent, so
+/// their cache misses overlap.
+#[inline]
+fn lockstep<const L: usize>(
+    k: usize,
+    lo: &mut [usize; L],
+    hi: &mut [usize; L],
+    mut right: impl FnMut(usize, usize) -> bool,
+) -> bool {
+    let mut active = false;
+    for j in 0..k {
+        if lo[j] < hi[j] {
+            let mid = lo[j] + (hi[j] - lo[j]) / 2;
+            if right(j, mid) {
+                lo[j] = mid + 1;
+            } else {
+                hi[j] = mid;
+            }
+            active = true;
+        }
+    }
+    active
+}
+
+/// A mapped top level ([`TOP_EVERY`]).
+struct TopLevel {
+    file: MappedFile,
+    every: usize,
+}
+
+impl TopLevel {
+    /// Maps `path` and checks it against a suffix array of `n` entries.
+    fn open(path: &Path, n: usize) -> Result<Self> {
+        let file = MappedFile::open(path, TOP_KIND)?;
+        let body = file.body_u64()?;
+        let bad = |why: String| IndexError::Corrupt { path: path.to_owned(), why };
+        let every = body.first().copied().unwrap_or(0);
+        if every == 0 || every > u32::MAX as u64 {
+            return Err(bad(format!("sample step {every} out of range")));
+        }
+        let every = every as usize;
+        if body.len() - 1 != n.div_ceil(every) {
+            return Err(bad(format!("{} samples for {n} suffixes at one in {every}", body.len() - 1)));
+        }
+        Ok(Self { file, every })
+    }
+
+    /// The sampled keys (rank `i * every`'s at `i`).
+    #[inline]
+    fn keys(&self) -> &[u64] {
+        self.file.body_u64().map(|b| &b[1..]).unwrap_or(&[])
+    }
+
+    /// SA ranks `lo..hi` that hold every suffix that starts with `pattern`
+    /// (`cut`: compared on the pattern's length, as [`StreamFiles::range`]
+    /// does) or equals it, and the rank where it would be inserted (whole
+    /// suffixes compared, as [`StreamFiles::longest_prefix_len`] does).
+    ///
+    /// Why this is exact: a sample whose masked key is below (above) `kp`
+    /// compares below (above) the pattern, whether suffixes are compared
+    /// whole or cut to the pattern's length (the first differing byte lies in
+    /// the key; a key padded with zeros past a suffix's end sorts that suffix
+    /// first, as byte order does). So the lower bound lies after the last
+    /// sample below, and both bounds at or before the first sample above.
+    fn bounds_of(&self, n: usize, pattern: &[u8], cut: bool) -> (usize, usize) {
+        let mask = if cut { key_mask(pattern.len()) } else { u64::MAX };
+        let kp = key8(pattern) & mask;
+        let keys = self.keys();
+        let a = keys.partition_point(|&x| x & mask < kp);
+        let b = a + keys[a..].partition_point(|&x| x & mask <= kp);
+        self.rank_bounds(n, a, b)
+    }
+
+    /// The SA ranks between the last sample below the pattern (`a` samples
+    /// are) and the first above it (sample `b`).
+    #[inline]
+    fn rank_bounds(&self, n: usize, a: usize, b: usize) -> (usize, usize) {
+        let lo = if a == 0 { 0 } else { ((a - 1) * self.every + 1).min(n) };
+        (lo, b.saturating_mul(self.every).min(n))
+    }
+}
 
 /// Writes the source positions of every [`CKPT_EVERY`]-th token.
 pub fn write_srcpos(dir: &Path, stream: Stream, srcpos: &[u32]) -> Result<()> {
@@ -91,10 +228,24 @@ pub struct StreamStats {
 pub fn write_stream(
     dir: &Path,
     stream: Stream,
-    mut ids: Vec<i32>,
+    ids: Vec<i32>,
     doc_first_token: &[u64],
     alphabet: u32,
 ) -> Result<StreamStats> {
+    write_stream_sampled(dir, stream, ids, doc_first_token, alphabet, TOP_EVERY)
+}
+
+/// [`write_stream`] with a top level of one sample in `top_every` (≥ 1;
+/// tests use small steps so that small corpora exercise it).
+pub fn write_stream_sampled(
+    dir: &Path,
+    stream: Stream,
+    mut ids: Vec<i32>,
+    doc_first_token: &[u64],
+    alphabet: u32,
+    top_every: usize,
+) -> Result<StreamStats> {
+    let top_every = top_every.max(1);
     let name = stream.name();
     let n = ids.len();
     if n >= i32::MAX as usize {
@@ -165,6 +316,8 @@ pub fn write_stream(
     let mut w = EnvelopeWriter::create(&dir.join(format!("{name}.sa")), SA_KIND)?;
     w.write_u32s(&sa)?;
     w.finish()?;
+    let tok = MappedFile::open(&tok_path, TOK_KIND)?;
+    write_top(dir, stream, &sa, tok.body(), top_every)?;
     let mut w = EnvelopeWriter::create(&dir.join(format!("{name}.starts")), STARTS_KIND)?;
     w.write_u32s(&starts)?;
     w.finish()?;
@@ -201,6 +354,7 @@ pub struct StreamFiles {
     starts: MappedFile,
     ckpt: MappedFile,
     srcpos: Option<MappedFile>,
+    top: Option<TopLevel>,
 }
 
 impl StreamFiles {
@@ -231,8 +385,10 @@ impl StreamFiles {
                 });
             }
         }
+        let tp = dir.join(format!("{name}.top"));
+        let top = if tp.exists() { Some(TopLevel::open(&tp, sa.body_u32()?.len())?) } else { None };
         sa.advise_random();
-        Ok(Self { tok, sa, starts, ckpt, srcpos })
+        Ok(Self { tok, sa, starts, ckpt, srcpos, top })
     }
 
     /// The encoded token stream.
@@ -286,8 +442,11 @@ impl StreamFiles {
             let s = self.suffix(i);
             &s[..s.len().min(pattern.len())]
         };
-        let (mut lo, mut hi) = (0, n);
-        let mut upper_hi = n;
+        let (mut lo, mut hi) = match &self.top {
+            Some(t) => t.bounds_of(n, pattern, true),
+            None => (0, n),
+        };
+        let mut upper_hi = hi;
         while lo < hi {
             let mid = lo + (hi - lo) / 2;
             match trunc(mid).cmp(pattern) {
@@ -321,7 +480,10 @@ impl StreamFiles {
         if n == 0 || pattern.is_empty() {
             return 0;
         }
-        let (mut lo, mut hi) = (0, n);
+        let (mut lo, mut hi) = match &self.top {
+            Some(t) => t.bounds_of(n, pattern, false),
+            None => (0, n),
+        };
         while lo < hi {
             let mid = lo + (hi - lo) / 2;
             if self.suffix(mid) < pattern {
@@ -353,6 +515,9 @@ impl StreamFiles {
             let k = chunk.len();
             let mut lo = [0usize; LANES];
             let mut hi = [n; LANES];
+            if let Some(top) = &self.top {
+                self.top_bounds_lanes(top, chunk, &mut lo, &mut hi);
+            }
             let mut off = [0usize; LANES];
             let mut head = [None::<u8>; LANES];
             loop {
@@ -405,6 +570,47 @@ impl StreamFiles {
                 }
                 res[j] = best;
             }
+        }
+    }
+
+    /// The top level's bounds for every lane of [`Self::longest_prefix_lens`]:
+    /// the searches over the sampled keys run in lockstep too (one load per
+    /// probe, independent across lanes).
+    fn top_bounds_lanes<const L: usize>(
+        &self,
+        top: &TopLevel,
+        chunk: &[&[u8]],
+        lo: &mut [usize; L],
+        hi: &mut [usize; L],
+    ) {
+        let n = self.len();
+        let keys = top.keys();
+        let k = chunk.len();
+        let mut kp = [0u64; L];
+        let mut tlo = [0usize; L];
+        let mut thi = [keys.len(); L];
+        // The first sample seen above the key: where the samples equal to it end
+        // at the latest (as in `range`).
+        let mut cap = [keys.len(); L];
+        for (j, p) in chunk.iter().enumerate() {
+            kp[j] = key8(p);
+        }
+        // First sample not below the key...
+        while lockstep(k, &mut tlo, &mut thi, |j, mid| {
+            let x = keys[mid];
+            if x > kp[j] {
+                cap[j] = mid;
+            }
+            x < kp[j]
+        }) {}
+        let a = tlo;
+        // ...and first sample above it, searched only past the samples equal to it.
+        for j in 0..k {
+            thi[j] = if keys.get(a[j]) == Some(&kp[j]) { cap[j] } else { a[j] };
+        }
+        while lockstep(k, &mut tlo, &mut thi, |j, mid| keys[mid] <= kp[j]) {}
+        for j in 0..k {
+            (lo[j], hi[j]) = top.rank_bounds(n, a[j], tlo[j]);
         }
     }
 
@@ -500,6 +706,9 @@ impl StreamFiles {
         self.sa.verify()?;
         self.starts.verify()?;
         self.ckpt.verify()?;
+        if let Some(t) = &self.top {
+            t.file.verify()?;
+        }
         match &self.srcpos {
             Some(f) => f.verify(),
             None => Ok(()),
@@ -513,5 +722,102 @@ impl StreamFiles {
             + self.starts.file_len()
             + self.ckpt.file_len()
             + self.srcpos.as_ref().map_or(0, |f| f.file_len())
+            + self.top.as_ref().map_or(0, |t| t.file.file_len())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Encoded stream and, for brute force, every suffix start.
+    fn encode_all(ids: &[i32]) -> (Vec<u8>, Vec<usize>) {
+        let (mut bytes, mut starts) = (Vec::new(), Vec::new());
+        for &id in ids {
+            if id != 0 {
+                starts.push(bytes.len());
+            }
+            varint::encode(id as u32, &mut bytes);
+        }
+        (bytes, starts)
+    }
+
+    /// Documents of ids drawn from a few one-byte and a few multi-byte codes,
+    /// so that 8-byte keys often tie and sometimes cut a token.
+    fn docs() -> impl Strategy<Value = Vec<Vec<i32>>> {
+        let id = prop_oneof![4 => 1i32..5, 1 => Just(200i32), 1 => Just(20_000i32), 1 => Just(3_000_000i32)];
+        prop::collection::vec(prop::collection::vec(id, 1..60), 1..6)
+    }
+
+    fn write(dir: &Path, docs: &[Vec<i32>], every: usize) -> (StreamFiles, Vec<i32>) {
+        let mut ids = Vec::new();
+        let mut firsts = Vec::new();
+        for d in docs {
+            firsts.push(ids.len() as u64);
+            ids.extend_from_slice(d);
+            ids.push(0);
+        }
+        write_stream_sampled(dir, Stream::Text, ids.clone(), &firsts, 3_000_001, every).unwrap();
+        (StreamFiles::open(dir, Stream::Text).unwrap(), ids)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(96))]
+        /// With any sample step, the top level changes no answer: ranges and
+        /// longest prefixes equal brute force over the encoded stream.
+        #[test]
+        fn top_level_searches_equal_brute_force(
+            docs in docs(),
+            every in 1usize..9,
+            queries in prop::collection::vec((0usize..400, 1usize..14, any::<bool>()), 1..40),
+        ) {
+            let tmp = tempfile::tempdir().unwrap();
+            let (files, ids) = write(tmp.path(), &docs, every);
+            prop_assert!(files.top.is_some());
+            let (bytes, starts) = encode_all(&ids);
+            let mut patterns: Vec<Vec<u8>> = Vec::new();
+            for &(at, len, mutate) in &queries {
+                // A piece of the stream (separators left out), sometimes with
+                // its last token changed so that it may not occur.
+                let from = at % ids.len();
+                let mut q: Vec<i32> = ids[from..].iter().copied().take_while(|&x| x != 0).take(len).collect();
+                if q.is_empty() {
+                    q.push(1);
+                }
+                if mutate {
+                    let l = q.len() - 1;
+                    q[l] = (q[l] % 4) + 1;
+                }
+                let mut p = Vec::new();
+                for id in q {
+                    varint::encode(id as u32, &mut p);
+                }
+                patterns.push(p);
+            }
+            let refs: Vec<&[u8]> = patterns.iter().map(Vec::as_slice).collect();
+            let mut lens = vec![0; refs.len()];
+            files.longest_prefix_lens(&refs, &mut lens);
+            for (p, &got) in refs.iter().zip(&lens) {
+                let count = starts.iter().filter(|&&s| bytes[s..].starts_with(p)).count();
+                prop_assert_eq!(files.range(p).len(), count);
+                let best = starts.iter().map(|&s| varint::common_prefix_tokens(&bytes[s..], p)).max().unwrap_or(0);
+                prop_assert_eq!(got, best);
+                prop_assert_eq!(files.longest_prefix_len(p), best);
+            }
+        }
+    }
+
+    #[test]
+    fn a_top_level_of_the_wrong_size_is_refused() {
+        let tmp = tempfile::tempdir().unwrap();
+        let docs = vec![vec![1, 2, 3, 4, 1, 2], vec![3, 3, 1]];
+        write(tmp.path(), &docs, 2);
+        // Rewrite the top level as if for a stream of another length.
+        let sa = StreamFiles::open(tmp.path(), Stream::Text).unwrap().sa().to_vec();
+        let tok = MappedFile::open(&tmp.path().join("text.tok"), TOK_KIND).unwrap();
+        write_top(tmp.path(), Stream::Text, &sa[..4], tok.body(), 2).unwrap();
+        let err = StreamFiles::open(tmp.path(), Stream::Text).err().expect("refused");
+        assert!(err.to_string().contains("text.top"), "{err}");
     }
 }

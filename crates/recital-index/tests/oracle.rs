@@ -73,6 +73,20 @@ fn write_docs(dir: &Path, prefix: &str, ext: &str, docs: &[String]) -> Vec<(Stri
         .collect()
 }
 
+/// Maximal spans `(start, end)` of per-start match lengths, by OLMoTrace's
+/// rule: a start is kept when its match ends past every earlier one's.
+fn maximal(lengths: &[u32]) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    let mut reach = 0;
+    for (l, &len) in lengths.iter().enumerate() {
+        if len > 0 && l + len as usize > reach {
+            reach = l + len as usize;
+            out.push((l, reach));
+        }
+    }
+    out
+}
+
 fn occurrences(doc: &[String], q: &[String]) -> Vec<usize> {
     if q.is_empty() || doc.len() < q.len() {
         return vec![];
@@ -176,10 +190,17 @@ fn check(c: &Corpus) -> Result<(), TestCaseError> {
             // Longest match from every position of a longer sequence (maximal-span input).
             // Repeated to a few hundred tokens: long outputs, many positions.
             let mut long: Vec<String> = queries.iter().flatten().cloned().collect();
+            // Whole documents (removed ones too): long matches, which
+            // `maximal_match_lengths` probes instead of searching start by start.
+            for (_, t) in all.iter().take(4) {
+                long.extend(tokens(t, stream));
+                long.extend(queries.first().into_iter().flatten().cloned());
+            }
             while !long.is_empty() && long.len() < 300 {
                 long.extend_from_within(..);
             }
             let got = idx.match_lengths(stream, &long);
+            let mut wants = Vec::new();
             for l in 0..long.len() {
                 // Longest common run of long[l..] with any document position.
                 let want = docs
@@ -189,7 +210,10 @@ fn check(c: &Corpus) -> Result<(), TestCaseError> {
                     .max()
                     .unwrap_or(0);
                 prop_assert_eq!(got[l] as usize, want, "match length at {} of {:?}", l, long);
+                wants.push(want as u32);
             }
+            let fast = idx.maximal_match_lengths(stream, &long);
+            prop_assert_eq!(maximal(&fast), maximal(&wants), "maximal spans of {:?}", long);
         }
         // Second round: the same answers after compaction.
         if round == 0 {
@@ -338,15 +362,22 @@ fn long_inputs_match_lengths_equal_brute_force() {
         match next(3) {
             0 => q.extend((0..next(30)).map(|_| words[next(40) as usize].clone())),
             1 => {
+                // Mostly short excerpts, some long enough to be probed.
                 let d = &docs[next(6) as usize];
-                let a = next(350) as usize;
-                q.extend(d[a..a + 5 + next(45) as usize].iter().cloned());
+                let len = if next(4) == 0 { 60 + next(140) } else { 5 + next(45) } as usize;
+                let a = next(400 - len as u64) as usize;
+                q.extend(d[a..a + len].iter().cloned());
             }
             _ => q.push("unknownword".into()),
         }
     }
+    // A long excerpt across the middle, where the search is split.
+    let mid = (q.len() + 60) / 2;
+    q.splice(mid - 100..mid + 100, docs[1][0..200].iter().cloned());
     q.extend(docs[2][100..160].iter().cloned());
     let got = idx.match_lengths(Stream::Text, &q);
+    let fast = idx.maximal_match_lengths(Stream::Text, &q);
+    assert_eq!(maximal(&fast), maximal(&got), "maximal spans of {} tokens", q.len());
     for l in 0..q.len() {
         let rest = &q[l..];
         let want = docs
