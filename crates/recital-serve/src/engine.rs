@@ -36,22 +36,32 @@ pub fn evaluate_decision(
     evaluate_with(state, text, context, jurisdiction, false)
 }
 
+/// The scan options of a streamed text's windows: the service's, with the
+/// prompt `context` exempt and sources not located (the guard only decides).
+/// Built once per stream, not per window: a stream's every upstream chunk
+/// runs a guard step, and cloning the options and the prompt each time was
+/// pure overhead on that path.
+pub fn window_options(state: &AppState, context: &str) -> recital_detect::ScanOptions {
+    let mut opts = state.scan_options.clone();
+    opts.locate_sources = false;
+    opts.context = (!context.trim().is_empty()).then(|| context.to_string());
+    opts
+}
+
 /// [`evaluate_decision`] of a window of a streamed text that starts at byte
-/// `offset` of it, reusing the scan work `memo` kept from the stream's earlier
-/// windows (see [`recital_detect::scan_window`]): the proxy's guard step.
+/// `offset` of it, with `opts` from [`window_options`], reusing the scan work
+/// `memo` kept from the stream's earlier windows (see
+/// [`recital_detect::scan_window`]): the proxy's guard step.
 pub fn evaluate_window(
     state: &AppState,
     window: &str,
     offset: usize,
-    context: &str,
+    opts: &recital_detect::ScanOptions,
     jurisdiction: &str,
     memo: &mut recital_detect::ScanMemo,
 ) -> Result<Decision, ApiError> {
     let t0 = Instant::now();
-    let mut opts = state.scan_options.clone();
-    opts.locate_sources = false;
-    opts.context = (!context.trim().is_empty()).then(|| context.to_string());
-    let report = state.corpus.scan_window(window, &opts, memo, offset);
+    let report = state.corpus.scan_window(window, opts, memo, offset);
     decide(state, report, jurisdiction, t0).map(|(_, d)| d)
 }
 

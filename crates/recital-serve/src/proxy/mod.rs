@@ -46,6 +46,9 @@ pub struct Checked {
     /// The hold-back state machine.
     pub guard: Guard,
     memo: recital_detect::ScanMemo,
+    /// The stream's scan options ([`engine::window_options`]) and the context
+    /// they were built for: built on the first step, not on every one.
+    opts: Option<(String, recital_detect::ScanOptions)>,
     /// How long the last step took (the proxy runs the next one off the
     /// async worker when it was long).
     last_step: std::time::Duration,
@@ -65,6 +68,7 @@ impl Checked {
         Self {
             guard: Guard::new(hold, LOOKBACK_BYTES, marker),
             memo: Default::default(),
+            opts: None,
             last_step: std::time::Duration::ZERO,
         }
     }
@@ -79,9 +83,13 @@ impl Checked {
         context: &str,
         jurisdiction: &str,
     ) -> Result<Step, ApiError> {
-        let memo = &mut self.memo;
-        self.guard.step(finished, &mut |window: &str, offset: usize| {
-            engine::evaluate_window(state, window, offset, context, jurisdiction, memo)
+        if self.opts.as_ref().is_none_or(|(c, _)| c != context) {
+            self.opts = Some((context.to_string(), engine::window_options(state, context)));
+        }
+        let Self { guard, memo, opts, .. } = self;
+        let opts = &opts.as_ref().expect("set above").1;
+        guard.step(finished, &mut |window: &str, offset: usize| {
+            engine::evaluate_window(state, window, offset, opts, jurisdiction, memo)
         })
     }
 }
@@ -325,6 +333,8 @@ fn stream_response(call: Call, resp: reqwest::Response) -> Response {
         outcome: None,
         guards: Vec::new(),
         envelope: None,
+        envelope_json: "{}".to_string(),
+        scratch: Vec::new(),
         done: Vec::new(),
     };
     let events = futures_util::stream::unfold(pump, |mut pump| async move {
@@ -371,6 +381,10 @@ struct Pump {
     guards: Vec<(u64, Checked, Option<Decision>)>,
     /// `id`, `object`, `created`, `model` of the upstream chunks.
     envelope: Option<Value>,
+    /// `envelope` as JSON (`{}` until it is known), for [`sse::write_text_chunk`].
+    envelope_json: String,
+    /// Reused buffer for the chunks written by [`sse::write_text_chunk`].
+    scratch: Vec<u8>,
     /// Choices whose finish has been sent.
     done: Vec<u64>,
 }
@@ -485,6 +499,31 @@ impl Pump {
             self.emit("[DONE]");
             return Flow::Stop(Outcome::Done);
         }
+        // The common chunk (text only, envelope known) is read without a
+        // `serde_json::Value`; it does exactly what the general path below
+        // does with a chunk of that shape.
+        if self.envelope.is_some() {
+            if let Ok(chunk) = serde_json::from_str::<sse::TextChunk<'_>>(data) {
+                if !chunk.error.0 && !chunk.choices.is_empty() {
+                    for c in chunk.choices {
+                        let idx = c.index.unwrap_or(0);
+                        if self.is_blocked(idx) || self.done.contains(&idx) {
+                            continue;
+                        }
+                        let text = match self.kind {
+                            Kind::Chat => c.delta.and_then(|d| d.content),
+                            Kind::Completions => c.text,
+                        };
+                        let finish = c.finish_reason.map(|f| f.into_owned());
+                        if let Err(flow) = self.choice_text(idx, text.as_deref().unwrap_or(""), finish).await
+                        {
+                            return flow;
+                        }
+                    }
+                    return Flow::Go;
+                }
+            }
+        }
         let Ok(mut chunk) = serde_json::from_str::<Value>(data) else {
             // Not JSON: pass it on untouched (it carries no choice text).
             return self.send_raw(data).await;
@@ -501,7 +540,9 @@ impl Pump {
                     env.insert(k.to_string(), v.clone());
                 }
             }
-            self.envelope = Some(Value::Object(env));
+            let env = Value::Object(env);
+            self.envelope_json = env.to_string();
+            self.envelope = Some(env);
         }
         let choices = match chunk.get_mut("choices").map(Value::take) {
             Some(Value::Array(c)) => c,
@@ -539,25 +580,34 @@ impl Pump {
                 }
             }
             let finish = c.get("finish_reason").and_then(Value::as_str).map(str::to_string);
-            self.guard(idx).push(&text);
-            match self.release(idx, finish.is_some()).await {
-                Ok(true) => {}
-                Ok(false) => {
-                    if self.all_blocked() {
-                        return Flow::Stop(Outcome::Cancelled);
-                    }
-                    continue;
-                }
-                Err(()) => return Flow::Stop(Outcome::Cancelled),
-            }
-            if let Some(f) = finish {
-                self.done.push(idx);
-                if self.send_choice(idx, json!({}), Some(&f), None, None).await.is_err() {
-                    return Flow::Stop(Outcome::Cancelled);
-                }
+            if let Err(flow) = self.choice_text(idx, &text, finish).await {
+                return flow;
             }
         }
         Flow::Go
+    }
+
+    /// Text (and perhaps the finish) of choice `idx`: guarded, released as
+    /// decided, then the finish sent. `Err` carries how the stream stops.
+    async fn choice_text(&mut self, idx: u64, text: &str, finish: Option<String>) -> Result<(), Flow> {
+        self.guard(idx).push(text);
+        match self.release(idx, finish.is_some()).await {
+            Ok(true) => {}
+            Ok(false) => {
+                if self.all_blocked() {
+                    return Err(Flow::Stop(Outcome::Cancelled));
+                }
+                return Ok(());
+            }
+            Err(()) => return Err(Flow::Stop(Outcome::Cancelled)),
+        }
+        if let Some(f) = finish {
+            self.done.push(idx);
+            if self.send_choice(idx, json!({}), Some(&f), None, None).await.is_err() {
+                return Err(Flow::Stop(Outcome::Cancelled));
+            }
+        }
+        Ok(())
     }
 
     fn guard(&mut self, idx: u64) -> &mut Guard {
@@ -654,6 +704,25 @@ impl Pump {
         _logprobs: Option<Value>,
         ext: Option<Value>,
     ) -> Result<(), ()> {
+        // Text and finish chunks without a `recital` field (nearly all of
+        // them) are written directly; the rest through a `Value`.
+        let plain = ext.is_none() || self.state.config.strict_openai;
+        let text = match (self.kind, &delta) {
+            (Kind::Chat, Value::Object(o)) if o.is_empty() => Some(None),
+            (Kind::Chat, Value::Object(o)) if o.len() == 1 => {
+                o.get("content").and_then(Value::as_str).map(Some)
+            }
+            (Kind::Chat, _) => None,
+            (Kind::Completions, d) => Some(Some(d.as_str().unwrap_or(""))),
+        };
+        if let (true, Some(text)) = (plain, text) {
+            let mut buf = std::mem::take(&mut self.scratch);
+            buf.clear();
+            sse::write_text_chunk(&mut buf, &self.envelope_json, self.kind == Kind::Chat, idx, text, finish);
+            sse::write_event_bytes(&mut self.out, &buf);
+            self.scratch = buf;
+            return Ok(());
+        }
         let mut chunk = self.envelope.clone().unwrap_or_else(|| json!({}));
         let choice = match self.kind {
             Kind::Chat => json!({"index": idx, "delta": delta, "finish_reason": finish}),
