@@ -422,11 +422,23 @@ impl Index {
                 let want: Vec<&[u8]> = s.shard.text.doc_tokens(o.doc, o.token_start, o.token_end);
                 let ntok = s.shard.text.files.doc_len(o.doc).max(1);
                 let len = info.loc.len as usize;
-                let est = match s.shard.text.files.source_anchor(o.doc, o.token_start) {
+                let files = &s.shard.text.files;
+                let anchor = files.source_anchor(o.doc, o.token_start);
+                let est = match anchor {
                     // A sampled token at most 63 tokens before the hit: a few hundred bytes.
                     Some((src, at)) => src + (o.token_start - at) * len / ntok,
                     None => (o.token_start as f64 / ntok as f64 * len as f64) as usize,
                 };
+                // The hit lies between the sampled tokens around it: tokenise
+                // just that first (the first sample at or after its end, or the
+                // document's end).
+                let bounds = anchor.map(|(src, _)| {
+                    let after = files
+                        .source_anchor(o.doc, o.token_end + crate::stream::CKPT_EVERY - 1)
+                        .filter(|&(_, at)| at >= o.token_end && at < ntok)
+                        .map_or(len, |(end, _)| end);
+                    (src, after)
+                });
                 // The document from its cached block (no copy); a document in a
                 // block too large to cache is decoded only as far as the hit
                 // needs, then all of it if the hit was not where the estimate
@@ -437,10 +449,10 @@ impl Index {
                     Some(d) => d.text(),
                     None => s.shard.store.text_prefix(info.loc, reach)?.into(),
                 };
-                let (mut a, mut b) = locate_in_text(&text, &want, est);
+                let (mut a, mut b) = locate_in_text(&text, &want, est, bounds);
                 if (a, b) == (0, 0) && whole.is_none() && reach < len {
                     text = s.shard.store.text(info.loc)?.into();
-                    (a, b) = locate_in_text(&text, &want, est);
+                    (a, b) = locate_in_text(&text, &want, est, bounds);
                 }
                 (a, b, snippet(&text, a, b, 80), info, rights)
             }
@@ -718,31 +730,27 @@ impl Query {
 /// Byte range in `text` of the token sequence `want`, expected near byte `est`.
 /// Tokenises windows around the estimate, widening them until the sequence is
 /// found; of several matches in a window, the one nearest the estimate wins.
-fn locate_in_text(text: &str, want: &[&[u8]], est: usize) -> (usize, usize) {
+fn locate_in_text(text: &str, want: &[&[u8]], est: usize, bounds: Option<(usize, usize)>) -> (usize, usize) {
     if want.is_empty() || text.is_empty() {
         return (0, 0);
     }
     let est = est.min(text.len());
+    if let Some((lo, hi)) = bounds {
+        let (a, b) = whitespace_window(text, lo.min(est), hi.max(est));
+        if let Some(found) = find_tokens(text, a, b, want, est) {
+            return found;
+        }
+    }
     let mut radius = 256 + 8 * want.len();
     loop {
         let whole = radius >= text.len();
-        let (a, b) = if whole { (0, text.len()) } else { whitespace_window(text, est, radius) };
-        let ts = recital_text::tokenize(&text[a..b]);
-        let mut best: Option<(usize, usize, usize)> = None;
-        if ts.len() >= want.len() {
-            for i in 0..=ts.len() - want.len() {
-                if (0..want.len()).all(|k| ts.text(i + k).as_bytes() == want[k]) {
-                    let start = a + ts.tokens[i].src.start;
-                    let end = a + ts.tokens[i + want.len() - 1].src.end;
-                    let dist = start.abs_diff(est);
-                    if best.is_none_or(|(_, _, d)| dist < d) {
-                        best = Some((start, end, dist));
-                    }
-                }
-            }
-        }
-        if let Some((s, e, _)) = best {
-            return (s, e);
+        let (a, b) = if whole {
+            (0, text.len())
+        } else {
+            whitespace_window(text, est.saturating_sub(radius), est + radius)
+        };
+        if let Some(found) = find_tokens(text, a, b, want, est) {
+            return found;
         }
         if whole {
             return (0, 0);
@@ -752,15 +760,35 @@ fn locate_in_text(text: &str, want: &[&[u8]], est: usize) -> (usize, usize) {
     }
 }
 
-/// `[est - radius, est + radius]` widened to whitespace on both sides (and to
-/// char boundaries), so that tokenising it gives the document's own tokens.
-fn whitespace_window(text: &str, est: usize, radius: usize) -> (usize, usize) {
+/// Byte range of the occurrence of `want` in `text[a..b]` (tokenised) nearest
+/// to `est`.
+fn find_tokens(text: &str, a: usize, b: usize, want: &[&[u8]], est: usize) -> Option<(usize, usize)> {
+    let ts = recital_text::tokenize(&text[a..b]);
+    let mut best: Option<(usize, usize, usize)> = None;
+    if ts.len() >= want.len() {
+        for i in 0..=ts.len() - want.len() {
+            if (0..want.len()).all(|k| ts.text(i + k).as_bytes() == want[k]) {
+                let start = a + ts.tokens[i].src.start;
+                let end = a + ts.tokens[i + want.len() - 1].src.end;
+                let dist = start.abs_diff(est);
+                if best.is_none_or(|(_, _, d)| dist < d) {
+                    best = Some((start, end, dist));
+                }
+            }
+        }
+    }
+    best.map(|(s, e, _)| (s, e))
+}
+
+/// `[lo, hi]` widened to whitespace on both sides (and to char boundaries),
+/// so that tokenising it gives the document's own tokens.
+fn whitespace_window(text: &str, lo: usize, hi: usize) -> (usize, usize) {
     let bytes = text.as_bytes();
-    let mut a = est.saturating_sub(radius).min(text.len());
+    let mut a = lo.min(text.len());
     while a > 0 && !(bytes[a - 1].is_ascii_whitespace() && text.is_char_boundary(a)) {
         a -= 1;
     }
-    let mut b = (est + radius).min(text.len());
+    let mut b = hi.min(text.len());
     while b < text.len() && !(bytes[b].is_ascii_whitespace() && text.is_char_boundary(b)) {
         b += 1;
     }

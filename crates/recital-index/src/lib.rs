@@ -25,9 +25,9 @@
 //! Ids are numbered by frequency per shard and stored in an order-preserving
 //! prefix code ([`varint`]): the stream costs ~1.4 bytes per token instead of 4,
 //! and because byte order equals id order, the suffix array holds byte offsets and
-//! binary search is a `memcmp`. Index size is ≈ 4 (suffix array) + ~1.4 (tokens)
-//! + 0.25 (the suffix array's top level, [`stream::TOP_EVERY`]) bytes per token
-//! plus the compressed document store.
+//! binary search is a `memcmp`. Index size is ≈ 4 (suffix array), ~1.4 (tokens)
+//! and 0.25 (the suffix array's top level, [`stream::TOP_EVERY`]) bytes per
+//! token, plus the compressed document store.
 //!
 //! ## Modules
 //! - [`ingest`]: directories, files and JSONL dumps in; documents with rights out.
