@@ -165,16 +165,25 @@ fn summarise(seeds: Vec<Seed>) -> Chain {
 /// copy whose first or last words were edited would otherwise lose its edges.
 /// Returns the tokens gained as matches.
 pub fn extend<S: AsRef<[u8]>, T: AsRef<[u8]>>(c: &mut Chain, out: &[S], doc: &[T], xdrop: i64) -> usize {
+    extend_with(c, out, |i| doc.get(i).map(|t| t.as_ref()), xdrop)
+}
+
+/// [`extend`] with the document's token `i` from `doc(i)` (`None` past its
+/// ends): the walk stops a few edits past the chain, so a caller can fetch
+/// the document's tokens only as far as it reads them.
+pub fn extend_with<'a, S: AsRef<[u8]>>(
+    c: &mut Chain,
+    out: &'a [S],
+    doc: impl Fn(usize) -> Option<&'a [u8]>,
+    xdrop: i64,
+) -> usize {
     // Right: positions after the chain.
-    let (dr_out, dr_doc, gained_r) = walk(
-        |k| out.get(c.out_end + k).map(|t| t.as_ref()),
-        |k| doc.get(c.doc_end + k).map(|t| t.as_ref()),
-        xdrop,
-    );
+    let (dr_out, dr_doc, gained_r) =
+        walk(|k| out.get(c.out_end + k).map(|t| t.as_ref()), |k| doc(c.doc_end + k), xdrop);
     // Left: positions before the chain, walking backwards.
     let (dl_out, dl_doc, gained_l) = walk(
         |k| c.out_start.checked_sub(k + 1).and_then(|i| out.get(i)).map(|t| t.as_ref()),
-        |k| c.doc_start.checked_sub(k + 1).and_then(|i| doc.get(i)).map(|t| t.as_ref()),
+        |k| c.doc_start.checked_sub(k + 1).and_then(&doc),
         xdrop,
     );
     c.out_end += dr_out;

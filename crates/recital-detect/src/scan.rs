@@ -18,7 +18,7 @@ use std::ops::Range;
 use recital_index::{Index, Occurrence, Stream};
 use recital_text::code::Lang;
 
-use crate::chain::{chain, extend, Seed};
+use crate::chain::{chain, extend_with, Seed};
 use crate::context::exempt_mask;
 use crate::error::DetectError;
 use crate::input::{Input, OffsetMap};
@@ -361,15 +361,19 @@ fn scan_inner(
             }
             let mut extended = 0;
             if opts.near && c.evidence * 2 >= opts.min_tokens {
-                // The document's tokens around the chain, from the index itself.
+                // The document's tokens around the chain, from the index itself:
+                // their ids, and their text only where the walk reads it (a
+                // vocabulary lookup is a cache miss on a large index).
                 const REACH: usize = 256;
                 let lo = c.doc_start.saturating_sub(REACH);
-                let dtoks = index.doc_tokens(key.0, Stream::Text, key.1, lo, c.doc_end + REACH);
-                c.doc_start -= lo;
-                c.doc_end -= lo;
-                extended = extend(c, &toks, &dtoks, 4);
-                c.doc_start += lo;
-                c.doc_end += lo;
+                if let Some(st) = index.shards()[key.0].shard.stream(Stream::Text) {
+                    let ids = st.files.doc_token_ids(key.1, lo, c.doc_end + REACH);
+                    c.doc_start -= lo;
+                    c.doc_end -= lo;
+                    extended = extend_with(c, &toks, |i| ids.get(i).map(|&id| st.vocab.bytes(id)), 4);
+                    c.doc_start += lo;
+                    c.doc_end += lo;
+                }
             }
             longest = longest.max(c.longest_run);
             if c.matched >= opts.min_tokens {
