@@ -163,15 +163,11 @@ fn summarise(seeds: Vec<Seed>) -> Chain {
 /// token inserted or removed on one side when the next two tokens then agree.
 /// Seeds shorter than the seed length are invisible to the index search, so a
 /// copy whose first or last words were edited would otherwise lose its edges.
-/// Returns the tokens gained as matches.
-pub fn extend<S: AsRef<[u8]>, T: AsRef<[u8]>>(c: &mut Chain, out: &[S], doc: &[T], xdrop: i64) -> usize {
-    extend_with(c, out, |i| doc.get(i).map(|t| t.as_ref()), xdrop)
-}
-
-/// [`extend`] with the document's token `i` from `doc(i)` (`None` past its
-/// ends): the walk stops a few edits past the chain, so a caller can fetch
-/// the document's tokens only as far as it reads them.
-pub fn extend_with<'a, S: AsRef<[u8]>>(
+/// Returns the tokens gained as matches. The document's token `i` comes from
+/// `doc(i)` (`None` past its ends): the walk stops a few edits past the
+/// chain, so a caller can fetch the document's tokens only as far as it reads
+/// them.
+pub fn extend<'a, S: AsRef<[u8]>>(
     c: &mut Chain,
     out: &'a [S],
     doc: impl Fn(usize) -> Option<&'a [u8]>,
@@ -250,14 +246,14 @@ mod tests {
         let out: Vec<&str> = "in the day of the assembly saying , let me not hear again".split(' ').collect();
         // The index found ", let me not hear again" (output 7.., document 8..).
         let mut c = chain(vec![seed(7, 8, 6)], 4).remove(0);
-        let gained = extend(&mut c, &out, &doc, 4);
+        let gained = extend(&mut c, &out, words(&doc), 4);
         assert_eq!((c.out_start, c.doc_start), (0, 0), "{c:?}");
         assert_eq!(gained, 7);
         // A word inserted in the output on the right.
         let doc: Vec<&str> = "a b c d e f g h".split(' ').collect();
         let out: Vec<&str> = "a b c d X e f g h".split(' ').collect();
         let mut c = chain(vec![seed(0, 0, 4)], 4).remove(0);
-        extend(&mut c, &out, &doc, 4);
+        extend(&mut c, &out, words(&doc), 4);
         assert_eq!((c.out_end, c.doc_end), (9, 8));
     }
 
@@ -272,7 +268,7 @@ mod tests {
                 .collect();
         // The index found "the preacher … vanity ." (output 7.., document 5..).
         let mut c = chain(vec![seed(7, 5, 11)], 4).remove(0);
-        let gained = extend(&mut c, &out, &doc, 4);
+        let gained = extend(&mut c, &out, words(&doc), 4);
         assert_eq!(gained, 4, "vanity of vanities , — across the substituted word");
         assert_eq!((c.out_start, c.out_end, c.doc_start, c.doc_end), (2, 18, 0, 16));
         assert_eq!(c.matched, 15);
@@ -280,8 +276,13 @@ mod tests {
         let mut c = chain(vec![seed(2, 0, 3)], 4).remove(0);
         let unrelated: Vec<&str> = "x y a b c z w".split(' ').collect();
         let d2: Vec<&str> = "a b c q r".split(' ').collect();
-        assert_eq!(extend(&mut c, &unrelated, &d2, 4), 0);
+        assert_eq!(extend(&mut c, &unrelated, words(&d2), 4), 0);
         assert_eq!((c.out_start, c.out_end), (2, 5));
+    }
+
+    /// A document of words as `extend` reads it.
+    fn words<'a>(doc: &'a [&str]) -> impl Fn(usize) -> Option<&'a [u8]> {
+        move |i| doc.get(i).map(|w| w.as_bytes())
     }
 
     fn seed(out_start: usize, doc_start: usize, len: usize) -> Seed {

@@ -18,7 +18,7 @@ use std::ops::Range;
 use recital_index::{Index, Occurrence, Stream};
 use recital_text::code::Lang;
 
-use crate::chain::{chain, extend_with, Seed};
+use crate::chain::{chain, extend, Seed};
 use crate::context::exempt_mask;
 use crate::error::DetectError;
 use crate::input::{Input, OffsetMap};
@@ -370,7 +370,7 @@ fn scan_inner(
                     let ids = st.files.doc_token_ids(key.1, lo, c.doc_end + REACH);
                     c.doc_start -= lo;
                     c.doc_end -= lo;
-                    extended = extend_with(c, &toks, |i| ids.get(i).map(|&id| st.vocab.bytes(id)), 4);
+                    extended = extend(c, &toks, |i| ids.get(i).map(|&id| st.vocab.bytes(id)), 4);
                     c.doc_start += lo;
                     c.doc_end += lo;
                 }

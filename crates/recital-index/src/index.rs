@@ -548,12 +548,6 @@ impl Index {
         Ok(lx.map(|lx| f(text, &lx)))
     }
 
-    /// Tokens `from..to` of a document (UTF-8 bytes), read from the index.
-    pub fn doc_tokens(&self, shard: usize, stream: Stream, doc: usize, from: usize, to: usize) -> Vec<&[u8]> {
-        let Some(st) = self.shards.get(shard).and_then(|s| s.shard.stream(stream)) else { return Vec::new() };
-        st.doc_tokens(doc, from, to)
-    }
-
     /// For every start position `l` of `toks`, the length of the longest prefix of
     /// `toks[l..]` that occurs in a live document (0 if none): the input of
     /// maximal-span detection. Each shard encodes the sequence once; then one

@@ -87,6 +87,17 @@ fn maximal(lengths: &[u32]) -> Vec<(usize, usize)> {
     out
 }
 
+/// Writes `text` as `tmp/src/name`, indexes that directory with default
+/// options into `tmp/idx` and returns the index directory.
+fn index_one_file(tmp: &Path, name: &str, text: &str) -> std::path::PathBuf {
+    let dir = tmp.join("src");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join(name), text).unwrap();
+    let idx_dir = tmp.join("idx");
+    recital_index::build(&idx_dir, &[dir], &IngestOptions::default(), &BuildOptions::default()).unwrap();
+    idx_dir
+}
+
 fn occurrences(doc: &[String], q: &[String]) -> Vec<usize> {
     if q.is_empty() || doc.len() < q.len() {
         return vec![];
@@ -236,8 +247,6 @@ proptest! {
 #[test]
 fn hits_in_long_documents_have_exact_byte_ranges() {
     let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("docs");
-    std::fs::create_dir(&dir).unwrap();
     let mut x = 0x9E3779B97F4A7C15u64;
     let mut word = || {
         x ^= x << 13;
@@ -258,9 +267,7 @@ fn hits_in_long_documents_have_exact_byte_ranges() {
         text.push_str(&phrase);
         text.push(' ');
     }
-    std::fs::write(dir.join("long.txt"), &text).unwrap();
-    let idx_dir = tmp.path().join("idx");
-    recital_index::build(&idx_dir, &[dir], &IngestOptions::default(), &BuildOptions::default()).unwrap();
+    let idx_dir = index_one_file(tmp.path(), "long.txt", &text);
     let idx = Index::open(&idx_dir).unwrap();
     for (at, phrase) in planted {
         let r = idx.locate(&Query::text(&phrase), 5).unwrap();
@@ -278,8 +285,6 @@ fn hits_in_long_documents_have_exact_byte_ranges() {
 #[test]
 fn code_hits_in_long_files_have_exact_byte_ranges() {
     let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("src");
-    std::fs::create_dir(&dir).unwrap();
     let mut text = String::new();
     let mut planted = Vec::new();
     for k in 0..40 {
@@ -296,9 +301,7 @@ fn code_hits_in_long_files_have_exact_byte_ranges() {
         text.push_str(&plant);
         text.push('\n');
     }
-    std::fs::write(dir.join("long.c"), &text).unwrap();
-    let idx_dir = tmp.path().join("idx");
-    recital_index::build(&idx_dir, &[dir], &IngestOptions::default(), &BuildOptions::default()).unwrap();
+    let idx_dir = index_one_file(tmp.path(), "long.c", &text);
     let check = |idx: &Index| {
         for (at, plant) in &planted {
             let q: Vec<String> = {
