@@ -9,8 +9,9 @@
 //! serve_bench stream   --direct URL --proxy URL --index DIR --streams N --concurrency C
 //!                      [--policy FILE] [--texts N] [--offset K] [--endpoint chat|completions]
 //!                      [--prompts FILE --model M --max-tokens K] [--flush 1] [--relay-log FILE]
-//! serve_bench relay    ADDR UPSTREAM_URL LOG.jsonl
-//! serve_bench guard    INDEX TEXTS.jsonl [--policy FILE] [--rounds N]
+//!                      [--passthrough 1]
+//! serve_bench relay    ADDR UPSTREAM_URL LOG.jsonl|- [--workers N]
+//! serve_bench guard    INDEX TEXTS.jsonl [--policy FILE] [--rounds N] [--gap-us N]
 //! ```
 //!
 //! - `inproc`: the same 1 KB outputs that `wrk` posts to `/v1/scan`, scanned
@@ -32,7 +33,14 @@
 //!   TCP_NODELAY is set on accepted connections (as uvicorn does).
 //! - `stream`: rounds of C concurrent streams, the same texts once directly and
 //!   once through the proxy (order alternating per round), and pairs them; see
-//!   `analyse` for the definitions.
+//!   `analyse` for the definitions. `--passthrough 1` when `--proxy` is a
+//!   `relay` (no hold-back: each chunk is released as it comes), the baseline
+//!   of what one more hop costs on the machine. With `SERVE_BENCH_DUMP=FILE`,
+//!   one JSON line per token (its overhead and the chunk that released it).
+//! - `guard`: the proxy's guard step (`recital_serve::proxy::Checked`) over
+//!   the texts word by word, in-process: time per step and index searches per
+//!   step; `--gap-us` sleeps before each step, as between a real stream's
+//!   chunks (the step then runs with cold caches, as it does in the server).
 
 use std::collections::HashMap;
 use std::io::BufRead;
@@ -282,6 +290,8 @@ fn guard(args: &[String]) {
     let (pos, named) = opts(args);
     let [index, texts] = &pos[..] else { usage() };
     let rounds: usize = named.get("rounds").map_or(2, |r| r.parse().expect("--rounds N"));
+    // A pause before each step, as between a real stream's chunks (caches go cold).
+    let gap = Duration::from_micros(named.get("gap-us").map_or(0, |r| r.parse().expect("--gap-us N")));
     let texts: Vec<String> =
         jsonl(texts).iter().map(|v| v["text"].as_str().expect("text").to_string()).collect();
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
@@ -294,6 +304,7 @@ fn guard(args: &[String]) {
     let (state, _writer) = rt.block_on(recital_serve::server::prepare(config)).expect("prepare");
     let jur = state.policy.default_jurisdiction().to_ascii_uppercase();
     let (mut steps_ms, mut scans, mut tokens, mut released) = (Vec::new(), 0usize, 0usize, 0usize);
+    let (mut searched, mut reused) = (0usize, 0usize);
     let mut c0 = cpu_seconds();
     for round in 0..=rounds {
         if round == 1 {
@@ -304,6 +315,9 @@ fn guard(args: &[String]) {
             let mut g = GuardRun::new(&state, &prompt, &jur);
             let pieces = words(text);
             for piece in &pieces {
+                if !gap.is_zero() {
+                    std::thread::sleep(gap);
+                }
                 let t = Instant::now();
                 let out = g.step(piece, false);
                 if round > 0 {
@@ -315,6 +329,8 @@ fn guard(args: &[String]) {
             if round > 0 {
                 scans += g.scans();
                 tokens += pieces.len();
+                let (s, r) = g.checked.memo_counts();
+                (searched, reused) = (searched + s, reused + r);
             }
         }
         if round == 0 {
@@ -331,6 +347,8 @@ fn guard(args: &[String]) {
         "lookback_bytes": recital_serve::proxy::LOOKBACK_BYTES,
         "step_ms": dist(&steps_ms),
         "scans_per_token": scans as f64 / tokens.max(1) as f64,
+        "lengths_searched_per_scan": searched as f64 / scans.max(1) as f64,
+        "lengths_reused_per_scan": reused as f64 / scans.max(1) as f64,
         "cpu_ms_per_token": cpu * 1e3 / tokens.max(1) as f64,
         "released_bytes": released,
     });
@@ -535,7 +553,8 @@ fn tokio_stream_from(
 struct Relay {
     upstream: String,
     http: reqwest::Client,
-    log: std::sync::Mutex<std::fs::File>,
+    /// `None` (LOG `-`): forward only, parse nothing (the null hop).
+    log: Option<std::sync::Mutex<std::fs::File>>,
 }
 
 /// `serve_bench relay ADDR UPSTREAM_URL LOG.jsonl`: forwards `/v1/...` POSTs to
@@ -544,14 +563,16 @@ struct Relay {
 /// the request's `user` field: one JSON line per request,
 /// `{"user": ..., "events": [[t_ns, content, finished], ...]}`.
 fn relay(args: &[String]) {
-    let (pos, _) = opts(args);
+    let (pos, named) = opts(args);
     let [addr, upstream, log] = &pos[..] else { usage() };
+    let workers: usize = named.get("workers").map_or(1, |w| w.parse().expect("--workers N"));
     let st = Arc::new(Relay {
         upstream: upstream.trim_end_matches('/').to_string(),
         http: reqwest::Client::builder().no_proxy().build().expect("client"),
-        log: std::sync::Mutex::new(std::fs::File::create(log).expect("log file")),
+        log: (log != "-").then(|| std::sync::Mutex::new(std::fs::File::create(log).expect("log file"))),
     });
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+    let rt =
+        tokio::runtime::Builder::new_multi_thread().worker_threads(workers).enable_all().build().unwrap();
     rt.block_on(async move {
         use axum::serve::ListenerExt;
         let listener = tokio::net::TcpListener::bind(addr.as_str()).await.expect("bind");
@@ -597,7 +618,9 @@ async fn relay_one(st: Arc<Relay>, rest: String, body: axum::body::Bytes) -> axu
         let (mut buf, mut events) = (Vec::<u8>::new(), Vec::<Value>::new());
         while let Some(Ok(b)) = stream.next().await {
             let t = mono_ns();
-            buf.extend_from_slice(&b);
+            if st.log.is_some() {
+                buf.extend_from_slice(&b);
+            }
             while let Some(end) = find_event_end(&buf) {
                 let ev: Vec<u8> = buf.drain(..end).collect();
                 let ev = String::from_utf8_lossy(&ev);
@@ -619,7 +642,7 @@ async fn relay_one(st: Arc<Relay>, rest: String, body: axum::body::Bytes) -> axu
                 break;
             }
         }
-        if let Ok(mut f) = st.log.lock() {
+        if let Some(Ok(mut f)) = st.log.as_ref().map(|l| l.lock()) {
             use std::io::Write;
             let _ = writeln!(f, "{}", json!({"user": user, "events": events}));
         }
@@ -837,6 +860,7 @@ fn analyse(
     trigger: usize,
     state: &recital_serve::state::AppState,
     relay: Option<&HashMap<String, Vec<Value>>>,
+    passthrough: bool,
 ) -> Value {
     let mut direct_path = Vec::new();
     let (mut ttft_d, mut ttft_p, mut ttft_added, mut ttft_over) =
@@ -848,6 +872,8 @@ fn analyse(
     let (mut redacted, mut not_simulated) = (0usize, 0usize);
     let mut finish_reasons: HashMap<String, usize> = HashMap::new();
     let mut tokens_per_stream = Vec::new();
+    // Per-token rows for diagnosis, written where SERVE_BENCH_DUMP names a file.
+    let mut rows = Vec::new();
     for p in pairs {
         for s in [&p.direct, &p.proxy] {
             if let Some(e) = &s.error {
@@ -892,11 +918,31 @@ fn analyse(
             }
             continue;
         }
-        let Some(sim) = simulated_bounds(state, &reference, &p.prompt) else {
-            not_simulated += 1;
-            continue;
+        // A pass-through hop (`--passthrough`: the baseline for what any
+        // extra hop costs on this machine) releases each chunk as it comes.
+        let passthrough_bounds = || {
+            let mut e = 0usize;
+            let mut v: Vec<usize> = reference
+                .pieces
+                .iter()
+                .map(|(_, s)| {
+                    e += s.len();
+                    e
+                })
+                .collect();
+            v.push(e);
+            v
         };
-        let hold = release_bounds(&reference, trigger);
+        let sim = if passthrough {
+            passthrough_bounds()
+        } else {
+            let Some(sim) = simulated_bounds(state, &reference, &p.prompt) else {
+                not_simulated += 1;
+                continue;
+            };
+            sim
+        };
+        let hold = if passthrough { sim.clone() } else { release_bounds(&reference, trigger) };
         let times: Vec<f64> = reference
             .pieces
             .iter()
@@ -922,6 +968,8 @@ fn analyse(
             let (a, o) = (t - times[rh], t - times[rg]);
             added.push(a);
             overhead.push(o);
+            rows.push(json!({"stream": p.proxy.tag, "token": i, "tokens": reference.pieces.len(),
+                             "released_by": rg, "piece": j, "overhead_ms": o, "added_ms": a}));
             if rg > rh {
                 held += 1;
                 held_by.push((rg - rh) as f64);
@@ -933,6 +981,10 @@ fn analyse(
                 ttft_over.push(p.proxy.pieces[0].0 - times[r0]);
             }
         }
+    }
+    if let Ok(path) = std::env::var("SERVE_BENCH_DUMP") {
+        let lines: Vec<String> = rows.iter().map(|r| r.to_string()).collect();
+        std::fs::write(&path, lines.join("\n") + "\n").expect("write SERVE_BENCH_DUMP");
     }
     let ratio = |a: &[f64], b: &[f64], q: f64| pct(a, q) / pct(b, q);
     json!({
@@ -1078,7 +1130,9 @@ fn stream(args: &[String]) {
             .filter_map(|v| Some((v["user"].as_str()?.to_string(), v["events"].as_array()?.clone())))
             .collect()
     });
-    let mut v = analyse(&pairs, trigger, &state, relay_log.as_ref());
+    let passthrough = named.get("passthrough").is_some_and(|f| f == "1");
+    let mut v = analyse(&pairs, trigger, &state, relay_log.as_ref(), passthrough);
+    v["passthrough"] = json!(passthrough);
     v["concurrency"] = json!(conc);
     v["endpoint"] = json!(path);
     println!("{}", serde_json::to_string_pretty(&v).unwrap());

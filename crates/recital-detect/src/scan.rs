@@ -12,8 +12,14 @@
 //! 6. Code regions are also matched on the canonical stream (`code-canonical`),
 //!    so renamed identifiers and changed literals still match.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::ops::Range;
+
+/// The scan's maps are keyed by token strings and positions of one output:
+/// small, rebuilt per scan, and on the streaming proxy's path after every
+/// token, where SipHash was a measurable share of a step; foldhash (already
+/// in the tree) hashes them several times faster, with a per-map random seed.
+type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
 
 use recital_index::{Index, Occurrence, Stream};
 use recital_text::code::Lang;
@@ -161,12 +167,35 @@ pub struct ScanMemo {
     lengths: HashMap<usize, (u32, Vec<String>)>,
     /// By exact piece (text-stream tokens): count and occurrences.
     counts: HashMap<Vec<String>, (u64, Vec<Occurrence>)>,
+    /// By (shard, document): token ids read for chain extension, see [`DocIds`].
+    doc_ids: HashMap<DocKey, DocIds>,
     /// The context, its exemption run length and its indexed runs.
     context: Option<(String, usize, crate::context::ContextGrams)>,
     /// Match lengths searched / reused, over the memo's life (for tests and metrics).
     pub searched: usize,
     /// See `searched`.
     pub reused: usize,
+}
+
+/// Token ids of a stretch of one document, read for chain extension: from
+/// token `from`, as `doc_token_ids(from, to)` returned them (fewer where the
+/// document ends first). A chain in a growing output asks for nearly the same
+/// stretch at every step; reading it (a checkpoint search and varint decoding
+/// of a few hundred tokens) was a tenth of the proxy's step.
+struct DocIds {
+    from: usize,
+    to: usize,
+    ids: Vec<u32>,
+}
+
+impl DocIds {
+    /// `doc_token_ids(from, to)` from this stretch, if it covers it.
+    fn get(&self, from: usize, to: usize) -> Option<&[u32]> {
+        (self.from <= from && to <= self.to).then(|| {
+            let a = (from - self.from).min(self.ids.len());
+            &self.ids[a..(to - self.from).min(self.ids.len())]
+        })
+    }
 }
 
 /// Scans `input` against `index`.
@@ -205,6 +234,7 @@ fn scan_inner(
         if m.snapshot != Some(snap) {
             m.lengths.clear();
             m.counts.clear();
+            m.doc_ids.clear();
             m.snapshot = Some(snap);
         }
     }
@@ -282,9 +312,9 @@ fn scan_inner(
             a = b;
         }
     }
-    let mut per_doc: HashMap<DocKey, Vec<Seed>> = HashMap::new();
+    let mut per_doc: HashMap<DocKey, Vec<Seed>> = HashMap::default();
     let limit = opts.seed_occurrences.max(opts.max_sources);
-    let mut counts_used: HashMap<Vec<String>, (u64, Vec<Occurrence>)> = HashMap::new();
+    let mut counts_used: HashMap<Vec<String>, (u64, Vec<Occurrence>)> = HashMap::default();
     for s in &seeds {
         let q = &toks[s.start..s.end];
         let (count, occ) = match memo.as_mut() {
@@ -350,6 +380,10 @@ fn scan_inner(
         .collect();
     let mut doc_keys: Vec<DocKey> = per_doc.keys().copied().collect();
     doc_keys.sort_unstable();
+    // Documents' token ids kept from the previous window (memo only); those
+    // used now are kept for the next.
+    let mut ids_before = memo.as_mut().map(|(m, _)| std::mem::take(&mut m.doc_ids)).unwrap_or_default();
+    let mut ids_now: HashMap<DocKey, DocIds> = HashMap::default();
     for key in doc_keys {
         let mut chains = chain(per_doc.remove(&key).unwrap_or_default(), opts.max_gap);
         let mut covered = vec![false; n];
@@ -366,8 +400,26 @@ fn scan_inner(
                 // vocabulary lookup is a cache miss on a large index).
                 const REACH: usize = 256;
                 let lo = c.doc_start.saturating_sub(REACH);
+                let hi = c.doc_end + REACH;
                 if let Some(st) = index.shards()[key.0].shard.stream(Stream::Text) {
-                    let ids = st.files.doc_token_ids(key.1, lo, c.doc_end + REACH);
+                    if memo.is_some() && ids_now.get(&key).and_then(|d| d.get(lo, hi)).is_none() {
+                        let kept = ids_before.remove(&key).filter(|d| d.get(lo, hi).is_some());
+                        // Read ahead: the chain grows with the output.
+                        let d = kept.unwrap_or_else(|| DocIds {
+                            from: lo,
+                            to: hi + REACH,
+                            ids: st.files.doc_token_ids(key.1, lo, hi + REACH),
+                        });
+                        ids_now.insert(key, d);
+                    }
+                    let read;
+                    let ids = match ids_now.get(&key).and_then(|d| d.get(lo, hi)) {
+                        Some(ids) => ids,
+                        None => {
+                            read = st.files.doc_token_ids(key.1, lo, hi);
+                            &read[..]
+                        }
+                    };
                     c.doc_start -= lo;
                     c.doc_end -= lo;
                     extended = extend(c, &toks, |i| ids.get(i).map(|&id| st.vocab.bytes(id)), 4);
@@ -411,6 +463,9 @@ fn scan_inner(
                 longest_exact_run: longest,
             });
         }
+    }
+    if let Some((m, _)) = memo.as_mut() {
+        m.doc_ids = ids_now;
     }
     documents.sort_by(|a, b| b.matched_tokens.cmp(&a.matched_tokens).then_with(|| a.doc_id.cmp(&b.doc_id)));
     for ((a, b), cand) in near {
@@ -583,8 +638,16 @@ fn memo_lengths(
                 .then_some(*len)
         })
         .collect();
-    let mut lengths = index.match_lengths_where(Stream::Text, toks, |l| known[l].is_none());
-    let mut next = HashMap::with_capacity(n);
+    // Only the tail from the first start without an answer is handed to the
+    // index: a match from `l` reads `toks[l..]` alone, and the index looks up
+    // every token it is given in its vocabulary, a cache miss each on a large
+    // index when a stream's steps are 20 ms apart. A stream's window has a
+    // reusable answer at all but its last few starts, so this keeps the
+    // lookups per step to the new and still-open ones instead of the window.
+    let first = known.iter().position(Option::is_none).unwrap_or(n);
+    let mut lengths = vec![0u32; first];
+    lengths.extend(index.match_lengths_where(Stream::Text, &toks[first..], |l| known[first + l].is_none()));
+    let mut next = HashMap::with_capacity_and_hasher(n, Default::default());
     for l in 0..n {
         match known[l] {
             Some(len) => {
@@ -779,7 +842,33 @@ fn source(index: &Index, stream: Stream, o: Occurrence, locate: bool) -> Result<
 
 #[cfg(test)]
 mod tests {
-    use super::{low_complexity, near_similarity_needed, ScanOptions};
+    use super::{low_complexity, near_similarity_needed, DocIds, ScanOptions};
+    use proptest::prelude::*;
+
+    /// `doc_token_ids(from, to)` of a document whose token ids are `doc`.
+    fn read(doc: &[u32], from: usize, to: usize) -> Vec<u32> {
+        doc.get(from..to.min(doc.len()).max(from)).unwrap_or(&[]).to_vec()
+    }
+
+    proptest! {
+        /// A kept stretch answers a read it covers exactly as reading the
+        /// document again would, and refuses one it does not cover.
+        #[test]
+        fn kept_document_ids_equal_a_fresh_read(
+            len in 0usize..60, from in 0usize..70, span in 0usize..70, lo in 0usize..80, w in 0usize..80,
+        ) {
+            let doc: Vec<u32> = (1..=len as u32).collect();
+            let kept = DocIds { from, to: from + span, ids: read(&doc, from, from + span) };
+            let hi = lo + w;
+            match kept.get(lo, hi) {
+                Some(ids) => {
+                    prop_assert!(from <= lo && hi <= from + span);
+                    prop_assert_eq!(ids, &read(&doc, lo, hi)[..]);
+                }
+                None => prop_assert!(lo < from || hi > from + span),
+            }
+        }
+    }
 
     #[test]
     fn short_near_matches_need_more_similarity() {

@@ -73,6 +73,12 @@ impl Checked {
         }
     }
 
+    /// Match lengths searched in the index and reused from earlier steps,
+    /// over the stream's life (for benchmarks: the work a step saves).
+    pub fn memo_counts(&self) -> (usize, usize) {
+        (self.memo.searched, self.memo.reused)
+    }
+
     /// One guard step ([`Guard::step`]) with the service's evaluator: the
     /// window is scanned with the stream's memo and decided with `context`
     /// exempt, for `jurisdiction`. Blocking.
