@@ -133,6 +133,53 @@ fn lockstep<const L: usize>(
 struct TopLevel {
     file: MappedFile,
     every: usize,
+    /// Built on the first search (a pass over the keys; nothing on disk).
+    radix: std::sync::OnceLock<Radix>,
+}
+
+/// Where the top level's samples with each value of their key's first
+/// `bits` bits start, so that a search begins among the samples that share
+/// the pattern's first bits instead of among all of them.
+///
+/// Why: the top level of a large index has millions of samples, and the
+/// upper steps of a binary search over them are cache misses when a search
+/// runs cold, as the streaming guard's do (one step every few tens of
+/// milliseconds per stream, with the caches taken by everything else in
+/// between). One table read replaces up to `bits` of those steps. The table
+/// has about one entry per sample (at most 2^16 + 1), so small shards get
+/// small tables.
+struct Radix {
+    bits: u32,
+    /// `starts[p]`: the first sample whose key's first `bits` bits are ≥ `p`.
+    starts: Vec<u32>,
+}
+
+impl Radix {
+    fn new(keys: &[u64]) -> Self {
+        let bits = (usize::BITS - keys.len().leading_zeros()).clamp(1, 16);
+        let mut starts = vec![0u32; (1usize << bits) + 1];
+        for &k in keys {
+            starts[(k >> (64 - bits)) as usize + 1] += 1;
+        }
+        for p in 1..starts.len() {
+            starts[p] += starts[p - 1];
+        }
+        Self { bits, starts }
+    }
+
+    /// Samples `lo..hi` outside which every key, masked with `mask` (a
+    /// prefix mask, [`key_mask`]), compares below (before `lo`) or above
+    /// (from `hi`) `kp` (already masked): those whose first bits differ from
+    /// `kp`'s where the mask keeps them.
+    #[inline]
+    fn range(&self, kp: u64, mask: u64) -> (usize, usize) {
+        let shift = 64 - self.bits;
+        let all = (1usize << self.bits) - 1;
+        let keep = (mask >> shift) as usize;
+        let lo = (kp >> shift) as usize & keep;
+        let hi = lo | (all & !keep);
+        (self.starts[lo] as usize, self.starts[hi + 1] as usize)
+    }
 }
 
 impl TopLevel {
@@ -149,13 +196,18 @@ impl TopLevel {
         if body.len() - 1 != n.div_ceil(every) {
             return Err(bad(format!("{} samples for {n} suffixes at one in {every}", body.len() - 1)));
         }
-        Ok(Self { file, every })
+        Ok(Self { file, every, radix: std::sync::OnceLock::new() })
     }
 
     /// The sampled keys (rank `i * every`'s at `i`).
     #[inline]
     fn keys(&self) -> &[u64] {
         self.file.body_u64().map(|b| &b[1..]).unwrap_or(&[])
+    }
+
+    #[inline]
+    fn radix(&self) -> &Radix {
+        self.radix.get_or_init(|| Radix::new(self.keys()))
     }
 
     /// SA ranks `lo..hi` that hold every suffix that starts with `pattern`
@@ -173,8 +225,9 @@ impl TopLevel {
         let mask = if cut { key_mask(pattern.len()) } else { u64::MAX };
         let kp = key8(pattern) & mask;
         let keys = self.keys();
-        let a = keys.partition_point(|&x| x & mask < kp);
-        let b = a + keys[a..].partition_point(|&x| x & mask <= kp);
+        let (s, e) = self.radix().range(kp, mask);
+        let a = s + keys[s..e].partition_point(|&x| x & mask < kp);
+        let b = a + keys[a..e].partition_point(|&x| x & mask <= kp);
         self.rank_bounds(n, a, b)
     }
 
@@ -603,8 +656,11 @@ impl StreamFiles {
         // The first sample seen above the key: where the samples equal to it end
         // at the latest (as in `range`).
         let mut cap = [keys.len(); L];
+        let radix = top.radix();
         for (j, p) in chunk.iter().enumerate() {
             kp[j] = key8(p);
+            (tlo[j], thi[j]) = radix.range(kp[j], u64::MAX);
+            cap[j] = thi[j];
         }
         // First sample not below the key...
         while lockstep(k, &mut tlo, &mut thi, |j, mid| {
@@ -851,6 +907,33 @@ mod tests {
                 prop_assert_eq!(got, best);
                 prop_assert_eq!(files.longest_prefix_len(p), best);
             }
+        }
+    }
+
+    proptest! {
+        /// The radix table's range holds every key that compares equal to
+        /// the pattern's under a prefix mask, with only smaller keys before
+        /// it and only larger ones after (brute force over sorted keys).
+        #[test]
+        fn radix_ranges_equal_brute_force(
+            mut keys in prop::collection::vec(any::<u64>(), 0..300),
+            tops in prop::collection::vec(0u64..4, 0..300),
+            probe in any::<u64>(),
+            pick in any::<prop::sample::Index>(),
+            len in 0usize..10,
+        ) {
+            // Keys sharing their first bits, as a suffix array's do.
+            for (k, t) in keys.iter_mut().zip(&tops) {
+                *k = (*k >> 2) | (t << 62);
+            }
+            keys.sort_unstable();
+            let r = Radix::new(&keys);
+            let mask = key_mask(len);
+            let kp = if keys.is_empty() { probe } else { keys[pick.index(keys.len())] ^ (probe & 0xff) } & mask;
+            let (lo, hi) = r.range(kp, mask);
+            prop_assert!(lo <= hi && hi <= keys.len());
+            prop_assert!(keys[..lo].iter().all(|&x| x & mask < kp));
+            prop_assert!(keys[hi..].iter().all(|&x| x & mask > kp));
         }
     }
 
