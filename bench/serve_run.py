@@ -13,14 +13,16 @@ Phases (durations depend on --mode; see PLAN):
              CPU time per request (server ÷ in-process; robust to other processes taking a core)
   scan_c16   wrk, 16 connections: latency when overloaded
   filter_c4  wrk, 4 connections, POST /v1/filter
-  streams    serve_bench stream against the scripted upstream, direct and through the proxy
+  streams    serve_bench stream against the scripted upstream, direct and through the proxy, then
+             direct and through the null hop (serve_bench relay forwarding bytes, 2 worker threads
+             like the server's: what any extra hop costs on this machine under the same load)
   registry   notices and works: time to acknowledgement, then the first /v1/filter after it
   after      wrk /v1/scan (4 connections) and in-process evaluate_json again, after the works
              were registered (the index now has one delta shard per work), paired with the
              same measured just before the registry phase
   llama      (full mode, when --llama-url is given) the proxy in front of llama-cpp-python, through a
              recording relay (serve_bench relay) on both paths; the proxy's delay is measured against
-             the relay's arrival times of the same run
+             the relay's arrival times of the same run; then the null hop in front of the relay
 
 For every wrk run it also records the server's CPU time per request (/proc/PID/stat) and how
 busy the whole machine was (/proc/stat): other processes on the 2 cores show up there.
@@ -237,6 +239,9 @@ def main():
         env = dict(os.environ)
         for k in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"):
             env.pop(k, None)
+        null_addr = f"127.0.0.1:{a.port + 4}"
+        procs.append(Proc("null-hop", [a.helper, "relay", null_addr, f"http://{up_addr}", "-", "--workers", "2"],
+                          a.work, r"listening on"))
         srv = Proc("serve", [a.recital, "serve", "--index", a.index, "--db", db, "--addr", addr,
                              "--upstream", f"http://{up_addr}"], a.work, r"listening on http://", env=env)
         procs.append(srv)
@@ -278,9 +283,16 @@ def main():
             b1, m1 = machine_ticks()
             s.update(kind=kind, wall_s=time.time() - t0, server_cpu_s=(cpu_ticks(srv.pid) - c0) / TCK,
                      machine_busy=(b1 - b0) / max(m1 - m0, 1))
+            # The same streams through the null hop (a forwarding relay, no scanning), right after:
+            # what any extra hop costs on this machine under the same load.
+            nh = helper_json([a.helper, "stream", "--direct", f"http://{up_addr}", "--proxy", f"http://{null_addr}",
+                              "--index", a.index, "--passthrough", "1", "--streams", str(n), "--concurrency", str(conc),
+                              "--texts", str(texts), "--offset", str(off)])
+            s["null_hop"] = {k: nh[k] for k in ("overhead_ms", "itl_proxy_ms", "errors", "text_mismatches")}
             rec["streams"].append(s)
             log(f"  TTFT p50 direct {s['ttft_direct_ms']['p50']:.1f} ms, proxy {s['ttft_proxy_ms']['p50']:.1f} ms; "
-                f"overhead beyond hold-back p50 {s['overhead_ms']['p50']:.2f} ms, p99 {s['overhead_ms']['p99']:.2f} ms; "
+                f"overhead beyond hold-back p50 {s['overhead_ms']['p50']:.2f} ms, p99 {s['overhead_ms']['p99']:.2f} ms "
+                f"(null hop p99 {nh['overhead_ms']['p99']:.2f} ms); "
                 f"ITL p99 direct {s['itl_direct_ms']['p99']:.1f}, proxy {s['itl_proxy_ms']['p99']:.1f} ms")
 
         log("before the registry: /v1/scan and in-process evaluate_json")
@@ -320,6 +332,10 @@ def main():
                                         "--addr", f"127.0.0.1:{a.port + 2}", "--upstream", f"http://{relay_addr}"],
                         a.work, r"listening on http://", env=env)
             procs.append(srv2)
+            null2_addr = f"127.0.0.1:{a.port + 5}"
+            nh2 = Proc("null-hop-llama", [a.helper, "relay", null2_addr, f"http://{relay_addr}", "-", "--workers", "2"],
+                       a.work, r"listening on")
+            procs.append(nh2)
             try:
                 c0, (b0, m0), t0 = cpu_ticks(srv2.pid), machine_ticks(), time.time()
                 s = helper_json([a.helper, "stream", "--direct", f"http://{relay_addr}",
@@ -331,11 +347,19 @@ def main():
                 s.update(status="ok" if not s["errors"] else f"{s['errors']} errors", model=a.llama_model,
                          kind="prompts", wall_s=time.time() - t0, server_cpu_s=(cpu_ticks(srv2.pid) - c0) / TCK,
                          machine_busy=(b1 - b0) / max(m1 - m0, 1))
+                # The null hop in front of the relay (client -> null hop -> relay -> model), same prompts.
+                nh = helper_json([a.helper, "stream", "--direct", f"http://{relay_addr}",
+                                  "--proxy", f"http://{null2_addr}", "--index", a.index, "--passthrough", "1",
+                                  "--streams", "8", "--concurrency", "1", "--prompts", a.llama_prompts,
+                                  "--model", a.llama_model, "--max-tokens", "128", "--flush", "1",
+                                  "--relay-log", relay_log])
+                s["null_hop"] = {k: nh[k] for k in ("overhead_ms", "itl_proxy_ms", "errors", "text_mismatches")}
                 rec["llama"] = s
                 log(f"  TTFT p50 direct {s['ttft_direct_ms']['p50']:.1f} ms, proxy {s['ttft_proxy_ms']['p50']:.1f} ms; "
-                    f"release overhead p50 {s['overhead_ms']['p50']:.2f} ms, p99 {s['overhead_ms']['p99']:.2f} ms")
+                    f"release overhead p50 {s['overhead_ms']['p50']:.2f} ms, p99 {s['overhead_ms']['p99']:.2f} ms "
+                    f"(null hop p99 {nh['overhead_ms']['p99']:.2f} ms)")
             finally:
-                for p in (srv2, rl):
+                for p in (srv2, nh2, rl):
                     p.stop()
                     procs.remove(p)
     finally:

@@ -292,8 +292,16 @@ fn guard(args: &[String]) {
     let rounds: usize = named.get("rounds").map_or(2, |r| r.parse().expect("--rounds N"));
     // A pause before each step, as between a real stream's chunks (caches go cold).
     let gap = Duration::from_micros(named.get("gap-us").map_or(0, |r| r.parse().expect("--gap-us N")));
-    let texts: Vec<String> =
-        jsonl(texts).iter().map(|v| v["text"].as_str().expect("text").to_string()).collect();
+    let lines = jsonl(texts);
+    let texts: Vec<String> = lines.iter().map(|v| v["text"].as_str().expect("text").to_string()).collect();
+    // The prompt (exempt context) of each text: its `prompt` field, else the scripted upstream's.
+    let prompts: Vec<String> = lines
+        .iter()
+        .enumerate()
+        .map(|(i, v)| {
+            v["prompt"].as_str().map_or_else(|| format!("Write something. bench-text {i}"), str::to_string)
+        })
+        .collect();
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
     let tmp = tempfile::tempdir().expect("tempdir");
     let mut config = recital_serve::ServeConfig::new(PathBuf::from(index));
@@ -305,14 +313,14 @@ fn guard(args: &[String]) {
     let jur = state.policy.default_jurisdiction().to_ascii_uppercase();
     let (mut steps_ms, mut scans, mut tokens, mut released) = (Vec::new(), 0usize, 0usize, 0usize);
     let (mut searched, mut reused) = (0usize, 0usize);
+    let mut finish_ms = Vec::new();
     let mut c0 = cpu_seconds();
     for round in 0..=rounds {
         if round == 1 {
             c0 = cpu_seconds();
         }
         for (i, text) in texts.iter().enumerate() {
-            let prompt = format!("Write something. bench-text {i}");
-            let mut g = GuardRun::new(&state, &prompt, &jur);
+            let mut g = GuardRun::new(&state, &prompts[i], &jur);
             let pieces = words(text);
             for piece in &pieces {
                 if !gap.is_zero() {
@@ -325,7 +333,14 @@ fn guard(args: &[String]) {
                 }
                 released += out;
             }
+            if !gap.is_zero() {
+                std::thread::sleep(gap);
+            }
+            let t = Instant::now();
             released += g.step("", true);
+            if round > 0 {
+                finish_ms.push(t.elapsed().as_secs_f64() * 1e3);
+            }
             if round > 0 {
                 scans += g.scans();
                 tokens += pieces.len();
@@ -346,6 +361,7 @@ fn guard(args: &[String]) {
         "tokens": tokens,
         "lookback_bytes": recital_serve::proxy::LOOKBACK_BYTES,
         "step_ms": dist(&steps_ms),
+        "finish_step_ms": dist(&finish_ms),
         "scans_per_token": scans as f64 / tokens.max(1) as f64,
         "lengths_searched_per_scan": searched as f64 / scans.max(1) as f64,
         "lengths_reused_per_scan": reused as f64 / scans.max(1) as f64,
@@ -555,6 +571,11 @@ struct Relay {
     http: reqwest::Client,
     /// `None` (LOG `-`): forward only, parse nothing (the null hop).
     log: Option<std::sync::Mutex<std::fs::File>>,
+    /// Log lines of finished streams, written when the next request arrives:
+    /// serialising a stream's events at its end took the CPU just when the
+    /// proxy behind the relay released the held-back tail (on 2 cores, a
+    /// measured ~1.4 ms delay of the final release).
+    pending: std::sync::Mutex<Vec<(String, Vec<Value>)>>,
 }
 
 /// `serve_bench relay ADDR UPSTREAM_URL LOG.jsonl`: forwards `/v1/...` POSTs to
@@ -570,6 +591,7 @@ fn relay(args: &[String]) {
         upstream: upstream.trim_end_matches('/').to_string(),
         http: reqwest::Client::builder().no_proxy().build().expect("client"),
         log: (log != "-").then(|| std::sync::Mutex::new(std::fs::File::create(log).expect("log file"))),
+        pending: Default::default(),
     });
     let rt =
         tokio::runtime::Builder::new_multi_thread().worker_threads(workers).enable_all().build().unwrap();
@@ -597,6 +619,14 @@ fn relay(args: &[String]) {
 
 async fn relay_one(st: Arc<Relay>, rest: String, body: axum::body::Bytes) -> axum::response::Response {
     use axum::response::IntoResponse;
+    if let Some(Ok(mut f)) = st.log.as_ref().map(|l| l.lock()) {
+        use std::io::Write;
+        let lines = std::mem::take(&mut *st.pending.lock().expect("pending"));
+        for (user, events) in lines {
+            let _ = writeln!(f, "{}", json!({"user": user, "events": events}));
+        }
+        let _ = f.flush();
+    }
     let req: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     let user = req.get("user").and_then(Value::as_str).unwrap_or("").to_string();
     let resp = match st
@@ -642,9 +672,8 @@ async fn relay_one(st: Arc<Relay>, rest: String, body: axum::body::Bytes) -> axu
                 break;
             }
         }
-        if let Some(Ok(mut f)) = st.log.as_ref().map(|l| l.lock()) {
-            use std::io::Write;
-            let _ = writeln!(f, "{}", json!({"user": user, "events": events}));
+        if st.log.is_some() {
+            st.pending.lock().expect("pending").push((user, events));
         }
     });
     axum::response::Response::builder()
@@ -1055,6 +1084,19 @@ fn stream(args: &[String]) {
         }
         b
     };
+    // A one-token request with another prompt (its `user` is "flush").
+    let flush_body = || -> Value {
+        let mut fb = body(usize::MAX / 2);
+        fb["stream"] = json!(false);
+        fb["max_tokens"] = json!(1);
+        fb["user"] = json!("flush");
+        if chat {
+            fb["messages"] = json!([{"role": "user", "content": "Say one word."}]);
+        } else {
+            fb["prompt"] = json!("Say one word.");
+        }
+        fb
+    };
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     let pairs = rt.block_on(async {
         let client =
@@ -1080,16 +1122,7 @@ fn stream(args: &[String]) {
                     if flush {
                         // A different prompt first, so that the model server
                         // cannot reuse the previous request's evaluated prompt.
-                        let mut fb = body(usize::MAX / 2);
-                        fb["stream"] = json!(false);
-                        fb["max_tokens"] = json!(1);
-                        fb["user"] = json!("flush");
-                        if chat {
-                            fb["messages"] = json!([{"role": "user", "content": "Say one word."}]);
-                        } else {
-                            fb["prompt"] = json!("Say one word.");
-                        }
-                        let _ = client.post(&flush_url).json(&fb).send().await.map(|r| r.bytes());
+                        let _ = client.post(&flush_url).json(&flush_body()).send().await.map(|r| r.bytes());
                     }
                     let url = format!("{}{}", base.trim_end_matches('/'), path);
                     let futs = bodies.iter().map(|b| one_stream(&client, &url, b, chat));
@@ -1114,6 +1147,12 @@ fn stream(args: &[String]) {
                 ids.len(),
                 t0.elapsed().as_secs_f64()
             );
+        }
+        if named.contains_key("relay-log") {
+            // The relay writes a stream's log line when the next request
+            // arrives: one more, so that the last streams' are written.
+            let url = format!("{}{}", direct.trim_end_matches('/'), path);
+            let _ = client.post(&url).json(&flush_body()).send().await.map(|r| r.bytes());
         }
         pairs
     });
