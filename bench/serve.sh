@@ -136,7 +136,8 @@ with open(sys.argv[1], "w") as f:
     for p in prompts:
         f.write(json.dumps({"prompt": p}) + "\n")
 EOF
-        LLAMA_ARGS=(--llama-url http://127.0.0.1:18499 --llama-model smollm2 --llama-prompts "$SW/llama-prompts.jsonl")
+        LLAMA_ARGS=(--llama-url http://127.0.0.1:18499 --llama-model smollm2 --llama-prompts "$SW/llama-prompts.jsonl"
+                    --llama-pid "$LLAMA_PID")
       else
         status="not measured: the llama-cpp-python server did not start (see $SW/llama-server.log)"
       fi

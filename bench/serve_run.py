@@ -22,12 +22,14 @@ Phases (durations depend on --mode; see PLAN):
              same measured just before the registry phase
   llama      (full mode, when --llama-url is given) the proxy in front of llama-cpp-python, through a
              recording relay (serve_bench relay) on both paths; the proxy's delay is measured against
-             the relay's arrival times of the same run; then the null hop in front of the relay
+             the relay's arrival times of the same run; then the null hop in front of the relay; then
+             both again with the model pinned to CPU 1 and the rest to CPU 0 (--llama-pid)
 
 For every wrk run it also records the server's CPU time per request (/proc/PID/stat) and how
 busy the whole machine was (/proc/stat): other processes on the 2 cores show up there.
 """
 import argparse
+import shutil
 import http.client
 import json
 import os
@@ -66,6 +68,15 @@ def machine_ticks():
 
 
 TCK = os.sysconf("SC_CLK_TCK")
+
+
+def pin(pid, cpus):
+    """Sets the CPU affinity of every thread of process `pid` (threads started later inherit it)."""
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            os.sched_setaffinity(int(tid), cpus)
+        except OSError:
+            pass  # a thread that just exited
 
 
 class Proc:
@@ -207,6 +218,7 @@ def main():
     ap.add_argument("--llama-model", default="smollm2")
     ap.add_argument("--llama-prompts")
     ap.add_argument("--llama-status", default="")
+    ap.add_argument("--llama-pid", help="the model server's PID, to pin it to CPU 1 for a second llama run")
     a = ap.parse_args()
     plan = PLAN[a.mode]
     here = os.path.dirname(os.path.abspath(__file__))
@@ -336,28 +348,39 @@ def main():
             nh2 = Proc("null-hop-llama", [a.helper, "relay", null2_addr, f"http://{relay_addr}", "-", "--workers", "2"],
                        a.work, r"listening on")
             procs.append(nh2)
-            try:
+            def measure(client_prefix):
+                """Recital, then the null hop, in front of the relay: the same 8 prompts each."""
                 c0, (b0, m0), t0 = cpu_ticks(srv2.pid), machine_ticks(), time.time()
-                s = helper_json([a.helper, "stream", "--direct", f"http://{relay_addr}",
-                                 "--proxy", f"http://127.0.0.1:{a.port + 2}", "--index", a.index,
-                                 "--streams", "8", "--concurrency", "1", "--prompts", a.llama_prompts,
-                                 "--model", a.llama_model, "--max-tokens", "128", "--flush", "1",
-                                 "--relay-log", relay_log])
+                args = ["--direct", f"http://{relay_addr}", "--index", a.index, "--streams", "8",
+                        "--concurrency", "1", "--prompts", a.llama_prompts, "--model", a.llama_model,
+                        "--max-tokens", "128", "--flush", "1", "--relay-log", relay_log]
+                s = helper_json(client_prefix + [a.helper, "stream", "--proxy", f"http://127.0.0.1:{a.port + 2}"] + args)
                 b1, m1 = machine_ticks()
                 s.update(status="ok" if not s["errors"] else f"{s['errors']} errors", model=a.llama_model,
                          kind="prompts", wall_s=time.time() - t0, server_cpu_s=(cpu_ticks(srv2.pid) - c0) / TCK,
                          machine_busy=(b1 - b0) / max(m1 - m0, 1))
-                # The null hop in front of the relay (client -> null hop -> relay -> model), same prompts.
-                nh = helper_json([a.helper, "stream", "--direct", f"http://{relay_addr}",
-                                  "--proxy", f"http://{null2_addr}", "--index", a.index, "--passthrough", "1",
-                                  "--streams", "8", "--concurrency", "1", "--prompts", a.llama_prompts,
-                                  "--model", a.llama_model, "--max-tokens", "128", "--flush", "1",
-                                  "--relay-log", relay_log])
+                # The null hop in front of the relay (client -> null hop -> relay -> model).
+                nh = helper_json(client_prefix + [a.helper, "stream", "--proxy", f"http://{null2_addr}",
+                                                  "--passthrough", "1"] + args)
                 s["null_hop"] = {k: nh[k] for k in ("overhead_ms", "itl_proxy_ms", "errors", "text_mismatches")}
-                rec["llama"] = s
                 log(f"  TTFT p50 direct {s['ttft_direct_ms']['p50']:.1f} ms, proxy {s['ttft_proxy_ms']['p50']:.1f} ms; "
                     f"release overhead p50 {s['overhead_ms']['p50']:.2f} ms, p99 {s['overhead_ms']['p99']:.2f} ms "
                     f"(null hop p99 {nh['overhead_ms']['p99']:.2f} ms)")
+                return s
+
+            try:
+                rec["llama"] = measure([])
+                if a.llama_pid and shutil.which("taskset"):
+                    # The model on a core of its own (as on hardware of its own), everything else on the
+                    # other: what the proxy adds when the model does not take its CPU.
+                    log("llama: again with the model pinned to CPU 1 and the proxy, relays and client to CPU 0")
+                    pin(int(a.llama_pid), {1})
+                    for p in (srv2, nh2, rl):
+                        pin(p.pid, {0})
+                    try:
+                        rec["llama_pinned"] = measure(["taskset", "-c", "0"])
+                    finally:
+                        pin(int(a.llama_pid), set(range(os.cpu_count() or 1)))
             finally:
                 for p in (srv2, nh2, rl):
                     p.stop()

@@ -145,6 +145,11 @@ def stream_table(r):
         dp = (ll.get("direct_path_ms") or {}).get("p50")
         out.append(stream_rows(ll, f"llama-cpp-python 0.3, SmolLM2-135M-Instruct Q4_1 (`{ll.get('model', '?')}`), "
                                    f"1 thread, greedy, 128 tokens, 8 prompts; via the relay (direct path p50 {f(dp)} ms)"))
+        lp = r.get("llama_pinned")
+        if lp and "pairs" in lp:
+            dp = (lp.get("direct_path_ms") or {}).get("p50")
+            out.append(stream_rows(lp, "the same, the model pinned to CPU 1 and the proxy, relays and client to CPU 0 "
+                                       f"(direct path p50 {f(dp)} ms)"))
     else:
         out.append(f"| llama-cpp-python, SmolLM2-135M-Instruct | {ll.get('status', 'not run')} |" + " |" * 17)
     return out
@@ -227,7 +232,11 @@ direct run token by token: both paths go through a recording relay (`serve_bench
 client → recital → relay → model) that logs when each model chunk arrived, and the release overhead is the proxied
 arrival minus the relay's arrival of the releasing chunk in the same run ("direct path": the same for the direct
 stream, the relay → client hop alone; the null hop is measured the same way, client → null hop → relay → model). Before each stream a one-token request with another prompt keeps the server
-from reusing the previous request's evaluated prompt; TTFT and ITL ratios compare the direct and proxied runs."""
+from reusing the previous request's evaluated prompt; TTFT and ITL ratios compare the direct and proxied runs. The
+relay writes each stream's log when the next request arrives, not when the stream ends, so that its own work does not
+overlap the proxy's final release. The second llama row pins the model server's threads to CPU 1 and the proxy, the
+relays and the client to CPU 0: the model on a core of its own, as on hardware of its own, and the proxy with one
+core."""
 
 
 def markdown(paths):
