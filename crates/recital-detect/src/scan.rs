@@ -470,9 +470,12 @@ fn scan_inner(
     documents.sort_by(|a, b| b.matched_tokens.cmp(&a.matched_tokens).then_with(|| a.doc_id.cmp(&b.doc_id)));
     for ((a, b), cand) in near {
         let c = &cand.chain;
+        // Only as many as `pending` keeps: a stock passage edited the same
+        // way can chain in thousands of documents.
         let occ: Vec<Occurrence> = cand
             .docs
             .iter()
+            .take(opts.max_sources)
             .map(|&(shard, doc)| Occurrence { shard, doc, token_start: c.doc_start, token_end: c.doc_end })
             .collect();
         let srcs = pending(index, Stream::Text, &occ, opts)?;
