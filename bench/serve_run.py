@@ -71,12 +71,18 @@ TCK = os.sysconf("SC_CLK_TCK")
 
 
 def pin(pid, cpus):
-    """Sets the CPU affinity of every thread of process `pid` (threads started later inherit it)."""
+    """Sets the CPU affinity of every thread of process `pid` (threads started later inherit it);
+    True when every thread still running has exactly `cpus` afterwards."""
+    ok = True
     for tid in os.listdir(f"/proc/{pid}/task"):
         try:
             os.sched_setaffinity(int(tid), cpus)
-        except OSError:
+            ok = ok and os.sched_getaffinity(int(tid)) == set(cpus)
+        except ProcessLookupError:
             pass  # a thread that just exited
+        except OSError:
+            ok = False
+    return ok
 
 
 class Proc:
@@ -370,17 +376,26 @@ def main():
 
             try:
                 rec["llama"] = measure([])
-                if a.llama_pid and shutil.which("taskset"):
+                allowed = os.sched_getaffinity(0)
+                if a.llama_pid and shutil.which("taskset") and {0, 1} <= allowed:
                     # The model on a core of its own (as on hardware of its own), everything else on the
                     # other: what the proxy adds when the model does not take its CPU.
                     log("llama: again with the model pinned to CPU 1 and the proxy, relays and client to CPU 0")
-                    pin(int(a.llama_pid), {1})
+                    before = os.sched_getaffinity(int(a.llama_pid))
+                    pinned = pin(int(a.llama_pid), {1})
                     for p in (srv2, nh2, rl):
-                        pin(p.pid, {0})
+                        pinned = pin(p.pid, {0}) and pinned
                     try:
-                        rec["llama_pinned"] = measure(["taskset", "-c", "0"])
+                        if pinned:
+                            rec["llama_pinned"] = measure(["taskset", "-c", "0"])
+                        else:
+                            rec["llama_pinned"] = {"status": "not measured: the processes could not be pinned"}
                     finally:
-                        pin(int(a.llama_pid), set(range(os.cpu_count() or 1)))
+                        pin(int(a.llama_pid), before)
+                        for p in (srv2, nh2, rl):
+                            pin(p.pid, allowed)
+                elif a.llama_pid:
+                    rec["llama_pinned"] = {"status": "not measured: needs taskset and CPUs 0 and 1"}
             finally:
                 for p in (srv2, nh2, rl):
                     p.stop()

@@ -146,10 +146,12 @@ def stream_table(r):
         out.append(stream_rows(ll, f"llama-cpp-python 0.3, SmolLM2-135M-Instruct Q4_1 (`{ll.get('model', '?')}`), "
                                    f"1 thread, greedy, 128 tokens, 8 prompts; via the relay (direct path p50 {f(dp)} ms)"))
         lp = r.get("llama_pinned")
+        label = "the same, the model pinned to CPU 1 and the proxy, relays and client to CPU 0"
         if lp and "pairs" in lp:
             dp = (lp.get("direct_path_ms") or {}).get("p50")
-            out.append(stream_rows(lp, "the same, the model pinned to CPU 1 and the proxy, relays and client to CPU 0 "
-                                       f"(direct path p50 {f(dp)} ms)"))
+            out.append(stream_rows(lp, f"{label} (direct path p50 {f(dp)} ms)"))
+        elif lp:
+            out.append(f"| {label} | {lp.get('status', 'not run')} |" + " |" * 17)
     else:
         out.append(f"| llama-cpp-python, SmolLM2-135M-Instruct | {ll.get('status', 'not run')} |" + " |" * 17)
     return out

@@ -569,7 +569,8 @@ fn tokio_stream_from(
 struct Relay {
     upstream: String,
     http: reqwest::Client,
-    /// `None` (LOG `-`): forward only, parse nothing (the null hop).
+    /// `None` (LOG `-`): forward only, parse no event (the null hop; the
+    /// request body is still read for its `user` tag).
     log: Option<std::sync::Mutex<std::fs::File>>,
     /// Log lines of finished streams, written when the next request arrives:
     /// serialising a stream's events at its end took the CPU just when the
@@ -578,7 +579,7 @@ struct Relay {
     pending: std::sync::Mutex<Vec<(String, Vec<Value>)>>,
 }
 
-/// `serve_bench relay ADDR UPSTREAM_URL LOG.jsonl`: forwards `/v1/...` POSTs to
+/// `serve_bench relay ADDR UPSTREAM_URL LOG.jsonl|- [--workers N]`: forwards `/v1/...` POSTs to
 /// the upstream and streams the answer back unchanged, logging when each SSE
 /// event arrived from the upstream (CLOCK_MONOTONIC ns), per request, keyed by
 /// the request's `user` field: one JSON line per request,
@@ -646,6 +647,10 @@ async fn relay_one(st: Arc<Relay>, rest: String, body: axum::body::Bytes) -> axu
     tokio::spawn(async move {
         let mut stream = resp.bytes_stream();
         let (mut buf, mut events) = (Vec::<u8>::new(), Vec::<Value>::new());
+        // Queued at `[DONE]`, before it is forwarded: a client that stops
+        // reading there (recital does) may send its next request before the
+        // upstream closes, and must find this stream's line already queued.
+        let mut queued = false;
         while let Some(Ok(b)) = stream.next().await {
             let t = mono_ns();
             if st.log.is_some() {
@@ -656,6 +661,10 @@ async fn relay_one(st: Arc<Relay>, rest: String, body: axum::body::Bytes) -> axu
                 let ev = String::from_utf8_lossy(&ev);
                 let data: String =
                     ev.lines().filter_map(|l| l.strip_prefix("data:")).map(str::trim_start).collect();
+                if data.trim() == "[DONE]" && !queued {
+                    queued = true;
+                    st.pending.lock().expect("pending").push((user.clone(), std::mem::take(&mut events)));
+                }
                 if let Ok(v) = serde_json::from_str::<Value>(&data) {
                     for c in v.get("choices").and_then(Value::as_array).into_iter().flatten() {
                         let content = c
@@ -672,7 +681,7 @@ async fn relay_one(st: Arc<Relay>, rest: String, body: axum::body::Bytes) -> axu
                 break;
             }
         }
-        if st.log.is_some() {
+        if st.log.is_some() && !queued {
             st.pending.lock().expect("pending").push((user, events));
         }
     });
@@ -1097,6 +1106,9 @@ fn stream(args: &[String]) {
         }
         fb
     };
+    // Tags the requests of this run (`user`), so that a relay log that
+    // several runs append to is never read for another run's streams.
+    let run_id = format!("{:x}", mono_ns());
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     let pairs = rt.block_on(async {
         let client =
@@ -1113,7 +1125,7 @@ fn stream(args: &[String]) {
                     .iter()
                     .map(|&i| {
                         let mut b = body(i);
-                        b["user"] = json!(format!("bench-{i}-{side}"));
+                        b["user"] = json!(format!("bench-{i}-{side}-{run_id}"));
                         b
                     })
                     .collect();

@@ -19,6 +19,9 @@ use std::ops::Range;
 /// small, rebuilt per scan, and on the streaming proxy's path after every
 /// token, where SipHash was a measurable share of a step; foldhash (already
 /// in the tree) hashes them several times faster, with a per-map random seed.
+/// It claims less resistance to chosen-key flooding than SipHash; a map here
+/// holds at most one output's tokens and lives for one scan (or one stream's
+/// window), which bounds what crafted input could cost.
 type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
 
 use recital_index::{Index, Occurrence, Stream};
@@ -167,8 +170,9 @@ pub struct ScanMemo {
     lengths: HashMap<usize, (u32, Vec<String>)>,
     /// By exact piece (text-stream tokens): count and occurrences.
     counts: HashMap<Vec<String>, (u64, Vec<Occurrence>)>,
-    /// By (shard, document): token ids read for chain extension, see [`DocIds`].
-    doc_ids: HashMap<DocKey, DocIds>,
+    /// By (shard, document): token ids read for chain extension, a stretch
+    /// per chain, see [`DocIds`].
+    doc_ids: HashMap<DocKey, Vec<DocIds>>,
     /// The context, its exemption run length and its indexed runs.
     context: Option<(String, usize, crate::context::ContextGrams)>,
     /// Match lengths searched / reused, over the memo's life (for tests and metrics).
@@ -383,7 +387,7 @@ fn scan_inner(
     // Documents' token ids kept from the previous window (memo only); those
     // used now are kept for the next.
     let mut ids_before = memo.as_mut().map(|(m, _)| std::mem::take(&mut m.doc_ids)).unwrap_or_default();
-    let mut ids_now: HashMap<DocKey, DocIds> = HashMap::default();
+    let mut ids_now: HashMap<DocKey, Vec<DocIds>> = HashMap::default();
     for key in doc_keys {
         let mut chains = chain(per_doc.remove(&key).unwrap_or_default(), opts.max_gap);
         let mut covered = vec![false; n];
@@ -402,18 +406,21 @@ fn scan_inner(
                 let lo = c.doc_start.saturating_sub(REACH);
                 let hi = c.doc_end + REACH;
                 if let Some(st) = index.shards()[key.0].shard.stream(Stream::Text) {
-                    if memo.is_some() && ids_now.get(&key).and_then(|d| d.get(lo, hi)).is_none() {
-                        let kept = ids_before.remove(&key).filter(|d| d.get(lo, hi).is_some());
+                    // (A document can hold several chains: one kept stretch each.)
+                    let covers = |d: &DocIds| d.get(lo, hi).is_some();
+                    if memo.is_some() && !ids_now.get(&key).is_some_and(|v| v.iter().any(covers)) {
+                        let before = ids_before.get_mut(&key);
+                        let kept = before.and_then(|v| v.iter().position(covers).map(|i| v.swap_remove(i)));
                         // Read ahead: the chain grows with the output.
                         let d = kept.unwrap_or_else(|| DocIds {
                             from: lo,
                             to: hi + REACH,
                             ids: st.files.doc_token_ids(key.1, lo, hi + REACH),
                         });
-                        ids_now.insert(key, d);
+                        ids_now.entry(key).or_default().push(d);
                     }
                     let read;
-                    let ids = match ids_now.get(&key).and_then(|d| d.get(lo, hi)) {
+                    let ids = match ids_now.get(&key).and_then(|v| v.iter().find_map(|d| d.get(lo, hi))) {
                         Some(ids) => ids,
                         None => {
                             read = st.files.doc_token_ids(key.1, lo, hi);
@@ -644,9 +651,12 @@ fn memo_lengths(
     // Only the tail from the first start without an answer is handed to the
     // index: a match from `l` reads `toks[l..]` alone, and the index looks up
     // every token it is given in its vocabulary, a cache miss each on a large
-    // index when a stream's steps are 20 ms apart. A stream's window has a
-    // reusable answer at all but its last few starts, so this keeps the
-    // lookups per step to the new and still-open ones instead of the window.
+    // index when a stream's steps are 20 ms apart. In a window of novel text
+    // every start but the last few has a closed, reusable answer, so the
+    // lookups per step drop from the window's tokens to a few. (While a copy
+    // is still being streamed, its starts stay open and the tail runs from
+    // the copy's start: its tokens are looked up each step, though the
+    // searches stay few, see `search_positions`.)
     let first = known.iter().position(Option::is_none).unwrap_or(n);
     let mut lengths = vec![0u32; first];
     lengths.extend(index.match_lengths_where(Stream::Text, &toks[first..], |l| known[first + l].is_none()));

@@ -146,7 +146,7 @@ struct TopLevel {
 /// runs cold, as the streaming guard's do (one step every few tens of
 /// milliseconds per stream, with the caches taken by everything else in
 /// between). One table read replaces up to `bits` of those steps. The table
-/// has about one entry per sample (at most 2^16 + 1), so small shards get
+/// has one to two entries per sample (at most 2^16 + 1), so small shards get
 /// small tables.
 struct Radix {
     bits: u32,
@@ -929,11 +929,33 @@ mod tests {
             keys.sort_unstable();
             let r = Radix::new(&keys);
             let mask = key_mask(len);
-            let kp = if keys.is_empty() { probe } else { keys[pick.index(keys.len())] ^ (probe & 0xff) } & mask;
+            // Near a key (the low byte changed), or anywhere (also between
+            // filled buckets, in empty ones).
+            let near = !keys.is_empty() && probe % 2 == 0;
+            let kp = if near { keys[pick.index(keys.len())] ^ (probe & 0xff) } else { probe } & mask;
             let (lo, hi) = r.range(kp, mask);
             prop_assert!(lo <= hi && hi <= keys.len());
             prop_assert!(keys[..lo].iter().all(|&x| x & mask < kp));
             prop_assert!(keys[hi..].iter().all(|&x| x & mask > kp));
+        }
+    }
+
+    #[test]
+    fn a_radix_table_of_many_keys_is_capped_at_16_bits_and_exact() {
+        // 70,000 sorted keys over a narrow band: more than 2^16 samples.
+        let keys: Vec<u64> = (0..70_000u64).map(|i| (i * 0x0000_9e37_79b9_7f4a) | (3 << 62)).collect();
+        let mut keys = keys;
+        keys.sort_unstable();
+        let r = Radix::new(&keys);
+        assert_eq!(r.bits, 16);
+        assert_eq!(r.starts.len(), (1 << 16) + 1);
+        for (i, len) in [(0usize, 8usize), (123, 2), (69_999, 1), (40_000, 3), (7, 0)] {
+            let mask = key_mask(len);
+            for kp in [keys[i] & mask, (keys[i] ^ 0x00ff_0000_0000_0000) & mask, (keys[i] >> 1) & mask] {
+                let (lo, hi) = r.range(kp, mask);
+                assert!(keys[..lo].iter().all(|&x| x & mask < kp), "below, key {i}, len {len}");
+                assert!(keys[hi..].iter().all(|&x| x & mask > kp), "above, key {i}, len {len}");
+            }
         }
     }
 
