@@ -408,24 +408,24 @@ fn scan_inner(
                 if let Some(st) = index.shards()[key.0].shard.stream(Stream::Text) {
                     // (A document can hold several chains: one kept stretch each.)
                     let covers = |d: &DocIds| d.get(lo, hi).is_some();
-                    if memo.is_some() && !ids_now.get(&key).is_some_and(|v| v.iter().any(covers)) {
-                        let before = ids_before.get_mut(&key);
-                        let kept = before.and_then(|v| v.iter().position(covers).map(|i| v.swap_remove(i)));
-                        // Read ahead: the chain grows with the output.
-                        let d = kept.unwrap_or_else(|| DocIds {
-                            from: lo,
-                            to: hi + REACH,
-                            ids: st.files.doc_token_ids(key.1, lo, hi + REACH),
-                        });
-                        ids_now.entry(key).or_default().push(d);
-                    }
                     let read;
-                    let ids = match ids_now.get(&key).and_then(|v| v.iter().find_map(|d| d.get(lo, hi))) {
-                        Some(ids) => ids,
-                        None => {
-                            read = st.files.doc_token_ids(key.1, lo, hi);
-                            &read[..]
+                    let ids: &[u32] = if memo.is_some() {
+                        let kept = ids_now.entry(key).or_default();
+                        if !kept.iter().any(covers) {
+                            let before = ids_before.get_mut(&key);
+                            let reuse =
+                                before.and_then(|v| v.iter().position(covers).map(|i| v.swap_remove(i)));
+                            // Read ahead: the chain grows with the output.
+                            kept.push(reuse.unwrap_or_else(|| DocIds {
+                                from: lo,
+                                to: hi + REACH,
+                                ids: st.files.doc_token_ids(key.1, lo, hi + REACH),
+                            }));
                         }
+                        kept.iter().find_map(|d| d.get(lo, hi)).unwrap_or_default()
+                    } else {
+                        read = st.files.doc_token_ids(key.1, lo, hi);
+                        &read
                     };
                     c.doc_start -= lo;
                     c.doc_end -= lo;

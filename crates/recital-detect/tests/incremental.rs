@@ -140,3 +140,65 @@ fn the_memo_saves_searches_on_a_growing_text() {
     // Each step searches only the positions whose match may have grown.
     assert!(memo.reused > 5 * memo.searched, "searched {} reused {}", memo.searched, memo.reused);
 }
+
+/// Edited copies from deep inside long documents (chains whose stretches start
+/// hundreds of tokens in and are read ahead), two of them from the same
+/// document: every memoised window reports what a fresh scan of it reports.
+#[test]
+fn memoised_windows_equal_fresh_scans_on_edited_copies_of_long_documents() {
+    // A seeded stream of words from a 300-word vocabulary: long, rarely repeating runs.
+    let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+    let mut word = || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        format!("w{}", x % 300)
+    };
+    let docs: Vec<Vec<String>> = (0..3).map(|_| (0..1500).map(|_| word()).collect()).collect();
+    let t = tempfile::tempdir().unwrap();
+    let dir = t.path().join("c");
+    std::fs::create_dir(&dir).unwrap();
+    for (i, d) in docs.iter().enumerate() {
+        std::fs::write(dir.join(format!("d{i}.txt")), d.join(" ")).unwrap();
+    }
+    let idx_dir = t.path().join("idx");
+    recital_index::build(&idx_dir, &[dir], &IngestOptions::default(), &BuildOptions::default()).unwrap();
+    let idx = Index::open(&idx_dir).unwrap();
+    // Two edited copies from document 1 (one word in 9 changed), one from document 2.
+    let edited = |d: &[String], from: usize, len: usize| -> Vec<String> {
+        d[from..from + len]
+            .iter()
+            .enumerate()
+            .map(|(k, w)| if k % 9 == 4 { "EDIT".into() } else { w.clone() })
+            .collect()
+    };
+    let mut words: Vec<String> = vec!["intro".into(), "words".into()];
+    words.extend(edited(&docs[1], 700, 60));
+    words.extend(["and".into(), "then".into()]);
+    words.extend(edited(&docs[1], 1100, 50));
+    words.push("also".into());
+    words.extend(edited(&docs[2], 400, 40));
+    let out = words.join(" ");
+    let opts = ScanOptions { min_tokens: 12, seed_tokens: 4, ..ScanOptions::default() };
+    let mut memo = ScanMemo::default();
+    let (mut near_seen, mut ws) = (0, 0usize);
+    for (end, _) in out.char_indices().filter(|(_, c)| *c == ' ').chain(std::iter::once((out.len(), ' '))) {
+        // The window: the last ~400 bytes, from a word start, never moving back.
+        if end > 400 {
+            let s = end - 400;
+            ws = ws.max(s + out[s..end].find(' ').unwrap_or(0));
+        }
+        let window = Input::decode(&out.as_bytes()[ws..end]).unwrap();
+        let fresh = scan(&idx, &window, &opts).unwrap();
+        let memoised = scan_window(&idx, &window, &opts, &mut memo, ws).unwrap();
+        assert_eq!(
+            serde_json::to_value(&memoised).unwrap(),
+            serde_json::to_value(&fresh).unwrap(),
+            "window {:?}",
+            &out[ws..end]
+        );
+        near_seen += fresh.spans.iter().filter(|s| s.kind == recital_detect::report::SpanKind::Near).count();
+    }
+    // The edited copies were chained (and extended) as near-verbatim spans.
+    assert!(near_seen > 0);
+}
