@@ -74,6 +74,13 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = json!({"error": {"message": self.message, "type": self.kind(), "code": self.code}});
         let mut resp = (self.status, axum::Json(body)).into_response();
+        if self.status == StatusCode::PAYLOAD_TOO_LARGE {
+            // The rest of the body was never read, so the connection cannot
+            // carry another request: say so, or a client that pools
+            // connections sends its next request into one the server closes.
+            resp.headers_mut()
+                .insert(axum::http::header::CONNECTION, axum::http::HeaderValue::from_static("close"));
+        }
         if let Some(s) = self.retry_after {
             if let Ok(v) = s.to_string().parse() {
                 resp.headers_mut().insert(axum::http::header::RETRY_AFTER, v);
