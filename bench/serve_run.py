@@ -247,7 +247,11 @@ def main():
     up_addr, addr = f"127.0.0.1:{a.port + 1}", f"127.0.0.1:{a.port}"
     procs = []
     try:
-        up = Proc("upstream", [a.helper, "upstream", up_addr, combined, "--delay-ms", "20", "--first-ms", "20"],
+        # The upstream logs when each request arrived and each chunk left: the streams phases time
+        # every proxied token from the moment the upstream sent the chunk that released it.
+        up_log = os.path.join(a.work, "upstream-log.jsonl")
+        up = Proc("upstream", [a.helper, "upstream", up_addr, combined, "--delay-ms", "20", "--first-ms", "20",
+                               "--log", up_log],
                   a.work, r"listening on")
         procs.append(up)
         db = os.path.join(a.work, "serve.db")
@@ -297,7 +301,7 @@ def main():
             t0 = time.time()
             s = helper_json([a.helper, "stream", "--direct", f"http://{up_addr}", "--proxy", f"http://{addr}", "--index", a.index,
                              "--streams", str(n), "--concurrency", str(conc), "--texts", str(texts),
-                             "--offset", str(off)])
+                             "--offset", str(off), "--relay-log", up_log])
             b1, m1 = machine_ticks()
             s.update(kind=kind, wall_s=time.time() - t0, server_cpu_s=(cpu_ticks(srv.pid) - c0) / TCK,
                      machine_busy=(b1 - b0) / max(m1 - m0, 1))
@@ -305,8 +309,9 @@ def main():
             # what any extra hop costs on this machine under the same load.
             nh = helper_json([a.helper, "stream", "--direct", f"http://{up_addr}", "--proxy", f"http://{null_addr}",
                               "--index", a.index, "--passthrough", "1", "--streams", str(n), "--concurrency", str(conc),
-                              "--texts", str(texts), "--offset", str(off)])
-            s["null_hop"] = {k: nh[k] for k in ("overhead_ms", "itl_proxy_ms", "errors", "text_mismatches")}
+                              "--texts", str(texts), "--offset", str(off), "--relay-log", up_log])
+            s["null_hop"] = {k: nh.get(k) for k in ("overhead_ms", "overhead_vs_direct_run_ms", "itl_proxy_ms",
+                                                    "errors", "text_mismatches", "request_to_upstream_ms")}
             rec["streams"].append(s)
             log(f"  TTFT p50 direct {s['ttft_direct_ms']['p50']:.1f} ms, proxy {s['ttft_proxy_ms']['p50']:.1f} ms; "
                 f"overhead beyond hold-back p50 {s['overhead_ms']['p50']:.2f} ms, p99 {s['overhead_ms']['p99']:.2f} ms "

@@ -5,7 +5,7 @@
 //! ```text
 //! serve_bench inproc   INDEX OUTPUTS.jsonl [--policy FILE] [--rounds N] [--secs S]
 //!                      [--threads 1,2] [--variants scan_default,...]
-//! serve_bench upstream ADDR TEXTS.jsonl [--delay-ms 20] [--first-ms 20]
+//! serve_bench upstream ADDR TEXTS.jsonl [--delay-ms 20] [--first-ms 20] [--log FILE]
 //! serve_bench stream   --direct URL --proxy URL --index DIR --streams N --concurrency C
 //!                      [--policy FILE] [--texts N] [--offset K] [--endpoint chat|completions]
 //!                      [--prompts FILE --model M --max-tokens K] [--flush 1] [--relay-log FILE]
@@ -30,7 +30,9 @@
 //!   schedule from the moment the request arrives: word k at `first + k·delay`
 //!   ms; then a `finish_reason: "stop"` chunk and `[DONE]`. Each stream has its
 //!   own thread sleeping to the deadlines (tokio's timer has 1 ms ticks).
-//!   TCP_NODELAY is set on accepted connections (as uvicorn does).
+//!   TCP_NODELAY is set on accepted connections (as uvicorn does). `--log`
+//!   writes when each request arrived and each chunk left, in the relay's log
+//!   format, for `stream --relay-log`.
 //! - `stream`: rounds of C concurrent streams, the same texts once directly and
 //!   once through the proxy (order alternating per round), and pairs them; see
 //!   `analyse` for the definitions. `--passthrough 1` when `--proxy` is a
@@ -411,6 +413,38 @@ struct Upstream {
     delay: Duration,
     first: Duration,
     served: AtomicUsize,
+    /// `--log FILE`: when each stream's request arrived and each chunk was
+    /// sent, in the relay's log format (see [`UpstreamLog`]).
+    log: Option<UpstreamLog>,
+}
+
+/// The scripted upstream's log: one JSON line per request,
+/// `{"user": ..., "arrived": t_ns, "events": [[t_ns, content, finished], ...]}`
+/// (CLOCK_MONOTONIC ns; `t_ns` when the chunk was handed to the server, at
+/// its deadline). `stream --relay-log` reads it like a relay's: the proxied
+/// tokens are then timed from the moment the upstream sent the chunk that
+/// released them, not against a separate direct run (whose own timer jitter,
+/// and a whole stream shifted by when its request reached the upstream,
+/// would otherwise count in every token's overhead).
+#[derive(Default)]
+struct UpstreamLog {
+    file: std::sync::Mutex<Option<std::fs::File>>,
+    /// Lines of finished streams, written when a later request arrives
+    /// (never while a stream is being timed).
+    pending: std::sync::Mutex<Vec<Value>>,
+}
+
+impl UpstreamLog {
+    fn write_pending(&self) {
+        let lines = std::mem::take(&mut *self.pending.lock().expect("pending"));
+        if let Some(f) = self.file.lock().expect("log").as_mut() {
+            use std::io::Write;
+            for l in lines {
+                let _ = writeln!(f, "{l}");
+            }
+            let _ = f.flush();
+        }
+    }
 }
 
 /// Pieces of `text` streamed one per chunk: each word with the whitespace before it.
@@ -448,6 +482,10 @@ fn upstream(args: &[String]) {
         delay: ms("delay-ms", 20),
         first: ms("first-ms", 20),
         served: AtomicUsize::new(0),
+        log: named.get("log").map(|p| UpstreamLog {
+            file: std::sync::Mutex::new(Some(std::fs::File::create(p).expect("--log file"))),
+            pending: Default::default(),
+        }),
     });
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
     rt.block_on(async move {
@@ -484,7 +522,9 @@ async fn answer(
 ) -> axum::response::Response {
     use axum::response::IntoResponse;
     let t0 = Instant::now();
+    let arrived = mono_ns();
     let req: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let user = req.get("user").and_then(Value::as_str).unwrap_or("").to_string();
     let raw = String::from_utf8_lossy(&body);
     let n = raw
         .find("bench-text ")
@@ -511,6 +551,9 @@ async fn answer(
         bytes::Bytes::from(format!("data: {v}\n\n"))
     };
     if !req.get("stream").and_then(Value::as_bool).unwrap_or(false) {
+        if let Some(log) = &up.log {
+            log.write_pending();
+        }
         let choice = if chat {
             json!({"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"})
         } else {
@@ -531,22 +574,40 @@ async fn answer(
         frames.push(chunk(Some(p), false, None));
     }
     frames.push(chunk(None, false, Some("stop")));
+    let n_pieces = pieces.len();
     std::thread::spawn(move || {
+        // Earlier streams' log lines, before this one's first deadline.
+        if let Some(log) = &up.log {
+            log.write_pending();
+        }
+        let mut events = Vec::new();
         // Frame 0 (the role) at once in chat; word k at first + k·delay; the
         // finish chunk and [DONE] right after the last word.
         let base = if chat { 1 } else { 0 };
         for (i, f) in frames.into_iter().enumerate() {
             if i >= base {
-                let k = (i - base).min(pieces.len().saturating_sub(1)) as u32;
+                let k = (i - base).min(n_pieces.saturating_sub(1)) as u32;
                 let due = t0 + first + delay * k;
                 let now = Instant::now();
                 if due > now {
                     std::thread::sleep(due - now);
                 }
             }
+            let t = mono_ns();
             if tx.blocking_send(f).is_err() {
                 return; // client went away
             }
+            if up.log.is_some() && i >= base {
+                let last = i + 1 == base + n_pieces + 1;
+                let content = if last { "" } else { pieces[i - base].as_str() };
+                events.push(json!([t, content, last]));
+            }
+        }
+        if let Some(log) = &up.log {
+            log.pending
+                .lock()
+                .expect("pending")
+                .push(json!({"user": user, "arrived": arrived, "events": events}));
         }
         let _ = tx.blocking_send(bytes::Bytes::from_static(b"data: [DONE]\n\n"));
     });
@@ -880,6 +941,9 @@ fn seen_from_relay(events: &[Value], t0_ns: u64) -> Seen {
 /// Definitions (times in ms from the moment each request was sent; the
 /// direct and the proxied stream of a pair carry the same text on the same
 /// schedule; "token" = one upstream chunk, a word for the scripted upstream).
+/// a_direct is the reference: with `--relay-log`, when the logged upstream
+/// (or the relay in front of a model server) sent each chunk of the proxied
+/// stream itself; otherwise the arrivals of the paired direct run.
 /// - r_hold(i): the upstream token whose arrival releases token i under the
 ///   hold-back alone (`release_bounds`: all but the last `trigger` recital
 ///   tokens released; the finish chunk releases the rest).
@@ -891,6 +955,9 @@ fn seen_from_relay(events: &[Value], t0_ns: u64) -> Seen {
 /// - `overhead_ms`: a_proxy(i) − a_direct(r_guard(i)): the time the proxy took
 ///   to check and forward the release (the figure for the issue's "added
 ///   inter-token p99 beyond the hold-back").
+/// - `overhead_vs_direct_run_ms` (with a log only): the same against the
+///   paired direct run's arrivals; it adds the two runs' timer jitter, and
+///   a whole stream's shift when its request reached the upstream later.
 /// - `tokens_held_longer`: tokens with r_guard(i) > r_hold(i).
 /// - TTFT: first content piece; ITL: gaps between consecutive content pieces.
 fn analyse(
@@ -904,6 +971,7 @@ fn analyse(
     let (mut ttft_d, mut ttft_p, mut ttft_added, mut ttft_over) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let (mut itl_d, mut itl_p, mut added, mut overhead) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mut overhead_vs_direct = Vec::new();
     let (mut held, mut held_by, mut unmatched_pieces) = (0usize, Vec::new(), 0usize);
     let (mut total_d, mut total_p) = (Vec::new(), Vec::new());
     let (mut mismatched, mut errors, mut pieces_d, mut pieces_p) = (0usize, Vec::new(), 0usize, 0usize);
@@ -997,6 +1065,17 @@ fn analyse(
             }
         }
         let first = |b: &[usize], x: usize| b.iter().position(|&v| v >= x).unwrap_or(b.len() - 1);
+        // With a logged reference, the old figure too: against the paired
+        // direct run's arrivals (its timer jitter and start included).
+        let direct_times: Option<Vec<f64>> =
+            (relay.is_some() && p.direct.text() == reference.text()).then(|| {
+                p.direct
+                    .pieces
+                    .iter()
+                    .map(|x| x.0)
+                    .chain(std::iter::once(p.direct.finish_ms.unwrap_or(p.direct.end_ms)))
+                    .collect()
+            });
         let mut end = 0usize;
         for (i, (_, s)) in reference.pieces.iter().enumerate() {
             end += s.len();
@@ -1006,6 +1085,9 @@ fn analyse(
             let (a, o) = (t - times[rh], t - times[rg]);
             added.push(a);
             overhead.push(o);
+            if let Some(dt) = direct_times.as_ref().filter(|dt| dt.len() == times.len()) {
+                overhead_vs_direct.push(t - dt[rg]);
+            }
             rows.push(json!({"stream": p.proxy.tag, "token": i, "tokens": reference.pieces.len(),
                              "released_by": rg, "piece": j, "overhead_ms": o, "added_ms": a}));
             if rg > rh {
@@ -1050,6 +1132,7 @@ fn analyse(
         "itl_ratio_p99": ratio(&itl_p, &itl_d, 0.99),
         "added_beyond_hold_back_ms": dist(&added),
         "overhead_ms": dist(&overhead),
+        "overhead_vs_direct_run_ms": dist(&overhead_vs_direct),
         "reference": if relay.is_some() { "relay (same run)" } else { "direct stream (paired run)" },
         "direct_path_ms": dist(&direct_path),
         "words_held_longer": held,
@@ -1181,8 +1264,30 @@ fn stream(args: &[String]) {
             .filter_map(|v| Some((v["user"].as_str()?.to_string(), v["events"].as_array()?.clone())))
             .collect()
     });
+    // When the log is the scripted upstream's: how long each request took
+    // to reach it, from the client's send (the proxy's share of TTFT that
+    // precedes the first chunk).
+    let arrivals: HashMap<String, u64> = named
+        .get("relay-log")
+        .map(|p| {
+            jsonl(p)
+                .into_iter()
+                .filter_map(|v| Some((v["user"].as_str()?.to_string(), v["arrived"].as_u64()?)))
+                .collect()
+        })
+        .unwrap_or_default();
+    let to_upstream = |side: fn(&Pair) -> &Seen| -> Vec<f64> {
+        pairs
+            .iter()
+            .filter_map(|p| Some((*arrivals.get(&side(p).tag)? as f64 - side(p).t0_ns as f64) / 1e6))
+            .collect()
+    };
+    let (to_up_direct, to_up_proxy) = (to_upstream(|p| &p.direct), to_upstream(|p| &p.proxy));
     let passthrough = named.get("passthrough").is_some_and(|f| f == "1");
     let mut v = analyse(&pairs, trigger, &state, relay_log.as_ref(), passthrough);
+    if !to_up_proxy.is_empty() {
+        v["request_to_upstream_ms"] = json!({"direct": dist(&to_up_direct), "proxy": dist(&to_up_proxy)});
+    }
     v["passthrough"] = json!(passthrough);
     v["concurrency"] = json!(conc);
     v["endpoint"] = json!(path);
