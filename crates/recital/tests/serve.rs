@@ -110,6 +110,40 @@ fn stream_streams_before_the_end_and_unflagged_text_passes_unchanged() {
 }
 
 #[test]
+fn finished_streams_give_the_upstream_connection_back_for_the_next_request() {
+    let dir = tempfile::tempdir().unwrap();
+    let idx = build_index(dir.path());
+    let text = "A short answer of ordinary words, written for this test and found in no corpus at all, \
+                long enough to be streamed in a few dozen pieces."
+        .to_string();
+    let up = Upstream::start_keep_alive(Script {
+        text: text.clone(),
+        delay: Duration::from_millis(1),
+        die_after: None,
+    });
+    let db = dir.path().join("db.sqlite");
+    let s = Server::start(
+        &["--index", idx.to_str().unwrap(), "--db", db.to_str().unwrap(), "--upstream", &up.base],
+        &[],
+    );
+    for i in 0..3 {
+        let resp = client().post(s.url("/v1/chat/completions")).json(&chat_req(true)).send().unwrap();
+        let (content, finish, _) = chat_stream_content(&sse_events(resp));
+        assert_eq!(content, text, "stream {i}");
+        assert_eq!(finish.as_deref(), Some("stop"));
+        // The body's end is read after `[DONE]`, off the stream's path.
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    assert_eq!(up.served.lock().unwrap().len(), 3);
+    assert!(up.served.lock().unwrap().iter().all(|r| r.finished && !r.hung_up));
+    assert_eq!(
+        up.connections.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "the three streams must reuse one upstream connection"
+    );
+}
+
+#[test]
 fn block_ends_the_stream_with_content_filter_and_cancels_the_upstream() {
     let dir = tempfile::tempdir().unwrap();
     let idx = build_index(dir.path());
@@ -125,7 +159,13 @@ fn block_ends_the_stream_with_content_filter_and_cancels_the_upstream() {
     let (mut text, q) = answer_quoting(1);
     text.push(' ');
     text.push_str(&prose(99, 400)); // a long tail the upstream should never get to send
-    let up = Upstream::start(Script { text: text.clone(), delay: Duration::from_millis(5), die_after: None });
+                                    // Keep-alive, as model servers answer: the proxy must close the connection
+                                    // to cancel, not leave it for reuse.
+    let up = Upstream::start_keep_alive(Script {
+        text: text.clone(),
+        delay: Duration::from_millis(5),
+        die_after: None,
+    });
     let db = dir.path().join("db.sqlite");
     let s = Server::start(
         &[

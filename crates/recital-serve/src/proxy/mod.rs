@@ -366,6 +366,22 @@ enum Outcome {
 /// The upstream body.
 type Upstream = std::pin::Pin<Box<dyn futures_util::Stream<Item = reqwest::Result<bytes::Bytes>> + Send>>;
 
+/// How long the rest of a finished upstream body may take to end.
+const DRAIN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Reads what follows `[DONE]` (the end of the chunked body, normally
+/// already there) off the stream's path, so that the upstream connection
+/// goes back to the client's pool: a body dropped before its end closes the
+/// connection, and every stream then paid a new connection to the model
+/// server (and left a socket in TIME_WAIT). An upstream that keeps the body
+/// open after `[DONE]` loses the connection after [`DRAIN_TIMEOUT`].
+fn drain(mut rest: Upstream) {
+    tokio::spawn(async move {
+        let _ =
+            tokio::time::timeout(DRAIN_TIMEOUT, async { while let Some(Ok(_)) = rest.next().await {} }).await;
+    });
+}
+
 /// Moves one stream from upstream to client.
 struct Pump {
     state: Arc<AppState>,
@@ -440,7 +456,11 @@ impl Pump {
         while self.out.is_empty() && self.outcome.is_none() {
             if let Some(o) = self.advance().await {
                 self.outcome = Some(o);
-                self.upstream = None;
+                // Otherwise (blocked, failed) the body is dropped here: that
+                // closes the connection, which cancels the generation.
+                if let (Outcome::Done, Some(rest)) = (o, self.upstream.take()) {
+                    drain(rest);
+                }
             }
         }
     }

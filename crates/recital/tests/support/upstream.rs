@@ -4,6 +4,7 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -34,23 +35,42 @@ pub struct Upstream {
     pub base: String,
     pub script: Arc<Mutex<Script>>,
     pub served: Arc<Mutex<Vec<Served>>>,
+    /// Connections accepted.
+    pub connections: Arc<AtomicUsize>,
 }
 
 impl Upstream {
+    /// One request per connection (`Connection: close`; a streamed body
+    /// ends when the connection does).
     pub fn start(script: Script) -> Upstream {
+        Self::start_with(script, false)
+    }
+
+    /// Keep-alive, as model servers answer: streamed bodies are chunked and
+    /// a connection serves requests until the client closes it.
+    pub fn start_keep_alive(script: Script) -> Upstream {
+        Self::start_with(script, true)
+    }
+
+    fn start_with(script: Script, keep_alive: bool) -> Upstream {
         let l = TcpListener::bind("127.0.0.1:0").unwrap();
         let base = format!("http://{}", l.local_addr().unwrap());
         let script = Arc::new(Mutex::new(script));
         let served = Arc::new(Mutex::new(Vec::new()));
-        let (s2, v2) = (script.clone(), served.clone());
+        let connections = Arc::new(AtomicUsize::new(0));
+        let (s2, v2, c2) = (script.clone(), served.clone(), connections.clone());
         std::thread::spawn(move || {
             for conn in l.incoming() {
                 let Ok(conn) = conn else { continue };
+                c2.fetch_add(1, Ordering::SeqCst);
                 let (s3, v3) = (s2.clone(), v2.clone());
-                std::thread::spawn(move || handle(conn, s3, v3));
+                std::thread::spawn(move || {
+                    let mut r = BufReader::new(conn.try_clone().unwrap());
+                    while handle(&mut r, conn.try_clone().unwrap(), &s3, &v3, keep_alive) && keep_alive {}
+                });
             }
         });
-        Upstream { base, script, served }
+        Upstream { base, script, served, connections }
     }
 
     pub fn set(&self, script: Script) {
@@ -62,18 +82,25 @@ impl Upstream {
     }
 }
 
-fn handle(conn: TcpStream, script: Arc<Mutex<Script>>, served: Arc<Mutex<Vec<Served>>>) {
-    let mut r = BufReader::new(conn.try_clone().unwrap());
+/// Serves one request read from `r`, answering on `conn`; `true` when it was
+/// answered to the end (the connection may serve another).
+fn handle(
+    r: &mut BufReader<TcpStream>,
+    conn: TcpStream,
+    script: &Mutex<Script>,
+    served: &Mutex<Vec<Served>>,
+    keep_alive: bool,
+) -> bool {
     let mut line = String::new();
-    if r.read_line(&mut line).is_err() {
-        return;
+    if r.read_line(&mut line).unwrap_or(0) == 0 {
+        return false;
     }
     let path = line.split_whitespace().nth(1).unwrap_or("").to_string();
     let mut len = 0usize;
     loop {
         let mut h = String::new();
         if r.read_line(&mut h).unwrap_or(0) == 0 {
-            return;
+            return false;
         }
         let h = h.trim_end();
         if h.is_empty() {
@@ -85,7 +112,7 @@ fn handle(conn: TcpStream, script: Arc<Mutex<Script>>, served: Arc<Mutex<Vec<Ser
     }
     let mut body = vec![0u8; len];
     if r.read_exact(&mut body).is_err() {
-        return;
+        return false;
     }
     let body = String::from_utf8_lossy(&body).to_string();
     let req: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
@@ -109,13 +136,26 @@ fn handle(conn: TcpStream, script: Arc<Mutex<Script>>, served: Arc<Mutex<Vec<Ser
                 "choices": [{"index": 0, "text": sc.text, "finish_reason": "stop", "logprobs": null}]})
         }
         .to_string();
-        let _ = write!(w, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{}", resp.len(), resp);
+        let close = if keep_alive { "" } else { "Connection: close\r\n" };
+        let ok = write!(
+            w,
+            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n{close}\r\n{}",
+            resp.len(),
+            resp
+        )
+        .is_ok();
         let mut v = served.lock().unwrap();
-        v[idx].finished = true;
-        return;
+        v[idx].finished = ok;
+        return ok;
     }
-    if write!(w, "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\nConnection: close\r\n\r\n").is_err() {
-        return;
+    let framing = if keep_alive { "Transfer-Encoding: chunked\r\n" } else { "Connection: close\r\n" };
+    if write!(
+        w,
+        "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n{framing}\r\n"
+    )
+    .is_err()
+    {
+        return false;
     }
     let chunk = |delta: serde_json::Value, finish: Option<&str>| -> String {
         if chat {
@@ -128,10 +168,12 @@ fn handle(conn: TcpStream, script: Arc<Mutex<Script>>, served: Arc<Mutex<Vec<Ser
         .to_string()
     };
     let mut send = |s: String| -> bool {
-        w.write_all(format!("data: {s}\n\n").as_bytes()).and_then(|_| w.flush()).is_ok()
+        let event = format!("data: {s}\n\n");
+        let framed = if keep_alive { format!("{:x}\r\n{event}\r\n", event.len()) } else { event };
+        w.write_all(framed.as_bytes()).and_then(|_| w.flush()).is_ok()
     };
     if chat && !send(chunk(serde_json::json!({"role": "assistant", "content": ""}), None)) {
-        return;
+        return false;
     }
     // Words with the whitespace before them, so the stream re-assembles the text exactly.
     let mut pieces: Vec<String> = Vec::new();
@@ -150,14 +192,14 @@ fn handle(conn: TcpStream, script: Arc<Mutex<Script>>, served: Arc<Mutex<Vec<Ser
             // Die: close the socket mid-stream.
             let _ = w.shutdown(std::net::Shutdown::Both);
             served.lock().unwrap()[idx].words_sent = i;
-            return;
+            return false;
         }
         let delta = if chat { serde_json::json!({"content": p}) } else { serde_json::json!(p) };
         if !send(chunk(delta, None)) {
             let mut v = served.lock().unwrap();
             v[idx].hung_up = true;
             v[idx].words_sent = i;
-            return;
+            return false;
         }
         std::thread::sleep(sc.delay);
     }
@@ -166,9 +208,13 @@ fn handle(conn: TcpStream, script: Arc<Mutex<Script>>, served: Arc<Mutex<Vec<Ser
     } else {
         chunk(serde_json::json!(""), Some("stop"))
     };
-    let ok = send(end) && send("[DONE]".into());
+    let mut ok = send(end) && send("[DONE]".into());
+    if keep_alive {
+        ok = ok && w.write_all(b"0\r\n\r\n").and_then(|_| w.flush()).is_ok();
+    }
     let mut v = served.lock().unwrap();
     v[idx].words_sent = pieces.len();
     v[idx].finished = ok;
     v[idx].hung_up = !ok;
+    ok
 }
