@@ -138,7 +138,7 @@ def stream_table(r):
            "index (real partial overlaps with it included); *quoting*: the same with a 60-word quote of a "
            "public-domain indexed document in the middle. Times in ms; a / b / c = p50 / p99 / max.", ""]
     out.append("| upstream, text | streams × at once | upstream chunks / stream | TTFT direct p50 | TTFT proxy p50 | TTFT ratio "
-               "| TTFT overhead p50 / max | ITL direct p50 / p99 | ITL proxy p50 / p99 | ITL ratio p99 "
+               "| TTFT overhead after the upstream's first chunk p50 / max | ITL direct p50 / p99 | ITL proxy p50 / p99 | ITL ratio p99 "
                "| added per token beyond hold-back | tokens held longer (policy) | release overhead "
                "| null hop, same streams | release overhead p99 against the direct run (null hop) "
                "| request reaches the upstream: direct p50 / proxied p50 / max | server CPU ms / token | machine busy | errors / texts redacted / other differences / pieces off the guard's bounds "
@@ -157,9 +157,9 @@ def stream_table(r):
             dp = (lp.get("direct_path_ms") or {}).get("p50")
             out.append(stream_rows(lp, f"{label} (direct path p50 {f(dp)} ms)"))
         elif lp:
-            out.append(f"| {label} | {lp.get('status', 'not run')} |" + " |" * 17)
+            out.append(f"| {label} | {lp.get('status', 'not run')} |" + " |" * 19)
     else:
-        out.append(f"| llama-cpp-python, SmolLM2-135M-Instruct | {ll.get('status', 'not run')} |" + " |" * 17)
+        out.append(f"| llama-cpp-python, SmolLM2-135M-Instruct | {ll.get('status', 'not run')} |" + " |" * 19)
     return out
 
 
@@ -232,7 +232,9 @@ is timed against its own stream's chunks. Until 2026-11-29 the reference was the
 token: that figure is kept, *against the direct run*, but it adds the jitter of two separate runs of the upstream's
 timer (some tokens came out negative) and shifts every token of a stream by however much later its request reached
 the upstream, which is time to first token, not inter-token latency; *request reaches the upstream* shows that part
-(from the client's send to the upstream's handler). *Null hop, same streams*: the
+(from the client's send to the upstream's handler; the bench client stops reading at `[DONE]`, so on both paths it may
+include a new TCP connection). *TTFT overhead* likewise counts from the moment the upstream sent the chunk that
+released the first piece; the proxy's forwarding of the request is in *request reaches the upstream*. *Null hop, same streams*: the
 same streams right after through `serve_bench relay` instead of recital (it forwards the upstream's bytes as they
 come, on a 2-thread tokio runtime like the server's, and checks nothing), measured the same way with each chunk
 released on arrival: the share of the release overhead that any extra HTTP hop costs on these 2 cores under the same

@@ -158,9 +158,10 @@ fn block_ends_the_stream_with_content_filter_and_cancels_the_upstream() {
     .unwrap();
     let (mut text, q) = answer_quoting(1);
     text.push(' ');
-    text.push_str(&prose(99, 400)); // a long tail the upstream should never get to send
-                                    // Keep-alive, as model servers answer: the proxy must close the connection
-                                    // to cancel, not leave it for reuse.
+    // A long tail the upstream should never get to send.
+    text.push_str(&prose(99, 400));
+    // Keep-alive, as model servers answer: the proxy must close the connection
+    // to cancel, not leave it for reuse.
     let up = Upstream::start_keep_alive(Script {
         text: text.clone(),
         delay: Duration::from_millis(5),

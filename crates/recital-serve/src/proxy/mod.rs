@@ -390,8 +390,9 @@ struct Pump {
     jurisdiction: String,
     context: String,
     request_id: String,
-    /// The upstream response body; dropped (closing its connection) as soon
-    /// as the outcome is known.
+    /// The upstream response body; taken as soon as the outcome is known:
+    /// dropped (closing its connection, cancelling the generation) when the
+    /// stream was blocked or broke, drained ([`drain`]) when it finished.
     upstream: Option<Upstream>,
     parser: SseParser,
     /// SSE bytes for the client, not yet handed to hyper.
