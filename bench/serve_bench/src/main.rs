@@ -414,38 +414,53 @@ struct Upstream {
     first: Duration,
     served: AtomicUsize,
     /// `--log FILE`: when each stream's request arrived and each chunk was
-    /// sent, in the relay's log format (see [`UpstreamLog`]).
-    log: Option<UpstreamLog>,
+    /// sent, in the relay's log format (see [`EventLog`]).
+    log: Option<EventLog>,
 }
 
-/// The scripted upstream's log: one JSON line per request,
-/// `{"user": ..., "arrived": t_ns, "events": [[t_ns, content, finished], ...]}`
-/// (CLOCK_MONOTONIC ns; `t_ns` when the chunk was handed to the server, at
-/// its deadline). `stream --relay-log` reads it like a relay's: the proxied
-/// tokens are then timed from the moment the upstream sent the chunk that
-/// released them, not against a separate direct run (whose own timer jitter,
-/// and a whole stream shifted by when its request reached the upstream,
-/// would otherwise count in every token's overhead).
-#[derive(Default)]
-struct UpstreamLog {
-    file: std::sync::Mutex<Option<std::fs::File>>,
-    /// Lines of finished streams, written when a later request arrives:
-    /// `stream --relay-log` sends a one-token request before each run, so
-    /// they are written before the run's streams start, not while they are
-    /// timed.
+/// The log of the scripted upstream and of the recording relay: one JSON
+/// line per request, `{"user": ..., "events": [[t_ns, content, finished], ...]}`
+/// (CLOCK_MONOTONIC ns; the upstream adds `"arrived": t_ns` and stamps a
+/// chunk when it hands it to the server, at its deadline; the relay stamps
+/// it on arrival from the model server). `stream --relay-log` reads it: the
+/// proxied tokens are then timed from the moment the chunk that released
+/// them was sent, not against a separate direct run (whose own timer
+/// jitter, and a whole stream shifted by when its request reached the
+/// upstream, would otherwise count in every token's overhead).
+struct EventLog {
+    file: std::sync::Mutex<std::fs::File>,
+    /// Lines of finished streams, queued at their `[DONE]` and written when
+    /// a later request arrives: `stream --relay-log` sends a one-token
+    /// request before each run, so they are written before the run's
+    /// streams start, not while they are timed (serialising a stream's
+    /// events at its end took the CPU just when the proxy released the
+    /// held-back tail: a measured ~1.4 ms delay of the final release).
     pending: std::sync::Mutex<Vec<Value>>,
 }
 
-impl UpstreamLog {
+impl EventLog {
+    fn create(path: &str) -> Self {
+        let file = std::fs::File::create(path).unwrap_or_else(|e| {
+            eprintln!("serve_bench: cannot create the log {path}: {e}");
+            std::process::exit(2)
+        });
+        Self { file: std::sync::Mutex::new(file), pending: Default::default() }
+    }
+
+    fn queue(&self, line: Value) {
+        self.pending.lock().expect("pending").push(line);
+    }
+
     fn write_pending(&self) {
         let lines = std::mem::take(&mut *self.pending.lock().expect("pending"));
-        if let Some(f) = self.file.lock().expect("log").as_mut() {
-            use std::io::Write;
-            // One write: a `Value` formatted into the file directly makes a
-            // write(2) per JSON piece.
-            let text: String = lines.iter().map(|l| l.to_string() + "\n").collect();
-            let _ = f.write_all(text.as_bytes());
+        if lines.is_empty() {
+            return;
         }
+        use std::io::Write;
+        // One write: a `Value` formatted into the file directly makes a
+        // write(2) per JSON piece.
+        let text: String = lines.iter().map(|l| l.to_string() + "\n").collect();
+        let _ = self.file.lock().expect("log").write_all(text.as_bytes());
     }
 }
 
@@ -484,10 +499,7 @@ fn upstream(args: &[String]) {
         delay: ms("delay-ms", 20),
         first: ms("first-ms", 20),
         served: AtomicUsize::new(0),
-        log: named.get("log").map(|p| UpstreamLog {
-            file: std::sync::Mutex::new(Some(std::fs::File::create(p).expect("--log file"))),
-            pending: Default::default(),
-        }),
+        log: named.get("log").map(|p| EventLog::create(p)),
     });
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
     rt.block_on(async move {
@@ -606,10 +618,7 @@ async fn answer(
             }
         }
         if let Some(log) = &up.log {
-            log.pending
-                .lock()
-                .expect("pending")
-                .push(json!({"user": user, "arrived": arrived, "events": events}));
+            log.queue(json!({"user": user, "arrived": arrived, "events": events}));
         }
         let _ = tx.blocking_send(bytes::Bytes::from_static(b"data: [DONE]\n\n"));
     });
@@ -634,12 +643,7 @@ struct Relay {
     http: reqwest::Client,
     /// `None` (LOG `-`): forward only, parse no event (the null hop; the
     /// request body is still read for its `user` tag).
-    log: Option<std::sync::Mutex<std::fs::File>>,
-    /// Log lines of finished streams, written when the next request arrives:
-    /// serialising a stream's events at its end took the CPU just when the
-    /// proxy behind the relay released the held-back tail (on 2 cores, a
-    /// measured ~1.4 ms delay of the final release).
-    pending: std::sync::Mutex<Vec<(String, Vec<Value>)>>,
+    log: Option<EventLog>,
 }
 
 /// `serve_bench relay ADDR UPSTREAM_URL LOG.jsonl|- [--workers N]`: forwards `/v1/...` POSTs to
@@ -654,8 +658,7 @@ fn relay(args: &[String]) {
     let st = Arc::new(Relay {
         upstream: upstream.trim_end_matches('/').to_string(),
         http: reqwest::Client::builder().no_proxy().build().expect("client"),
-        log: (log != "-").then(|| std::sync::Mutex::new(std::fs::File::create(log).expect("log file"))),
-        pending: Default::default(),
+        log: (log != "-").then(|| EventLog::create(log)),
     });
     let rt =
         tokio::runtime::Builder::new_multi_thread().worker_threads(workers).enable_all().build().unwrap();
@@ -683,13 +686,8 @@ fn relay(args: &[String]) {
 
 async fn relay_one(st: Arc<Relay>, rest: String, body: axum::body::Bytes) -> axum::response::Response {
     use axum::response::IntoResponse;
-    if let Some(Ok(mut f)) = st.log.as_ref().map(|l| l.lock()) {
-        use std::io::Write;
-        let lines = std::mem::take(&mut *st.pending.lock().expect("pending"));
-        for (user, events) in lines {
-            let _ = writeln!(f, "{}", json!({"user": user, "events": events}));
-        }
-        let _ = f.flush();
+    if let Some(log) = &st.log {
+        log.write_pending();
     }
     let req: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     let user = req.get("user").and_then(Value::as_str).unwrap_or("").to_string();
@@ -726,7 +724,9 @@ async fn relay_one(st: Arc<Relay>, rest: String, body: axum::body::Bytes) -> axu
                     ev.lines().filter_map(|l| l.strip_prefix("data:")).map(str::trim_start).collect();
                 if data.trim() == "[DONE]" && !queued {
                     queued = true;
-                    st.pending.lock().expect("pending").push((user.clone(), std::mem::take(&mut events)));
+                    if let Some(log) = &st.log {
+                        log.queue(json!({"user": user, "events": std::mem::take(&mut events)}));
+                    }
                 }
                 if let Ok(v) = serde_json::from_str::<Value>(&data) {
                     for c in v.get("choices").and_then(Value::as_array).into_iter().flatten() {
@@ -744,8 +744,8 @@ async fn relay_one(st: Arc<Relay>, rest: String, body: axum::body::Bytes) -> axu
                 break;
             }
         }
-        if st.log.is_some() && !queued {
-            st.pending.lock().expect("pending").push((user, events));
+        if let (Some(log), false) = (&st.log, queued) {
+            log.queue(json!({"user": user, "events": events}));
         }
     });
     axum::response::Response::builder()
@@ -1270,24 +1270,16 @@ fn stream(args: &[String]) {
     config.db = tmp.path().join("stream.db");
     config.policy = named.get("policy").map(PathBuf::from);
     let (state, _writer) = rt.block_on(recital_serve::server::prepare(config)).expect("prepare");
-    let relay_log: Option<HashMap<String, Vec<Value>>> = named.get("relay-log").map(|p| {
-        jsonl(p)
-            .into_iter()
-            .filter_map(|v| Some((v["user"].as_str()?.to_string(), v["events"].as_array()?.clone())))
-            .collect()
+    let log_lines: Vec<Value> = named.get("relay-log").map(|p| jsonl(p)).unwrap_or_default();
+    let user = |v: &Value| v["user"].as_str().map(str::to_string);
+    let relay_log: Option<HashMap<String, Vec<Value>>> = named.contains_key("relay-log").then(|| {
+        log_lines.iter().filter_map(|v| Some((user(v)?, v["events"].as_array()?.clone()))).collect()
     });
     // When the log is the scripted upstream's: how long each request took
     // to reach it, from the client's send (the proxy's share of TTFT that
     // precedes the first chunk).
-    let arrivals: HashMap<String, u64> = named
-        .get("relay-log")
-        .map(|p| {
-            jsonl(p)
-                .into_iter()
-                .filter_map(|v| Some((v["user"].as_str()?.to_string(), v["arrived"].as_u64()?)))
-                .collect()
-        })
-        .unwrap_or_default();
+    let arrivals: HashMap<String, u64> =
+        log_lines.iter().filter_map(|v| Some((user(v)?, v["arrived"].as_u64()?))).collect();
     let to_upstream = |side: fn(&Pair) -> &Seen| -> Vec<f64> {
         pairs
             .iter()
