@@ -3,7 +3,8 @@
 //! jurisdiction and the live notices, count it, and log non-allow decisions.
 
 use std::sync::Arc;
-use std::time::Instant;
+
+use recital_filter::FilterError;
 
 use recital_detect::ScanReport;
 use recital_policy::{Action, Decision};
@@ -11,6 +12,52 @@ use recital_policy::{Action, Decision};
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::store::{now_ms, AuditEntry, Principal};
+
+/// The service as the filter's [`recital_filter::Judge`]: scans on the
+/// current index snapshot, with the notices in force, counted in the metrics.
+impl recital_filter::Judge for AppState {
+    fn policy(&self) -> &recital_policy::Policy {
+        &self.policy
+    }
+
+    fn scan_options(&self) -> &recital_detect::ScanOptions {
+        &self.scan_options
+    }
+
+    fn scan(&self, text: &str, opts: &recital_detect::ScanOptions) -> Result<ScanReport, FilterError> {
+        self.corpus.scan(text, opts).map_err(FilterError::from_scan)
+    }
+
+    fn scan_window(
+        &self,
+        window: &str,
+        opts: &recital_detect::ScanOptions,
+        memo: &mut recital_detect::ScanMemo,
+        offset: usize,
+    ) -> Result<ScanReport, FilterError> {
+        self.corpus.scan_window(window, opts, memo, offset).map_err(FilterError::from_scan)
+    }
+
+    fn is_notified(&self, src: &recital_detect::report::Source, jurisdiction: &str) -> bool {
+        let policy = &self.policy;
+        self.notified().contains(&src.doc_id, src.url.as_deref(), &|list: &[String]| {
+            policy.jurisdiction_in(jurisdiction, list)
+        })
+    }
+
+    fn observe(&self, seconds: f64) {
+        self.metrics.scan_seconds.observe(seconds);
+    }
+}
+
+/// A filter error as the caller sees it.
+pub fn api_error(e: FilterError) -> ApiError {
+    match e {
+        FilterError::Binary => ApiError::bad_request("binary_input", e.to_string()),
+        FilterError::Input(m) => ApiError::bad_request("invalid_output", m),
+        other => ApiError::internal("scan", other),
+    }
+}
 
 /// Scans `text` with `context` exempt and decides. Blocking: run it on a
 /// blocking thread.
@@ -20,93 +67,20 @@ pub fn evaluate(
     context: Option<String>,
     jurisdiction: &str,
 ) -> Result<(ScanReport, Decision), ApiError> {
-    evaluate_with(state, text, context, jurisdiction, true)
+    recital_filter::evaluate(state, text, context.as_deref(), jurisdiction, true).map_err(api_error)
 }
 
 /// [`evaluate`] for callers that use the decision and not the report's
-/// source locations (`/v1/filter`, the proxy): sources carry their document
-/// and rights but no byte range or snippet (`ScanOptions::locate_sources`
-/// off), which saves decoding document text. The decision is the same.
+/// source locations (`/v1/filter`): sources carry their document and rights
+/// but no byte range or snippet, which saves decoding document text. The
+/// decision is the same.
 pub fn evaluate_decision(
     state: &AppState,
     text: &str,
     context: Option<String>,
     jurisdiction: &str,
 ) -> Result<(ScanReport, Decision), ApiError> {
-    evaluate_with(state, text, context, jurisdiction, false)
-}
-
-/// The scan options of a streamed text's windows: the service's, with the
-/// prompt `context` exempt and sources not located (the guard only decides).
-/// Built once per stream, not per window: a stream's every upstream chunk
-/// runs a guard step, and cloning the options and the prompt each time was
-/// pure overhead on that path.
-pub fn window_options(state: &AppState, context: &str) -> recital_detect::ScanOptions {
-    let mut opts = state.scan_options.clone();
-    opts.locate_sources = false;
-    opts.context = (!context.trim().is_empty()).then(|| context.to_string());
-    opts
-}
-
-/// [`evaluate_decision`] of a window of a streamed text that starts at byte
-/// `offset` of it, with `opts` from [`window_options`], reusing the scan work
-/// `memo` kept from the stream's earlier windows (see
-/// [`recital_detect::scan_window`]): the proxy's guard step.
-pub fn evaluate_window(
-    state: &AppState,
-    window: &str,
-    offset: usize,
-    opts: &recital_detect::ScanOptions,
-    jurisdiction: &str,
-    memo: &mut recital_detect::ScanMemo,
-) -> Result<Decision, ApiError> {
-    let t0 = Instant::now();
-    let report = state.corpus.scan_window(window, opts, memo, offset);
-    decide(state, report, jurisdiction, t0).map(|(_, d)| d)
-}
-
-fn evaluate_with(
-    state: &AppState,
-    text: &str,
-    context: Option<String>,
-    jurisdiction: &str,
-    locate_sources: bool,
-) -> Result<(ScanReport, Decision), ApiError> {
-    let t0 = Instant::now();
-    let mut opts = state.scan_options.clone();
-    opts.locate_sources = locate_sources;
-    opts.context = context.filter(|c| !c.trim().is_empty());
-    let report = state.corpus.scan(text, &opts);
-    decide(state, report, jurisdiction, t0)
-}
-
-/// The policy's decision on a scan's result, counted in the metrics.
-fn decide(
-    state: &AppState,
-    report: Result<ScanReport, recital_detect::DetectError>,
-    jurisdiction: &str,
-    t0: Instant,
-) -> Result<(ScanReport, Decision), ApiError> {
-    let report = report.map_err(|e| match e {
-        recital_detect::DetectError::Binary => ApiError::bad_request(
-            "binary_input",
-            "the text looks binary (NUL or control bytes); it is not a model output",
-        ),
-        other => ApiError::internal("scan", other),
-    })?;
-    let notified = state.notified();
-    let policy = &state.policy;
-    let is_notified = |src: &recital_detect::report::Source| {
-        notified.contains(&src.doc_id, src.url.as_deref(), &|list: &[String]| {
-            policy.jurisdiction_in(jurisdiction, list)
-        })
-    };
-    let decision = policy.decide(
-        &report,
-        &recital_policy::Request { jurisdiction: Some(jurisdiction), notified: &is_notified },
-    );
-    state.metrics.scan_seconds.observe(t0.elapsed().as_secs_f64());
-    Ok((report, decision))
+    recital_filter::evaluate(state, text, context.as_deref(), jurisdiction, false).map_err(api_error)
 }
 
 /// Longest source snippet an API response carries, in bytes.
@@ -170,7 +144,8 @@ pub fn jurisdiction(
     Ok(j)
 }
 
-/// Counts a decision and, unless it allows everything, queues an audit record.
+/// Counts a decision and, unless it allows everything, queues an audit
+/// record naming the output's `channels` whose spans were flagged.
 pub fn record(
     state: &Arc<AppState>,
     caller: &Principal,
@@ -178,6 +153,7 @@ pub fn record(
     request_id: &str,
     input_bytes: usize,
     d: &Decision,
+    channels: &[String],
 ) {
     let action = action_name(d.action);
     state.metrics.decision(action);
@@ -210,6 +186,7 @@ pub fn record(
         statement: d.statement.clone(),
         request_id: request_id.to_string(),
         input_bytes: input_bytes as u64,
+        channels: channels.to_vec(),
     };
     if state.audit_tx.try_send(entry).is_err() {
         tracing::error!(request_id, "audit queue full or closed: audit record dropped");

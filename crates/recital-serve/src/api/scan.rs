@@ -100,7 +100,7 @@ async fn run(
             .await
             .map_err(|e| ApiError::internal("scan task", e))??;
     let request_id = engine::request_id();
-    engine::record(state, &caller.0, endpoint, &request_id, text.len(), &decision);
+    engine::record(state, &caller.0, endpoint, &request_id, text.len(), &decision, &["text".to_string()]);
     Ok((request_id, text, report, decision))
 }
 

@@ -1,8 +1,11 @@
 //! The OpenAI-compatible proxy: `POST /v1/chat/completions` and
-//! `POST /v1/completions`, forwarded to `--upstream`, with every generated
-//! text checked before the client sees it.
+//! `POST /v1/completions`, forwarded to `--upstream`, with every channel of
+//! the answer checked before the client sees it: content, refusal,
+//! reasoning, tool-call and function-call arguments, each of `n` choices,
+//! and the log-probabilities that repeat them ([`openai`] says where each
+//! lives). The checking is `recital_filter`'s; this module only translates.
 //!
-//! Streaming uses the hold-back pattern ([`guard`]): text is released as soon
+//! Streaming uses the hold-back pattern (`recital_filter::Guard`), per channel: text is released as soon
 //! as the policy's shortest trigger can no longer complete inside it. On a
 //! block the stream ends with `finish_reason: "content_filter"` and the
 //! upstream request is dropped, which closes its connection (cancelling the
@@ -11,7 +14,7 @@
 //! `recital` field of the chunk (documented in the OpenAPI description);
 //! `--strict-openai` leaves them out.
 
-pub mod guard;
+pub mod openai;
 pub mod sse;
 
 use std::sync::atomic::Ordering;
@@ -24,81 +27,16 @@ use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt;
 use serde_json::{json, Value};
 
+use recital_filter::{ChannelId, ChannelKind, Step, StreamFilter};
 use recital_policy::{Action, Decision};
 
 use crate::auth::Caller;
 use crate::engine;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
-use guard::{Guard, Step};
 use sse::SseParser;
 
-/// Released text rescanned before the held tail at each step. A flagged
-/// exact copy never starts in released text (see [`guard`]), so this is only
-/// context for near-verbatim chains; it bounds the work per streamed token
-/// (the scan is linear in the window), which is the proxy's added latency.
-pub const LOOKBACK_BYTES: usize = 384;
-
-/// One streamed choice under check: its guard and the scan work kept between
-/// the guard's steps. What the proxy runs for every upstream chunk (public so
-/// that `bench/serve_bench` times exactly this).
-pub struct Checked {
-    /// The hold-back state machine.
-    pub guard: Guard,
-    memo: recital_detect::ScanMemo,
-    /// The stream's scan options ([`engine::window_options`]) and the context
-    /// they were built for: built on the first step, not on every one.
-    opts: Option<(String, recital_detect::ScanOptions)>,
-    /// How long the last step took (the proxy runs the next one off the
-    /// async worker when it was long).
-    last_step: std::time::Duration,
-}
-
-/// Guard steps that took longer than this make the proxy run the next step
-/// of the stream with `block_in_place`.
-const INLINE_STEP: std::time::Duration = std::time::Duration::from_millis(2);
-
-impl Checked {
-    /// A guard holding back the policy's shortest trigger minus one token,
-    /// rescanning [`LOOKBACK_BYTES`] of released text.
-    pub fn new(state: &AppState) -> Self {
-        let hold = state.policy.trigger_tokens().saturating_sub(1);
-        let policy = state.policy.clone();
-        let marker = Box::new(move |d: &recital_policy::SpanDecision| policy.redaction_marker(d));
-        Self {
-            guard: Guard::new(hold, LOOKBACK_BYTES, marker),
-            memo: Default::default(),
-            opts: None,
-            last_step: std::time::Duration::ZERO,
-        }
-    }
-
-    /// Match lengths searched in the index and reused from earlier steps,
-    /// over the stream's life (for benchmarks: the work a step saves).
-    pub fn memo_counts(&self) -> (usize, usize) {
-        (self.memo.searched, self.memo.reused)
-    }
-
-    /// One guard step ([`Guard::step`]) with the service's evaluator: the
-    /// window is scanned with the stream's memo and decided with `context`
-    /// exempt, for `jurisdiction`. Blocking.
-    pub fn step(
-        &mut self,
-        state: &AppState,
-        finished: bool,
-        context: &str,
-        jurisdiction: &str,
-    ) -> Result<Step, ApiError> {
-        if self.opts.as_ref().is_none_or(|(c, _)| c != context) {
-            self.opts = Some((context.to_string(), engine::window_options(state, context)));
-        }
-        let Self { guard, memo, opts, .. } = self;
-        let opts = &opts.as_ref().expect("set above").1;
-        guard.step(finished, &mut |window: &str, offset: usize| {
-            engine::evaluate_window(state, window, offset, opts, jurisdiction, memo)
-        })
-    }
-}
+pub use recital_filter::LOOKBACK_BYTES;
 
 /// Which OpenAI endpoint is proxied.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -239,7 +177,12 @@ async fn handle(
         });
         return Ok((code, axum::Json(body)).into_response());
     }
-    let call = Call { state, caller, kind, jurisdiction, context, request_id: engine::request_id() };
+    let json_mode = matches!(
+        req.pointer("/response_format/type").and_then(Value::as_str),
+        Some("json_object" | "json_schema")
+    );
+    let call =
+        Call { state, caller, kind, jurisdiction, context, json_mode, request_id: engine::request_id() };
     if stream {
         Ok(stream_response(call, resp))
     } else {
@@ -255,12 +198,19 @@ struct Call {
     jurisdiction: String,
     /// The prompt: exempt from flagging.
     context: String,
+    /// The request asked for a JSON answer (`response_format`): its content
+    /// is judged as a JSON document.
+    json_mode: bool,
     request_id: String,
 }
 
-/// Non-streamed: check every choice's text, then answer.
+/// Where each channel of a whole choice lives: `(channel, field path)`.
+type ChoiceFields = Vec<(ChannelId, Vec<String>)>;
+
+/// Non-streamed: every channel of every choice checked at once, then the
+/// answer rewritten.
 async fn unary(call: Call, resp: reqwest::Response) -> ApiResult<Response> {
-    let Call { state, caller, kind, jurisdiction, context, request_id } = call;
+    let Call { state, caller, kind, jurisdiction, context, json_mode, request_id } = call;
     let bytes = resp.bytes().await.map_err(|e| {
         state.metrics.upstream_errors.fetch_add(1, Ordering::Relaxed);
         ApiError::upstream(StatusCode::BAD_GATEWAY, format!("the upstream response broke off: {e}"))
@@ -268,79 +218,137 @@ async fn unary(call: Call, resp: reqwest::Response) -> ApiResult<Response> {
     let mut body: Value = serde_json::from_slice(&bytes).map_err(|e| {
         ApiError::upstream(StatusCode::BAD_GATEWAY, format!("the upstream answered invalid JSON: {e}"))
     })?;
-    let mut ext = Vec::new();
-    let choices = body.get_mut("choices").and_then(Value::as_array_mut);
-    for (i, choice) in choices.into_iter().flatten().enumerate() {
-        let text = match kind {
-            Kind::Chat => choice.pointer("/message/content").and_then(Value::as_str),
-            Kind::Completions => choice.get("text").and_then(Value::as_str),
-        };
-        let Some(text) = text.map(str::to_string) else { continue };
-        let st = state.clone();
-        let (ctx, j) = (context.clone(), jurisdiction.clone());
-        let (text, report, decision) = tokio::task::spawn_blocking(move || {
-            engine::evaluate_decision(&st, &text, Some(ctx), &j).map(|(r, d)| (text, r, d))
-        })
-        .await
-        .map_err(|e| ApiError::internal("scan task", e))??;
-        engine::record(&state, &caller.0, kind.endpoint(), &request_id, text.len(), &decision);
-        let filtered = recital_policy::apply(&text, &report, &decision);
-        let new_text = Value::String(filtered.text.clone().unwrap_or_default());
-        match kind {
+    let mut fields: Vec<(u32, ChoiceFields)> = Vec::new();
+    let mut texts: Vec<(ChannelId, String)> = Vec::new();
+    for (pos, choice) in body.get("choices").and_then(Value::as_array).into_iter().flatten().enumerate() {
+        let idx = openai::choice_index(choice, pos);
+        let found = match kind {
             Kind::Chat => {
-                if let Some(m) = choice.get_mut("message") {
-                    m["content"] = new_text;
-                }
+                openai::chat_channels(choice.get("message").unwrap_or(&Value::Null), idx, json_mode)
             }
-            Kind::Completions => choice["text"] = new_text,
-        }
-        if filtered.blocked {
-            choice["finish_reason"] = json!("content_filter");
-        }
-        if decision.action != Action::Allow {
-            ext.push(json!({
-                "choice": i,
-                "action": decision.action,
-                "annotations": filtered.annotations,
-                "statement": decision.statement,
-            }));
+            Kind::Completions => choice
+                .get("text")
+                .and_then(Value::as_str)
+                .map(|t| (ChannelId::new(idx, ChannelKind::Text), vec!["text".to_string()], t.to_string()))
+                .into_iter()
+                .collect(),
+        };
+        fields.push((idx, found.iter().map(|(id, p, _)| (*id, p.clone())).collect()));
+        texts.extend(found.into_iter().map(|(id, _, t)| (id, t)));
+    }
+    let st = state.clone();
+    let (ctx, j) = (context.clone(), jurisdiction.clone());
+    let filtered = tokio::task::spawn_blocking(move || {
+        let refs: Vec<(ChannelId, &str)> = texts.iter().map(|(id, t)| (*id, t.as_str())).collect();
+        recital_filter::filter_output(&*st, &refs, Some(&ctx), &j)
+    })
+    .await
+    .map_err(|e| ApiError::internal("scan task", e))?
+    .map_err(engine::api_error)?;
+    let choices = body.get_mut("choices").and_then(Value::as_array_mut);
+    for (pos, choice) in choices.into_iter().flatten().enumerate() {
+        let idx = openai::choice_index(choice, pos);
+        let f = fields.iter().find(|f| f.0 == idx).map(|f| f.1.as_slice()).unwrap_or(&[]);
+        match kind {
+            Kind::Chat => openai::rewrite_chat_choice(choice, idx, f, &filtered),
+            Kind::Completions => openai::rewrite_completion_choice(choice, idx, &filtered),
         }
     }
+    let ext = record_whole(&state, &caller, kind, &request_id, &filtered);
     if !state.config.strict_openai {
         body["recital"] = json!({"request_id": request_id, "jurisdiction": jurisdiction, "decisions": ext});
     }
     Ok(axum::Json(body).into_response())
 }
 
-/// Streamed: guard each choice, release checked text as chunks.
+/// The audit record of a whole answer; the `recital` field's decisions.
+fn record_whole(
+    state: &Arc<AppState>,
+    caller: &Caller,
+    kind: Kind,
+    request_id: &str,
+    filtered: &recital_filter::FilteredOutput,
+) -> Vec<Value> {
+    let decisions: Vec<recital_filter::ChannelDecision> = filtered
+        .flagged()
+        .map(|c| recital_filter::ChannelDecision { channel: c.channel, decision: c.decision.clone() })
+        .collect();
+    let bytes = filtered.channels.iter().map(|c| c.decision.spans.len()).sum::<usize>();
+    record(state, caller, kind, request_id, bytes, &decisions);
+    filtered
+        .flagged()
+        .map(|c| {
+            json!({
+                "choice": c.channel.choice,
+                "channel": c.channel.to_string(),
+                "action": c.decision.action,
+                "annotations": c.annotations,
+                "statement": c.decision.statement,
+            })
+        })
+        .collect()
+}
+
+/// One audit record for an answer: every flagged span of every channel,
+/// the most severe action, the channels named.
+fn record(
+    state: &Arc<AppState>,
+    caller: &Caller,
+    kind: Kind,
+    request_id: &str,
+    input_bytes: usize,
+    decisions: &[recital_filter::ChannelDecision],
+) {
+    let mut spans = Vec::new();
+    let mut statements = Vec::new();
+    let mut channels = Vec::new();
+    let mut jurisdiction = String::new();
+    for c in decisions {
+        spans.extend(c.decision.spans.iter().cloned());
+        statements.push(format!("[{}] {}", c.channel, c.decision.statement));
+        channels.push(c.channel.to_string());
+        jurisdiction = c.decision.jurisdiction.clone();
+    }
+    let d = Decision {
+        action: decisions.iter().map(|c| c.decision.action).max().unwrap_or(Action::Allow),
+        jurisdiction,
+        spans,
+        statement: statements.join(" "),
+        policy: state.policy.name().to_string(),
+    };
+    engine::record(state, &caller.0, kind.endpoint(), request_id, input_bytes, &d, &channels);
+}
+
+/// Streamed: each channel of each choice guarded, checked text released as
+/// chunks.
 ///
 /// The relay runs inside the response body: each time hyper asks the body for
-/// more, the [`Pump`] reads the next upstream chunk, runs the guards on it and
-/// hands back what they release. An earlier version ran the pump in a task of
-/// its own and passed events through a channel; every token then crossed two
-/// tasks, often on two threads, and on a loaded two-core machine the thread
-/// wake-ups were most of the proxy's added latency. Backpressure is now the
-/// client's own: a client that reads slowly slows the upstream read, and a
-/// client that goes away drops the body, the pump and with it the upstream
-/// request (cancelling the generation). The audit record and the metrics are
-/// written when the pump is dropped, however the stream ended.
+/// more, the [`Pump`] reads the next upstream chunk, runs the filter on it and
+/// hands back what it releases. Every token crossing two tasks (a pump task
+/// and a channel) cost more than the scan on a loaded two-core machine.
+/// Backpressure is the client's own: a client that reads slowly slows the
+/// upstream read, and a client that goes away drops the body, the pump and
+/// with it the upstream request (cancelling the generation). The audit
+/// record and the metrics are written when the pump is dropped, however the
+/// stream ended.
 fn stream_response(call: Call, resp: reqwest::Response) -> Response {
-    let Call { state, caller, kind, jurisdiction, context, request_id } = call;
+    let Call { state, caller, kind, jurisdiction, context, json_mode, request_id } = call;
+    let filter = StreamFilter::new(&*state, &jurisdiction, &context);
     let pump = Pump {
         state,
         caller,
         kind,
-        jurisdiction,
-        context,
+        json_mode,
         request_id,
         upstream: Some(Box::pin(resp.bytes_stream())),
         parser: SseParser::default(),
         out: bytes::BytesMut::new(),
         outcome: None,
-        guards: Vec::new(),
+        filter,
+        logprobs: openai::LogprobQueues::default(),
+        text_offsets: Vec::new(),
         envelope: None,
-        envelope_json: "{}".to_string(),
-        scratch: Vec::new(),
+        choices: Vec::new(),
         done: Vec::new(),
     };
     let events = futures_util::stream::unfold(pump, |mut pump| async move {
@@ -382,13 +390,27 @@ fn drain(mut rest: Upstream) {
     });
 }
 
+/// Guard steps that took longer than this make the proxy run the next step
+/// of the stream with `block_in_place`.
+const INLINE_STEP: std::time::Duration = std::time::Duration::from_millis(2);
+
+/// Where a streamed channel's text goes in a chunk's `delta`.
+#[derive(Clone, Copy)]
+enum Field {
+    /// `content`, `refusal`, `reasoning_content` / `reasoning` (chat) or `text` (completions).
+    Named(&'static str),
+    /// `tool_calls[].function.arguments` of call `k`.
+    ToolArguments(u32),
+    /// `function_call.arguments`.
+    FunctionArguments,
+}
+
 /// Moves one stream from upstream to client.
 struct Pump {
     state: Arc<AppState>,
     caller: Caller,
     kind: Kind,
-    jurisdiction: String,
-    context: String,
+    json_mode: bool,
     request_id: String,
     /// The upstream response body; taken as soon as the outcome is known:
     /// dropped (closing its connection, cancelling the generation) when the
@@ -400,44 +422,26 @@ struct Pump {
     /// Set once the stream is over; `None` when dropped early means the client
     /// went away.
     outcome: Option<Outcome>,
-    /// Per choice index: its guard and, once blocked, the decision.
-    guards: Vec<(u64, Checked, Option<Decision>)>,
+    /// Every channel's guard.
+    filter: StreamFilter,
+    /// Log-probabilities waiting for their text.
+    logprobs: openai::LogprobQueues,
+    /// Completions: per choice, bytes of text sent (the `text_offset` of the next token).
+    text_offsets: Vec<(u32, u64)>,
     /// `id`, `object`, `created`, `model` of the upstream chunks.
     envelope: Option<Value>,
-    /// `envelope` as JSON (`{}` until it is known), for [`sse::write_text_chunk`].
-    envelope_json: String,
-    /// Reused buffer for the chunks written by [`sse::write_text_chunk`].
-    scratch: Vec<u8>,
+    /// Choices seen, and the fields each channel came in.
+    choices: Vec<(u32, Vec<(ChannelId, Field)>)>,
     /// Choices whose finish has been sent.
-    done: Vec<u64>,
+    done: Vec<u32>,
 }
 
 impl Drop for Pump {
     /// One audit record per stream: every flagged span, final action.
     fn drop(&mut self) {
-        let mut spans = Vec::new();
-        let mut action = Action::Allow;
-        let mut statement = String::new();
-        for (_, c, blocked) in self.guards.iter() {
-            spans.extend(c.guard.flagged.iter().cloned());
-            if let Some(d) = blocked {
-                action = Action::Block;
-                statement = d.statement.clone();
-            }
-        }
-        if action != Action::Block {
-            action = spans.iter().map(|s| s.action).max().unwrap_or(Action::Allow);
-            statement = spans.iter().map(|s| s.reason.clone()).collect::<Vec<_>>().join(" ");
-        }
-        let d = Decision {
-            action,
-            jurisdiction: std::mem::take(&mut self.jurisdiction),
-            spans,
-            statement,
-            policy: self.state.policy.name().to_string(),
-        };
-        let bytes: usize = self.guards.iter().map(|(_, c, _)| c.guard.text().len()).sum();
-        engine::record(&self.state, &self.caller.0, self.kind.endpoint(), &self.request_id, bytes, &d);
+        let decisions = self.filter.decisions(self.state.policy.name());
+        let bytes = self.filter.bytes();
+        record(&self.state, &self.caller, self.kind, &self.request_id, bytes, &decisions);
         match self.outcome.unwrap_or(Outcome::Cancelled) {
             Outcome::Cancelled => {
                 self.state.metrics.upstream_cancelled.fetch_add(1, Ordering::Relaxed);
@@ -475,7 +479,7 @@ impl Pump {
         match next {
             Some(Ok(b)) => {
                 for ev in self.parser.feed(&b) {
-                    if let Flow::Stop(o) = self.event(&ev).await {
+                    if let Flow::Stop(o) = self.event(&ev) {
                         return Some(o);
                     }
                 }
@@ -483,7 +487,7 @@ impl Pump {
             }
             Some(Err(e)) => {
                 // Release what is held (it is checked first), then report the break.
-                if self.finish_all().await.is_err() {
+                if self.finish(None).is_err() {
                     return Some(Outcome::Cancelled);
                 }
                 let msg = json!({"error": {"message": format!("the upstream stream broke off: {e}"), "type": "upstream_error", "code": "upstream_error"}});
@@ -492,14 +496,14 @@ impl Pump {
             }
             None => {
                 if let Some(ev) = self.parser.finish() {
-                    if let Flow::Stop(o) = self.event(&ev).await {
+                    if let Flow::Stop(o) = self.event(&ev) {
                         return Some(o);
                     }
                 }
                 // The body ended without `[DONE]`: complete if every choice
                 // finished, otherwise the upstream died mid-stream.
                 let complete = !self.done.is_empty();
-                if self.finish_all().await.is_err() {
+                if self.finish(None).is_err() {
                     return Some(Outcome::Cancelled);
                 }
                 if complete {
@@ -518,46 +522,22 @@ impl Pump {
         sse::write_event(&mut self.out, data);
     }
 
-    async fn event(&mut self, data: &str) -> Flow {
+    fn event(&mut self, data: &str) -> Flow {
         if data.trim() == "[DONE]" {
-            if self.finish_all().await.is_err() {
+            if self.finish(None).is_err() {
                 return Flow::Stop(Outcome::Cancelled);
             }
             self.emit("[DONE]");
             return Flow::Stop(Outcome::Done);
         }
-        // The common chunk (text only, envelope known) is read without a
-        // `serde_json::Value`; it does exactly what the general path below
-        // does with a chunk of that shape.
-        if self.envelope.is_some() {
-            if let Ok(chunk) = serde_json::from_str::<sse::TextChunk<'_>>(data) {
-                if !chunk.error.0 && !chunk.choices.is_empty() {
-                    for c in chunk.choices {
-                        let idx = c.index.unwrap_or(0);
-                        if self.is_blocked(idx) || self.done.contains(&idx) {
-                            continue;
-                        }
-                        let text = match self.kind {
-                            Kind::Chat => c.delta.and_then(|d| d.content),
-                            Kind::Completions => c.text,
-                        };
-                        let finish = c.finish_reason.map(|f| f.into_owned());
-                        if let Err(flow) = self.choice_text(idx, text.as_deref().unwrap_or(""), finish).await
-                        {
-                            return flow;
-                        }
-                    }
-                    return Flow::Go;
-                }
-            }
-        }
         let Ok(mut chunk) = serde_json::from_str::<Value>(data) else {
             // Not JSON: pass it on untouched (it carries no choice text).
-            return self.send_raw(data).await;
+            self.emit(data);
+            return Flow::Go;
         };
         if chunk.get("error").is_some() {
-            let _ = self.finish_all().await;
-            let _ = self.send_raw(data).await;
+            let _ = self.finish(None);
+            self.emit(data);
             return Flow::Stop(Outcome::UpstreamError);
         }
         if self.envelope.is_none() {
@@ -567,9 +547,7 @@ impl Pump {
                     env.insert(k.to_string(), v.clone());
                 }
             }
-            let env = Value::Object(env);
-            self.envelope_json = env.to_string();
-            self.envelope = Some(env);
+            self.envelope = Some(Value::Object(env));
         }
         let choices = match chunk.get_mut("choices").map(Value::take) {
             Some(Value::Array(c)) => c,
@@ -577,185 +555,258 @@ impl Pump {
         };
         if choices.is_empty() {
             // Usage and other choice-less chunks pass through.
-            return self.send_raw(data).await;
+            self.emit(data);
+            return Flow::Go;
         }
-        for c in choices {
-            let idx = c.get("index").and_then(Value::as_u64).unwrap_or(0);
-            if self.is_blocked(idx) || self.done.contains(&idx) {
-                continue;
-            }
-            let text = match self.kind {
-                Kind::Chat => c.pointer("/delta/content").and_then(Value::as_str),
-                Kind::Completions => c.get("text").and_then(Value::as_str),
-            }
-            .unwrap_or("")
-            .to_string();
-            // Other delta fields (role, tool calls) go out at once, without the text.
-            if self.kind == Kind::Chat {
-                if let Some(mut delta) = c.get("delta").cloned() {
-                    if let Some(o) = delta.as_object_mut() {
-                        o.remove("content");
-                        if !o.is_empty()
-                            && self
-                                .send_choice(idx, Value::Object(o.clone()), None, None, None)
-                                .await
-                                .is_err()
-                        {
-                            return Flow::Stop(Outcome::Cancelled);
-                        }
-                    }
-                }
-            }
-            let finish = c.get("finish_reason").and_then(Value::as_str).map(str::to_string);
-            if let Err(flow) = self.choice_text(idx, &text, finish).await {
+        for (pos, c) in choices.into_iter().enumerate() {
+            if let Err(flow) = self.choice(c, pos) {
                 return flow;
             }
         }
         Flow::Go
     }
 
-    /// Text (and perhaps the finish) of choice `idx`: guarded, released as
-    /// decided, then the finish sent. `Err` carries how the stream stops.
-    async fn choice_text(&mut self, idx: u64, text: &str, finish: Option<String>) -> Result<(), Flow> {
-        self.guard(idx).push(text);
-        match self.release(idx, finish.is_some()).await {
-            Ok(true) => {}
-            Ok(false) => {
-                if self.all_blocked() {
-                    return Err(Flow::Stop(Outcome::Cancelled));
+    /// One choice of an upstream chunk. `Err` carries how the stream stops.
+    fn choice(&mut self, mut c: Value, pos: usize) -> Result<(), Flow> {
+        let idx = openai::choice_index(&c, pos);
+        if self.filter.blocked(idx).is_some() || self.done.contains(&idx) {
+            return Ok(());
+        }
+        if !self.choices.iter().any(|x| x.0 == idx) {
+            self.choices.push((idx, Vec::new()));
+        }
+        let texts = match self.kind {
+            Kind::Chat => self.split_chat_delta(idx, &mut c)?,
+            Kind::Completions => {
+                if let Some(lp) = c.get("logprobs").filter(|v| v.is_object()) {
+                    self.logprobs.push_completion(idx, lp);
                 }
-                return Ok(());
+                let t = c.get("text").and_then(Value::as_str).unwrap_or("").to_string();
+                vec![(ChannelId::new(idx, ChannelKind::Text), Field::Named("text"), t)]
             }
-            Err(()) => return Err(Flow::Stop(Outcome::Cancelled)),
+        };
+        for (id, field, text) in texts {
+            self.note_field(id, field);
+            let step = self.run(id, Some(&text)).map_err(|_| Flow::Stop(Outcome::Cancelled))?;
+            self.send_step(id, field, step)?;
+            if self.filter.blocked(idx).is_some() {
+                return self.after_block();
+            }
         }
-        if let Some(f) = finish {
+        if let Some(f) = c.get("finish_reason").and_then(Value::as_str) {
+            let f = f.to_string();
+            self.finish(Some(idx)).map_err(|_| Flow::Stop(Outcome::Cancelled))?;
+            if self.filter.blocked(idx).is_some() {
+                return self.after_block();
+            }
             self.done.push(idx);
-            if self.send_choice(idx, json!({}), Some(&f), None, None).await.is_err() {
-                return Err(Flow::Stop(Outcome::Cancelled));
-            }
+            self.send_choice(idx, json!({}), Some(&f), None, None);
         }
         Ok(())
     }
 
-    fn guard(&mut self, idx: u64) -> &mut Guard {
-        if let Some(p) = self.guards.iter().position(|g| g.0 == idx) {
-            return &mut self.guards[p].1.guard;
+    /// Takes a chat delta apart: the fields without text (role, a tool
+    /// call's id, type and name) go to the client at once; the text fields
+    /// are returned, in the order they are judged.
+    fn split_chat_delta(&mut self, idx: u32, c: &mut Value) -> Result<Vec<(ChannelId, Field, String)>, Flow> {
+        if let Some(lp) = c.get("logprobs").filter(|v| v.is_object()) {
+            self.logprobs.push_chat(idx, lp);
         }
-        self.guards.push((idx, Checked::new(&self.state), None));
-        &mut self.guards.last_mut().expect("just pushed").1.guard
+        let Some(Value::Object(mut delta)) = c.get_mut("delta").map(Value::take) else {
+            return Ok(Vec::new());
+        };
+        let mut texts = Vec::new();
+        let mut take = |delta: &mut serde_json::Map<String, Value>, key: &'static str, id: ChannelId| {
+            if let Some(v) = delta.remove(key) {
+                if let Some(t) = v.as_str() {
+                    texts.push((id, Field::Named(key), t.to_string()));
+                }
+            }
+        };
+        for f in openai::REASONING_FIELDS {
+            take(&mut delta, f, ChannelId::new(idx, ChannelKind::Reasoning));
+        }
+        let text_kind = if self.json_mode { ChannelKind::Structured } else { ChannelKind::Text };
+        take(&mut delta, "content", ChannelId::new(idx, text_kind));
+        take(&mut delta, "refusal", ChannelId::new(idx, ChannelKind::Refusal));
+        if let Some(Value::Array(calls)) = delta.get_mut("tool_calls") {
+            for (pos, call) in calls.iter_mut().enumerate() {
+                let k = call.get("index").and_then(Value::as_u64).map_or(pos as u32, |i| i as u32);
+                if let Some(args) = call.pointer_mut("/function/arguments").map(Value::take) {
+                    call["function"]["arguments"] = json!("");
+                    let id = ChannelId::tool(idx, ChannelKind::ToolArguments, k);
+                    texts.push((id, Field::ToolArguments(k), args.as_str().unwrap_or("").to_string()));
+                }
+            }
+            // A fragment that was only arguments has nothing else to send now.
+            calls.retain(|call| !is_bare_arguments(call));
+            if calls.is_empty() {
+                delta.remove("tool_calls");
+            }
+        }
+        if let Some(fc) = delta.get_mut("function_call") {
+            if let Some(args) = fc.get_mut("arguments").map(Value::take) {
+                fc["arguments"] = json!("");
+                let id = ChannelId::tool(idx, ChannelKind::ToolArguments, openai::FUNCTION_CALL);
+                texts.push((id, Field::FunctionArguments, args.as_str().unwrap_or("").to_string()));
+            }
+            if fc.as_object().is_some_and(|o| o.keys().all(|k| k == "arguments")) {
+                delta.remove("function_call");
+            }
+        }
+        if !delta.is_empty() {
+            self.send_choice(idx, Value::Object(delta), None, None, None);
+        }
+        Ok(texts)
     }
 
-    fn is_blocked(&self, idx: u64) -> bool {
-        self.guards.iter().any(|g| g.0 == idx && g.2.is_some())
+    fn note_field(&mut self, id: ChannelId, field: Field) {
+        if let Some(c) = self.choices.iter_mut().find(|c| c.0 == id.choice) {
+            match c.1.iter_mut().find(|f| f.0 == id) {
+                Some(f) => f.1 = field,
+                None => c.1.push((id, field)),
+            }
+        }
     }
 
-    fn all_blocked(&self) -> bool {
-        !self.guards.is_empty() && self.guards.iter().all(|g| g.2.is_some() || self.done.contains(&g.0))
-    }
-
-    /// Runs the guard of choice `idx`; sends what it releases. `Ok(false)`: blocked.
-    async fn release(&mut self, idx: u64, finished: bool) -> Result<bool, ()> {
+    /// One filter step of channel `id` (`None`: the channel is complete).
+    fn run(&mut self, id: ChannelId, text: Option<&str>) -> Result<Step, ()> {
         let state = self.state.clone();
-        let p = self.guards.iter().position(|g| g.0 == idx).ok_or(())?;
-        let checked = &mut self.guards[p].1;
-        let (ctx, j) = (&self.context, &self.jurisdiction);
-        // A step is a scan of a bounded window (tenths of a millisecond), run
-        // on the worker like any other short computation: `block_in_place`
-        // would hand the worker's queue to another thread on every token,
-        // which costs more than the scan. Only after a step that took long (a
-        // long prompt's first step, a long held copy) does the next one hand
-        // the queue over, so that other streams are not held up behind it.
-        let t0 = std::time::Instant::now();
-        let step = if checked.last_step > INLINE_STEP {
-            tokio::task::block_in_place(|| checked.step(&state, finished, ctx, j))
-        } else {
-            checked.step(&state, finished, ctx, j)
+        // A step scans a bounded window (tenths of a millisecond) and runs
+        // on the worker; only after a long one (a long prompt's first step,
+        // a long held copy) does the next hand the worker's queue over, so
+        // that other streams are not held up behind it.
+        let long = self.filter.last_step(id) > INLINE_STEP;
+        let mut go = || match text {
+            Some(t) => self.filter.push(&*state, id, t),
+            None => self.filter.finish(&*state, id),
         };
-        checked.last_step = t0.elapsed();
-        let step: Step = match step {
-            Ok(s) => s,
-            Err(e) => {
-                tracing::error!("scan failed during a stream: {}", e.message);
-                let msg = json!({"error": {"message": format!("recital could not check the output: {}", e.message), "type": "server_error", "code": e.code}});
-                self.emit(&msg.to_string());
-                return Err(());
-            }
-        };
-        if let Some(decision) = step.blocked {
-            let ext =
-                json!({"action": "block", "statement": decision.statement, "request_id": self.request_id});
-            self.guards[p].2 = Some(decision);
-            self.send_choice(idx, json!({}), Some("content_filter"), None, Some(ext)).await?;
-            if self.all_blocked() {
-                self.emit("[DONE]");
-            }
-            return Ok(false);
-        }
-        if !step.text.is_empty() || !step.annotations.is_empty() {
-            let check = self.guards[p].1.guard.emitted();
-            let ext = (!step.annotations.is_empty())
-                .then(|| json!({"annotations": step.annotations, "check_offset": check}));
-            let delta = match self.kind {
-                Kind::Chat => json!({"content": step.text}),
-                Kind::Completions => json!(step.text),
-            };
-            self.send_choice(idx, delta, None, None, ext).await?;
-        }
-        Ok(true)
+        let step = if long { tokio::task::block_in_place(go) } else { go() };
+        step.map_err(|e| {
+            tracing::error!("scan failed during a stream: {e}");
+            let msg = json!({"error": {"message": format!("recital could not check the output: {e}"), "type": "server_error", "code": "scan_failed"}});
+            self.emit(&msg.to_string());
+        })
     }
 
-    /// Upstream is done (or broke): decide and release everything held.
-    async fn finish_all(&mut self) -> Result<(), ()> {
-        let pending: Vec<u64> =
-            self.guards.iter().filter(|g| g.2.is_none() && !self.done.contains(&g.0)).map(|g| g.0).collect();
-        for idx in pending {
-            if self.release(idx, true).await? {
-                self.done.push(idx);
-                self.send_choice(idx, json!({}), Some("stop"), None, None).await?;
+    /// Sends what a step released (or, blocked, the choice's end).
+    fn send_step(&mut self, id: ChannelId, field: Field, step: Step) -> Result<(), Flow> {
+        let idx = id.choice;
+        let emitted_before = self.filter.emitted(id) - step.text.len();
+        if let Some(decision) = step.blocked {
+            let ext = json!({"action": "block", "channel": id.to_string(), "statement": decision.statement, "request_id": self.request_id});
+            self.send_choice(idx, json!({}), Some("content_filter"), None, Some(ext));
+            return Ok(());
+        }
+        let lp_field = match (self.kind, id.kind) {
+            (Kind::Completions, _) => Some("text"),
+            (Kind::Chat, ChannelKind::Text | ChannelKind::Structured) => Some("content"),
+            (Kind::Chat, ChannelKind::Refusal) => Some("refusal"),
+            _ => None,
+        };
+        let logprobs = lp_field.filter(|f| self.logprobs.has(idx, f)).map(|f| {
+            let entries = self.logprobs.release(idx, f, step.raw_released, &step.redactions);
+            (f, entries)
+        });
+        let has_lp = logprobs.as_ref().is_some_and(|(_, e)| !e.is_empty());
+        if step.text.is_empty() && step.annotations.is_empty() && !has_lp {
+            return Ok(());
+        }
+        let ext = (!step.annotations.is_empty()).then(|| {
+            json!({"annotations": step.annotations, "check_offset": emitted_before, "channel": id.to_string()})
+        });
+        let delta = match field {
+            Field::Named(k) if self.kind == Kind::Completions && k == "text" => json!(step.text),
+            Field::Named(k) => json!({ k: step.text }),
+            Field::ToolArguments(k) => {
+                json!({"tool_calls": [{"index": k, "function": {"arguments": step.text}}]})
             }
+            Field::FunctionArguments => json!({"function_call": {"arguments": step.text}}),
+        };
+        let lp = logprobs.filter(|_| has_lp).map(|(f, entries)| self.logprobs_value(idx, f, &entries));
+        self.send_choice(idx, delta, None, lp, ext);
+        Ok(())
+    }
+
+    fn logprobs_value(&mut self, idx: u32, field: &str, entries: &[Value]) -> Value {
+        if field != "text" {
+            return json!({ field: entries });
+        }
+        let offset = match self.text_offsets.iter_mut().find(|o| o.0 == idx) {
+            Some(o) => o,
+            None => {
+                self.text_offsets.push((idx, 0));
+                self.text_offsets.last_mut().expect("just pushed")
+            }
+        };
+        let v = recital_filter::logprobs::completion_arrays(entries, offset.1);
+        offset.1 += entries.iter().map(|e| e["token"].as_str().map_or(0, str::len) as u64).sum::<u64>();
+        v
+    }
+
+    /// Every choice blocked or finished: the stream ends (the upstream is
+    /// dropped, which cancels the generation).
+    fn after_block(&mut self) -> Result<(), Flow> {
+        let all = self.choices.iter().all(|c| self.filter.blocked(c.0).is_some() || self.done.contains(&c.0));
+        if all {
+            self.emit("[DONE]");
+            return Err(Flow::Stop(Outcome::Cancelled));
         }
         Ok(())
     }
 
-    async fn send_raw(&mut self, data: &str) -> Flow {
-        self.emit(data);
-        Flow::Go
+    /// The upstream is done (or broke), or choice `choice` finished: decide
+    /// and release everything held.
+    fn finish(&mut self, choice: Option<u32>) -> Result<(), ()> {
+        let open: Vec<(ChannelId, Field)> = self
+            .choices
+            .iter()
+            .filter(|c| choice.is_none_or(|k| k == c.0) && !self.done.contains(&c.0))
+            .flat_map(|c| c.1.clone())
+            .collect();
+        for (id, field) in open {
+            if self.filter.blocked(id.choice).is_some() {
+                continue;
+            }
+            let step = self.run(id, None)?;
+            let _ = self.send_step(id, field, step);
+        }
+        if choice.is_none() {
+            let pending: Vec<u32> = self
+                .choices
+                .iter()
+                .map(|c| c.0)
+                .filter(|k| !self.done.contains(k) && self.filter.blocked(*k).is_none())
+                .collect();
+            for k in pending {
+                self.done.push(k);
+                self.send_choice(k, json!({}), Some("stop"), None, None);
+            }
+        }
+        Ok(())
     }
 
     /// Sends one chunk for choice `idx`.
-    async fn send_choice(
+    fn send_choice(
         &mut self,
-        idx: u64,
+        idx: u32,
         delta: Value,
         finish: Option<&str>,
-        _logprobs: Option<Value>,
+        logprobs: Option<Value>,
         ext: Option<Value>,
-    ) -> Result<(), ()> {
-        // Text and finish chunks without a `recital` field (nearly all of
-        // them) are written directly; the rest through a `Value`.
-        let plain = ext.is_none() || self.state.config.strict_openai;
-        let text = match (self.kind, &delta) {
-            (Kind::Chat, Value::Object(o)) if o.is_empty() => Some(None),
-            (Kind::Chat, Value::Object(o)) if o.len() == 1 => {
-                o.get("content").and_then(Value::as_str).map(Some)
-            }
-            (Kind::Chat, _) => None,
-            (Kind::Completions, d) => Some(Some(d.as_str().unwrap_or(""))),
-        };
-        if let (true, Some(text)) = (plain, text) {
-            let mut buf = std::mem::take(&mut self.scratch);
-            buf.clear();
-            sse::write_text_chunk(&mut buf, &self.envelope_json, self.kind == Kind::Chat, idx, text, finish);
-            sse::write_event_bytes(&mut self.out, &buf);
-            self.scratch = buf;
-            return Ok(());
-        }
+    ) {
         let mut chunk = self.envelope.clone().unwrap_or_else(|| json!({}));
         let choice = match self.kind {
-            Kind::Chat => json!({"index": idx, "delta": delta, "finish_reason": finish}),
+            Kind::Chat => {
+                let mut c = json!({"index": idx, "delta": delta, "finish_reason": finish});
+                if let Some(lp) = logprobs {
+                    c["logprobs"] = lp;
+                }
+                c
+            }
             Kind::Completions => {
                 let text = delta.as_str().unwrap_or("").to_string();
-                json!({"index": idx, "text": text, "finish_reason": finish, "logprobs": null})
+                json!({"index": idx, "text": text, "finish_reason": finish, "logprobs": logprobs})
             }
         };
         chunk["choices"] = json!([choice]);
@@ -764,8 +815,15 @@ impl Pump {
             chunk["recital"] = e;
         }
         self.emit(&chunk.to_string());
-        Ok(())
     }
+}
+
+/// A streamed tool-call fragment that carries nothing but its arguments
+/// (now emptied): nothing to send before the arguments are checked.
+fn is_bare_arguments(call: &Value) -> bool {
+    let Some(o) = call.as_object() else { return false };
+    o.keys().all(|k| k == "index" || k == "function")
+        && call.get("function").and_then(Value::as_object).is_some_and(|f| f.keys().all(|k| k == "arguments"))
 }
 
 enum Flow {

@@ -41,6 +41,10 @@ pub struct AuditEntry {
     pub sources: Vec<String>,
     /// The statement of reasons given to the caller.
     pub statement: String,
+    /// The channels of the output whose spans were flagged (`text`,
+    /// `reasoning`, `tool_arguments[0]`, …).
+    #[serde(default)]
+    pub channels: Vec<String>,
     /// The request id, to join with logs.
     pub request_id: String,
     /// Size of the scanned text (not the text: the log must not become a copy of it).
@@ -96,8 +100,8 @@ fn insert(tx: &Transaction<'_>, e: &AuditEntry) -> Result<i64, StoreError> {
     e.check()?;
     tx.prepare_cached(
         "INSERT INTO audit (at, key_id, key_name, endpoint, jurisdiction, action, rules, sources, statement,
-                            request_id, input_bytes)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                            request_id, input_bytes, channels)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
     )
     .ctx("append audit")?
     .execute(params![
@@ -111,7 +115,8 @@ fn insert(tx: &Transaction<'_>, e: &AuditEntry) -> Result<i64, StoreError> {
         to_json_list(&e.sources),
         e.statement,
         e.request_id,
-        i64::try_from(e.input_bytes).unwrap_or(i64::MAX)
+        i64::try_from(e.input_bytes).unwrap_or(i64::MAX),
+        to_json_list(&e.channels)
     ])
     .ctx("append audit")?;
     let id = tx.last_insert_rowid();
@@ -150,7 +155,7 @@ impl Store {
     pub fn query_audit(&self, q: &AuditQuery) -> Result<Vec<AuditRecord>, StoreError> {
         let mut sql = String::from(
             "SELECT a.id, a.at, a.key_id, a.key_name, a.endpoint, a.jurisdiction, a.action, a.rules, a.sources,
-                    a.statement, a.request_id, a.input_bytes
+                    a.statement, a.request_id, a.input_bytes, a.channels
              FROM audit a WHERE 1 = 1",
         );
         let mut args: Vec<Value> = Vec::new();
@@ -207,15 +212,18 @@ impl Store {
                             statement: r.get(9)?,
                             request_id: r.get(10)?,
                             input_bytes: input_bytes.max(0) as u64,
+                            channels: Vec::new(),
                         },
                     };
-                    Ok((rec, rules, sources))
+                    let channels: String = r.get(12)?;
+                    Ok((rec, rules, sources, channels))
                 })
                 .ctx("query audit")?;
             rows.map(|row| {
-                let (mut rec, rules, sources) = row.ctx("read audit")?;
+                let (mut rec, rules, sources, channels) = row.ctx("read audit")?;
                 rec.entry.rules = from_json_list(&rules, &format!("audit {} rules", rec.id))?;
                 rec.entry.sources = from_json_list(&sources, &format!("audit {} sources", rec.id))?;
+                rec.entry.channels = from_json_list(&channels, &format!("audit {} channels", rec.id))?;
                 Ok(rec)
             })
             .collect()
@@ -240,6 +248,7 @@ mod tests {
             statement: format!("{action} because {rules:?}"),
             request_id: format!("req-{at}"),
             input_bytes: 123,
+            channels: vec!["text".into()],
         }
     }
 

@@ -23,7 +23,7 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Migrations: entry `i` takes the schema from version `i` to `i + 1`.
 /// Append only; never edit a released entry.
-const MIGRATIONS: &[&str] = &[V1, V2];
+const MIGRATIONS: &[&str] = &[V1, V2, V3];
 
 /// The schema version this build writes and reads.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -150,6 +150,11 @@ BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 /// indexed as, so that a work re-indexed after a crash (or a rebuild) gets the
 /// same canonical stream as when it was registered.
 const V2: &str = "ALTER TABLE works ADD COLUMN language TEXT;";
+
+/// Version 3: each audit record names the channels of the output whose
+/// spans were flagged (`text`, `reasoning`, `tool_arguments[0]`, …), a JSON
+/// list like `rules` and `sources`. Records written before knew only the text.
+const V3: &str = r#"ALTER TABLE audit ADD COLUMN channels TEXT NOT NULL DEFAULT '["text"]';"#;
 
 /// Per-connection settings.
 ///

@@ -190,6 +190,7 @@ fn concurrent_writers_on_one_file_store() {
                             statement: String::new(),
                             request_id: format!("{t}-{i}"),
                             input_bytes: 1,
+                            channels: vec!["text".into()],
                         })
                         .unwrap();
                 }
@@ -238,6 +239,7 @@ fn crash_child() {
                 statement: "noticed".into(),
                 request_id: i.to_string(),
                 input_bytes: 10,
+                channels: vec!["reasoning".into()],
             })
             .unwrap();
         i += 1;

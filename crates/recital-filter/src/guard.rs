@@ -1,84 +1,112 @@
-//! The hold-back guard: releases streamed text only once it is decided.
+//! The hold-back guard: releases a channel's streamed text only once it is
+//! decided.
 //!
 //! With a policy whose shortest trigger is `t` tokens, the guard withholds the
-//! last `t − 1` complete tokens (and the token still being written). Any exact
-//! copy of `t` or more tokens therefore has its first token still held when it
-//! is first detected: an exact match grows from its start, so if a copy reached
-//! `t` tokens only after its start was released, it would have covered the
-//! whole held tail — `t − 1` tokens plus its released part — one scan earlier
-//! and been detected then. So no token of a flagged exact copy leaves before
-//! its decision. A redacted span that reaches into the held tail may still
-//! grow, so text is released only up to its start until it closes; the same
-//! holds for an unfinished copy still under its category's (larger) threshold
-//! whose potential action is to redact or block. Near-
-//! verbatim chains can reach back over released pieces shorter than the
-//! threshold; the guard then redacts from the released boundary on and records
-//! the leaked prefix length (`leaked_bytes`).
+//! last `t − 1` complete tokens of the judged text (and the token still being
+//! written). Any exact copy of `t` or more tokens therefore has its first
+//! token still held when it is first detected: an exact match grows from its
+//! start, so if a copy reached `t` tokens only after its start was released,
+//! it would have covered the whole held tail — `t − 1` tokens plus its
+//! released part — one scan earlier and been detected then. So no token of a
+//! flagged exact copy leaves before its decision. A redacted span that reaches
+//! into the held tail may still grow, so text is released only up to its start
+//! until it closes; the same holds for an unfinished copy still under its
+//! category's (larger) threshold whose potential action is to redact or
+//! block. Near-verbatim chains can reach back over released pieces shorter
+//! than the threshold; the guard then redacts from the released boundary on
+//! and records the leaked prefix length (`leaked_bytes`).
+//!
+//! Tokens are counted on the *judged* text (the [`Lens`] view: a JSON
+//! document's decoded strings), not on the raw text: escapes and structure
+//! add raw tokens that are not content, and counting them would release
+//! content early.
 //!
 //! The guard rescans a window: the unreleased text plus `lookback` bytes
 //! before it, so work per step stays bounded however long the stream runs.
 //! The window's start in the text goes to the evaluator, which keeps the scan
-//! work of earlier steps that still holds (the proxy's keeps a
-//! `recital_detect::ScanMemo` per stream), so a step searches the index only
-//! where the new text can change an answer.
+//! work of earlier steps that still holds (`recital_detect::ScanMemo`), so a
+//! step searches the index only where the new text can change an answer.
 
 use std::collections::HashSet;
+use std::ops::Range;
 
 use recital_policy::{Action, Annotation, Decision, SpanDecision};
 
-use crate::error::ApiError;
+use crate::error::FilterError;
+use crate::lens::{Lens, Plain};
 
 /// Scans a text and decides: the window of a step, and the byte offset where
-/// it starts in the stream's text (successive windows overlap, and an
+/// it starts in the channel's judged text (successive windows overlap, and an
 /// evaluator may keep work between them: `recital_detect::ScanMemo`).
-pub type Evaluator<'a> = dyn FnMut(&str, usize) -> Result<Decision, ApiError> + 'a;
+pub type Evaluator<'a> = dyn FnMut(&str, usize) -> Result<Decision, FilterError> + 'a;
+
+/// Renders a redaction marker for a span decision.
+pub type Marker = std::sync::Arc<dyn Fn(&SpanDecision) -> String + Send + Sync>;
+
+/// A redaction written in a step: the raw range it replaced and its marker as written.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Redaction {
+    /// Raw bytes of the channel replaced (the first piece's start to the last piece's end).
+    pub raw: Range<usize>,
+    /// The marker as written (escaped for JSON).
+    pub marker: String,
+}
 
 /// What one step releases.
 #[derive(Debug, Default)]
 pub struct Step {
-    /// Text to send now.
+    /// Raw text to send now.
     pub text: String,
     /// Citations for text sent (now or earlier); offsets are bytes of the
-    /// text emitted so far for this choice.
+    /// text emitted so far for this channel.
     pub annotations: Vec<Annotation>,
     /// Set when the response must be blocked: send nothing more.
     pub blocked: Option<Decision>,
+    /// Raw bytes of the channel accounted for once this step's text is sent.
+    pub raw_released: usize,
+    /// Redactions written in this step.
+    pub redactions: Vec<Redaction>,
 }
 
-/// Hold-back state of one streamed choice.
+/// Hold-back state of one streamed channel.
 pub struct Guard {
-    text: String,
+    lens: Box<dyn Lens>,
+    /// View bytes released.
     released: usize,
+    /// Raw bytes written (or skipped by a redaction).
+    raw_out: usize,
+    /// Bytes emitted to the client.
     emitted: usize,
     hold: usize,
     lookback: usize,
-    /// `(input offset, emitted offset)` after each redaction.
-    breaks: Vec<(usize, usize)>,
+    /// `(view offset, raw offset, emitted offset)` after each redaction.
+    breaks: Vec<(usize, usize, usize)>,
     annotated: HashSet<(usize, usize)>,
-    /// Every non-allow span decision, offsets into the whole text (for the audit log).
+    /// Every non-allow span decision, offsets into the whole judged text (for the audit log).
     pub flagged: Vec<SpanDecision>,
     /// Bytes of flagged spans released before their decision (near-verbatim only).
     pub leaked_bytes: usize,
     /// Scans run (for metrics and tests).
     pub scans: usize,
-    marker: Box<dyn Fn(&SpanDecision) -> String + Send + Sync>,
+    marker: Marker,
 }
 
 impl Guard {
-    /// A guard that withholds `hold` complete tokens and rescans `lookback`
-    /// bytes of released text; `marker` renders a redaction.
-    pub fn new(
-        hold: usize,
-        lookback: usize,
-        marker: Box<dyn Fn(&SpanDecision) -> String + Send + Sync>,
-    ) -> Self {
+    /// A guard over plain text that withholds `hold` complete tokens and
+    /// rescans `lookback` bytes of released text; `marker` renders a redaction.
+    pub fn new(hold: usize, lookback: usize, marker: Marker) -> Self {
+        Self::with_lens(Box::new(Plain::default()), hold, lookback, marker)
+    }
+
+    pub(crate) fn with_lens(lens: Box<dyn Lens>, hold: usize, lookback: usize, marker: Marker) -> Self {
         Self {
-            text: String::new(),
+            lens,
             released: 0,
+            raw_out: 0,
             emitted: 0,
             hold,
             lookback,
-            breaks: vec![(0, 0)],
+            breaks: vec![(0, 0, 0)],
             annotated: HashSet::new(),
             flagged: Vec::new(),
             leaked_bytes: 0,
@@ -87,14 +115,19 @@ impl Guard {
         }
     }
 
-    /// Appends streamed text.
+    /// Appends streamed raw text.
     pub fn push(&mut self, delta: &str) {
-        self.text.push_str(delta);
+        self.lens.push(delta);
     }
 
-    /// All text received so far.
+    /// The judged text received so far.
     pub fn text(&self) -> &str {
-        &self.text
+        self.lens.view()
+    }
+
+    /// The raw text received so far.
+    pub fn raw(&self) -> &str {
+        self.lens.raw()
     }
 
     /// Bytes emitted to the client so far.
@@ -104,27 +137,74 @@ impl Guard {
 
     /// Decides and releases what can be released; `finished` releases
     /// everything (the upstream is done). `eval` scans a text and decides.
-    pub fn step(&mut self, finished: bool, eval: &mut Evaluator<'_>) -> Result<Step, ApiError> {
-        let b0 = if finished { self.text.len() } else { self.hold_boundary() };
+    pub fn step(&mut self, finished: bool, eval: &mut Evaluator<'_>) -> Result<Step, FilterError> {
+        let view_len = self.lens.view().len();
+        let b0 = if finished { view_len } else { self.hold_boundary() };
         if b0 <= self.released {
-            return Ok(Step::default());
+            return Ok(self.flush_raw(finished));
         }
         let ws = self.window_start();
         self.scans += 1;
-        let mut decision = eval(&self.text[ws..], ws)?;
+        let mut decision = eval(&self.lens.view()[ws..], ws)?;
         for s in &mut decision.spans {
             s.byte_start += ws;
             s.byte_end += ws;
         }
+        self.remember_flagged(&decision);
+        if decision.action == Action::Block {
+            return Ok(Step { blocked: Some(decision), raw_released: self.raw_out, ..Default::default() });
+        }
+        let reds = self.pending_redactions(&decision);
+        let boundary = self.release_boundary(&decision, &reds, b0, finished);
+        let mut out = String::new();
+        let mut annotations = Vec::new();
+        let mut redactions = Vec::new();
+        let mut pos = self.released;
+        for &(s, e, d) in reds.iter().filter(|r| r.1 <= boundary) {
+            if s < pos {
+                // Overlaps a redaction already written: extend it.
+                if e > pos {
+                    let end = self.skip(&mut out, pos, e);
+                    pos = e;
+                    self.breaks.push((pos, end, self.emitted + out.len()));
+                }
+                continue;
+            }
+            if d.byte_start < self.released {
+                self.leaked_bytes += self.released - d.byte_start;
+            }
+            self.copy_to(&mut out, s, false);
+            let raw_start = self.raw_out;
+            let start = self.emitted + out.len();
+            let marker = self.lens.escape(&(self.marker)(d));
+            self.write_redaction(&mut out, s, e, &marker);
+            let end = self.emitted + out.len();
+            redactions.push(Redaction { raw: raw_start..self.raw_out, marker });
+            pos = e;
+            self.breaks.push((pos, self.raw_out, end));
+            if self.annotated.insert((d.byte_start, d.byte_end)) {
+                annotations.push(annotation(d, start, end, Action::Redact));
+            }
+        }
+        if pos < boundary || finished {
+            self.copy_to(&mut out, boundary.max(pos), finished);
+        }
+        self.emitted += out.len();
+        self.released = boundary.max(pos);
+        annotations.extend(self.released_annotations(&decision));
+        Ok(Step { text: out, annotations, blocked: None, raw_released: self.raw_out, redactions })
+    }
+
+    fn remember_flagged(&mut self, decision: &Decision) {
         for s in decision.spans.iter().filter(|s| s.action != Action::Allow) {
             if !self.flagged.iter().any(|f| f.byte_start == s.byte_start && f.byte_end == s.byte_end) {
                 self.flagged.push(s.clone());
             }
         }
-        if decision.action == Action::Block {
-            return Ok(Step { blocked: Some(decision), ..Default::default() });
-        }
-        // Redactions still to be released, clamped to the released boundary.
+    }
+
+    /// Redactions still to be released, clamped to the released boundary.
+    fn pending_redactions<'d>(&self, decision: &'d Decision) -> Vec<(usize, usize, &'d SpanDecision)> {
         let mut reds: Vec<(usize, usize, &SpanDecision)> = decision
             .spans
             .iter()
@@ -132,9 +212,19 @@ impl Guard {
             .map(|s| (s.byte_start.max(self.released), s.byte_end, s))
             .collect();
         reds.sort_by_key(|r| (r.0, std::cmp::Reverse(r.1)));
-        // Release up to b0, but never into a redaction that is not closed, nor
-        // into an unfinished span that would be redacted or blocked if it grew
-        // (a copy still under its category's threshold).
+        reds
+    }
+
+    /// Release up to `b0`, but never into a redaction that is not closed, nor
+    /// into an unfinished span that would be redacted or blocked if it grew
+    /// (a copy still under its category's threshold).
+    fn release_boundary(
+        &self,
+        decision: &Decision,
+        reds: &[(usize, usize, &SpanDecision)],
+        b0: usize,
+        finished: bool,
+    ) -> usize {
         let mut boundary = b0;
         if !finished {
             for s in decision.spans.iter().filter(|s| s.potential >= Action::Redact && s.byte_end > b0) {
@@ -143,72 +233,82 @@ impl Guard {
         }
         loop {
             let before = boundary;
-            for &(s, e, _) in &reds {
+            for &(s, e, _) in reds {
                 if s < boundary && e > boundary {
                     boundary = s;
                 }
             }
             if boundary == before {
-                break;
+                return boundary;
             }
         }
-        let mut out = String::new();
-        let mut annotations = Vec::new();
-        let mut pos = self.released;
-        for &(s, e, d) in reds.iter().filter(|r| r.1 <= boundary) {
-            if s < pos {
-                // Overlaps a redaction already written: extend it.
-                if e > pos {
-                    pos = e;
-                    self.breaks.push((pos, self.emitted + out.len()));
-                }
-                continue;
-            }
-            if d.byte_start < self.released {
-                self.leaked_bytes += self.released - d.byte_start;
-            }
-            out.push_str(&self.text[pos..s]);
-            let start = self.emitted + out.len();
-            out.push_str(&(self.marker)(d));
-            let end = self.emitted + out.len();
-            pos = e;
-            self.breaks.push((pos, end));
-            if self.annotated.insert((d.byte_start, d.byte_end)) {
-                annotations.push(Annotation {
-                    start_offset: start,
-                    end_offset: end,
-                    offset_unit: "byte",
-                    action: Action::Redact,
-                    rule: d.rule.clone(),
-                    citations: d.sources.clone(),
-                });
-            }
-        }
-        if pos < boundary {
-            out.push_str(&self.text[pos..boundary]);
-        }
-        self.emitted += out.len();
-        self.released = boundary.max(pos);
-        // Annotations of spans whose end is now released.
+    }
+
+    /// Annotations of annotated spans whose end is now released.
+    fn released_annotations(&mut self, decision: &Decision) -> Vec<Annotation> {
+        let mut out = Vec::new();
         for d in decision.spans.iter().filter(|s| s.action == Action::Annotate && s.byte_end <= self.released)
         {
             if self.annotated.insert((d.byte_start, d.byte_end)) {
-                annotations.push(Annotation {
-                    start_offset: self.map(d.byte_start),
-                    end_offset: self.map(d.byte_end),
-                    offset_unit: "byte",
-                    action: Action::Annotate,
-                    rule: d.rule.clone(),
-                    citations: d.sources.clone(),
-                });
+                out.push(annotation(d, self.map(d.byte_start), self.map(d.byte_end), Action::Annotate));
             }
         }
-        Ok(Step { text: out, annotations, blocked: None })
+        out
+    }
+
+    /// With nothing new to judge: once the channel is finished, the raw
+    /// bytes after the last view byte (a JSON document's closing structure).
+    fn flush_raw(&mut self, finished: bool) -> Step {
+        let mut step = Step { raw_released: self.raw_out, ..Default::default() };
+        if finished && self.raw_out < self.lens.raw().len() {
+            step.text = self.lens.raw()[self.raw_out..].to_string();
+            self.raw_out = self.lens.raw().len();
+            self.emitted += step.text.len();
+            step.raw_released = self.raw_out;
+        }
+        step
+    }
+
+    /// Writes raw text up to view offset `v` (to the raw end when `all`).
+    fn copy_to(&mut self, out: &mut String, v: usize, all: bool) {
+        let raw = self.lens.raw();
+        let target = if all && v >= self.lens.view().len() { raw.len() } else { self.lens.raw_at(v) };
+        if target > self.raw_out {
+            out.push_str(&raw[self.raw_out..target]);
+            self.raw_out = target;
+        }
+    }
+
+    /// Replaces view `s..e` by `marker`: in the first piece of structure it
+    /// touches; later pieces are emptied, the structure between them kept.
+    fn write_redaction(&mut self, out: &mut String, s: usize, e: usize, marker: &str) {
+        out.push_str(marker);
+        self.raw_out = self.raw_out.max(self.lens.raw_after(s));
+        self.skip(out, s, e);
+    }
+
+    /// Skips view `s..e` (already replaced), keeping the raw structure
+    /// between its pieces; returns the raw offset after it.
+    fn skip(&mut self, out: &mut String, s: usize, e: usize) -> usize {
+        let mut v = s;
+        while v < e {
+            let seg = self.lens.segment(v);
+            let start = self.lens.raw_at(v);
+            if start > self.raw_out {
+                // Structure between two pieces (a closing quote, a key, an opening quote).
+                out.push_str(&self.lens.raw()[self.raw_out..start]);
+            }
+            while v < e && self.lens.segment(v) == seg {
+                v += 1;
+            }
+            self.raw_out = self.raw_out.max(self.lens.raw_after(v - 1));
+        }
+        self.raw_out
     }
 
     /// Start of the held tail: `hold` complete tokens plus the one being written.
     fn hold_boundary(&self) -> usize {
-        let tail = &self.text[self.released..];
+        let tail = &self.lens.view()[self.released..];
         let toks = recital_text::tokenize(tail).tokens;
         let held = self.hold + 1;
         if toks.len() <= held {
@@ -224,22 +324,34 @@ impl Guard {
         if self.released <= self.lookback {
             return 0;
         }
+        let text = self.lens.view();
         let mut ws = self.released - self.lookback;
-        while !self.text.is_char_boundary(ws) {
+        while !text.is_char_boundary(ws) {
             ws += 1;
         }
-        match self.text[ws..self.released].find(char::is_whitespace) {
+        match text[ws..self.released].find(char::is_whitespace) {
             Some(i) => ws + i,
             None => ws,
         }
     }
 
-    /// Emitted offset of input offset `p` (a position inside a redaction maps
+    /// Emitted offset of view offset `p` (a position inside a redaction maps
     /// to the end of its marker).
     fn map(&self, p: usize) -> usize {
-        let i = self.breaks.partition_point(|&(ip, _)| ip <= p);
-        let (ip, ep) = self.breaks[i.saturating_sub(1)];
-        (ep + p.saturating_sub(ip)).min(self.emitted)
+        let i = self.breaks.partition_point(|&(vp, _, _)| vp <= p);
+        let (_, rp, ep) = self.breaks[i.saturating_sub(1)];
+        (ep + self.lens.raw_at(p).saturating_sub(rp)).min(self.emitted)
+    }
+}
+
+fn annotation(d: &SpanDecision, start: usize, end: usize, action: Action) -> Annotation {
+    Annotation {
+        start_offset: start,
+        end_offset: end,
+        offset_unit: "byte",
+        action,
+        rule: d.rule.clone(),
+        citations: d.sources.clone(),
     }
 }
 
@@ -324,7 +436,7 @@ mod tests {
     }
 
     fn run(text: &str, cuts: &[usize]) -> (String, Guard) {
-        let mut g = Guard::new(MIN - 1, 64, Box::new(|_| "[X]".to_string()));
+        let mut g = Guard::new(MIN - 1, 64, std::sync::Arc::new(|_: &SpanDecision| "[X]".to_string()));
         let mut out = String::new();
         let mut pos = 0;
         for &c in cuts.iter().chain(std::iter::once(&text.len())) {
@@ -384,7 +496,7 @@ mod tests {
 
     #[test]
     fn releases_as_tokens_complete_not_at_the_end() {
-        let mut g = Guard::new(2, 64, Box::new(|_| "[X]".to_string()));
+        let mut g = Guard::new(2, 64, std::sync::Arc::new(|_: &SpanDecision| "[X]".to_string()));
         let mut got = Vec::new();
         for w in ["one ", "two ", "three ", "four ", "five ", "six "] {
             g.push(w);
