@@ -207,6 +207,7 @@ fn unsafe_sigterm(pid: u32) {
 
 /// A blocking HTTP client with a timeout.
 pub fn client() -> reqwest::blocking::Client {
+    recital_serve::tls::install_crypto_provider();
     reqwest::blocking::Client::builder().timeout(Duration::from_secs(60)).build().unwrap()
 }
 
