@@ -1,7 +1,9 @@
 //! Test support for the service: a corpus with rights, the real `recital serve`
-//! binary on loopback, and a scripted OpenAI-compatible upstream.
+//! binary on loopback, and a scripted OpenAI-compatible upstream (plain HTTP,
+//! or HTTPS with a private CA made at test time).
 #![allow(dead_code)]
 
+pub mod tls;
 pub mod upstream;
 
 use std::io::{BufRead, BufReader};
