@@ -60,6 +60,9 @@ fn usage() -> ! {
 }
 
 fn main() {
+    // Before any reqwest client: recital-serve's reqwest runs on rustls, which
+    // panics without a process-wide crypto provider.
+    recital_serve::tls::install_crypto_provider();
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
         Some("inproc") => inproc(&args[1..]),

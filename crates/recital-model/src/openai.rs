@@ -52,6 +52,20 @@ impl Default for EndpointOptions {
     }
 }
 
+/// A client for `http://` and `https://` endpoints (rustls on ring, the
+/// system's CA certificates).
+fn http_client(timeout: Duration) -> reqwest::Result<reqwest::blocking::Client> {
+    // reqwest panics without a process-wide rustls provider. ring is
+    // deprecated in rustls 0.23.48 only for lacking post-quantum key exchange;
+    // aws-lc-rs would need cmake and a C toolchain. Err: one is installed.
+    #[allow(deprecated)]
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let builder = || reqwest::blocking::Client::builder().timeout(timeout);
+    // The platform verifier refuses an empty system store (a container
+    // without ca-certificates); an http endpoint needs no roots, so go on.
+    builder().build().or_else(|_| builder().tls_certs_only([]).build())
+}
+
 /// An OpenAI-compatible completions endpoint.
 pub struct Endpoint {
     base: String,
@@ -66,9 +80,7 @@ impl Endpoint {
     /// Connects: resolves the model name and checks that the server answers.
     pub fn connect(url: &str, opts: EndpointOptions) -> Result<Self> {
         let base = url.trim_end_matches('/').trim_end_matches("/v1").to_string();
-        let client = reqwest::blocking::Client::builder()
-            .timeout(opts.timeout)
-            .build()
+        let client = http_client(opts.timeout)
             .map_err(|e| ModelError::Endpoint { url: base.clone(), why: e.to_string() })?;
         let tokenizer = opts.tokenizer.as_deref().map(ModelTokenizer::from_file).transpose()?;
         let mut me = Self {

@@ -17,6 +17,9 @@ pub struct ServeConfig {
     pub addr: SocketAddr,
     /// OpenAI-compatible upstream (`http://host:port`, with or without `/v1`).
     pub upstream: Option<String>,
+    /// PEM file of CA certificates trusted for an `https://` upstream, on
+    /// top of the system's (a model server behind a private CA).
+    pub upstream_ca: Option<PathBuf>,
     /// Keys file (JSONL).
     pub keys: Option<PathBuf>,
     /// An admin key from the environment (`RECITAL_API_KEY`).
@@ -45,6 +48,7 @@ impl ServeConfig {
             db: PathBuf::from("recital.db"),
             addr: "127.0.0.1:8080".parse().expect("valid address"),
             upstream: None,
+            upstream_ca: None,
             keys: None,
             env_key: None,
             max_body_bytes: 4 << 20,

@@ -32,6 +32,7 @@ pub mod proxy;
 pub mod server;
 pub mod state;
 pub mod store;
+pub mod tls;
 
 pub use config::ServeConfig;
 pub use server::run;

@@ -36,6 +36,9 @@ pub fn scan_options_for(policy: &Policy) -> ScanOptions {
 
 /// Opens everything and builds the shared state (no socket yet).
 pub async fn prepare(config: ServeConfig) -> anyhow::Result<(Arc<AppState>, tokio::task::JoinHandle<()>)> {
+    // First: a bad --upstream-ca is a mistake on the command line, reported
+    // before the index and the database are opened.
+    let http = crate::tls::upstream_client(&config)?;
     let policy = match &config.policy {
         Some(p) => Policy::load(p)?,
         None => Policy::builtin_default(),
@@ -47,11 +50,6 @@ pub async fn prepare(config: ServeConfig) -> anyhow::Result<(Arc<AppState>, toki
     let auth = configure_keys(&config, &store).await?;
     let (audit_tx, audit_rx) = tokio::sync::mpsc::channel::<AuditEntry>(1 << 16);
     let writer = tokio::spawn(audit_writer(store.clone(), audit_rx));
-    let http = reqwest::Client::builder()
-        .connect_timeout(Duration::from_secs(10))
-        .read_timeout(config.upstream_timeout)
-        .build()
-        .context("building the upstream HTTP client")?;
     let state = Arc::new(AppState {
         scan_options: scan_options_for(&policy),
         policy,

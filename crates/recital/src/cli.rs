@@ -170,9 +170,14 @@ pub struct ServeArgs {
     /// Address to listen on.
     #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:8080")]
     pub addr: std::net::SocketAddr,
-    /// OpenAI-compatible model server to proxy (`http://host:port` or `…/v1`).
+    /// OpenAI-compatible model server to proxy (`http://host:port`, `https://…`, or `…/v1`).
+    /// Requests carry `Authorization: Bearer $RECITAL_UPSTREAM_API_KEY` when that is set.
     #[arg(long, value_name = "URL")]
     pub upstream: Option<String>,
+    /// PEM file of CA certificates to trust for an `https://` upstream, besides the
+    /// system's (a model server behind a private or self-signed CA).
+    #[arg(long, value_name = "FILE")]
+    pub upstream_ca: Option<PathBuf>,
     /// API keys (JSONL: name, key or key_sha256, role, default_jurisdiction, rate_per_minute).
     #[arg(long, value_name = "FILE")]
     pub keys: Option<PathBuf>,

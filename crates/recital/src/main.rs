@@ -18,6 +18,8 @@ fn main() {
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
+    // Before any HTTP client: reqwest (rustls) panics without a provider.
+    recital_serve::tls::install_crypto_provider();
     let args = cli::Cli::parse();
     let filter = if args.verbose { "info" } else { "warn" };
     let env = tracing_subscriber::EnvFilter::try_from_env("RECITAL_LOG")

@@ -162,7 +162,7 @@ async fn handle(
         } else {
             ApiError::upstream(
                 StatusCode::BAD_GATEWAY,
-                format!("cannot reach the upstream model server: {e}"),
+                format!("cannot reach the upstream model server: {}", crate::tls::describe_request_error(&e)),
             )
         }
     })?;

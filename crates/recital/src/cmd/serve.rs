@@ -13,6 +13,7 @@ pub fn run(a: ServeArgs) -> anyhow::Result<()> {
     c.db = a.db;
     c.addr = a.addr;
     c.upstream = a.upstream;
+    c.upstream_ca = a.upstream_ca;
     c.keys = a.keys;
     c.env_key = std::env::var("RECITAL_API_KEY").ok().filter(|k| !k.is_empty());
     c.max_body_bytes = a.max_body;

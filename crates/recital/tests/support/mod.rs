@@ -1,7 +1,9 @@
 //! Test support for the service: a corpus with rights, the real `recital serve`
-//! binary on loopback, and a scripted OpenAI-compatible upstream.
+//! binary on loopback, and a scripted OpenAI-compatible upstream (plain HTTP,
+//! or HTTPS with a private CA made at test time).
 #![allow(dead_code)]
 
+pub mod tls;
 pub mod upstream;
 
 use std::io::{BufRead, BufReader};
@@ -207,6 +209,7 @@ fn unsafe_sigterm(pid: u32) {
 
 /// A blocking HTTP client with a timeout.
 pub fn client() -> reqwest::blocking::Client {
+    recital_serve::tls::install_crypto_provider();
     reqwest::blocking::Client::builder().timeout(Duration::from_secs(60)).build().unwrap()
 }
 

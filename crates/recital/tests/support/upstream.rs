@@ -1,12 +1,15 @@
 //! A scripted OpenAI-compatible upstream: streams a given text word by word
 //! (SSE, `/v1/chat/completions` and `/v1/completions`) or answers it whole,
 //! and records whether the proxy hung up before the end (cancellation).
+//! Plain HTTP, or HTTPS only ([`Upstream::start_tls`]).
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+use rustls::{ServerConfig, ServerConnection, StreamOwned};
 
 /// What the upstream says and how.
 #[derive(Clone, Debug)]
@@ -39,6 +42,24 @@ pub struct Upstream {
     pub connections: Arc<AtomicUsize>,
 }
 
+/// A connection the upstream answers on: plain TCP, or TLS over it.
+pub trait Conn: Read + Write + Send + 'static {
+    /// Closes the socket at once (an upstream that dies mid-stream).
+    fn kill(&mut self);
+}
+
+impl Conn for TcpStream {
+    fn kill(&mut self) {
+        let _ = self.shutdown(std::net::Shutdown::Both);
+    }
+}
+
+impl Conn for StreamOwned<ServerConnection, TcpStream> {
+    fn kill(&mut self) {
+        let _ = self.sock.shutdown(std::net::Shutdown::Both);
+    }
+}
+
 impl Upstream {
     /// One request per connection (`Connection: close`; a streamed body
     /// ends when the connection does).
@@ -52,9 +73,32 @@ impl Upstream {
         Self::start_with(script, true)
     }
 
+    /// HTTPS only, keep-alive, with `tls`'s certificate: a plain-HTTP request
+    /// fails the handshake and is never served. `base` is
+    /// `https://localhost:PORT`, the name the certificate is for.
+    pub fn start_tls(script: Script, tls: Arc<ServerConfig>) -> Upstream {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let base = format!("https://localhost:{}", l.local_addr().unwrap().port());
+        Self::serve(l, base, script, true, move |sock| {
+            StreamOwned::new(ServerConnection::new(tls.clone()).unwrap(), sock)
+        })
+    }
+
     fn start_with(script: Script, keep_alive: bool) -> Upstream {
         let l = TcpListener::bind("127.0.0.1:0").unwrap();
         let base = format!("http://{}", l.local_addr().unwrap());
+        Self::serve(l, base, script, keep_alive, |sock| sock)
+    }
+
+    /// Accepts on `l`, one thread per connection, `wrap` turning each socket
+    /// into the connection requests are read from and answered on.
+    fn serve<C: Conn>(
+        l: TcpListener,
+        base: String,
+        script: Script,
+        keep_alive: bool,
+        wrap: impl Fn(TcpStream) -> C + Send + 'static,
+    ) -> Upstream {
         let script = Arc::new(Mutex::new(script));
         let served = Arc::new(Mutex::new(Vec::new()));
         let connections = Arc::new(AtomicUsize::new(0));
@@ -63,11 +107,10 @@ impl Upstream {
             for conn in l.incoming() {
                 let Ok(conn) = conn else { continue };
                 c2.fetch_add(1, Ordering::SeqCst);
+                let _ = conn.set_write_timeout(Some(Duration::from_secs(5)));
+                let mut r = BufReader::new(wrap(conn));
                 let (s3, v3) = (s2.clone(), v2.clone());
-                std::thread::spawn(move || {
-                    let mut r = BufReader::new(conn.try_clone().unwrap());
-                    while handle(&mut r, conn.try_clone().unwrap(), &s3, &v3, keep_alive) && keep_alive {}
-                });
+                std::thread::spawn(move || while handle(&mut r, &s3, &v3, keep_alive) && keep_alive {});
             }
         });
         Upstream { base, script, served, connections }
@@ -82,11 +125,10 @@ impl Upstream {
     }
 }
 
-/// Serves one request read from `r`, answering on `conn`; `true` when it was
-/// answered to the end (the connection may serve another).
-fn handle(
-    r: &mut BufReader<TcpStream>,
-    conn: TcpStream,
+/// Serves one request read from `r`, answering on the connection under it;
+/// `true` when it was answered to the end (the connection may serve another).
+fn handle<C: Conn>(
+    r: &mut BufReader<C>,
     script: &Mutex<Script>,
     served: &Mutex<Vec<Served>>,
     keep_alive: bool,
@@ -124,8 +166,8 @@ fn handle(
         v.push(Served { path: path.clone(), body: body.clone(), ..Default::default() });
         v.len() - 1
     };
-    let mut w = conn;
-    let _ = w.set_write_timeout(Some(Duration::from_secs(5)));
+    // Whole request read: what the buffer holds is the next one's.
+    let w = r.get_mut();
     if !stream {
         let resp = if chat {
             serde_json::json!({"id": "chatcmpl-1", "object": "chat.completion", "created": 1, "model": "scripted",
@@ -190,7 +232,7 @@ fn handle(
     for (i, p) in pieces.iter().enumerate() {
         if sc.die_after == Some(i) {
             // Die: close the socket mid-stream.
-            let _ = w.shutdown(std::net::Shutdown::Both);
+            w.kill();
             served.lock().unwrap()[idx].words_sent = i;
             return false;
         }
