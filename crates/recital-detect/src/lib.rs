@@ -20,6 +20,10 @@
 //! - **Boilerplate**: spans as common as `boilerplate_count` in the corpus are
 //!   stock phrases and reported as such.
 //!
+//! - **Views**: the same output read through its formatting (JSON string
+//!   escapes, Markdown, HTML), each with a map back to the output's bytes —
+//!   [`view`], [`scan_views`].
+//!
 //! The result is a [`ScanReport`] with a versioned JSON schema ([`report`]).
 #![deny(missing_docs)]
 
@@ -32,8 +36,10 @@ pub mod renaming;
 pub mod report;
 pub mod scan;
 pub mod spans;
+pub mod view;
 
 pub use error::DetectError;
 pub use input::Input;
 pub use report::{ScanReport, Span, SpanKind};
 pub use scan::{scan, scan_window, ScanMemo, ScanOptions};
+pub use view::{json_escape, scan_views, JsonStrings, View, ViewKind};

@@ -51,10 +51,11 @@ impl Corpus {
         self.current.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
-    /// Scans `text` on the current snapshot (blocking; call from a blocking thread).
+    /// Scans `text` on the current snapshot, as given and through its JSON,
+    /// Markdown and HTML views (blocking; call from a blocking thread).
     pub fn scan(&self, text: &str, opts: &ScanOptions) -> Result<ScanReport, recital_detect::DetectError> {
         let input = Input::decode(text.as_bytes())?;
-        recital_detect::scan(&self.snapshot(), &input, opts)
+        recital_detect::scan_views(&self.snapshot(), &input, opts)
     }
 
     /// [`Self::scan`] of a window of a streamed text (from byte `offset` of

@@ -3,7 +3,7 @@
 use std::io::Read;
 
 use anyhow::Context;
-use recital_detect::{scan, Input, ScanOptions, SpanKind};
+use recital_detect::{scan_views, Input, ScanOptions, SpanKind};
 use recital_index::Index;
 use recital_text::code::Lang;
 
@@ -62,7 +62,9 @@ pub fn run(a: ScanArgs) -> anyhow::Result<()> {
         ..d
     };
     let t0 = std::time::Instant::now();
-    let report = scan(&idx, &input, &opts)?;
+    // Through the output's JSON, Markdown and HTML views too (spans still
+    // point into the input as given).
+    let report = scan_views(&idx, &input, &opts)?;
     let elapsed = t0.elapsed();
     for w in &report.warnings {
         tracing::warn!("{w}");

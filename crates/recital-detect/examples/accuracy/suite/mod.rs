@@ -6,7 +6,8 @@
 //! mixes copied excerpts of indexed documents (verbatim or under exactly one
 //! perturbation, see [`perturb`]), text from held-out documents of the same
 //! corpus, and short connective sentences. Each output is scanned with
-//! [`recital_detect::scan`] and default [`ScanOptions`]; the predicted
+//! [`recital_detect::scan_views`] (the raw text and its JSON, Markdown and
+//! HTML views) and default [`ScanOptions`]; the predicted
 //! positives are the union of the `exact`, `near` and `code-canonical` spans.
 //!
 //! **Counting.** Characters are Unicode scalar values that are not White_Space
@@ -34,7 +35,7 @@ pub mod perturb;
 use std::fmt::Write as _;
 use std::ops::Range;
 
-use recital_detect::{scan, Input, ScanOptions, SpanKind};
+use recital_detect::{scan_views, Input, JsonStrings, ScanOptions, SpanKind};
 use recital_index::{Index, Stream};
 use recital_text::code::{lexemes, Lang, LexemeKind};
 
@@ -93,16 +94,19 @@ pub enum Class {
     Substitution,
     Compat,
     Diacritics,
+    JsonProse,
+    MarkdownProse,
     HeldOut,
     CodeVerbatim,
     CodeRename,
     CodeReformat,
     CodeComments,
+    JsonCode,
     CodeHeldOut,
 }
 
 impl Class {
-    pub const PROSE: [Class; 12] = [
+    pub const PROSE: [Class; 14] = [
         Class::Verbatim,
         Class::AllCaps,
         Class::TitleCase,
@@ -114,13 +118,16 @@ impl Class {
         Class::Substitution,
         Class::Compat,
         Class::Diacritics,
+        Class::JsonProse,
+        Class::MarkdownProse,
         Class::HeldOut,
     ];
-    pub const CODE: [Class; 5] = [
+    pub const CODE: [Class; 6] = [
         Class::CodeVerbatim,
         Class::CodeRename,
         Class::CodeReformat,
         Class::CodeComments,
+        Class::JsonCode,
         Class::CodeHeldOut,
     ];
 
@@ -137,13 +144,22 @@ impl Class {
             Class::Substitution => "substituted words",
             Class::Compat => "compat forms",
             Class::Diacritics => "combining accents",
+            Class::JsonProse => "JSON-escaped",
+            Class::MarkdownProse => "Markdown-formatted",
             Class::HeldOut => "held-out only",
             Class::CodeVerbatim => "code verbatim",
             Class::CodeRename => "code renamed ids",
             Class::CodeReformat => "code reformatted",
             Class::CodeComments => "code comments changed",
+            Class::JsonCode => "code JSON-escaped",
             Class::CodeHeldOut => "code held-out only",
         }
+    }
+
+    /// Outputs of this class are JSON: every segment (copied or held out)
+    /// is the content of a string literal ([`perturb::json_string`]).
+    pub fn json(self) -> bool {
+        matches!(self, Class::JsonProse | Class::JsonCode)
     }
 
     pub fn held_out_only(self) -> bool {
@@ -178,6 +194,9 @@ impl Class {
             Class::Substitution => (substitute(s, rng), ""),
             Class::Compat => compat(s, rng),
             Class::Diacritics => (diacritics(s, rng), ""),
+            // Escaped with the rest of the output, in `output`.
+            Class::JsonProse => (s.to_string(), ""),
+            Class::MarkdownProse => markdown(s, rng),
             _ => unreachable!("not a prose perturbation"),
         }
     }
@@ -190,6 +209,7 @@ impl Class {
             Class::CodeRename => (perturb::rename_identifiers(s, lang, rng), "", vec![]),
             Class::CodeReformat => (perturb::reformat(s, lang, rng), "", vec![]),
             Class::CodeComments => perturb::change_comments(s, lang, rng),
+            Class::JsonCode => (s.to_string(), "", vec![]),
             _ => unreachable!("not a code perturbation"),
         }
     }
@@ -399,15 +419,33 @@ impl<'a> Generator<'a> {
             let lang = match &seg {
                 Seg::Copy(_, _, _, _, l, _) | Seg::Held(_, l) => *l,
             };
+            let fenced = lang.is_some() && !class.json();
             if let Some(lang) = lang {
                 let c = self.rng.pick(CODE_CONNECTIVES);
                 out.text.push_str(c);
-                let _ = write!(out.text, "\n\n```{}\n", lang.name());
+                if fenced {
+                    let _ = write!(out.text, "\n\n```{}\n", lang.name());
+                } else {
+                    out.text.push_str("\n\n");
+                }
             } else if self.rng.chance(0.8) {
                 let c = *self.rng.pick(CONNECTIVES);
                 out.text.push_str(c);
-                out.text.push_str(if c.ends_with(':') && self.rng.chance(0.5) { " " } else { "\n\n" });
+                // Markdown block syntax (a quote, a list) must start a line.
+                let same_line = c.ends_with(':') && class != Class::MarkdownProse && self.rng.chance(0.5);
+                out.text.push_str(if same_line { " " } else { "\n\n" });
             }
+            if class.json() {
+                let key = *self.rng.pick(&["content", "text", "arguments", "answer"]);
+                let _ = write!(out.text, "{{\"role\": \"assistant\", \"{key}\": \"");
+            }
+            let seg = match seg {
+                Seg::Copy(t, k, note, doc, l, fresh) if class.json() => {
+                    Seg::Copy(perturb::json_string(&t, &mut self.rng), k, note, doc, l, fresh)
+                }
+                Seg::Held(t, l) if class.json() => Seg::Held(perturb::json_string(&t, &mut self.rng), l),
+                seg => seg,
+            };
             let start = out.text.len();
             match seg {
                 Seg::Copy(t, tokens, note, doc, _, fresh) => {
@@ -427,7 +465,9 @@ impl<'a> Generator<'a> {
                     out.held.push(start..out.text.len());
                 }
             }
-            if lang.is_some() {
+            if class.json() {
+                out.text.push_str("\"}");
+            } else if fenced {
                 out.text.push_str("\n```");
             }
         }
@@ -435,14 +475,23 @@ impl<'a> Generator<'a> {
         // Held-out text the index really contains: neither positive nor negative.
         let w = min_tokens();
         for r in out.held.clone() {
-            let ts = recital_text::tokenize(&out.text[r.clone()]);
+            // In a JSON output, looked for in the decoded text and mapped back.
+            let js = class.json().then(|| literal(&out.text[r.clone()]));
+            let plain = js.as_ref().map_or(&out.text[r.clone()], |j| j.view());
+            let back = |a: usize, b: usize| match &js {
+                Some(j) => j.raw_start(a) - 1..j.raw_end(b - 1) - 1,
+                None => a..b,
+            };
+            let ts = recital_text::tokenize(plain);
             let toks: Vec<&str> = ts.texts().collect();
+            let mut found = Vec::new();
             for i in 0..toks.len().saturating_sub(w - 1) {
                 if self.index.count_tokens(Stream::Text, &toks[i..i + w]) > 0 {
-                    out.dont_care
-                        .push(r.start + ts.tokens[i].src.start..r.start + ts.tokens[i + w - 1].src.end);
+                    let b = back(ts.tokens[i].src.start, ts.tokens[i + w - 1].src.end);
+                    found.push(r.start + b.start..r.start + b.end);
                 }
             }
+            out.dont_care.extend(found);
         }
         out
     }
@@ -782,6 +831,13 @@ fn show(s: &str, max: usize) -> String {
     }
 }
 
+/// The decoder of `escaped` as a string literal's content (`"` added).
+fn literal(escaped: &str) -> JsonStrings {
+    let mut js = JsonStrings::new();
+    js.push(&format!("\"{escaped}\""));
+    js
+}
+
 /// Normalised text tokens.
 fn norm_tokens(s: &str) -> Vec<String> {
     let ts = recital_text::tokenize(s);
@@ -818,15 +874,18 @@ pub const VERIFIED_SIMILARITY: f64 = 0.85;
 /// Best edit similarity between a span's text and the source ranges it cites:
 /// over normalised text tokens, and for code also up to a consistent renaming
 /// of identifiers ([`renamed_similarity`]).
-fn verify(span: &recital_detect::Span, docs: &std::collections::HashMap<&str, &Doc>) -> f64 {
-    let a = norm_tokens(&span.text);
+fn verify(span: &recital_detect::Span, docs: &std::collections::HashMap<&str, &Doc>, json: bool) -> f64 {
+    // A span of a JSON output is escaped text: compared decoded.
+    let decoded = json.then(|| literal(&span.text).view().to_string());
+    let text = decoded.as_deref().unwrap_or(&span.text);
+    let a = norm_tokens(text);
     let mut best: f64 = 0.0;
     for src in &span.sources {
         if let Some(d) = docs.get(src.doc_id.as_str()) {
             if let Some(t) = d.text.get(src.source_byte_start..src.source_byte_end) {
                 best = best.max(edit_similarity(&a, &norm_tokens(t)));
                 if let Some(lang) = d.lang {
-                    best = best.max(renamed_similarity(&span.text, t, lang));
+                    best = best.max(renamed_similarity(text, t, lang));
                 }
             }
         }
@@ -926,7 +985,7 @@ pub fn score(index: &Index, corpus: &Corpus, outputs: &[Output], res: &mut Resul
     for o in outputs {
         let input = Input::decode(o.text.as_bytes()).expect("decode");
         let t0 = std::time::Instant::now();
-        let rep = scan(index, &input, &opts).expect("scan");
+        let rep = scan_views(index, &input, &opts).expect("scan");
         t.scan_seconds += t0.elapsed().as_secs_f64();
         let copies: Vec<&recital_detect::Span> =
             rep.spans.iter().filter(|s| s.kind != SpanKind::Boilerplate).collect();
@@ -938,7 +997,7 @@ pub fn score(index: &Index, corpus: &Corpus, outputs: &[Output], res: &mut Resul
                 if exr.iter().any(|e| e.start <= sp.byte_start && sp.byte_end <= e.end) {
                     1.0
                 } else {
-                    verify(sp, &docs)
+                    verify(sp, &docs, class.json())
                 }
             })
             .collect();

@@ -719,3 +719,104 @@ pub fn change_comments(
         }
     }
 }
+
+/// The excerpt as the content of a JSON string literal, the way encoders
+/// and evaders write it: `\n`, `\t`, `\"`, `\\` escaped; every non-ASCII
+/// character as `\uXXXX` (a surrogate pair above U+FFFF, as `ensure_ascii`
+/// encoders do); `'`, `<`, `>`, `&` as `\u00XX` (HTML-safe encoders); and
+/// one space in ten as `\u0020` (an evader's choice: the raw text then has
+/// no space between the two words). The caller wraps it in quotes.
+pub fn json_string(s: &str, rng: &mut Rng) -> String {
+    let mut out = String::with_capacity(s.len() + s.len() / 4);
+    for c in s.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\'' | '<' | '>' | '&' => out.push_str(&format!("\\u{:04x}", c as u32)),
+            ' ' if rng.chance(0.1) => out.push_str("\\u0020"),
+            c if c.is_ascii_control() => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c if !c.is_ascii() => {
+                let mut units = [0u16; 2];
+                for u in c.encode_utf16(&mut units) {
+                    out.push_str(&format!("\\u{:04x}", u));
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The excerpt dressed in Markdown: a block quote (lines of 40 to 80
+/// bytes), a list (a sentence an item) or a plain paragraph, the note says
+/// which; inside each line, a third of the words (in runs of one to three)
+/// in emphasis or strong, one run as a link, one word as inline code.
+pub fn markdown(s: &str, rng: &mut Rng) -> (String, &'static str) {
+    let form = rng.below(3);
+    let mut lines: Vec<Vec<&str>> = vec![Vec::new()];
+    let (mut width, mut limit) = (0, rng.range(40, 80));
+    for w in s.split_whitespace() {
+        lines.last_mut().expect("a line").push(w);
+        width += w.len() + 1;
+        let end = match form {
+            0 => width > limit,
+            1 => w.ends_with(['.', ';', ':', '?', '!']) && width > 40,
+            _ => false,
+        };
+        if end {
+            lines.push(Vec::new());
+            (width, limit) = (0, rng.range(40, 80));
+        }
+    }
+    lines.retain(|l| !l.is_empty());
+    let total: usize = lines.iter().map(Vec::len).sum();
+    let (link, code) = (rng.below(total.max(1)), rng.below(total.max(1)));
+    let mut seen = 0;
+    let marked: Vec<String> = lines
+        .iter()
+        .map(|l| {
+            let line = inline_markdown(l, seen, link, code, rng);
+            seen += l.len();
+            line
+        })
+        .collect();
+    match form {
+        0 => (marked.iter().map(|l| format!("> {l}")).collect::<Vec<_>>().join("\n"), "quote"),
+        1 => (marked.iter().map(|l| format!("- {l}")).collect::<Vec<_>>().join("\n"), "list"),
+        _ => (marked.join(" "), "paragraph"),
+    }
+}
+
+/// One line's words with inline markup: the run holding word number `link`
+/// (counted over the excerpt, this line's first being `first`) as a link,
+/// word `code` as inline code, a third of the other runs emphasised.
+fn inline_markdown(words: &[&str], first: usize, link: usize, code: usize, rng: &mut Rng) -> String {
+    let mut out = String::new();
+    let mut i = 0;
+    while i < words.len() {
+        if i > 0 {
+            out.push(' ');
+        }
+        let n = rng.range(1, 3).min(words.len() - i);
+        let run = words[i..i + n].join(" ");
+        let at = first + i;
+        // Markup must sit on word characters to count as such (CommonMark's
+        // flanking rules): runs with punctuation at an edge are left plain.
+        let clean = run.starts_with(char::is_alphanumeric) && run.ends_with(char::is_alphanumeric);
+        if clean && (at..at + n).contains(&link) {
+            out.push_str(&format!("[{run}](https://example.com/{})", rng.below(1000)));
+        } else if clean && n == 1 && code == at {
+            out.push_str(&format!("`{run}`"));
+        } else if clean && rng.chance(0.33) {
+            let mark = *rng.pick(&["*", "_", "**", "__", "***"]);
+            out.push_str(&format!("{mark}{run}{mark}"));
+        } else {
+            out.push_str(&run);
+        }
+        i += n;
+    }
+    out
+}
