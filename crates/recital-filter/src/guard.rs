@@ -494,6 +494,79 @@ mod tests {
         }
     }
 
+    /// The same scanner model on a JSON document's string values: the
+    /// guard over the JSON lens, fed the raw document in arbitrary
+    /// fragments, keeps the output valid JSON, leaves no word of a long
+    /// copy in any string, and passes a document without one byte for byte.
+    fn run_json(raw: &str, cuts: &[usize]) -> String {
+        let marker: Marker = std::sync::Arc::new(|_: &SpanDecision| "[\"X\"]".to_string());
+        let mut g = Guard::with_lens(crate::lens::for_format(crate::Format::Json), MIN - 1, 64, marker);
+        let mut out = String::new();
+        let mut pos = 0;
+        for &c in cuts.iter().chain(std::iter::once(&raw.len())) {
+            let mut c = c.clamp(pos, raw.len());
+            while !raw.is_char_boundary(c) {
+                c += 1;
+            }
+            g.push(&raw[pos..c]);
+            pos = c;
+            out.push_str(&g.step(false, &mut |w: &str, _| Ok(eval(w))).unwrap().text);
+        }
+        out.push_str(&g.step(true, &mut |w: &str, _| Ok(eval(w))).unwrap().text);
+        out
+    }
+
+    fn strings(v: &serde_json::Value, out: &mut Vec<String>) {
+        match v {
+            serde_json::Value::String(s) => out.push(s.clone()),
+            serde_json::Value::Array(a) => a.iter().for_each(|x| strings(x, out)),
+            serde_json::Value::Object(o) => o.values().for_each(|x| strings(x, out)),
+            _ => {}
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(
+            std::env::var("RECITAL_PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(128)))]
+
+        #[test]
+        fn json_channels_stay_valid_and_never_leak(
+            pre in proptest::collection::vec(0..NOISE.len(), 0..12),
+            from in 0..WORK.len(),
+            len in 0..=WORK.len(),
+            seps in proptest::collection::vec(prop_oneof![Just(" "), Just("\n"), Just("\t"), Just(" \u{2003}")], 20),
+            split in 0..20usize,
+            cuts in proptest::collection::vec(0..600usize, 0..40),
+        ) {
+            let len = len.min(WORK.len() - from);
+            let copy: Vec<&str> = WORK[from..from + len].to_vec();
+            let mut words: Vec<&str> = pre.iter().map(|&i| NOISE[i]).collect();
+            words.extend(&copy);
+            // The copy may straddle two string values (cut between words).
+            let join = |ws: &[&str], at: usize| -> String {
+                ws.iter().enumerate().map(|(i, w)| format!("{w}{}", seps[(i + at) % seps.len()])).collect()
+            };
+            let k = split.min(words.len());
+            let doc = serde_json::json!({"path": "a.txt", "content": join(&words[..k], 0), "more": [join(&words[k..], k)]});
+            let raw = doc.to_string();
+            let mut cuts = cuts;
+            cuts.sort();
+            let out = run_json(&raw, &cuts);
+            let parsed: serde_json::Value = serde_json::from_str(&out)
+                .map_err(|e| TestCaseError::fail(format!("invalid JSON {out:?}: {e}")))?;
+            if len >= THRESHOLD {
+                let mut all = Vec::new();
+                strings(&parsed, &mut all);
+                let all = all.join(" ");
+                for w in &copy {
+                    prop_assert!(!all.split(|c: char| !c.is_alphanumeric()).any(|x| x == *w), "{w} leaked: {out}");
+                }
+            } else {
+                prop_assert_eq!(&out, &raw);
+            }
+        }
+    }
+
     #[test]
     fn releases_as_tokens_complete_not_at_the_end() {
         let mut g = Guard::new(2, 64, std::sync::Arc::new(|_: &SpanDecision| "[X]".to_string()));

@@ -57,11 +57,42 @@ impl Lens for Plain {
     }
 }
 
+/// A JSON document: the view is its decoded string values
+/// ([`recital_detect::JsonStrings`], fed fragment by fragment; an escape
+/// split between two fragments is decoded once it is whole).
+#[derive(Default)]
+pub(crate) struct Json {
+    strings: recital_detect::JsonStrings,
+}
+
+impl Lens for Json {
+    fn push(&mut self, raw: &str) {
+        self.strings.push(raw);
+    }
+    fn raw(&self) -> &str {
+        self.strings.raw()
+    }
+    fn view(&self) -> &str {
+        self.strings.view()
+    }
+    fn raw_at(&self, v: usize) -> usize {
+        self.strings.raw_start(v)
+    }
+    fn raw_after(&self, v: usize) -> usize {
+        self.strings.raw_end(v)
+    }
+    fn segment(&self, v: usize) -> usize {
+        self.strings.segment(v)
+    }
+    fn escape(&self, marker: &str) -> String {
+        recital_detect::json_escape(marker)
+    }
+}
+
 /// The lens for a channel format.
 pub(crate) fn for_format(format: crate::channel::Format) -> Box<dyn Lens> {
     match format {
         crate::channel::Format::Plain => Box::new(Plain::default()),
-        // JSON channels are judged on their string values (see `Json`).
-        crate::channel::Format::Json => Box::new(Plain::default()),
+        crate::channel::Format::Json => Box::new(Json::default()),
     }
 }

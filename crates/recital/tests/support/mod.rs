@@ -3,6 +3,7 @@
 //! or HTTPS with a private CA made at test time).
 #![allow(dead_code)]
 
+pub mod raw_upstream;
 pub mod tls;
 pub mod upstream;
 

@@ -1,0 +1,255 @@
+//! Every channel of an answer, through the real `recital serve` and the
+//! official `openai` Python client: a protected passage placed in the
+//! reasoning, in a tool call's JSON arguments (escaped), in a second choice's
+//! content and in the log-probabilities that repeat it, whole and streamed,
+//! chat and legacy completions. No run of it reaches the client in any
+//! field; clean text passes byte for byte; the JSON stays valid; each
+//! decision and audit record names its channel.
+
+mod support;
+
+use std::process::{Command, Stdio};
+
+use serde_json::{json, Value};
+use support::raw_upstream::{RawUpstream, Reply};
+use support::{build_index, client, prose, quote, shares_words, Server};
+
+const SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/python/channels_client.py");
+const CLEAN: &str =
+    "Here is the file you asked for; I kept the layout of the original and added nothing else.";
+
+/// Log-probability entries for `text`, one per word (with the space before it).
+fn chat_logprobs(text: &str) -> Vec<Value> {
+    words(text)
+        .into_iter()
+        .map(|w| json!({"token": w, "logprob": -0.25, "bytes": w.as_bytes(), "top_logprobs": [{"token": w, "logprob": -0.25, "bytes": w.as_bytes()}]}))
+        .collect()
+}
+
+fn words(text: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for (i, w) in text.split(' ').enumerate() {
+        out.push(if i == 0 { w.to_string() } else { format!(" {w}") });
+    }
+    out
+}
+
+/// The whole and streamed chat answers: choice 0 reasons with the passage
+/// and writes it into a file through a tool call; choice 1 quotes it.
+fn chat_reply(q: &str) -> Reply {
+    let args =
+        json!({"path": "essay.md", "content": q.replacen(' ', "\n", 3).replacen(' ', " \"", 1)}).to_string();
+    let quoting = format!("Sure: {q}");
+    let env = |choices: Value| json!({"id": "c1", "object": "chat.completion.chunk", "created": 1, "model": "m", "choices": choices});
+    let whole = json!({"id": "c1", "object": "chat.completion", "created": 1, "model": "m", "choices": [
+        {"index": 0, "finish_reason": "tool_calls", "logprobs": null, "message": {"role": "assistant", "content": CLEAN,
+            "reasoning_content": format!("The user wants this: {q}"),
+            "tool_calls": [{"id": "call_1", "type": "function", "function": {"name": "write_file", "arguments": args}}]}},
+        {"index": 1, "finish_reason": "stop", "message": {"role": "assistant", "content": quoting},
+            "logprobs": {"content": chat_logprobs(&quoting)}}]});
+    let mut events = vec![env(
+        json!([{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": null}]),
+    )];
+    for w in words(&format!("The user wants this: {q}")) {
+        events.push(env(json!([{"index": 0, "delta": {"reasoning_content": w}, "finish_reason": null}])));
+    }
+    for w in words(CLEAN) {
+        events.push(env(json!([{"index": 0, "delta": {"content": w}, "finish_reason": null}])));
+    }
+    events.push(env(json!([{"index": 0, "delta": {"tool_calls": [{"index": 0, "id": "call_1", "type": "function", "function": {"name": "write_file", "arguments": ""}}]}, "finish_reason": null}])));
+    let chars: Vec<char> = args.chars().collect();
+    for piece in chars.chunks(7) {
+        let a: String = piece.iter().collect();
+        events.push(env(json!([{"index": 0, "delta": {"tool_calls": [{"index": 0, "function": {"arguments": a}}]}, "finish_reason": null}])));
+    }
+    events.push(env(json!([{"index": 0, "delta": {}, "finish_reason": "tool_calls"}])));
+    for w in words(&quoting) {
+        let lp = chat_logprobs(&w);
+        events.push(env(json!([{"index": 1, "delta": {"content": w}, "logprobs": {"content": lp}, "finish_reason": null}])));
+    }
+    events.push(env(json!([{"index": 1, "delta": {}, "finish_reason": "stop"}])));
+    Reply { whole, events }
+}
+
+fn completion_reply(q: &str) -> Reply {
+    let text = format!("Sure: {q}");
+    let ws = words(&text);
+    let arrays = |ws: &[String], at: usize| {
+        let mut off = at;
+        let offsets: Vec<usize> = ws
+            .iter()
+            .map(|w| {
+                let o = off;
+                off += w.len();
+                o
+            })
+            .collect();
+        json!({"tokens": ws, "token_logprobs": vec![-0.5; ws.len()],
+               "top_logprobs": ws.iter().map(|w| json!({ w.clone(): -0.5 })).collect::<Vec<_>>(), "text_offset": offsets})
+    };
+    let whole = json!({"id": "t1", "object": "text_completion", "created": 1, "model": "m",
+        "choices": [{"index": 0, "text": text, "finish_reason": "stop", "logprobs": arrays(&ws, 0)}]});
+    let mut events = Vec::new();
+    let mut at = 0;
+    for w in &ws {
+        events.push(json!({"id": "t1", "object": "text_completion", "created": 1, "model": "m",
+            "choices": [{"index": 0, "text": w, "finish_reason": null, "logprobs": arrays(std::slice::from_ref(w), at)}]}));
+        at += w.len();
+    }
+    events.push(json!({"id": "t1", "object": "text_completion", "created": 1, "model": "m",
+        "choices": [{"index": 0, "text": "", "finish_reason": "stop", "logprobs": null}]}));
+    Reply { whole, events }
+}
+
+/// Every string anywhere in `v`, joined.
+fn all_strings(v: &Value) -> String {
+    fn walk(v: &Value, out: &mut Vec<String>) {
+        match v {
+            Value::String(s) => out.push(s.clone()),
+            Value::Array(a) => a.iter().for_each(|x| walk(x, out)),
+            Value::Object(o) => o.iter().for_each(|(k, x)| {
+                out.push(k.clone());
+                walk(x, out)
+            }),
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    walk(v, &mut out);
+    out.join(" ")
+}
+
+/// The streamed field `pick` of choice `idx`, reassembled.
+fn streamed(chunks: &Value, idx: u64, pick: &dyn Fn(&Value) -> Option<String>) -> String {
+    chunks
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|c| c["choices"].as_array().cloned().unwrap_or_default())
+        .filter(|c| c["index"] == idx)
+        .filter_map(|c| pick(&c))
+        .collect()
+}
+
+fn run_client(base: &str) -> Value {
+    let py =
+        std::env::var("RECITAL_TEST_PYTHON").ok().filter(|p| !p.trim().is_empty()).unwrap_or_else(|| {
+            let o = Command::new("bash")
+                .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/../../scripts/install-test-deps.sh"))
+                .stdin(Stdio::null())
+                .output()
+                .unwrap();
+            String::from_utf8_lossy(&o.stdout).lines().last().unwrap_or("").trim().to_string()
+        });
+    let o = Command::new(&py)
+        .arg(SCRIPT)
+        .arg(json!({"base": base}).to_string())
+        .env_remove("OPENAI_BASE_URL")
+        .env_remove("OPENAI_API_KEY")
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {py}: {e}"));
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    serde_json::from_slice(&o.stdout).unwrap()
+}
+
+fn ok<'a>(r: &'a Value, name: &str) -> &'a Value {
+    assert_eq!(r[name]["ok"], true, "{name}: {}", r[name]);
+    &r[name]["result"]
+}
+
+#[test]
+fn no_channel_of_an_answer_carries_a_protected_copy() {
+    let dir = tempfile::tempdir().unwrap();
+    let idx = build_index(dir.path());
+    let q = quote(&prose(1, 3000), 200, 290);
+    let up_chat = RawUpstream::start(chat_reply(&q));
+    let up_text = RawUpstream::start(completion_reply(&q));
+    let db = |n: &str| dir.path().join(n).to_str().unwrap().to_string();
+    let (d1, d2) = (db("a.sqlite"), db("b.sqlite"));
+    let s_chat =
+        Server::start(&["--index", idx.to_str().unwrap(), "--db", &d1, "--upstream", &up_chat.base], &[]);
+    let s_text =
+        Server::start(&["--index", idx.to_str().unwrap(), "--db", &d2, "--upstream", &up_text.base], &[]);
+
+    let r = run_client(&s_chat.base);
+    let leak = |v: &Value, what: &str| {
+        if let Some(run) = shares_words(&all_strings(v), &q, 12) {
+            panic!("{what}: a run of the protected passage reached the client: {run:?}\n{v}");
+        }
+    };
+    // Whole chat, n = 2.
+    let w = ok(&r, "chat_whole");
+    leak(w, "chat_whole");
+    let c0 = &w["choices"][0]["message"];
+    assert_eq!(c0["content"], CLEAN, "clean content passes byte for byte: {w}");
+    let args: Value = serde_json::from_str(c0["tool_calls"][0]["function"]["arguments"].as_str().unwrap())
+        .expect("tool arguments stay valid JSON");
+    assert_eq!(args["path"], "essay.md");
+    assert!(args["content"].as_str().unwrap().contains("[redacted"), "{args}");
+    assert_eq!(c0["tool_calls"][0]["function"]["name"], "write_file");
+    let c1 = &w["choices"][1];
+    let shown = c1["message"]["content"].as_str().unwrap();
+    assert!(shown.starts_with("Sure: [redacted"), "{shown}");
+    let lp: String =
+        c1["logprobs"]["content"].as_array().unwrap().iter().map(|e| e["token"].as_str().unwrap()).collect();
+    assert_eq!(lp, shown, "log-probability tokens concatenate to the text shown");
+    let channels: Vec<&str> = w["recital"]["decisions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["channel"].as_str().unwrap())
+        .collect();
+    for want in ["reasoning", "tool_arguments[0]", "choice 1: text"] {
+        assert!(channels.contains(&want), "decision for {want}: {channels:?}");
+    }
+
+    // Streamed chat, n = 2.
+    let s = ok(&r, "chat_stream");
+    leak(s, "chat_stream");
+    let content0 = streamed(s, 0, &|c| c["delta"]["content"].as_str().map(str::to_string));
+    assert_eq!(content0, CLEAN, "clean streamed content passes byte for byte");
+    let args0 = streamed(s, 0, &|c| {
+        c["delta"]["tool_calls"]
+            .as_array()
+            .and_then(|a| a[0]["function"]["arguments"].as_str().map(str::to_string))
+    });
+    let args: Value =
+        serde_json::from_str(&args0).unwrap_or_else(|e| panic!("streamed arguments {args0:?}: {e}"));
+    assert!(args["content"].as_str().unwrap().contains("[redacted"), "{args}");
+    let name0 = streamed(s, 0, &|c| {
+        c["delta"]["tool_calls"]
+            .as_array()
+            .and_then(|a| a[0]["function"]["name"].as_str().map(str::to_string))
+    });
+    assert_eq!(name0, "write_file");
+    let reasoning = streamed(s, 0, &|c| c["delta"]["reasoning_content"].as_str().map(str::to_string));
+    assert!(reasoning.starts_with("The user wants this: [redacted"), "{reasoning}");
+    let content1 = streamed(s, 1, &|c| c["delta"]["content"].as_str().map(str::to_string));
+    let lp1 = streamed(s, 1, &|c| {
+        c["logprobs"]["content"]
+            .as_array()
+            .map(|a| a.iter().map(|e| e["token"].as_str().unwrap_or("")).collect())
+    });
+    assert!(content1.starts_with("Sure: [redacted"), "{content1}");
+    assert_eq!(lp1, content1, "streamed log-probabilities are forwarded and rebuilt");
+
+    // Legacy completions.
+    let r = run_client(&s_text.base);
+    for case in ["completion_whole", "completion_stream"] {
+        leak(ok(&r, case), case);
+    }
+    let w = ok(&r, "completion_whole");
+    let shown = w["choices"][0]["text"].as_str().unwrap();
+    let toks: String = w["choices"][0]["logprobs"]["tokens"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t.as_str().unwrap())
+        .collect();
+    assert_eq!(toks, shown);
+
+    // The audit log names the channels.
+    let audit: Value = client().get(s_chat.url("/v1/audit")).send().unwrap().json().unwrap();
+    let text = audit.to_string();
+    assert!(text.contains("tool_arguments[0]") && text.contains("reasoning"), "{audit}");
+}

@@ -1,0 +1,50 @@
+"""Drives `recital serve` with the official `openai` client through every
+channel of an answer and prints what the client received, as JSON.
+
+argv[1]: JSON {"base": URL}. Each case's result is the client's own parsed
+objects (`model_dump()`), so the test sees exactly what an application would.
+"""
+import json
+import sys
+
+import openai
+
+cfg = json.loads(sys.argv[1])
+client = openai.OpenAI(base_url=cfg["base"] + "/v1", api_key="unused", max_retries=0)
+messages = [{"role": "user", "content": "Write the file."}]
+out = {"openai_version": openai.__version__}
+
+
+def case(name, fn):
+    try:
+        out[name] = {"ok": True, "result": fn()}
+    except Exception as e:  # reported to the Rust side, which fails the test
+        out[name] = {"ok": False, "exception": type(e).__name__, "message": str(e)}
+
+
+def chat_whole():
+    r = client.chat.completions.create(model="m", messages=messages, n=2, logprobs=True, top_logprobs=1)
+    return r.model_dump()
+
+
+def chat_stream():
+    s = client.chat.completions.create(
+        model="m", messages=messages, n=2, logprobs=True, stream=True
+    )
+    return [c.model_dump() for c in s]
+
+
+def completion_whole():
+    return client.completions.create(model="m", prompt="Go on:", logprobs=1).model_dump()
+
+
+def completion_stream():
+    s = client.completions.create(model="m", prompt="Go on:", logprobs=1, stream=True)
+    return [c.model_dump() for c in s]
+
+
+case("chat_whole", chat_whole)
+case("chat_stream", chat_stream)
+case("completion_whole", completion_whole)
+case("completion_stream", completion_stream)
+print(json.dumps(out))
