@@ -187,6 +187,10 @@ fn the_span_takes_its_most_severe_source_and_cites_all_that_give_it() {
     );
     assert_eq!(s.sources.iter().map(|c| c.doc_id.as_str()).collect::<Vec<_>>(), vec!["gpl", "agpl"]);
     assert!(s.reason.contains("1 other source leads to the same action: \"agpl.txt\""), "{}", s.reason);
+    let strictest = "the strictest outcome across the copy's 4 sources was taken (redact), \
+                     decided by source \"gpl.txt\" licensed GPL-3.0-only";
+    assert!(s.reason.ends_with(&format!("; {strictest}.")), "{}", s.reason);
+    assert!(d.statement.contains(&format!("For bytes 0–{}, {strictest}.", s.byte_end)), "{}", d.statement);
 }
 
 #[test]
