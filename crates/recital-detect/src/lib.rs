@@ -17,6 +17,8 @@
 //!   [`renaming`].
 //! - **Context**: what the caller supplied (prompt, retrieved text) is exempt —
 //!   [`context`].
+//! - **One copy, one span**: overlapping or adjacent pieces of a copy are
+//!   merged, with every source's rights kept — [`merge`].
 //! - **Boilerplate**: spans as common as `boilerplate_count` in the corpus are
 //!   stock phrases and reported as such.
 //!
@@ -32,6 +34,7 @@ pub mod code;
 pub mod context;
 pub mod error;
 pub mod input;
+pub mod merge;
 pub mod renaming;
 pub mod report;
 pub mod scan;

@@ -3,7 +3,8 @@
 //! Schema `recital.scan/1` (top level):
 //! - `schema`: `"recital.scan/1"`;
 //! - `input_bytes`, `input_chars`, `tokens`: size of the input;
-//! - `spans`: every reported span, in order of `byte_start`;
+//! - `spans`: every reported span, in order of `byte_start`; the pieces of one
+//!   copy (overlapping, adjacent, or close in one document) are one span;
 //! - `documents`: per source document, how much of the output copies it;
 //! - `coverage`: fraction of output tokens inside copy spans (`exact`, `near`,
 //!   `code-canonical`; not `boilerplate`);
@@ -110,7 +111,8 @@ pub struct Span {
     pub longest_exact_run: usize,
     /// The span's text, as in the input.
     pub text: String,
-    /// Up to `max_sources` source documents.
+    /// Up to `max_sources` source documents; a copy merged from pieces also
+    /// keeps any source whose rights differ from those listed.
     pub sources: Vec<Source>,
 }
 

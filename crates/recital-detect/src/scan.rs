@@ -11,6 +11,9 @@
 //!    ([`crate::chain`]) into `near` spans and per-document coverage.
 //! 6. Code regions are also matched on the canonical stream (`code-canonical`),
 //!    so renamed identifiers and changed literals still match.
+//! 7. The pieces of one copy (overlapping, adjacent, or a small gap apart in
+//!    one document) are merged into one span with all their sources
+//!    ([`crate::merge`]), so a policy judges the copy, not its fragments.
 
 use std::collections::BTreeMap;
 use std::ops::Range;
@@ -31,6 +34,7 @@ use crate::chain::{chain, extend, Seed};
 use crate::context::exempt_mask;
 use crate::error::DetectError;
 use crate::input::{Input, OffsetMap};
+use crate::merge::{merge_with_tokens, MergeLimits};
 use crate::renaming::Renaming;
 use crate::report::{DocumentMatch, OptionsUsed, ScanReport, Source, Span, SpanKind, SCHEMA};
 use crate::spans::{maximal_spans, TokenSpan};
@@ -75,6 +79,10 @@ pub struct ScanOptions {
     /// caller that only decides (the policy reads ids and rights, never
     /// snippets) turns it off, and those fields are then 0 and empty.
     pub locate_sources: bool,
+    /// Merge the pieces of each copy into one span ([`crate::merge`]). Off
+    /// only to inspect the pieces themselves (the brute-force oracle test
+    /// compares the exact maximal spans): a policy must judge merged copies.
+    pub merge: bool,
 }
 
 impl Default for ScanOptions {
@@ -95,6 +103,7 @@ impl Default for ScanOptions {
             rare_count: 10,
             near_min_similarity: 0.75,
             locate_sources: true,
+            merge: true,
         }
     }
 }
@@ -580,19 +589,17 @@ fn scan_inner(
     }
     let mut found = kept;
 
-    // Report.
+    // Report: spans in offsets of `text`, each copy's pieces merged into one,
+    // then offsets into the input as given.
     found.sort_by(|a, b| a.bytes.start.cmp(&b.bytes.start).then(b.bytes.end.cmp(&a.bytes.end)));
     let mut located = locate_all(index, &found, opts.locate_sources)?.into_iter();
     let offsets =
         OffsetMap::new(text, found.iter().flat_map(|f| [f.bytes.start, f.bytes.end]).chain([text.len()]));
-    let copy_bytes: Vec<Range<usize>> =
-        found.iter().filter(|f| f.kind != SpanKind::Boilerplate).map(|f| f.bytes.clone()).collect();
-    let covered_tokens = (0..n).filter(|&i| overlap(&ts.tokens[i].src, &copy_bytes) > 0).count();
-    let spans = found
+    let spans: Vec<Span> = found
         .into_iter()
         .map(|f| Span {
-            byte_start: input.input_offset(f.bytes.start),
-            byte_end: input.input_offset(f.bytes.end),
+            byte_start: f.bytes.start,
+            byte_end: f.bytes.end,
             char_start: offsets.char_of(f.bytes.start),
             char_end: offsets.char_of(f.bytes.end),
             utf16_start: offsets.utf16_of(f.bytes.start),
@@ -608,6 +615,15 @@ fn scan_inner(
             sources: located.by_ref().take(f.sources.len()).collect(),
         })
         .collect();
+    let limits = MergeLimits { max_gap: opts.max_gap, max_sources: opts.max_sources };
+    let mut spans = if opts.merge { merge_with_tokens(spans, text, &ts, limits) } else { spans };
+    let copy_bytes: Vec<Range<usize>> =
+        spans.iter().filter(|s| s.kind != SpanKind::Boilerplate).map(|s| s.byte_start..s.byte_end).collect();
+    let covered_tokens = (0..n).filter(|&i| overlap(&ts.tokens[i].src, &copy_bytes) > 0).count();
+    for s in &mut spans {
+        s.byte_start = input.input_offset(s.byte_start);
+        s.byte_end = input.input_offset(s.byte_end);
+    }
     Ok(ScanReport {
         schema: SCHEMA,
         input_bytes: input.input_len,

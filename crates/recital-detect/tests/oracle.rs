@@ -93,9 +93,12 @@ proptest! {
             boilerplate_count: u64::MAX,
             max_sources: 100,
             seed_occurrences: 100,
+            merge: false,
             ..ScanOptions::default()
         };
-        let report = scan(&idx, &Input::decode(out.as_bytes()).unwrap(), &opts).unwrap();
+        let input = Input::decode(out.as_bytes()).unwrap();
+        let report = scan(&idx, &input, &opts).unwrap();
+        let merged = scan(&idx, &input, &ScanOptions { merge: true, ..opts.clone() }).unwrap();
 
         // Brute force over the output's tokens.
         let ts = recital_text::tokenize(&out);
@@ -122,7 +125,11 @@ proptest! {
             .map(|s| (s.byte_start, s.byte_end, s.tokens, s.count))
             .collect();
         prop_assert_eq!(&got, &want, "output {:?}", out);
-        for s in &report.spans {
+        // Merged, every exact piece lies inside one reported copy.
+        for &(a, b, _, _) in &want {
+            prop_assert!(merged.spans.iter().any(|s| s.byte_start <= a && b <= s.byte_end), "{a}..{b} in {out:?}");
+        }
+        for s in report.spans.iter().chain(&merged.spans) {
             // Offsets round-trip: the bytes re-tokenise to a match, chars and UTF-16 agree.
             let slice = &out[s.byte_start..s.byte_end];
             prop_assert_eq!(toks(slice).len(), s.tokens);

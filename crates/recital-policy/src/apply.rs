@@ -3,8 +3,11 @@
 //!
 //! - Blocked: no text at all.
 //! - A redacted span is replaced by its marker ([`SpanDecision::marker`]: the
-//!   policy's `redaction_marker` filled in with its sources). Redacted spans
-//!   that overlap are merged: the text they cover is replaced once, by each of
+//!   policy's `redaction_marker` filled in with its sources). What is replaced
+//!   is snapped to whole tokens, leaves the surrounding whitespace and glued
+//!   trailing punctuation shown, and takes in the partner of a bracket or
+//!   quote it would leave unpaired ([`crate::bounds`]). Redacted spans that
+//!   overlap are merged: the text they cover is replaced once, by each of
 //!   their distinct markers in order, separated by a space.
 //! - Each redaction also yields an annotation on its marker (so the client can
 //!   show the citation); each annotated span yields one on its text. An
@@ -19,6 +22,7 @@ use serde::Serialize;
 
 use recital_detect::ScanReport;
 
+use crate::bounds::{redaction_bounds, token_ranges};
 use crate::decision::{Action, Citation, Decision};
 use crate::marker::{citations, render_for, DEFAULT_MARKER};
 
@@ -70,15 +74,16 @@ pub fn apply(text: &str, report: &ScanReport, decision: &Decision) -> Filtered {
         );
     }
     let ds = &decision.spans;
+    let toks = if ds.iter().any(|d| d.action >= Action::Redact) { token_ranges(text) } else { Vec::new() };
     let mut reds: Vec<(usize, usize, usize)> = ds
         .iter()
         .enumerate()
         .filter(|(_, d)| d.action >= Action::Redact)
-        .map(|(i, d)| {
+        .filter_map(|(i, d)| {
             let (s, e) = snap(text, d.byte_start, d.byte_end);
-            (s, e, i)
+            let r = redaction_bounds(text, &toks, s..e)?;
+            Some((r.start, r.end, i))
         })
-        .filter(|(s, e, _)| s < e)
         .collect();
     reds.sort();
     let mut regions: Vec<Region> = Vec::new();

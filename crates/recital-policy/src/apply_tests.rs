@@ -114,7 +114,7 @@ fn touching_redactions_stay_separate_and_straddling_annotations_cover_the_marker
     let out = f.text.clone().unwrap_or_default();
     let ma = "[redacted: copies a.txt (GPL-2.0-only)]";
     let mb = "[redacted: copies b.txt (GPL-2.0-only)]";
-    assert_eq!(out, format!("xx {ma}{mb} CCCC yy"));
+    assert_eq!(out, format!("xx {ma} {mb} CCCC yy"), "the space after AAAA stays outside the marker");
     let ann = f.annotations.iter().find(|a| a.action == Action::Annotate).unwrap_or_else(|| panic!("{f:?}"));
     assert_eq!(&out[ann.start_offset..ann.end_offset], format!("{mb} CCCC yy"));
     check_offsets(&f);
@@ -175,4 +175,42 @@ fn the_marker_template_is_the_policys() {
         apply(text, &r, &d).text.as_deref(),
         Some("keep [redacted: copies s.txt (GPL-2.0-only)] keep")
     );
+}
+
+/// The text after redacting `piece` (its first occurrence) as GPL.
+fn redacted(text: &str, piece: &str) -> String {
+    let r = report(text, vec![exact(text, at(text, piece), 60, source("g", "GPL-2.0-only"))], &[]);
+    let (_, f) = run(text, &r);
+    check_offsets(&f);
+    f.text.unwrap_or_default()
+}
+
+const M: &str = "[redacted: copies g.txt (GPL-2.0-only)]";
+
+#[test]
+fn a_marker_follows_glued_punctuation_and_takes_in_a_closing_parenthesis() {
+    // The shape of issue 22: a fragment from the comma after "statutory" to
+    // "(not" gave "statutory[redacted: …] any Contributor)".
+    let text = "either expressed, implied, or statutory, including, without limitation, warranties. \
+                You (not any Contributor) assume the cost";
+    let out = redacted(text, ", including, without limitation, warranties. You (not");
+    assert_eq!(out, format!("either expressed, implied, or statutory, {M} assume the cost"));
+}
+
+#[test]
+fn a_marker_replaces_whole_tokens_and_leaves_whitespace_outside() {
+    let text = "keep  SECRET WORDS\n keep";
+    assert_eq!(redacted(text, " SECRET WORDS\n "), format!("keep  {M}\n keep"));
+    assert_eq!(redacted(text, "CRET WO"), format!("keep  {M}\n keep"), "widened to whole tokens");
+    assert_eq!(redacted("a  \t  b", "  \t  "), "a  \t  b", "whitespace alone is nothing to redact");
+}
+
+#[test]
+fn unpaired_openers_quotes_and_brackets_take_their_partners_when_near() {
+    assert_eq!(redacted("see (a b c) d", "b c) d"), format!("see {M}"));
+    assert_eq!(redacted("he said \"hello world\" today", "hello world\""), format!("he said {M} today"));
+    assert_eq!(redacted("he said \"hello world\" today", "\"hello"), format!("he said {M} today"));
+    assert_eq!(redacted("x [one {two} three] y", "[one {two"), format!("x {M} y"));
+    let far = "call (a b c d e f g h i j k) end";
+    assert_eq!(redacted(far, "(a b"), format!("call {M} c d e f g h i j k) end"), "a partner too far stays");
 }

@@ -5,7 +5,7 @@ use recital_detect::SpanKind;
 use recital_index::Stream;
 
 use crate::testutil::{exact, policy, policy_with, report, source, span, words};
-use crate::{Action, LicenseClass, Request};
+use crate::{Action, LicenseClass, Policy, Request};
 
 /// A text of 200 words; span `i` covers words `from..to`.
 fn text() -> String {
@@ -187,6 +187,10 @@ fn the_span_takes_its_most_severe_source_and_cites_all_that_give_it() {
     );
     assert_eq!(s.sources.iter().map(|c| c.doc_id.as_str()).collect::<Vec<_>>(), vec!["gpl", "agpl"]);
     assert!(s.reason.contains("1 other source leads to the same action: \"agpl.txt\""), "{}", s.reason);
+    let strictest = "the strictest outcome across the copy's 4 sources was taken (redact), \
+                     decided by source \"gpl.txt\" licensed GPL-3.0-only";
+    assert!(s.reason.ends_with(&format!("; {strictest}.")), "{}", s.reason);
+    assert!(d.statement.contains(&format!("For bytes 0–{}, {strictest}.", s.byte_end)), "{}", d.statement);
 }
 
 #[test]
@@ -387,6 +391,22 @@ fn statement_groups_spans_by_rule_and_counts_allowed_ones() {
     );
     assert!(st.contains("under rule \"notified-works\": source \"n.txt\" is licensed MIT (permissive) and it is under a rightsholder notice."), "{st}");
     assert!(st.ends_with("Allowed the other 2 spans: 2 under the threshold of their categories."), "{st}");
+}
+
+#[test]
+fn scan_options_report_every_span_the_policy_can_act_on() {
+    // The built-in policy acts on recipes from 10 tokens: below the detector's 12.
+    let builtin = Policy::builtin_default().scan_options();
+    assert_eq!((builtin.min_tokens, builtin.seed_tokens), (10, 6));
+    // Lyrics from 11 tokens.
+    assert_eq!(policy().scan_options().min_tokens, 11);
+    // Thresholds above the detector's keep its default; so does a policy that only allows.
+    let long = policy_with("[[rules]]\nname = \"a\"\ncategories = [\"prose\"]\naction = \"redact\"\n");
+    assert_eq!(long.scan_options().min_tokens, 12);
+    let allow = policy_with("[[rules]]\nname = \"a\"\naction = \"allow\"\n");
+    assert_eq!(allow.scan_options().min_tokens, 12);
+    let tiny = policy_with("[[rules]]\nname = \"a\"\nmin_tokens = 3\naction = \"block\"\n");
+    assert_eq!((tiny.scan_options().min_tokens, tiny.scan_options().seed_tokens), (3, 3));
 }
 
 #[test]

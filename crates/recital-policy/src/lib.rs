@@ -125,10 +125,13 @@
 #![deny(missing_docs)]
 
 mod apply;
+mod bounds;
 mod config;
 mod decide;
 mod decision;
 mod error;
+#[cfg(test)]
+mod fragments;
 pub mod jurisdiction;
 mod marker;
 pub mod pattern;

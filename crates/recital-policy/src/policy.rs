@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::OnceLock;
 
-use recital_detect::ScanReport;
+use recital_detect::{ScanOptions, ScanReport};
 
 use crate::config::{self, Category, Rule};
 use crate::decision::{Action, Decision, Request, SpanDecision};
@@ -123,6 +123,12 @@ impl Policy {
     /// complete copy that could be acted on leaves before the decision. When
     /// nothing can lead to an action, this is 1: nothing needs holding back.
     pub fn trigger_tokens(&self) -> usize {
+        self.acting_threshold().unwrap_or(1).max(1)
+    }
+
+    /// The lowest threshold that can lead to an action other than allow;
+    /// `None` when nothing can.
+    fn acting_threshold(&self) -> Option<usize> {
         let lowest = |names: Option<&Vec<String>>| -> Option<usize> {
             match names {
                 Some(names) => {
@@ -142,7 +148,22 @@ impl Policy {
                 t = Some(t.map_or(m, |t| t.min(m)));
             }
         }
-        t.unwrap_or(1).max(1)
+        t
+    }
+
+    /// The scan thresholds for deciding under this policy: the detector's
+    /// defaults, with `min_tokens` lowered to [`Policy::trigger_tokens`] where
+    /// that is smaller, so that every span the policy can act on is reported
+    /// (the policy applies its own, usually larger, thresholds); a policy that
+    /// can only allow keeps the default. `recital scan` and the server both
+    /// scan with these: one policy, one minimum.
+    pub fn scan_options(&self) -> ScanOptions {
+        let mut o = ScanOptions::default();
+        if let Some(t) = self.acting_threshold() {
+            o.min_tokens = o.min_tokens.min(t.max(1));
+        }
+        o.seed_tokens = o.seed_tokens.min(o.min_tokens);
+        o
     }
 
     /// Whether the request jurisdiction lies within one of `list` (country

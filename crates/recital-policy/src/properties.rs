@@ -231,8 +231,12 @@ proptest! {
                 let e = (e..=text.len()).find(|&i| text.is_char_boundary(i)).unwrap_or(text.len());
                 (s, e)
             };
+            // What is replaced is widened to whole tokens and paired brackets.
+            let toks = crate::bounds::token_ranges(&text);
             let reds: Vec<(usize, usize)> = d.spans.iter().filter(|s| s.action == Action::Redact)
-                .map(|s| snap(s.byte_start, s.byte_end)).filter(|(s, e)| s < e).collect();
+                .map(|s| snap(s.byte_start, s.byte_end))
+                .filter_map(|(s, e)| crate::bounds::redaction_bounds(&text, &toks, s..e))
+                .map(|r| (r.start, r.end)).collect();
             for sd in d.spans.iter().filter(|s| s.action == Action::Annotate) {
                 let (s, e) = snap(sd.byte_start, sd.byte_end);
                 if s >= e || reds.iter().any(|&(rs, re)| rs < e && s < re) {

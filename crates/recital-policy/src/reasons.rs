@@ -70,6 +70,10 @@ pub(crate) fn span_reason(ctx: &Ctx<'_>, span: &Span, d: &SpanDecision, basis: &
                     name_list(others.iter().map(|o| format!("{:?}", o.facts.source_label())).collect())
                 ));
             }
+            if let Some(c) = strictest(outcomes, *deciding) {
+                s.pop();
+                s.push_str(&format!("; {c}."));
+            }
             s
         }
     }
@@ -135,14 +139,39 @@ fn group_sentence(ctx: &Ctx<'_>, act: Action, rule: Option<&Rule>, spans: &[&Jud
         Some(r) => format!("under rule {:?}", r.name),
         None => "by the policy's default action, as no rule matched".to_string(),
     };
-    format!(
+    let mut out = format!(
         "{} {} span{} ({}) {by}: {}.",
         group_verb(act),
         spans.len(),
         plural(spans.len()),
         ranges.join("; "),
         join(&clauses(ctx, rule, &sources))
-    )
+    );
+    for j in spans.iter().take(NAMED_SPANS) {
+        if let SpanBasis::Sources { outcomes, deciding, .. } = &j.basis {
+            if let Some(c) = strictest(outcomes, *deciding) {
+                out.push_str(&format!(" For bytes {}–{}, {c}.", j.span.byte_start, j.span.byte_end));
+            }
+        }
+    }
+    out
+}
+
+/// For a copy with several sources (a passage several documents hold, or
+/// pieces merged into one copy): that the strictest of their outcomes was
+/// taken, and which source and licence gave it.
+fn strictest(outcomes: &[Outcome<'_>], deciding: usize) -> Option<String> {
+    if outcomes.len() < 2 {
+        return None;
+    }
+    let d = &outcomes[deciding];
+    Some(format!(
+        "the strictest outcome across the copy's {} sources was taken ({}), decided by source {:?} licensed {}",
+        outcomes.len(),
+        d.action,
+        d.facts.source_label(),
+        license_text(&d.facts.source.license)
+    ))
 }
 
 fn allowed_sentence(ctx: &Ctx<'_>, allowed: &[&Judged<'_>], all: bool) -> String {

@@ -11,7 +11,6 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
 
-use recital_detect::ScanOptions;
 use recital_policy::Policy;
 
 use crate::api;
@@ -23,16 +22,6 @@ use crate::store::{self, AuditEntry, KeySpec, Role, Secret, Store};
 
 /// Audit records written per transaction at most.
 const AUDIT_BATCH: usize = 256;
-
-/// Scan thresholds for a policy: low enough that every span the policy can
-/// act on is reported (the policy applies its own, larger thresholds).
-pub fn scan_options_for(policy: &Policy) -> ScanOptions {
-    let mut o = ScanOptions::default();
-    let t = policy.trigger_tokens().max(1);
-    o.min_tokens = o.min_tokens.min(t);
-    o.seed_tokens = o.seed_tokens.min(o.min_tokens);
-    o
-}
 
 /// Opens everything and builds the shared state (no socket yet).
 pub async fn prepare(config: ServeConfig) -> anyhow::Result<(Arc<AppState>, tokio::task::JoinHandle<()>)> {
@@ -51,7 +40,7 @@ pub async fn prepare(config: ServeConfig) -> anyhow::Result<(Arc<AppState>, toki
     let (audit_tx, audit_rx) = tokio::sync::mpsc::channel::<AuditEntry>(1 << 16);
     let writer = tokio::spawn(audit_writer(store.clone(), audit_rx));
     let state = Arc::new(AppState {
-        scan_options: scan_options_for(&policy),
+        scan_options: policy.scan_options(),
         policy,
         corpus,
         store,

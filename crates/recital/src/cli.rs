@@ -326,7 +326,11 @@ pub struct ScanArgs {
     /// Text the caller supplied (prompt, retrieved documents): repeats of it are not flagged.
     #[arg(long, value_name = "FILE")]
     pub context: Option<PathBuf>,
-    /// Shortest copy reported, in tokens (words and punctuation marks) [default: 12].
+    /// Policy file (TOML) whose thresholds set the scan's [default: the built-in "everywhere" preset].
+    #[arg(long, value_name = "FILE")]
+    pub policy: Option<PathBuf>,
+    /// Shortest copy reported, in tokens (words and punctuation marks) [default: from the policy:
+    /// its lowest threshold that can act, at most 12; 10 for the built-in policy].
     #[arg(long, value_name = "N")]
     pub min_tokens: Option<usize>,
     /// Shortest exact piece chained into near-verbatim matches [default: 6].

@@ -91,6 +91,35 @@ fn spans_offsets_and_sources() {
 }
 
 #[test]
+fn the_minimum_comes_from_the_policy_as_in_the_server_and_is_shown() {
+    let t = tempfile::tempdir().unwrap();
+    let idx = index(t.path());
+    let out = "It was the best of times, it was the worst of times.";
+    // The built-in policy acts on recipes from 10 tokens, as `recital serve` scans.
+    let v = json(&run_stdin(&["scan", "--index", &idx, "--json", "-"], out.as_bytes()));
+    assert_eq!(v["options"]["min_tokens"], 10, "{v}");
+    let o = run_stdin(&["scan", "--index", &idx, "-"], out.as_bytes());
+    let text = String::from_utf8(o.stdout).unwrap();
+    assert!(text.contains("minimum 10 tokens"), "{text}");
+    // A policy whose lowest acting threshold is 7.
+    let policy = t.path().join("p.toml");
+    std::fs::write(
+        &policy,
+        "name = \"p\"\nversion = 1\ndefault_jurisdiction = \"DE\"\n[categories]\nprose = { min_tokens = 7 }\n\
+         [[rules]]\nname = \"r\"\naction = \"redact\"\n",
+    )
+    .unwrap();
+    let p = policy.to_str().unwrap();
+    let v = json(&run_stdin(&["scan", "--index", &idx, "--json", "--policy", p, "-"], out.as_bytes()));
+    assert_eq!(v["options"]["min_tokens"], 7, "{v}");
+    let v = json(&run_stdin(
+        &["scan", "--index", &idx, "--json", "--policy", p, "--min-tokens", "9", "-"],
+        out.as_bytes(),
+    ));
+    assert_eq!(v["options"]["min_tokens"], 9, "the flag overrides: {v}");
+}
+
+#[test]
 fn context_is_exempt() {
     let t = tempfile::tempdir().unwrap();
     let idx = index(t.path());

@@ -61,8 +61,11 @@ pub fn run(a: DemoArgs) -> anyhow::Result<()> {
     let output_path = sample.join("outputs/demo.txt");
     let output = std::fs::read(&output_path).with_context(|| format!("reading {}", output_path.display()))?;
     let input = recital_detect::Input::decode(&output)?;
+    // What a provider's filter would do with it, under the built-in policy
+    // (whose thresholds the scan also takes, as `recital scan` and the server do).
+    let policy = recital_policy::Policy::builtin_default();
     let t0 = std::time::Instant::now();
-    let report = recital_detect::scan(&idx, &input, &recital_detect::ScanOptions::default())?;
+    let report = recital_detect::scan(&idx, &input, &policy.scan_options())?;
     let elapsed = t0.elapsed();
     if a.json {
         return print_json(&report);
@@ -76,8 +79,6 @@ pub fn run(a: DemoArgs) -> anyhow::Result<()> {
     );
     println!("scanning {} (a model output that quotes in capitals with invisible characters and homoglyphs,\nparaphrases with edits, and renames a function's variables):\n", output_path.display());
     super::scan::print_report(&report, elapsed);
-    // What a provider's filter would do with it, under the built-in policy.
-    let policy = recital_policy::Policy::builtin_default();
     let d =
         policy.decide(&report, &recital_policy::Request::from_jurisdiction(policy.default_jurisdiction()));
     println!("\npolicy {}: {}\n  {}", policy.label(), d.action.name(), d.statement);

@@ -5,6 +5,7 @@ use std::io::Read;
 use anyhow::Context;
 use recital_detect::{scan_views, Input, ScanOptions, SpanKind};
 use recital_index::Index;
+use recital_policy::Policy;
 use recital_text::code::Lang;
 
 use crate::cli::ScanArgs;
@@ -48,7 +49,12 @@ pub fn run(a: ScanArgs) -> anyhow::Result<()> {
         ),
         None => None,
     };
-    let d = ScanOptions::default();
+    // The same thresholds the server derives from the same policy.
+    let policy = match &a.policy {
+        Some(p) => Policy::load(p)?,
+        None => Policy::builtin_default(),
+    };
+    let d = policy.scan_options();
     let opts = ScanOptions {
         min_tokens: a.min_tokens.unwrap_or(d.min_tokens),
         seed_tokens: a.seed_tokens.unwrap_or(d.seed_tokens.min(a.min_tokens.unwrap_or(d.min_tokens))),
@@ -82,11 +88,12 @@ pub fn print_report(report: &recital_detect::ScanReport, elapsed: std::time::Dur
     let color = use_color();
     let copies = report.spans.iter().filter(|s| s.kind != SpanKind::Boilerplate).count();
     println!(
-        "{} span(s) copied from the index, {} boilerplate; {:.1}% of {} tokens covered ({:.1} ms)",
+        "{} span(s) copied from the index, {} boilerplate; {:.1}% of {} tokens covered; minimum {} tokens ({:.1} ms)",
         copies,
         report.spans.len() - copies,
         report.coverage * 100.0,
         report.tokens,
+        report.options.min_tokens,
         elapsed.as_secs_f64() * 1e3
     );
     for s in &report.spans {
