@@ -1,4 +1,5 @@
-//! Who is calling: API keys (`Authorization: Bearer KEY`) with roles, and
+//! Who is calling: API keys (`Authorization: Bearer KEY`, or `x-api-key`
+//! as Anthropic's clients send it) with roles, and
 //! per-key rate limits.
 //!
 //! Keys are looked up by their SHA-256 in the store; a verified key is cached
@@ -80,6 +81,31 @@ pub fn role_name(r: Role) -> &'static str {
     }
 }
 
+/// The key a request presents: `Authorization: Bearer KEY` (OpenAI's
+/// clients) or `x-api-key: KEY` (Anthropic's).
+fn presented_key(headers: &axum::http::HeaderMap) -> Result<String, ApiError> {
+    if let Some(v) = headers.get("x-api-key") {
+        return v
+            .to_str()
+            .ok()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .ok_or_else(|| ApiError::unauthorized("malformed x-api-key header"));
+    }
+    let header = headers.get(axum::http::header::AUTHORIZATION).ok_or_else(|| {
+        ApiError::unauthorized("missing API key: send `Authorization: Bearer KEY` or `x-api-key: KEY`")
+    })?;
+    header
+        .to_str()
+        .ok()
+        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .ok_or_else(|| ApiError::unauthorized("malformed Authorization header: expected `Bearer KEY`"))
+}
+
 impl FromRequestParts<Arc<AppState>> for Caller {
     type Rejection = ApiError;
 
@@ -87,18 +113,7 @@ impl FromRequestParts<Arc<AppState>> for Caller {
         let principal = match &state.auth {
             AuthMode::Open(p) => p.clone(),
             AuthMode::Keys => {
-                let header = parts.headers.get(axum::http::header::AUTHORIZATION).ok_or_else(|| {
-                    ApiError::unauthorized("missing API key: send `Authorization: Bearer KEY`")
-                })?;
-                let secret = header
-                    .to_str()
-                    .ok()
-                    .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
-                    .map(str::trim)
-                    .filter(|s| !s.is_empty())
-                    .ok_or_else(|| {
-                        ApiError::unauthorized("malformed Authorization header: expected `Bearer KEY`")
-                    })?;
+                let secret = presented_key(&parts.headers)?;
                 let hash: [u8; 32] = sha2::Sha256::digest(secret.as_bytes()).into();
                 let cached = state.keys.0.lock().unwrap_or_else(|p| p.into_inner()).get(&hash).cloned();
                 match cached {

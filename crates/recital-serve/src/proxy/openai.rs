@@ -113,7 +113,9 @@ pub fn withhold_chat_choice(choice: &mut Value) {
         let role = msg.get("role").cloned().unwrap_or(json!("assistant"));
         msg.clear();
         msg.insert("role".into(), role);
-        msg.insert("content".into(), Value::Null);
+        // "" rather than null: what this proxy has always answered, and
+        // what clients that concatenate content expect.
+        msg.insert("content".into(), json!(""));
     }
     choice["logprobs"] = Value::Null;
     choice["finish_reason"] = json!("content_filter");
