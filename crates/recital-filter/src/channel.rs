@@ -24,17 +24,21 @@ pub enum ChannelKind {
     ToolArguments,
     /// The answer's text when it is a JSON document (structured outputs).
     Structured,
+    /// A tool call's free-text input (custom tools, code-interpreter code):
+    /// plain text, unlike the JSON arguments of function tools.
+    ToolInput,
 }
 
 impl ChannelKind {
     /// Every kind, in a stable order.
-    pub const ALL: [ChannelKind; 6] = [
+    pub const ALL: [ChannelKind; 7] = [
         ChannelKind::Text,
         ChannelKind::Refusal,
         ChannelKind::Reasoning,
         ChannelKind::ToolName,
         ChannelKind::ToolArguments,
         ChannelKind::Structured,
+        ChannelKind::ToolInput,
     ];
 
     /// The name used in decisions and the audit log.
@@ -46,6 +50,7 @@ impl ChannelKind {
             ChannelKind::ToolName => "tool_name",
             ChannelKind::ToolArguments => "tool_arguments",
             ChannelKind::Structured => "structured",
+            ChannelKind::ToolInput => "tool_input",
         }
     }
 
@@ -107,7 +112,7 @@ impl fmt::Display for ChannelId {
             write!(f, "choice {}: ", self.choice)?;
         }
         match self.kind {
-            ChannelKind::ToolName | ChannelKind::ToolArguments => {
+            ChannelKind::ToolName | ChannelKind::ToolArguments | ChannelKind::ToolInput => {
                 write!(f, "{}[{}]", self.kind.name(), self.item)
             }
             k => f.write_str(k.name()),

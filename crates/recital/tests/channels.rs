@@ -131,7 +131,7 @@ fn streamed(chunks: &Value, idx: u64, pick: &dyn Fn(&Value) -> Option<String>) -
         .collect()
 }
 
-fn run_client(base: &str) -> Value {
+fn run_client(base: &str, responses: bool) -> Value {
     let py =
         std::env::var("RECITAL_TEST_PYTHON").ok().filter(|p| !p.trim().is_empty()).unwrap_or_else(|| {
             let o = Command::new("bash")
@@ -143,7 +143,7 @@ fn run_client(base: &str) -> Value {
         });
     let o = Command::new(&py)
         .arg(SCRIPT)
-        .arg(json!({"base": base}).to_string())
+        .arg(json!({"base": base, "responses": responses}).to_string())
         .env_remove("OPENAI_BASE_URL")
         .env_remove("OPENAI_API_KEY")
         .output()
@@ -171,7 +171,7 @@ fn no_channel_of_an_answer_carries_a_protected_copy() {
     let s_text =
         Server::start(&["--index", idx.to_str().unwrap(), "--db", &d2, "--upstream", &up_text.base], &[]);
 
-    let r = run_client(&s_chat.base);
+    let r = run_client(&s_chat.base, false);
     let leak = |v: &Value, what: &str| {
         if let Some(run) = shares_words(&all_strings(v), &q, 12) {
             panic!("{what}: a run of the protected passage reached the client: {run:?}\n{v}");
@@ -234,7 +234,7 @@ fn no_channel_of_an_answer_carries_a_protected_copy() {
     assert_eq!(lp1, content1, "streamed log-probabilities are forwarded and rebuilt");
 
     // Legacy completions.
-    let r = run_client(&s_text.base);
+    let r = run_client(&s_text.base, false);
     for case in ["completion_whole", "completion_stream"] {
         leak(ok(&r, case), case);
     }
@@ -252,4 +252,141 @@ fn no_channel_of_an_answer_carries_a_protected_copy() {
     let audit: Value = client().get(s_chat.url("/v1/audit")).send().unwrap().json().unwrap();
     let text = audit.to_string();
     assert!(text.contains("tool_arguments[0]") && text.contains("reasoning"), "{audit}");
+}
+
+/// The Responses API answer: reasoning summary with the passage, a function
+/// call writing it (escaped JSON), and a message quoting it with
+/// log-probabilities; every text also repeated whole in the `.done` events
+/// and `response.completed`, as OpenAI's server sends them.
+fn responses_reply(q: &str) -> Reply {
+    let args = json!({"path": "essay.md", "content": q.replacen(' ', "\n", 3)}).to_string();
+    let (reason, says) = (format!("The user wants: {q}"), format!("Sure: {q}"));
+    let lps: Vec<Value> =
+        words(&says).iter().map(|w| json!({"token": w, "logprob": -0.1, "top_logprobs": []})).collect();
+    let reasoning = |text: &str| json!({"type": "reasoning", "id": "rs_1", "summary": [{"type": "summary_text", "text": text}]});
+    let call = |a: &str| json!({"type": "function_call", "id": "fc_1", "call_id": "call_1", "name": "write_file", "arguments": a, "status": "completed"});
+    let message = |t: &str, lp: &[Value]| {
+        json!({"type": "message", "id": "msg_1", "role": "assistant", "status": "completed",
+        "content": [{"type": "output_text", "text": t, "annotations": [], "logprobs": lp}]})
+    };
+    let response = |output: Value, status: &str| {
+        json!({"id": "resp_1", "object": "response", "created_at": 1, "model": "m",
+        "status": status, "output": output, "parallel_tool_calls": true, "tool_choice": "auto", "tools": []})
+    };
+    let whole = response(json!([reasoning(&reason), call(&args), message(&says, &lps)]), "completed");
+    let mut ev = vec![
+        json!({"type": "response.created", "sequence_number": 0, "response": response(json!([]), "in_progress")}),
+    ];
+    let mut push = |mut e: Value| {
+        e["sequence_number"] = json!(ev.len());
+        ev.push(e);
+    };
+    push(json!({"type": "response.output_item.added", "output_index": 0, "item": reasoning("")}));
+    for w in words(&reason) {
+        push(
+            json!({"type": "response.reasoning_summary_text.delta", "item_id": "rs_1", "output_index": 0, "summary_index": 0, "delta": w}),
+        );
+    }
+    push(
+        json!({"type": "response.reasoning_summary_text.done", "item_id": "rs_1", "output_index": 0, "summary_index": 0, "text": reason}),
+    );
+    push(
+        json!({"type": "response.reasoning_summary_part.done", "item_id": "rs_1", "output_index": 0, "summary_index": 0, "part": {"type": "summary_text", "text": reason}}),
+    );
+    push(json!({"type": "response.output_item.done", "output_index": 0, "item": reasoning(&reason)}));
+    push(json!({"type": "response.output_item.added", "output_index": 1, "item": call("")}));
+    let chars: Vec<char> = args.chars().collect();
+    for piece in chars.chunks(9) {
+        push(
+            json!({"type": "response.function_call_arguments.delta", "item_id": "fc_1", "output_index": 1, "delta": piece.iter().collect::<String>()}),
+        );
+    }
+    push(
+        json!({"type": "response.function_call_arguments.done", "item_id": "fc_1", "output_index": 1, "name": "write_file", "arguments": args}),
+    );
+    push(json!({"type": "response.output_item.done", "output_index": 1, "item": call(&args)}));
+    push(json!({"type": "response.output_item.added", "output_index": 2, "item": message("", &[])}));
+    push(
+        json!({"type": "response.content_part.added", "item_id": "msg_1", "output_index": 2, "content_index": 0, "part": {"type": "output_text", "text": "", "annotations": []}}),
+    );
+    for (w, lp) in words(&says).into_iter().zip(&lps) {
+        push(
+            json!({"type": "response.output_text.delta", "item_id": "msg_1", "output_index": 2, "content_index": 0, "delta": w, "logprobs": [lp]}),
+        );
+    }
+    push(
+        json!({"type": "response.output_text.done", "item_id": "msg_1", "output_index": 2, "content_index": 0, "text": says, "logprobs": lps}),
+    );
+    push(
+        json!({"type": "response.content_part.done", "item_id": "msg_1", "output_index": 2, "content_index": 0, "part": {"type": "output_text", "text": says, "annotations": [], "logprobs": lps}}),
+    );
+    push(json!({"type": "response.output_item.done", "output_index": 2, "item": message(&says, &lps)}));
+    push(json!({"type": "response.completed", "response": whole.clone()}));
+    Reply { whole, events: ev }
+}
+
+#[test]
+fn the_responses_api_is_filtered_in_every_item_and_event() {
+    let dir = tempfile::tempdir().unwrap();
+    let idx = build_index(dir.path());
+    let q = quote(&prose(1, 3000), 200, 290);
+    let up = RawUpstream::start(responses_reply(&q));
+    let db = dir.path().join("r.sqlite");
+    let s = Server::start(
+        &["--index", idx.to_str().unwrap(), "--db", db.to_str().unwrap(), "--upstream", &up.base],
+        &[],
+    );
+    let r = run_client(&s.base, true);
+    let leak = |v: &Value, what: &str| {
+        if let Some(run) = shares_words(&all_strings(v), &q, 12) {
+            panic!("{what}: a run of the protected passage reached the client: {run:?}\n{v}");
+        }
+    };
+    let w = ok(&r, "responses_whole");
+    leak(w, "responses_whole");
+    let out = w["output"].as_array().unwrap();
+    assert!(out[0]["summary"][0]["text"].as_str().unwrap().starts_with("The user wants: [redacted"), "{w}");
+    let args: Value =
+        serde_json::from_str(out[1]["arguments"].as_str().unwrap()).expect("arguments stay JSON");
+    assert!(args["content"].as_str().unwrap().contains("[redacted"), "{args}");
+    let shown = out[2]["content"][0]["text"].as_str().unwrap();
+    assert!(shown.starts_with("Sure: [redacted"), "{shown}");
+    let lp: String = out[2]["content"][0]["logprobs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["token"].as_str().unwrap())
+        .collect();
+    assert_eq!(lp, shown, "log-probability tokens concatenate to the text shown");
+    let channels = w["recital"]["decisions"].to_string();
+    assert!(
+        channels.contains("reasoning") && channels.contains("tool_arguments") && channels.contains("text"),
+        "{channels}"
+    );
+
+    let st = ok(&r, "responses_stream");
+    leak(st, "responses_stream");
+    let evs = st.as_array().unwrap();
+    let text: String = evs
+        .iter()
+        .filter(|e| e["type"] == "response.output_text.delta")
+        .map(|e| e["delta"].as_str().unwrap().to_string())
+        .collect();
+    assert!(text.starts_with("Sure: [redacted"), "{text}");
+    let args: String = evs
+        .iter()
+        .filter(|e| e["type"] == "response.function_call_arguments.delta")
+        .map(|e| e["delta"].as_str().unwrap().to_string())
+        .collect();
+    let parsed: Value =
+        serde_json::from_str(&args).unwrap_or_else(|e| panic!("streamed arguments {args:?}: {e}"));
+    assert!(parsed["content"].as_str().unwrap().contains("[redacted"));
+    let done = evs.iter().find(|e| e["type"] == "response.completed").expect("completed event");
+    assert_eq!(
+        done["response"]["output"][2]["content"][0]["text"].as_str().unwrap(),
+        text,
+        "the final response repeats what was streamed"
+    );
+    let audit: Value = client().get(s.url("/v1/audit")).send().unwrap().json().unwrap();
+    assert!(audit.to_string().contains("/v1/responses"), "{audit}");
 }

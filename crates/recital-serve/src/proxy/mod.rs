@@ -17,6 +17,7 @@
 mod chat_stream;
 pub mod openai;
 pub mod relay;
+pub mod responses;
 pub mod sse;
 
 use std::sync::atomic::Ordering;
@@ -42,6 +43,7 @@ pub use recital_filter::LOOKBACK_BYTES;
 enum Kind {
     Chat,
     Completions,
+    Responses,
 }
 
 impl Kind {
@@ -49,12 +51,14 @@ impl Kind {
         match self {
             Kind::Chat => "/chat/completions",
             Kind::Completions => "/completions",
+            Kind::Responses => "/responses",
         }
     }
     fn endpoint(self) -> &'static str {
         match self {
             Kind::Chat => "/v1/chat/completions",
             Kind::Completions => "/v1/completions",
+            Kind::Responses => "/v1/responses",
         }
     }
 }
@@ -79,23 +83,42 @@ pub async fn completions(
     handle(state, caller, headers, body, Kind::Completions).await.unwrap_or_else(IntoResponse::into_response)
 }
 
+/// `POST /v1/responses`.
+pub async fn responses(
+    state: State<Arc<AppState>>,
+    caller: Caller,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    handle(state, caller, headers, body, Kind::Responses).await.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// Every text of a message's `content` (a string, or parts with `text`).
+fn content_texts(content: Option<&Value>, parts: &mut Vec<String>) {
+    match content {
+        Some(Value::String(s)) => parts.push(s.clone()),
+        Some(Value::Array(items)) => parts
+            .extend(items.iter().filter_map(|it| it.get("text").and_then(Value::as_str).map(str::to_string))),
+        _ => {}
+    }
+}
+
 /// The text the caller gave the model, which the output may repeat freely.
 fn prompt_context(kind: Kind, req: &Value) -> String {
     let mut parts: Vec<String> = Vec::new();
     match kind {
         Kind::Chat => {
             for m in req.get("messages").and_then(Value::as_array).into_iter().flatten() {
-                match m.get("content") {
-                    Some(Value::String(s)) => parts.push(s.clone()),
-                    Some(Value::Array(items)) => {
-                        for it in items {
-                            if let Some(t) = it.get("text").and_then(Value::as_str) {
-                                parts.push(t.to_string());
-                            }
-                        }
-                    }
-                    _ => {}
+                content_texts(m.get("content"), &mut parts);
+            }
+        }
+        Kind::Responses => {
+            content_texts(req.get("instructions"), &mut parts);
+            match req.get("input") {
+                Some(Value::Array(items)) => {
+                    items.iter().for_each(|m| content_texts(m.get("content"), &mut parts))
                 }
+                other => content_texts(other, &mut parts),
             }
         }
         Kind::Completions => match req.get("prompt") {
@@ -143,6 +166,12 @@ async fn handle(
     if kind == Kind::Completions && req.get("prompt").is_none_or(Value::is_null) {
         return Err(ApiError::bad_request("invalid_request", "`prompt` is required"));
     }
+    if kind == Kind::Responses && !req.get("input").is_some_and(|i| i.is_string() || i.is_array()) {
+        return Err(ApiError::bad_request(
+            "invalid_request",
+            "`input` must be a string or an array of items",
+        ));
+    }
     let jurisdiction = engine::jurisdiction(&state, &headers, None, &caller.0)?;
     let context = prompt_context(kind, &req);
     let stream = req.get("stream").and_then(Value::as_bool).unwrap_or(false);
@@ -176,17 +205,27 @@ async fn handle(
         });
         return Ok((code, axum::Json(body)).into_response());
     }
-    let json_mode = matches!(
-        req.pointer("/response_format/type").and_then(Value::as_str),
-        Some("json_object" | "json_schema")
-    );
+    let format = match kind {
+        Kind::Responses => "/text/format/type",
+        _ => "/response_format/type",
+    };
+    let json_mode =
+        matches!(req.pointer(format).and_then(Value::as_str), Some("json_object" | "json_schema"));
     let call =
         Call { state, caller, kind, jurisdiction, context, json_mode, request_id: engine::request_id() };
     if stream {
         let Call { state, caller, kind, jurisdiction, context, json_mode, request_id } = call;
         let filter = StreamFilter::new(&*state, &jurisdiction, &context);
-        let dialect = chat_stream::ChatStream::new(kind == Kind::Chat, json_mode);
-        Ok(relay::stream_response(state, caller, request_id, filter, dialect, resp))
+        Ok(match kind {
+            Kind::Responses => {
+                let dialect = responses::ResponsesStream::new(json_mode);
+                relay::stream_response(state, caller, request_id, filter, dialect, resp)
+            }
+            _ => {
+                let dialect = chat_stream::ChatStream::new(kind == Kind::Chat, json_mode);
+                relay::stream_response(state, caller, request_id, filter, dialect, resp)
+            }
+        })
     } else {
         unary(call, resp).await
     }
@@ -220,6 +259,19 @@ async fn unary(call: Call, resp: reqwest::Response) -> ApiResult<Response> {
     let mut body: Value = serde_json::from_slice(&bytes).map_err(|e| {
         ApiError::upstream(StatusCode::BAD_GATEWAY, format!("the upstream answered invalid JSON: {e}"))
     })?;
+    if kind == Kind::Responses {
+        let found = responses::response_channels(&body, json_mode);
+        let fields: ChoiceFields = found.iter().map(|(id, p, _)| (*id, p.clone())).collect();
+        let texts = found.into_iter().map(|(id, _, t)| (id, t)).collect();
+        let filtered = filter_whole(&state, texts, &context, &jurisdiction).await?;
+        responses::rewrite_response(&mut body, &fields, &filtered);
+        let ext = record_whole(&state, &caller, kind, &request_id, &filtered);
+        if !state.config.strict_openai {
+            body["recital"] =
+                json!({"request_id": request_id, "jurisdiction": jurisdiction, "decisions": ext});
+        }
+        return Ok(axum::Json(body).into_response());
+    }
     let mut fields: Vec<(u32, ChoiceFields)> = Vec::new();
     let mut texts: Vec<(ChannelId, String)> = Vec::new();
     for (pos, choice) in body.get("choices").and_then(Value::as_array).into_iter().flatten().enumerate() {
@@ -228,7 +280,7 @@ async fn unary(call: Call, resp: reqwest::Response) -> ApiResult<Response> {
             Kind::Chat => {
                 openai::chat_channels(choice.get("message").unwrap_or(&Value::Null), idx, json_mode)
             }
-            Kind::Completions => choice
+            Kind::Completions | Kind::Responses => choice
                 .get("text")
                 .and_then(Value::as_str)
                 .map(|t| (ChannelId::new(idx, ChannelKind::Text), vec!["text".to_string()], t.to_string()))
@@ -238,22 +290,14 @@ async fn unary(call: Call, resp: reqwest::Response) -> ApiResult<Response> {
         fields.push((idx, found.iter().map(|(id, p, _)| (*id, p.clone())).collect()));
         texts.extend(found.into_iter().map(|(id, _, t)| (id, t)));
     }
-    let st = state.clone();
-    let (ctx, j) = (context.clone(), jurisdiction.clone());
-    let filtered = tokio::task::spawn_blocking(move || {
-        let refs: Vec<(ChannelId, &str)> = texts.iter().map(|(id, t)| (*id, t.as_str())).collect();
-        recital_filter::filter_output(&*st, &refs, Some(&ctx), &j)
-    })
-    .await
-    .map_err(|e| ApiError::internal("scan task", e))?
-    .map_err(engine::api_error)?;
+    let filtered = filter_whole(&state, texts, &context, &jurisdiction).await?;
     let choices = body.get_mut("choices").and_then(Value::as_array_mut);
     for (pos, choice) in choices.into_iter().flatten().enumerate() {
         let idx = openai::choice_index(choice, pos);
         let f = fields.iter().find(|f| f.0 == idx).map(|f| f.1.as_slice()).unwrap_or(&[]);
         match kind {
             Kind::Chat => openai::rewrite_chat_choice(choice, idx, f, &filtered),
-            Kind::Completions => openai::rewrite_completion_choice(choice, idx, &filtered),
+            Kind::Completions | Kind::Responses => openai::rewrite_completion_choice(choice, idx, &filtered),
         }
     }
     let ext = record_whole(&state, &caller, kind, &request_id, &filtered);
@@ -261,6 +305,24 @@ async fn unary(call: Call, resp: reqwest::Response) -> ApiResult<Response> {
         body["recital"] = json!({"request_id": request_id, "jurisdiction": jurisdiction, "decisions": ext});
     }
     Ok(axum::Json(body).into_response())
+}
+
+/// Every channel of a whole answer, judged off the async workers.
+async fn filter_whole(
+    state: &Arc<AppState>,
+    texts: Vec<(ChannelId, String)>,
+    context: &str,
+    jurisdiction: &str,
+) -> ApiResult<recital_filter::FilteredOutput> {
+    let st = state.clone();
+    let (ctx, j) = (context.to_string(), jurisdiction.to_string());
+    tokio::task::spawn_blocking(move || {
+        let refs: Vec<(ChannelId, &str)> = texts.iter().map(|(id, t)| (*id, t.as_str())).collect();
+        recital_filter::filter_output(&*st, &refs, Some(&ctx), &j)
+    })
+    .await
+    .map_err(|e| ApiError::internal("scan task", e))?
+    .map_err(engine::api_error)
 }
 
 /// The audit record of a whole answer; the `recital` field's decisions.

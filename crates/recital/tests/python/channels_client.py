@@ -43,8 +43,21 @@ def completion_stream():
     return [c.model_dump() for c in s]
 
 
-case("chat_whole", chat_whole)
-case("chat_stream", chat_stream)
-case("completion_whole", completion_whole)
-case("completion_stream", completion_stream)
+def responses_whole():
+    return client.responses.create(model="m", input="Write the file.").model_dump()
+
+
+def responses_stream():
+    s = client.responses.create(model="m", input="Write the file.", stream=True)
+    return [e.model_dump() for e in s]
+
+
+if cfg.get("responses"):
+    case("responses_whole", responses_whole)
+    case("responses_stream", responses_stream)
+else:
+    case("chat_whole", chat_whole)
+    case("chat_stream", chat_stream)
+    case("completion_whole", completion_whole)
+    case("completion_stream", completion_stream)
 print(json.dumps(out))
