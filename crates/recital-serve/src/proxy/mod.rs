@@ -3,7 +3,8 @@
 //! the answer checked before the client sees it: content, refusal,
 //! reasoning, tool-call and function-call arguments, each of `n` choices,
 //! and the log-probabilities that repeat them ([`openai`] says where each
-//! lives). The checking is `recital_filter`'s; this module only translates.
+//! lives). The checking, and the dialect's fields, are `recital_filter`'s;
+//! this module only forwards.
 //!
 //! Streaming uses the hold-back pattern (`recital_filter::Guard`), per channel: text is released as soon
 //! as the policy's shortest trigger can no longer complete inside it. On a
@@ -14,7 +15,6 @@
 //! `recital` field of the chunk (documented in the OpenAPI description);
 //! `--strict-openai` leaves them out.
 
-pub mod openai;
 pub mod sse;
 
 use std::sync::atomic::Ordering;
@@ -27,6 +27,7 @@ use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt;
 use serde_json::{json, Value};
 
+use recital_filter::dialect::openai::{self, Dialect};
 use recital_filter::{ChannelId, ChannelKind, Step, StreamFilter};
 use recital_policy::{Action, Decision};
 
@@ -50,6 +51,12 @@ impl Kind {
         match self {
             Kind::Chat => "/chat/completions",
             Kind::Completions => "/completions",
+        }
+    }
+    fn dialect(self) -> Dialect {
+        match self {
+            Kind::Chat => Dialect::Chat,
+            Kind::Completions => Dialect::Completions,
         }
     }
     fn endpoint(self) -> &'static str {
@@ -204,9 +211,6 @@ struct Call {
     request_id: String,
 }
 
-/// Where each channel of a whole choice lives: `(channel, field path)`.
-type ChoiceFields = Vec<(ChannelId, Vec<String>)>;
-
 /// Non-streamed: every channel of every choice checked at once, then the
 /// answer rewritten.
 async fn unary(call: Call, resp: reqwest::Response) -> ApiResult<Response> {
@@ -215,45 +219,18 @@ async fn unary(call: Call, resp: reqwest::Response) -> ApiResult<Response> {
         state.metrics.upstream_errors.fetch_add(1, Ordering::Relaxed);
         ApiError::upstream(StatusCode::BAD_GATEWAY, format!("the upstream response broke off: {e}"))
     })?;
-    let mut body: Value = serde_json::from_slice(&bytes).map_err(|e| {
+    let body: Value = serde_json::from_slice(&bytes).map_err(|e| {
         ApiError::upstream(StatusCode::BAD_GATEWAY, format!("the upstream answered invalid JSON: {e}"))
     })?;
-    let mut fields: Vec<(u32, ChoiceFields)> = Vec::new();
-    let mut texts: Vec<(ChannelId, String)> = Vec::new();
-    for (pos, choice) in body.get("choices").and_then(Value::as_array).into_iter().flatten().enumerate() {
-        let idx = openai::choice_index(choice, pos);
-        let found = match kind {
-            Kind::Chat => {
-                openai::chat_channels(choice.get("message").unwrap_or(&Value::Null), idx, json_mode)
-            }
-            Kind::Completions => choice
-                .get("text")
-                .and_then(Value::as_str)
-                .map(|t| (ChannelId::new(idx, ChannelKind::Text), vec!["text".to_string()], t.to_string()))
-                .into_iter()
-                .collect(),
-        };
-        fields.push((idx, found.iter().map(|(id, p, _)| (*id, p.clone())).collect()));
-        texts.extend(found.into_iter().map(|(id, _, t)| (id, t)));
-    }
     let st = state.clone();
     let (ctx, j) = (context.clone(), jurisdiction.clone());
-    let filtered = tokio::task::spawn_blocking(move || {
-        let refs: Vec<(ChannelId, &str)> = texts.iter().map(|(id, t)| (*id, t.as_str())).collect();
-        recital_filter::filter_output(&*st, &refs, Some(&ctx), &j)
+    let (mut body, filtered) = tokio::task::spawn_blocking(move || {
+        let mut body = body;
+        openai::filter_response(&*st, &mut body, kind.dialect(), json_mode, Some(&ctx), &j).map(|f| (body, f))
     })
     .await
     .map_err(|e| ApiError::internal("scan task", e))?
     .map_err(engine::api_error)?;
-    let choices = body.get_mut("choices").and_then(Value::as_array_mut);
-    for (pos, choice) in choices.into_iter().flatten().enumerate() {
-        let idx = openai::choice_index(choice, pos);
-        let f = fields.iter().find(|f| f.0 == idx).map(|f| f.1.as_slice()).unwrap_or(&[]);
-        match kind {
-            Kind::Chat => openai::rewrite_chat_choice(choice, idx, f, &filtered),
-            Kind::Completions => openai::rewrite_completion_choice(choice, idx, &filtered),
-        }
-    }
     let ext = record_whole(&state, &caller, kind, &request_id, &filtered);
     if !state.config.strict_openai {
         body["recital"] = json!({"request_id": request_id, "jurisdiction": jurisdiction, "decisions": ext});
