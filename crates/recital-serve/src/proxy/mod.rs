@@ -140,10 +140,8 @@ async fn handle(
             "this server has no upstream model server (start it with --upstream URL)",
         ));
     };
+    crate::json::require_json(&headers)?;
     let req: Value = crate::json::parse(&body)?;
-    if !req.is_object() {
-        return Err(ApiError::bad_request("invalid_request", "the request body must be a JSON object"));
-    }
     if kind == Kind::Chat && !req.get("messages").is_some_and(Value::is_array) {
         return Err(ApiError::bad_request("invalid_request", "`messages` must be an array"));
     }
