@@ -45,6 +45,21 @@ pub trait Judge: Sync {
     fn observe(&self, _seconds: f64) {}
 }
 
+/// A jurisdiction as given by a caller (header, flag, key), checked and in
+/// the form decisions use: trimmed, upper case, a country code or a group
+/// name (letters, digits, `-`, `*`; at most 16 bytes). Every door checks it
+/// the same way, so a jurisdiction one accepts, the others accept too.
+pub fn jurisdiction(given: &str) -> Result<String, FilterError> {
+    let j = given.trim().to_ascii_uppercase();
+    if j.is_empty() || j.len() > 16 || !j.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'*')
+    {
+        return Err(FilterError::Input(format!(
+            "jurisdiction {j:?} is not a country code (ISO 3166-1 alpha-2) or a group name"
+        )));
+    }
+    Ok(j)
+}
+
 /// Decides on `report` under the judge's policy and notices.
 pub fn decide(judge: &dyn Judge, report: &ScanReport, jurisdiction: &str) -> Decision {
     let notified = |s: &Source| judge.is_notified(s, jurisdiction);

@@ -19,6 +19,9 @@
 //!   [`StreamFilter`], whose per-channel [`Guard`] holds back the policy's
 //!   shortest trigger minus one token, so that no token of a flagged copy
 //!   leaves before its decision, in any channel.
+//! - Wire formats ([`dialect`]): where each channel lives in a model API's
+//!   JSON (OpenAI chat and completions), and how a filtered answer is written
+//!   back, for the proxy and for saved answers alike.
 //! - What the filter is checked against is a [`Judge`]: a scanner over an
 //!   index snapshot, plus the notices in force. The service implements it
 //!   over its live corpus and registry; [`IndexJudge`] is the plain one.
@@ -42,17 +45,20 @@
 #![deny(missing_docs)]
 
 mod channel;
+pub mod dialect;
 mod error;
 mod guard;
 mod judge;
 mod lens;
 pub mod logprobs;
+pub mod report;
 mod stream;
 mod whole;
 
 pub use channel::{ChannelId, ChannelKind, Format};
 pub use error::FilterError;
 pub use guard::{Evaluator, Guard, Marker, Redaction, Step};
-pub use judge::{decide, evaluate, IndexJudge, Judge};
+pub use judge::{decide, evaluate, jurisdiction, IndexJudge, Judge};
+pub use report::FilterReport;
 pub use stream::{ChannelDecision, StreamFilter, LOOKBACK_BYTES};
 pub use whole::{filter_output, ChannelResult, FilteredOutput};

@@ -138,7 +138,10 @@ impl FromRequestParts<Arc<AppState>> for Caller {
                 let mut e = ApiError::new(
                     StatusCode::TOO_MANY_REQUESTS,
                     "rate_limited",
-                    format!("rate limit of {rpm} requests per minute exceeded for key {:?}", principal.name),
+                    format!(
+                        "key {:?} is limited to {rpm} requests per minute (its rate_per_minute); retry in {wait} s",
+                        principal.name
+                    ),
                 );
                 e.retry_after = Some(wait);
                 return Err(e);

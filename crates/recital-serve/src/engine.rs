@@ -133,15 +133,7 @@ pub fn jurisdiction(
         .or_else(|| body.map(str::to_string))
         .or_else(|| caller.default_jurisdiction.clone())
         .unwrap_or_else(|| state.policy.default_jurisdiction().to_string());
-    let j = j.trim().to_ascii_uppercase();
-    if j.is_empty() || j.len() > 16 || !j.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'*')
-    {
-        return Err(ApiError::bad_request(
-            "invalid_jurisdiction",
-            format!("jurisdiction {j:?} is not a country code (ISO 3166-1 alpha-2) or a group name"),
-        ));
-    }
-    Ok(j)
+    recital_filter::jurisdiction(&j).map_err(|e| ApiError::bad_request("invalid_jurisdiction", e.to_string()))
 }
 
 /// Counts a decision and, unless it allows everything, queues an audit

@@ -59,7 +59,7 @@ impl ApiError {
     /// The OpenAI-style error type for the status.
     fn kind(&self) -> &'static str {
         match self.status.as_u16() {
-            400 | 413 | 415 | 422 => "invalid_request_error",
+            400 | 405 | 413 | 415 | 422 => "invalid_request_error",
             401 => "authentication_error",
             403 => "permission_error",
             404 => "not_found_error",

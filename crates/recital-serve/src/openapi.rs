@@ -23,6 +23,7 @@ fn op(summary: &str, body: Option<&str>, ok: &str, ok_schema: &str) -> Value {
         }
     });
     if let Some(b) = body {
+        o["responses"]["415"] = json!({"$ref": "#/components/responses/Error"});
         o["requestBody"] = json!({"required": true, "content": {"application/json": {"schema": {"$ref": format!("#/components/schemas/{b}")}}}});
     }
     o
@@ -60,7 +61,7 @@ pub fn document() -> Value {
     json!({
         "openapi": "3.1.0",
         "info": {"title": "recital", "version": env!("CARGO_PKG_VERSION"),
-                 "description": "Copyright content moderation for model outputs: find spans that copy indexed works, attribute them, decide per policy. Offsets are byte offsets into the text as given (UTF-8) unless a field says otherwise. Authentication: `Authorization: Bearer KEY`."},
+                 "description": "Copyright content moderation for model outputs: find spans that copy indexed works, attribute them, decide per policy. Offsets are byte offsets into the text as given (UTF-8) unless a field says otherwise. Authentication: `Authorization: Bearer KEY`. Request bodies are JSON objects: a Content-Type other than application/json (parameters such as charset allowed) is a 415, a request without one is read as JSON, and a body that is not an object is a 400. A method an endpoint does not take is a 405 with the usual error body and an Allow header."},
         "security": [{"bearer": []}],
         "paths": {
             "/v1/scan": {"post": scan},

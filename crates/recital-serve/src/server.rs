@@ -146,6 +146,15 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/metrics", get(api::admin::metrics))
         .route("/openapi.json", get(crate::openapi::handler))
         .fallback(|| async { crate::error::ApiError::not_found("no such endpoint") })
+        // After every route (it is set on those already registered). axum
+        // still adds the `Allow` header; the body is our JSON error.
+        .method_not_allowed_fallback(|method: axum::http::Method| async move {
+            crate::error::ApiError::new(
+                axum::http::StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                format!("{method} is not allowed on this endpoint (the Allow header lists what is)"),
+            )
+        })
         .layer(middleware::from_fn_with_state(state.clone(), count_requests))
         .layer(DefaultBodyLimit::max(limit))
         .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(body_timeout))

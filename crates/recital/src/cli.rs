@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use clap::builder::TypedValueParser as _;
 use clap::{Args, Parser, Subcommand};
 
 /// recital: find, attribute and filter memorised training data in model outputs.
@@ -26,6 +27,10 @@ pub enum Command {
     Locate(LocateArgs),
     /// Find the spans of a model output that copy indexed material, with sources.
     Scan(ScanArgs),
+    /// Filter a model output as the server and its proxy would: the text as it may be shown on stdout, the
+    /// statement of reasons on stderr. Exit status: 0 shown (perhaps annotated or redacted), 3 the decision
+    /// reached --fail-on, 4 blocked (nothing shown), 1 error, 2 usage.
+    Filter(FilterArgs),
     /// Scan a sample model output against the bundled sample corpus (no setup needed).
     Demo(DemoArgs),
     /// Run the HTTP service: scan/filter API, OpenAI-compatible proxy, registry and notices.
@@ -313,6 +318,60 @@ pub struct DemoArgs {
     /// Print machine-readable JSON.
     #[arg(long)]
     pub json: bool,
+}
+
+/// The channels `--channel` names: how a plain output is read.
+const CHANNELS: [&str; 5] = ["text", "refusal", "reasoning", "tool_arguments", "structured"];
+
+/// What a whole model API response given to `recital filter --format` is.
+// The value names are the API families' (`openai-chat`, …): the prefix is meant.
+#[allow(clippy::enum_variant_names)]
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ResponseFormat {
+    /// A saved `chat.completion` (`/v1/chat/completions`, not streamed).
+    OpenaiChat,
+    /// A saved `text_completion` (`/v1/completions`, not streamed).
+    OpenaiCompletion,
+    /// A saved `response` (`/v1/responses`, not streamed).
+    OpenaiResponses,
+}
+
+#[derive(Args, Debug)]
+pub struct FilterArgs {
+    /// Index directory.
+    #[arg(long, value_name = "DIR")]
+    pub index: PathBuf,
+    /// Policy file (TOML) [default: the built-in "everywhere" preset].
+    #[arg(long, value_name = "FILE")]
+    pub policy: Option<PathBuf>,
+    /// Jurisdiction decided for (ISO 3166-1 alpha-2 code or a group of the policy) [default: the policy's].
+    #[arg(long, value_name = "J")]
+    pub jurisdiction: Option<String>,
+    /// Text the caller supplied (prompt, retrieved documents): repeats of it are not flagged.
+    #[arg(long, value_name = "FILE")]
+    pub context: Option<PathBuf>,
+    /// How the output is read: `text`, `refusal`, `reasoning` (as it is), `tool_arguments` or `structured`
+    /// (a JSON document: judged on its strings, redacted inside them, still valid JSON). With --format:
+    /// how the answer's content is read (`text`, or `structured` for a JSON-mode answer).
+    #[arg(long, value_name = "KIND", default_value = "text",
+          value_parser = clap::builder::PossibleValuesParser::new(CHANNELS)
+              .map(|s| recital_filter::ChannelKind::from_name(&s).expect("listed kinds have names")))]
+    pub channel: recital_filter::ChannelKind,
+    /// The input is a whole OpenAI response (JSON): every channel of every choice is filtered and the
+    /// response is printed rewritten.
+    #[arg(long, value_name = "FORMAT")]
+    pub format: Option<ResponseFormat>,
+    /// Print one JSON document (schema recital.filter/1) instead of the text.
+    #[arg(long)]
+    pub json: bool,
+    /// Exit with status 3 when the decision is at least this severe.
+    #[arg(long, value_name = "ACTION",
+          value_parser = clap::builder::PossibleValuesParser::new(["annotate", "redact", "block"])
+              .map(|s| recital_policy::Action::from_name(&s).expect("listed actions have names")))]
+    pub fail_on: Option<recital_policy::Action>,
+    /// The output to filter (`-` or nothing: standard input).
+    #[arg(value_name = "FILE", default_value = "-")]
+    pub input: String,
 }
 
 #[derive(Args, Debug)]

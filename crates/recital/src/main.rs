@@ -2,15 +2,18 @@
 //!
 //! Each subcommand lives in its own module under `cmd/`; argument definitions are
 //! in `cli.rs`. Errors are reported in one place (here): one line on stderr,
-//! exit status 1 (2 for usage errors, from clap).
+//! exit status 1 (2 for usage errors, from clap). `recital filter` has
+//! statuses of its own for its decision (3, 4: see `cmd/filter.rs`).
 
 mod cli;
 mod cmd;
 mod output;
 
+use std::process::ExitCode;
+
 use clap::Parser;
 
-fn main() {
+fn main() -> ExitCode {
     // Die quietly on a closed pipe (`recital … | head`), like other Unix tools,
     // instead of panicking on the failed write.
     #[cfg(unix)]
@@ -30,18 +33,21 @@ fn main() {
         .with_target(false)
         .without_time()
         .init();
-    if let Err(e) = cmd::run(args.command) {
-        // Library errors already name their cause ("path: source"); skip a cause
-        // that the message before it already ends with.
-        let mut msg = String::new();
-        for c in e.chain().map(|c| c.to_string()) {
-            if msg.is_empty() {
-                msg = c;
-            } else if !msg.ends_with(&c) {
-                msg = format!("{msg}: {c}");
-            }
+    // Returned, not `process::exit`: stdout is flushed on the way out.
+    let e = match cmd::run(args.command) {
+        Ok(status) => return ExitCode::from(status),
+        Err(e) => e,
+    };
+    // Library errors already name their cause ("path: source"); skip a cause
+    // that the message before it already ends with.
+    let mut msg = String::new();
+    for c in e.chain().map(|c| c.to_string()) {
+        if msg.is_empty() {
+            msg = c;
+        } else if !msg.ends_with(&c) {
+            msg = format!("{msg}: {c}");
         }
-        eprintln!("error: {msg}");
-        std::process::exit(1);
     }
+    eprintln!("error: {msg}");
+    ExitCode::FAILURE
 }

@@ -26,6 +26,22 @@ pub fn print_json<T: serde::Serialize>(v: &T) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Writes `text` to stdout exactly as it is (no newline added: a filter's
+/// output is the text itself), flushed.
+pub fn print_raw(text: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())?;
+    out.flush()?;
+    Ok(())
+}
+
+/// One channel's action and statement of reasons, on stderr:
+/// `recital: redact (text): …`.
+pub fn statement(channel: &str, action: &str, statement: &str) {
+    eprintln!("recital: {action} ({channel}): {statement}");
+}
+
 /// Human-readable byte size.
 pub fn bytes(n: u64) -> String {
     const U: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];

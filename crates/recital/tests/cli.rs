@@ -1,5 +1,7 @@
 //! Integration tests that run the real `recital` binary.
 
+mod support;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -494,4 +496,207 @@ fn policy_check_reports_every_error_with_its_line() {
     assert_eq!(j["ok"], false);
     // Also: no categories (line 1) and an undefined group EU (line 3).
     assert_eq!(j["errors"].as_array().unwrap().len(), 4, "{j}");
+}
+
+/// `recital filter` over `input` (written to a file in `dir`); the output.
+fn filter(dir: &Path, args: &[&str], input: &str) -> Output {
+    let f = dir.join("output.in");
+    std::fs::write(&f, input).unwrap();
+    recital().arg("filter").args(args).arg(&f).output().expect("binary runs")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8(o.stdout.clone()).unwrap()
+}
+
+/// Words 100..180 of the proprietary novel of `support::build_index`:
+/// redacted under the built-in policy.
+fn novel_quote() -> String {
+    support::quote(&support::prose(1, 3000), 100, 180)
+}
+
+const MARKER: &str = "[redacted: copies novel.txt (LicenseRef-Proprietary)]";
+
+#[test]
+fn filter_redacts_plain_text_and_json_documents_in_place() {
+    let t = tempfile::tempdir().unwrap();
+    let idx = support::build_index(t.path());
+    let idx = idx.to_str().unwrap();
+    let q = novel_quote();
+    let o = filter(t.path(), &["--index", idx], &format!("Here it is: {q} That was all."));
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // The text as it may be shown, byte for byte: no newline added.
+    assert_eq!(stdout(&o), format!("Here it is: {MARKER} That was all."));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("recital: redact (text): ") && err.contains("novel.txt"), "{err}");
+
+    // A tool call's arguments with the copy inside an escaped string: still
+    // valid JSON, the marker inside the string, the rest of the document kept.
+    let args = serde_json::json!({"path": "notes/a.txt", "content": format!("Quote:\n\t\"{q}\"\n"), "n": 3});
+    let o = filter(t.path(), &["--index", idx, "--channel", "tool_arguments"], &args.to_string());
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).expect("still valid JSON");
+    assert_eq!(v["content"], format!("Quote:\n\t\"{MARKER}\"\n"));
+    assert_eq!((v["path"].as_str(), v["n"].as_i64()), (Some("notes/a.txt"), Some(3)));
+
+    // --json: schema recital.filter/1.
+    let o =
+        filter(t.path(), &["--index", idx, "--json", "--jurisdiction", "de"], &format!("Here it is: {q}"));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["schema"], "recital.filter/1");
+    assert_eq!((v["action"].as_str(), v["jurisdiction"].as_str()), (Some("redact"), Some("DE")));
+    assert_eq!(v["policy"], "everywhere v1");
+    let c = &v["channels"][0];
+    assert_eq!(
+        (c["choice"].as_u64(), c["channel"].as_str(), c["item"].as_u64()),
+        (Some(0), Some("text"), Some(0))
+    );
+    assert_eq!(c["text"], format!("Here it is: {MARKER}"));
+    assert_eq!(c["annotations"][0]["citations"][0]["doc_id"], "novel.txt");
+    assert_eq!(c["decision"]["action"], "redact");
+    assert!(c["decision"]["statement"].as_str().unwrap().contains("novel.txt"));
+    assert!(v.get("response").is_none(), "{v}");
+}
+
+#[test]
+fn filter_rewrites_every_channel_of_a_saved_openai_response() {
+    let t = tempfile::tempdir().unwrap();
+    let idx = support::build_index(t.path());
+    let idx = idx.to_str().unwrap();
+    let q = novel_quote();
+    let args = serde_json::json!({"text": q}).to_string();
+    let chat = serde_json::json!({
+        "id": "chatcmpl-1", "object": "chat.completion", "created": 1, "model": "m",
+        "choices": [{
+            "index": 0,
+            "message": {
+                "role": "assistant",
+                "content": "I saved the passage.",
+                "reasoning_content": format!("The user wants the passage: {q}"),
+                "tool_calls": [{"id": "call_1", "type": "function", "function": {"name": "save", "arguments": args}}]
+            },
+            "finish_reason": "tool_calls"
+        }],
+        "usage": {"prompt_tokens": 5, "completion_tokens": 90, "total_tokens": 95}
+    });
+    let o = filter(t.path(), &["--index", idx, "--format", "openai-chat"], &chat.to_string());
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let msg = &v["choices"][0]["message"];
+    assert_eq!(msg["content"], "I saved the passage.");
+    assert_eq!(msg["reasoning_content"], format!("The user wants the passage: {MARKER}"));
+    let call = &msg["tool_calls"][0];
+    assert_eq!((call["id"].as_str(), call["function"]["name"].as_str()), (Some("call_1"), Some("save")));
+    let a: serde_json::Value = serde_json::from_str(call["function"]["arguments"].as_str().unwrap()).unwrap();
+    assert_eq!(a["text"], MARKER);
+    assert_eq!((v["id"].as_str(), v["usage"]["total_tokens"].as_u64()), (Some("chatcmpl-1"), Some(95)));
+    assert!(support::shares_words(&stdout(&o), &q, 12).is_none(), "the copy left");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("(reasoning)") && err.contains("(tool_arguments[0])"), "{err}");
+
+    // --json carries every channel and the rewritten response.
+    let o = filter(t.path(), &["--index", idx, "--format", "openai-chat", "--json"], &chat.to_string());
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let kinds: Vec<&str> =
+        v["channels"].as_array().unwrap().iter().map(|c| c["channel"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["text", "reasoning", "tool_arguments"]);
+    assert_eq!(
+        v["response"]["choices"][0]["message"]["reasoning_content"],
+        format!("The user wants the passage: {MARKER}")
+    );
+
+    // A legacy completion, its log-probabilities rebuilt around the marker.
+    let words: Vec<String> = format!("Sure: {q}").split_inclusive(' ').map(str::to_string).collect();
+    let completion = serde_json::json!({
+        "id": "cmpl-1", "object": "text_completion", "created": 1, "model": "m",
+        "choices": [{"index": 0, "text": words.concat(), "finish_reason": "stop", "logprobs": {
+            "tokens": words, "token_logprobs": vec![-0.5; words.len()],
+            "top_logprobs": null, "text_offset": (0..words.len()).collect::<Vec<_>>()}}]
+    });
+    let o = filter(t.path(), &["--index", idx, "--format", "openai-completion"], &completion.to_string());
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let c = &v["choices"][0];
+    assert_eq!(c["text"], format!("Sure: {MARKER}"));
+    let tokens: Vec<&str> =
+        c["logprobs"]["tokens"].as_array().unwrap().iter().map(|t| t.as_str().unwrap()).collect();
+    assert_eq!(tokens.concat(), format!("Sure: {MARKER}"));
+}
+
+#[test]
+fn filter_exit_status_follows_fail_on_and_block() {
+    let t = tempfile::tempdir().unwrap();
+    let idx = support::build_index(t.path());
+    let idx = idx.to_str().unwrap();
+    let copy = |seed, from| support::quote(&support::prose(seed, 3000), from, from + 80);
+    let redacted = format!("A: {}", novel_quote());
+    let annotated = format!("B: {}", copy(3, 200)); // manual.txt, MIT: cited
+    let status = |args: &[&str], text: &str| filter(t.path(), &[&["--index", idx][..], args].concat(), text);
+    for (args, text, code) in [
+        (&[][..], &redacted, 0),
+        (&["--fail-on", "annotate"][..], &annotated, 3),
+        (&["--fail-on", "redact"][..], &annotated, 0),
+        (&["--fail-on", "redact"][..], &redacted, 3),
+        (&["--fail-on", "block"][..], &redacted, 0),
+        (&["--fail-on", "annotate", "--json"][..], &redacted, 3),
+    ] {
+        let o = status(args, text);
+        assert_eq!(o.status.code(), Some(code), "{args:?}: {}", String::from_utf8_lossy(&o.stderr));
+        assert!(!o.stdout.is_empty(), "{args:?}: the text is shown whatever the exit status");
+    }
+    // A policy that blocks proprietary copies: nothing shown, exit 4; 3 under --fail-on.
+    let everywhere =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../policies/everywhere.toml"))
+            .unwrap();
+    let blocking = t.path().join("blocking.toml");
+    std::fs::write(&blocking, everywhere.replacen("action = \"redact\"", "action = \"block\"", 1)).unwrap();
+    let blocking = blocking.to_str().unwrap();
+    let o = status(&["--policy", blocking], &redacted);
+    assert_eq!(o.status.code(), Some(4), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(o.stdout.is_empty());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("recital: block (text): "));
+    let o = status(&["--policy", blocking, "--fail-on", "block"], &redacted);
+    assert_eq!(o.status.code(), Some(3));
+    let o = status(&["--policy", blocking, "--json"], &redacted);
+    assert_eq!(o.status.code(), Some(4));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!((v["action"].as_str(), &v["channels"][0]["text"]), (Some("block"), &serde_json::Value::Null));
+}
+
+#[test]
+fn filter_bad_input_gets_one_line_errors() {
+    let t = tempfile::tempdir().unwrap();
+    let idx = support::build_index(t.path());
+    let idx = idx.to_str().unwrap();
+    let p = |n: &str| t.path().join(n).to_str().unwrap().to_string();
+    let write = |n: &str, s: &str| std::fs::write(t.path().join(n), s).unwrap();
+    write("text.txt", "Just some text, not JSON.");
+    write("chat.json", r#"{"object": "chat.completion", "choices": []}"#);
+    write("chunk.json", r#"{"object": "chat.completion.chunk", "choices": []}"#);
+    write("array.json", "[1, 2]");
+    let cases: [(&[&str], &str); 7] = [
+        (&["--format", "openai-chat", &p("text.txt")], "not a JSON chat.completion response"),
+        (&["--format", "openai-chat", &p("array.json")], "no `choices` array"),
+        (&["--format", "openai-completion", &p("chat.json")], "not a \"text_completion\""),
+        (&["--format", "openai-chat", &p("chunk.json")], "non-streamed"),
+        (
+            &["--format", "openai-chat", "--channel", "reasoning", &p("chat.json")],
+            "--channel reasoning with --format",
+        ),
+        (&["--channel", "structured", &p("text.txt")], "reads a JSON document"),
+        (&["--jurisdiction", "not a place", &p("text.txt")], "not a country code"),
+    ];
+    for (args, want) in cases {
+        let e = fails(&[&["filter", "--index", idx][..], args].concat());
+        assert!(e.contains(want), "{args:?}: {e}");
+    }
+    let e = fails(&["filter", "--index", &p("nope"), &p("text.txt")]);
+    assert!(e.contains("not a recital index"), "{e}");
+    let e = fails(&["filter", "--index", idx, &p("missing.txt")]);
+    assert!(e.contains("missing.txt"), "{e}");
+    std::fs::write(t.path().join("latin1.txt"), b"caf\xe9").unwrap();
+    let e = fails(&["filter", "--index", idx, &p("latin1.txt")]);
+    assert!(e.contains("not UTF-8 (byte 3)"), "{e}");
+    // A usage error is clap's: exit 2.
+    assert_eq!(run(&["filter", "--index", idx, "--fail-on", "shred", &p("text.txt")]).status.code(), Some(2));
 }

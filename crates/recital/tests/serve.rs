@@ -471,6 +471,14 @@ fn registry_works_notices_roles_and_tenants() {
         })
         .collect();
     assert_eq!(codes, vec![200, 200, 429]);
+    // The refusal says which limit applies: the key's own.
+    let r = authed(Method::POST, &s, "/v1/scan", "rk_tiny_0123456789abcdef")
+        .json(&json!({"text": "hi"}))
+        .send()
+        .unwrap();
+    let v: Value = r.json().unwrap();
+    let m = v["error"]["message"].as_str().unwrap();
+    assert!(m.contains("\"tiny\" is limited to 2 requests per minute (its rate_per_minute)"), "{m}");
 }
 
 #[test]
@@ -577,6 +585,46 @@ fn bad_requests_get_clear_errors_and_leave_the_server_healthy() {
     assert_eq!(st, 400, "{m}");
     let (st, _) = err(c.get(s.url("/v1/nothing")).send().unwrap());
     assert_eq!(st, 404);
+    // A struct is not read from an array (serde would take its fields in order).
+    let (st, m) = err(c.post(s.url("/v1/scan")).json(&json!(["text"])).send().unwrap());
+    assert_eq!(st, 400, "{m}");
+    assert!(m.contains("must be a JSON object, not an array"), "{m}");
+    let (st, m) = err(c.post(s.url("/v1/works")).json(&json!(["title", "some text"])).send().unwrap());
+    assert_eq!(st, 400, "{m}");
+    let works: Value = c.get(s.url("/v1/works")).send().unwrap().json().unwrap();
+    assert_eq!(works["works"], json!([]), "no work registered");
+    let (st, m) = err(c.post(s.url("/v1/chat/completions")).json(&json!("hello")).send().unwrap());
+    assert_eq!((st, m.contains("not a string")), (400, true), "{m}");
+    // A method an endpoint does not take: 405 with the JSON error and Allow.
+    let r = c.get(s.url("/v1/scan")).send().unwrap();
+    assert_eq!(r.headers().get("allow").and_then(|v| v.to_str().ok()), Some("POST"));
+    let (st, m) = err(r);
+    assert_eq!(st, 405);
+    assert!(m.contains("GET is not allowed"), "{m}");
+    let r = c.put(s.url("/v1/works/w1")).send().unwrap();
+    let v: Value = r.json().unwrap();
+    assert_eq!(v["error"]["code"], "method_not_allowed");
+    // One content-type rule for every JSON endpoint, the proxy's included:
+    // application/json with parameters, or none; anything else is a 415.
+    for path in ["/v1/scan", "/v1/filter", "/v1/works", "/v1/chat/completions", "/v1/completions"] {
+        let (st, m) =
+            err(c.post(s.url(path)).header("content-type", "text/plain").body("{}").send().unwrap());
+        assert_eq!(st, 415, "{path}: {m}");
+        assert!(m.contains("application/json") && m.contains("text/plain"), "{m}");
+    }
+    for ct in [Some("application/json; charset=utf-8"), Some("Application/JSON"), None] {
+        let mut req = c.post(s.url("/v1/scan")).body(r#"{"text": "typed or not"}"#);
+        if let Some(ct) = ct {
+            req = req.header("content-type", ct);
+        }
+        assert_eq!(req.send().unwrap().status(), 200, "{ct:?}");
+        let mut req = c.post(s.url("/v1/chat/completions")).body(r#"{"model": "m"}"#);
+        if let Some(ct) = ct {
+            req = req.header("content-type", ct);
+        }
+        let (st, m) = err(req.send().unwrap());
+        assert_eq!(st, 400, "{ct:?}: read as JSON, then refused for its content: {m}");
+    }
     let (st, m) = err(c
         .post(s.url("/v1/notices"))
         .json(&json!({"target": {"type": "document", "doc_id": "no-such-doc"}, "reason": "x"}))
@@ -619,6 +667,30 @@ fn bad_requests_get_clear_errors_and_leave_the_server_healthy() {
     let api: Value = c.get(s.url("/openapi.json")).send().unwrap().json().unwrap();
     assert!(api["paths"]["/v1/notices/{id}"]["get"].is_object());
     assert_eq!(s.terminate().code(), Some(0));
+}
+
+#[test]
+fn a_zero_rate_limit_is_refused_saying_what_omitting_it_means() {
+    let dir = tempfile::tempdir().unwrap();
+    let idx = build_index(dir.path());
+    let keys = dir.path().join("keys.jsonl");
+    std::fs::write(
+        &keys,
+        r#"{"name": "z", "key": "rk_zero_0123456789abcdef", "role": "client", "rate_per_minute": 0}"#,
+    )
+    .unwrap();
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_recital"))
+        .args(["serve", "--index", idx.to_str().unwrap(), "--addr", "127.0.0.1:0", "--keys"])
+        .arg(&keys)
+        .arg("--db")
+        .arg(dir.path().join("db"))
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    let e = String::from_utf8_lossy(&o.stderr);
+    // There is no server-wide default rate to fall back on.
+    assert!(e.contains("rate_per_minute must be at least 1 (omit it for no rate limit)"), "{e}");
+    assert!(!e.contains("default"), "{e}");
 }
 
 #[test]

@@ -3,7 +3,8 @@
 //! the answer checked before the client sees it: content, refusal,
 //! reasoning, tool-call and function-call arguments, each of `n` choices,
 //! and the log-probabilities that repeat them ([`openai`] says where each
-//! lives). The checking is `recital_filter`'s; this module only translates.
+//! lives). The checking, and the dialect's fields, are `recital_filter`'s;
+//! this module only forwards.
 //!
 //! Streaming uses the hold-back pattern (`recital_filter::Guard`), per channel: text is released as soon
 //! as the policy's shortest trigger can no longer complete inside it. On a
@@ -15,7 +16,6 @@
 //! `--strict-openai` leaves them out.
 
 mod chat_stream;
-pub mod openai;
 pub mod relay;
 pub mod responses;
 pub mod sse;
@@ -28,7 +28,8 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{json, Value};
 
-use recital_filter::{ChannelId, ChannelKind, StreamFilter};
+use recital_filter::dialect::openai::{self, Dialect};
+use recital_filter::StreamFilter;
 use recital_policy::{Action, Decision};
 
 use crate::auth::Caller;
@@ -52,6 +53,13 @@ impl Kind {
             Kind::Chat => "/chat/completions",
             Kind::Completions => "/completions",
             Kind::Responses => "/responses",
+        }
+    }
+    fn dialect(self) -> Dialect {
+        match self {
+            Kind::Chat => Dialect::Chat,
+            Kind::Completions => Dialect::Completions,
+            Kind::Responses => Dialect::Responses,
         }
     }
     fn endpoint(self) -> &'static str {
@@ -155,10 +163,8 @@ async fn handle(
             "this server has no upstream model server (start it with --upstream URL)",
         ));
     };
+    crate::json::require_json(&headers)?;
     let req: Value = crate::json::parse(&body)?;
-    if !req.is_object() {
-        return Err(ApiError::bad_request("invalid_request", "the request body must be a JSON object"));
-    }
     if kind == Kind::Chat && !req.get("messages").is_some_and(Value::is_array) {
         return Err(ApiError::bad_request("invalid_request", "`messages` must be an array"));
     }
@@ -245,9 +251,6 @@ struct Call {
     request_id: String,
 }
 
-/// Where each channel of a whole choice lives: `(channel, field path)`.
-type ChoiceFields = Vec<(ChannelId, Vec<String>)>;
-
 /// Non-streamed: every channel of every choice checked at once, then the
 /// answer rewritten.
 async fn unary(call: Call, resp: reqwest::Response) -> ApiResult<Response> {
@@ -256,73 +259,23 @@ async fn unary(call: Call, resp: reqwest::Response) -> ApiResult<Response> {
         state.metrics.upstream_errors.fetch_add(1, Ordering::Relaxed);
         ApiError::upstream(StatusCode::BAD_GATEWAY, format!("the upstream response broke off: {e}"))
     })?;
-    let mut body: Value = serde_json::from_slice(&bytes).map_err(|e| {
+    let body: Value = serde_json::from_slice(&bytes).map_err(|e| {
         ApiError::upstream(StatusCode::BAD_GATEWAY, format!("the upstream answered invalid JSON: {e}"))
     })?;
-    if kind == Kind::Responses {
-        let found = responses::response_channels(&body, json_mode);
-        let fields: ChoiceFields = found.iter().map(|(id, p, _)| (*id, p.clone())).collect();
-        let texts = found.into_iter().map(|(id, _, t)| (id, t)).collect();
-        let filtered = filter_whole(&state, texts, &context, &jurisdiction).await?;
-        responses::rewrite_response(&mut body, &fields, &filtered);
-        let ext = record_whole(&state, &caller, kind, &request_id, &filtered);
-        if !state.config.strict_openai {
-            body["recital"] =
-                json!({"request_id": request_id, "jurisdiction": jurisdiction, "decisions": ext});
-        }
-        return Ok(axum::Json(body).into_response());
-    }
-    let mut fields: Vec<(u32, ChoiceFields)> = Vec::new();
-    let mut texts: Vec<(ChannelId, String)> = Vec::new();
-    for (pos, choice) in body.get("choices").and_then(Value::as_array).into_iter().flatten().enumerate() {
-        let idx = openai::choice_index(choice, pos);
-        let found = match kind {
-            Kind::Chat => {
-                openai::chat_channels(choice.get("message").unwrap_or(&Value::Null), idx, json_mode)
-            }
-            Kind::Completions | Kind::Responses => choice
-                .get("text")
-                .and_then(Value::as_str)
-                .map(|t| (ChannelId::new(idx, ChannelKind::Text), vec!["text".to_string()], t.to_string()))
-                .into_iter()
-                .collect(),
-        };
-        fields.push((idx, found.iter().map(|(id, p, _)| (*id, p.clone())).collect()));
-        texts.extend(found.into_iter().map(|(id, _, t)| (id, t)));
-    }
-    let filtered = filter_whole(&state, texts, &context, &jurisdiction).await?;
-    let choices = body.get_mut("choices").and_then(Value::as_array_mut);
-    for (pos, choice) in choices.into_iter().flatten().enumerate() {
-        let idx = openai::choice_index(choice, pos);
-        let f = fields.iter().find(|f| f.0 == idx).map(|f| f.1.as_slice()).unwrap_or(&[]);
-        match kind {
-            Kind::Chat => openai::rewrite_chat_choice(choice, idx, f, &filtered),
-            Kind::Completions | Kind::Responses => openai::rewrite_completion_choice(choice, idx, &filtered),
-        }
-    }
+    let st = state.clone();
+    let (ctx, j) = (context.clone(), jurisdiction.clone());
+    let (mut body, filtered) = tokio::task::spawn_blocking(move || {
+        let mut body = body;
+        openai::filter_response(&*st, &mut body, kind.dialect(), json_mode, Some(&ctx), &j).map(|f| (body, f))
+    })
+    .await
+    .map_err(|e| ApiError::internal("scan task", e))?
+    .map_err(engine::api_error)?;
     let ext = record_whole(&state, &caller, kind, &request_id, &filtered);
     if !state.config.strict_openai {
         body["recital"] = json!({"request_id": request_id, "jurisdiction": jurisdiction, "decisions": ext});
     }
     Ok(axum::Json(body).into_response())
-}
-
-/// Every channel of a whole answer, judged off the async workers.
-async fn filter_whole(
-    state: &Arc<AppState>,
-    texts: Vec<(ChannelId, String)>,
-    context: &str,
-    jurisdiction: &str,
-) -> ApiResult<recital_filter::FilteredOutput> {
-    let st = state.clone();
-    let (ctx, j) = (context.to_string(), jurisdiction.to_string());
-    tokio::task::spawn_blocking(move || {
-        let refs: Vec<(ChannelId, &str)> = texts.iter().map(|(id, t)| (*id, t.as_str())).collect();
-        recital_filter::filter_output(&*st, &refs, Some(&ctx), &j)
-    })
-    .await
-    .map_err(|e| ApiError::internal("scan task", e))?
-    .map_err(engine::api_error)
 }
 
 /// The audit record of a whole answer; the `recital` field's decisions.

@@ -122,7 +122,8 @@ pub struct KeySpec {
     pub role: Role,
     /// Jurisdiction assumed for this key's requests when they name none.
     pub default_jurisdiction: Option<String>,
-    /// Request budget per minute; `None` leaves it to the server's default.
+    /// Request budget per minute; `None`: no rate limit (there is no
+    /// server-wide default).
     pub rate_per_minute: Option<u32>,
 }
 
@@ -150,7 +151,7 @@ impl KeySpec {
         }
         if self.rate_per_minute == Some(0) {
             return Err(StoreError::Invalid(
-                "rate_per_minute must be positive (omit it for the server's default)".into(),
+                "rate_per_minute must be at least 1 (omit it for no rate limit)".into(),
             ));
         }
         self.secret.digest()

@@ -2,7 +2,9 @@
 
 mod audit;
 mod demo;
+mod filter;
 mod index;
+mod input;
 mod policy;
 mod query;
 mod scan;
@@ -10,9 +12,10 @@ mod serve;
 
 use crate::cli::{Command, IndexCommand, ModelCommand, PolicyCommand};
 
-/// Runs a parsed command.
-pub fn run(cmd: Command) -> anyhow::Result<()> {
-    match cmd {
+/// Runs a parsed command; its exit status (0 unless the command has
+/// statuses of its own: `filter`).
+pub fn run(cmd: Command) -> anyhow::Result<u8> {
+    let done = match cmd {
         Command::Index(c) => match c {
             IndexCommand::Build(a) => index::build(a, false),
             IndexCommand::Add(a) => index::build(a, true),
@@ -24,11 +27,13 @@ pub fn run(cmd: Command) -> anyhow::Result<()> {
         Command::Count(a) => query::count(a),
         Command::Locate(a) => query::locate(a),
         Command::Scan(a) => scan::run(a),
+        Command::Filter(a) => return filter::run(a),
         Command::Demo(a) => demo::run(a),
         Command::Serve(a) => serve::run(a),
         Command::Policy(PolicyCommand::Check(a)) => policy::check(a),
         Command::Audit(a) => audit::run(a),
         Command::CanaryLab(a) => audit::canary_lab(a),
         Command::Model(ModelCommand::Serve(a)) => audit::serve_model(a),
-    }
+    };
+    done.map(|()| 0)
 }

@@ -1,18 +1,13 @@
 //! `recital scan`: which spans of a model output copy indexed material.
 
-use std::io::Read;
-
 use anyhow::Context;
 use recital_detect::{scan_views, Input, ScanOptions, SpanKind};
 use recital_index::Index;
-use recital_policy::Policy;
 use recital_text::code::Lang;
 
+use super::input;
 use crate::cli::ScanArgs;
 use crate::output::{highlight, print_json, use_color};
-
-/// Inputs above this size are refused (a model output, not a corpus).
-const MAX_INPUT: u64 = 256 << 20;
 
 fn lang(name: &Option<String>) -> anyhow::Result<Option<Lang>> {
     name.as_deref()
@@ -24,36 +19,13 @@ fn lang(name: &Option<String>) -> anyhow::Result<Option<Lang>> {
         .transpose()
 }
 
-fn read_input(path: &str) -> anyhow::Result<Vec<u8>> {
-    let mut buf = Vec::new();
-    if path == "-" {
-        std::io::stdin().take(MAX_INPUT + 1).read_to_end(&mut buf).context("reading standard input")?;
-    } else {
-        let f = std::fs::File::open(path).with_context(|| format!("opening {path}"))?;
-        f.take(MAX_INPUT + 1).read_to_end(&mut buf).with_context(|| format!("reading {path}"))?;
-    }
-    if buf.len() as u64 > MAX_INPUT {
-        anyhow::bail!("{path}: input larger than {} MiB; scan it in parts", MAX_INPUT >> 20);
-    }
-    Ok(buf)
-}
-
 pub fn run(a: ScanArgs) -> anyhow::Result<()> {
     let idx = Index::open(&a.index)?;
-    let bytes = read_input(&a.input)?;
+    let bytes = input::read(&a.input)?;
     let input = Input::decode(&bytes).with_context(|| format!("scanning {}", a.input))?;
-    let context = match &a.context {
-        Some(p) => Some(
-            String::from_utf8_lossy(&std::fs::read(p).with_context(|| format!("reading {}", p.display()))?)
-                .into_owned(),
-        ),
-        None => None,
-    };
+    let context = input::context(a.context.as_deref())?;
     // The same thresholds the server derives from the same policy.
-    let policy = match &a.policy {
-        Some(p) => Policy::load(p)?,
-        None => Policy::builtin_default(),
-    };
+    let policy = input::policy(a.policy.as_deref())?;
     let d = policy.scan_options();
     let opts = ScanOptions {
         min_tokens: a.min_tokens.unwrap_or(d.min_tokens),

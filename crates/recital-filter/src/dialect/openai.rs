@@ -11,8 +11,106 @@
 
 use serde_json::{json, Value};
 
-use recital_filter::logprobs::{self, TokenQueue};
-use recital_filter::{ChannelId, ChannelKind, FilteredOutput, Redaction};
+use crate::logprobs::{self, TokenQueue};
+use crate::{filter_output, ChannelId, ChannelKind, FilterError, FilteredOutput, Judge, Redaction};
+
+/// Which OpenAI response a body is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    /// `/v1/chat/completions`: a `chat.completion`.
+    Chat,
+    /// `/v1/completions`: a `text_completion`.
+    Completions,
+    /// `/v1/responses`: a `response` ([`super::responses`]).
+    Responses,
+}
+
+impl Dialect {
+    /// The `object` a whole response of this dialect names.
+    pub fn object(self) -> &'static str {
+        match self {
+            Dialect::Chat => "chat.completion",
+            Dialect::Completions => "text_completion",
+            Dialect::Responses => "response",
+        }
+    }
+}
+
+/// Parses a saved whole response, refusing what is not one: not JSON, not an
+/// object with a `choices` array, or a response of another dialect (its
+/// `object` says so; a streamed chunk is not a whole response). The proxy
+/// does not call this: an upstream's answer without choices has nothing to
+/// filter and is passed on as it is.
+pub fn parse_response(bytes: &[u8], dialect: Dialect) -> Result<Value, FilterError> {
+    let want = dialect.object();
+    let body: Value = serde_json::from_slice(bytes)
+        .map_err(|e| FilterError::Input(format!("not a JSON {want} response: {e}")))?;
+    if let Some(object) = body.get("object").and_then(Value::as_str) {
+        if object != want {
+            return Err(FilterError::Input(format!(
+                "the response is a {object:?}, not a {want:?} (save a whole, non-streamed response of that endpoint)"
+            )));
+        }
+    }
+    let list = if dialect == Dialect::Responses { "output" } else { "choices" };
+    if !body.get(list).is_some_and(Value::is_array) {
+        return Err(FilterError::Input(format!("not a {want} response: no `{list}` array")));
+    }
+    Ok(body)
+}
+
+/// Filters a whole response in place: every channel of every choice judged
+/// at once (`json_mode`: the request asked for a JSON answer, so `content`
+/// is judged as a JSON document), then each choice written back as it may
+/// be shown, its log-probabilities rebuilt and a blocked choice withheld.
+pub fn filter_response(
+    judge: &dyn Judge,
+    body: &mut Value,
+    dialect: Dialect,
+    json_mode: bool,
+    context: Option<&str>,
+    jurisdiction: &str,
+) -> Result<FilteredOutput, FilterError> {
+    if dialect == Dialect::Responses {
+        return super::responses::filter_response(judge, body, json_mode, context, jurisdiction);
+    }
+    let mut fields: Vec<(u32, ChoiceFields)> = Vec::new();
+    let mut texts: Vec<(ChannelId, String)> = Vec::new();
+    for (pos, choice) in body.get("choices").and_then(Value::as_array).into_iter().flatten().enumerate() {
+        let idx = choice_index(choice, pos);
+        let found = match dialect {
+            Dialect::Chat => chat_channels(choice.get("message").unwrap_or(&Value::Null), idx, json_mode),
+            Dialect::Completions | Dialect::Responses => completion_channels(choice, idx),
+        };
+        fields.push((idx, found.iter().map(|(id, p, _)| (*id, p.clone())).collect()));
+        texts.extend(found.into_iter().map(|(id, _, t)| (id, t)));
+    }
+    let refs: Vec<(ChannelId, &str)> = texts.iter().map(|(id, t)| (*id, t.as_str())).collect();
+    let filtered = filter_output(judge, &refs, context, jurisdiction)?;
+    let choices = body.get_mut("choices").and_then(Value::as_array_mut);
+    for (pos, choice) in choices.into_iter().flatten().enumerate() {
+        let idx = choice_index(choice, pos);
+        let f = fields.iter().find(|f| f.0 == idx).map(|f| f.1.as_slice()).unwrap_or(&[]);
+        match dialect {
+            Dialect::Chat => rewrite_chat_choice(choice, idx, f, &filtered),
+            Dialect::Completions | Dialect::Responses => rewrite_completion_choice(choice, idx, &filtered),
+        }
+    }
+    Ok(filtered)
+}
+
+/// Where each channel of a whole choice lives: `(channel, field path)`.
+type ChoiceFields = Vec<(ChannelId, Vec<String>)>;
+
+/// The one channel of a legacy completion choice: its `text`.
+fn completion_channels(choice: &Value, idx: u32) -> Vec<(ChannelId, Vec<String>, String)> {
+    choice
+        .get("text")
+        .and_then(Value::as_str)
+        .map(|t| (ChannelId::new(idx, ChannelKind::Text), vec!["text".to_string()], t.to_string()))
+        .into_iter()
+        .collect()
+}
 
 /// The item number of the legacy `function_call` (one per choice, never
 /// beside `tool_calls`).
@@ -189,5 +287,24 @@ impl LogprobQueues {
         let marker: &dyn Fn(&str) -> Value =
             if field == "text" { &logprobs::completion_marker } else { &logprobs::chat_marker };
         self.queue(choice, field).release(released, redactions, marker)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn saved_responses_of_another_kind_are_refused_with_the_reason() {
+        let chat = br#"{"object": "chat.completion", "choices": []}"#;
+        assert!(parse_response(chat, Dialect::Chat).is_ok());
+        let e = parse_response(chat, Dialect::Completions).unwrap_err().to_string();
+        assert!(e.contains("\"chat.completion\", not a \"text_completion\""), "{e}");
+        let chunk = br#"{"object": "chat.completion.chunk", "choices": []}"#;
+        assert!(parse_response(chunk, Dialect::Chat).unwrap_err().to_string().contains("non-streamed"));
+        let e = parse_response(b"[1]", Dialect::Chat).unwrap_err().to_string();
+        assert!(e.contains("no `choices` array"), "{e}");
+        let e = parse_response(b"Hello", Dialect::Chat).unwrap_err().to_string();
+        assert!(e.contains("not a JSON chat.completion response"), "{e}");
     }
 }
