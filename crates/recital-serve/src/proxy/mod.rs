@@ -442,6 +442,8 @@ impl Drop for Pump {
         let decisions = self.filter.decisions(self.state.policy.name());
         let bytes = self.filter.bytes();
         record(&self.state, &self.caller, self.kind, &self.request_id, bytes, &decisions);
+        let leaked = self.filter.leaked_bytes() as u64;
+        self.state.metrics.stream_leaked_bytes.fetch_add(leaked, Ordering::Relaxed);
         match self.outcome.unwrap_or(Outcome::Cancelled) {
             Outcome::Cancelled => {
                 self.state.metrics.upstream_cancelled.fetch_add(1, Ordering::Relaxed);

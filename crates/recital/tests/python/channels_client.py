@@ -1,7 +1,8 @@
 """Drives `recital serve` with the official `openai` client through every
 channel of an answer and prints what the client received, as JSON.
 
-argv[1]: JSON {"base": URL}. Each case's result is the client's own parsed
+argv[1]: JSON {"base": URL, "cases": [names]} (every case but
+chat_stream_n3 when "cases" is left out). Each case's result is the client's own parsed
 objects (`model_dump()`), so the test sees exactly what an application would.
 """
 import json
@@ -43,8 +44,18 @@ def completion_stream():
     return [c.model_dump() for c in s]
 
 
-case("chat_whole", chat_whole)
-case("chat_stream", chat_stream)
-case("completion_whole", completion_whole)
-case("completion_stream", completion_stream)
+def chat_stream_n3():
+    s = client.chat.completions.create(model="m", messages=messages, n=3, stream=True)
+    return [c.model_dump() for c in s]
+
+
+cases = {
+    "chat_whole": chat_whole,
+    "chat_stream": chat_stream,
+    "completion_whole": completion_whole,
+    "completion_stream": completion_stream,
+    "chat_stream_n3": chat_stream_n3,
+}
+for name in cfg.get("cases", ["chat_whole", "chat_stream", "completion_whole", "completion_stream"]):
+    case(name, cases[name])
 print(json.dumps(out))
