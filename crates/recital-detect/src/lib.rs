@@ -24,7 +24,7 @@
 //!
 //! - **Views**: the same output read through its formatting (JSON string
 //!   escapes, Markdown, HTML), each with a map back to the output's bytes —
-//!   [`view`], [`scan_views`].
+//!   [`view`], [`scan_views`] (and [`scan_window_views`] for a stream).
 //!
 //! The result is a [`ScanReport`] with a versioned JSON schema ([`report`]).
 #![deny(missing_docs)]
@@ -45,4 +45,4 @@ pub use error::DetectError;
 pub use input::Input;
 pub use report::{ScanReport, Span, SpanKind};
 pub use scan::{scan, scan_window, ScanMemo, ScanOptions};
-pub use view::{json_escape, scan_views, JsonStrings, View, ViewKind};
+pub use view::{json_escape, scan_views, scan_window_views, JsonStrings, View, ViewKind};

@@ -163,6 +163,13 @@ pub struct ScanReport {
     pub tokens: usize,
     /// Reported spans, by position.
     pub spans: Vec<Span>,
+    /// Only with [`crate::ScanOptions::open_candidates`] (a stream's scan):
+    /// copies that may still be growing at the end of the text and are not
+    /// reported yet, or not whole: chains of rare exact pieces that a later
+    /// piece could still join. Each runs from its first token to the end of
+    /// the text, with its documents as sources (not located).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub open: Vec<Span>,
     /// Source documents, most copied first.
     pub documents: Vec<DocumentMatch>,
     /// Fraction of output tokens inside copy spans.

@@ -83,6 +83,11 @@ pub struct ScanOptions {
     /// only to inspect the pieces themselves (the brute-force oracle test
     /// compares the exact maximal spans): a policy must judge merged copies.
     pub merge: bool,
+    /// Report the copies that may still be growing at the end of the text
+    /// ([`ScanReport::open`]): a streaming filter holds them back until they
+    /// are decided, since a near copy's first exact pieces are each too
+    /// short to report.
+    pub open_candidates: bool,
 }
 
 impl Default for ScanOptions {
@@ -104,6 +109,7 @@ impl Default for ScanOptions {
             near_min_similarity: 0.75,
             locate_sources: true,
             merge: true,
+            open_candidates: false,
         }
     }
 }
@@ -188,6 +194,9 @@ pub struct ScanMemo {
     pub searched: usize,
     /// See `searched`.
     pub reused: usize,
+    /// One memo per view of the window that applied in the latest scan
+    /// ([`crate::scan_window_views`]).
+    pub(crate) views: Vec<(crate::ViewKind, ScanMemo)>,
 }
 
 /// Token ids of a stretch of one document, read for chain extension: from
@@ -227,14 +236,33 @@ pub fn scan_window(
     memo: &mut ScanMemo,
     offset: usize,
 ) -> Result<ScanReport, DetectError> {
-    scan_inner(index, input, opts, Some((memo, offset)))
+    scan_window_keyed(index, input, opts, memo, &|b| offset + b)
 }
+
+/// [`scan_window`] where a token starting at byte `b` of the input's text is
+/// remembered under `key(b)`: a position in the growing text that stays the
+/// same from one window to the next. A view of a window is not a shifted
+/// copy of the next window's view, so its tokens are keyed by the original
+/// bytes they came from. A wrong key costs only a search: an entry is reused
+/// only where the tokens that decided it are the same.
+pub(crate) fn scan_window_keyed(
+    index: &Index,
+    input: &Input,
+    opts: &ScanOptions,
+    memo: &mut ScanMemo,
+    key: &dyn Fn(usize) -> usize,
+) -> Result<ScanReport, DetectError> {
+    scan_inner(index, input, opts, Some((memo, key)))
+}
+
+/// A stream's memo and the key of each token start (see [`scan_window_keyed`]).
+type Memo<'a> = Option<(&'a mut ScanMemo, &'a dyn Fn(usize) -> usize)>;
 
 fn scan_inner(
     index: &Index,
     input: &Input,
     opts: &ScanOptions,
-    mut memo: Option<(&mut ScanMemo, usize)>,
+    mut memo: Memo<'_>,
 ) -> Result<ScanReport, DetectError> {
     opts.validate()?;
     let text = input.text.as_str();
@@ -298,7 +326,7 @@ fn scan_inner(
     let (lengths, region_lengths) = std::thread::scope(|sc| {
         let beside = (lexemes >= PARALLEL_LEXEMES).then(|| sc.spawn(|| canon_lengths(&regions)));
         let lengths = match memo.as_mut() {
-            Some((m, offset)) => memo_lengths(index, &ts, &toks, m, *offset),
+            Some((m, key)) => memo_lengths(index, &ts, &toks, m, *key),
             // Only the maximal spans are used: no search inside long copies.
             None => index.maximal_match_lengths(Stream::Text, &toks),
         };
@@ -397,6 +425,7 @@ fn scan_inner(
     // used now are kept for the next.
     let mut ids_before = memo.as_mut().map(|(m, _)| std::mem::take(&mut m.doc_ids)).unwrap_or_default();
     let mut ids_now: HashMap<DocKey, Vec<DocIds>> = HashMap::default();
+    let mut open_chains: Vec<(usize, DocKey, usize, usize)> = Vec::new();
     for key in doc_keys {
         let mut chains = chain(per_doc.remove(&key).unwrap_or_default(), opts.max_gap);
         let mut covered = vec![false; n];
@@ -443,6 +472,15 @@ fn scan_inner(
                     c.doc_end += lo;
                 }
             }
+            let exempt_part = mask[c.out_start..c.out_end].iter().filter(|&&m| m).count();
+            if opts.open_candidates
+                && opts.near
+                && c.evidence > 0
+                && open_at_end(c.out_end, n, opts)
+                && exempt_part * 2 < c.out_end - c.out_start
+            {
+                open_chains.push((c.out_start, key, c.doc_start, c.doc_end));
+            }
             longest = longest.max(c.longest_run);
             if c.matched >= opts.min_tokens {
                 best_sim = best_sim.max(c.similarity);
@@ -484,6 +522,7 @@ fn scan_inner(
         m.doc_ids = ids_now;
     }
     documents.sort_by(|a, b| b.matched_tokens.cmp(&a.matched_tokens).then_with(|| a.doc_id.cmp(&b.doc_id)));
+    let open = open_spans(index, input, &ts, open_chains, opts)?;
     for ((a, b), cand) in near {
         let c = &cand.chain;
         // Only as many as `pending` keeps: a stock passage edited the same
@@ -630,6 +669,7 @@ fn scan_inner(
         input_chars: offsets.char_of(text.len()),
         tokens: n,
         spans,
+        open,
         documents: documents.into_iter().take(20).collect(),
         coverage: covered_tokens as f64 / n.max(1) as f64,
         exempt_tokens,
@@ -652,10 +692,10 @@ fn memo_lengths(
     ts: &recital_text::TokenStream,
     toks: &[&str],
     m: &mut ScanMemo,
-    offset: usize,
+    key: &dyn Fn(usize) -> usize,
 ) -> Vec<u32> {
     let n = toks.len();
-    let at = |l: usize| offset + ts.tokens[l].src.start;
+    let at = |l: usize| key(ts.tokens[l].src.start);
     let known: Vec<Option<u32>> = (0..n)
         .map(|l| {
             let (len, key) = m.lengths.get(&at(l))?;
@@ -696,6 +736,61 @@ fn memo_lengths(
     }
     m.lengths = next;
     lengths
+}
+
+/// Whether a chain ending at token `out_end` of `n` may still grow: a seed
+/// that could join it starts at most `max_gap` tokens after it, and is not
+/// visible until it has `seed_tokens` tokens.
+fn open_at_end(out_end: usize, n: usize, opts: &ScanOptions) -> bool {
+    n.saturating_sub(out_end) < opts.max_gap + opts.seed_tokens
+}
+
+/// The open candidates ([`ScanReport::open`]): one per first token, from it
+/// to the end of the text, with up to `max_sources` of the documents whose
+/// chains start there (not located: the policy reads ids and rights).
+fn open_spans(
+    index: &Index,
+    input: &Input,
+    ts: &recital_text::TokenStream,
+    mut chains: Vec<(usize, DocKey, usize, usize)>,
+    opts: &ScanOptions,
+) -> Result<Vec<Span>, DetectError> {
+    if chains.is_empty() {
+        return Ok(Vec::new());
+    }
+    chains.sort_unstable();
+    let text = input.text.as_str();
+    let starts = chains.iter().map(|c| ts.tokens[c.0].src.start);
+    let offsets = OffsetMap::new(text, starts.chain([text.len()]));
+    let mut out = Vec::new();
+    for group in chains.chunk_by(|a, b| a.0 == b.0) {
+        let sources = group
+            .iter()
+            .take(opts.max_sources)
+            .map(|&(_, (shard, doc), a, b)| {
+                source(index, Stream::Text, Occurrence { shard, doc, token_start: a, token_end: b }, false)
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let at = ts.tokens[group[0].0].src.start;
+        out.push(Span {
+            byte_start: input.input_offset(at),
+            byte_end: input.input_len,
+            char_start: offsets.char_of(at),
+            char_end: offsets.char_of(text.len()),
+            utf16_start: offsets.utf16_of(at),
+            utf16_end: offsets.utf16_of(text.len()),
+            tokens: ts.len() - group[0].0,
+            count: group.len() as u64,
+            doc_count: group.len() as u64,
+            kind: SpanKind::Near,
+            stream: Stream::Text,
+            similarity: 0.0,
+            longest_exact_run: 0,
+            text: text[at..].to_string(),
+            sources,
+        });
+    }
+    Ok(out)
 }
 
 /// Code regions with at least this many lexemes in all are searched on a

@@ -2,9 +2,9 @@
 //! decided.
 //!
 //! With a policy whose shortest trigger is `t` tokens, the guard withholds the
-//! last `t − 1` complete tokens of the judged text (and the token still being
-//! written). Any exact copy of `t` or more tokens therefore has its first
-//! token still held when it is first detected: an exact match grows from its
+//! last `t − 1` complete words of the judged text, with the punctuation among
+//! them (and the word still being written): at least `t − 1` tokens. Any
+//! exact copy of `t` or more tokens therefore has its first token still held when it is first detected: an exact match grows from its
 //! start, so if a copy reached `t` tokens only after its start was released,
 //! it would have covered the whole held tail — `t − 1` tokens plus its
 //! released part — one scan earlier and been detected then. So no token of a
@@ -12,14 +12,25 @@
 //! into the held tail may still grow, so text is released only up to its start
 //! until it closes; the same holds for an unfinished copy still under its
 //! category's (larger) threshold whose potential action is to redact or
-//! block. Near-verbatim chains can reach back over released pieces shorter
-//! than the threshold; the guard then redacts from the released boundary on
-//! and records the leaked prefix length (`leaked_bytes`).
+//! block.
 //!
-//! Tokens are counted on the *judged* text (the [`Lens`] view: a JSON
+//! A near copy starts as exact pieces each shorter than the report minimum.
+//! The stream's scan reports them as *open candidates* while a later piece
+//! could still join them (`recital_detect::ScanReport::open`), as allowed
+//! spans that run to the window's end with their potential action, so the
+//! rule above holds the text from the first piece on: the first piece is
+//! seen while its start is still held (a piece is at least `seed_tokens`
+//! long, no more than `t`). Should a chain still reach back over released
+//! text (a piece that was not rare when first seen), the guard redacts from
+//! the released boundary on and records the leaked prefix length
+//! (`leaked_bytes`).
+//!
+//! Words are counted on the *judged* text (the [`Lens`] view: a JSON
 //! document's decoded strings), not on the raw text: escapes and structure
 //! add raw tokens that are not content, and counting them would release
-//! content early.
+//! content early. For the same reason they are also counted on each view of
+//! the window that the scan reads (Markdown, HTML, JSON inside plain text),
+//! and the guard holds whichever tail is longest.
 //!
 //! The guard rescans a window: the unreleased text plus `lookback` bytes
 //! before it, so work per step stays bounded however long the stream runs.
@@ -306,16 +317,31 @@ impl Guard {
         self.raw_out
     }
 
-    /// Start of the held tail: `hold` complete tokens plus the one being written.
+    /// Start of the held tail: `hold` complete words plus the one being
+    /// written, counted on the judged text and on each view of the window the
+    /// scan reads, whichever holds more. Markup adds raw tokens that are not
+    /// content (`**a** **b**` is 10 tokens, 2 in its Markdown view; a link's
+    /// URL adds words its view drops), so a tail counted on raw tokens alone
+    /// could hold fewer than `hold` words of a copy the scan finds in a view.
+    /// The views are those of the whole window, not of the tail: releasing a
+    /// link's `[` must not turn the rest of the link into plain text. Only
+    /// words (tokens with a letter or digit) are counted: markup still open
+    /// (`**` before its closer arrives) reads as punctuation in every
+    /// reading, and `hold` words with the punctuation among them are at
+    /// least `hold` tokens.
     fn hold_boundary(&self) -> usize {
-        let tail = &self.lens.view()[self.released..];
-        let toks = recital_text::tokenize(tail).tokens;
+        let text = self.lens.view();
         let held = self.hold + 1;
-        if toks.len() <= held {
-            self.released
-        } else {
-            self.released + toks[toks.len() - held].src.start
+        let mut boundary = match held_start(&text[self.released..], held) {
+            Some(b) => self.released + b,
+            None => return self.released,
+        };
+        let ws = self.window_start();
+        for view in recital_detect::View::all_of_prefix(&text[ws..]) {
+            let Some(v) = held_start(view.text(), held) else { return self.released };
+            boundary = boundary.min(ws + view.to_original(v..v + 1).start);
         }
+        boundary.max(self.released)
     }
 
     /// Where the rescanned window starts: `lookback` bytes before the released
@@ -342,6 +368,14 @@ impl Guard {
         let (_, rp, ep) = self.breaks[i.saturating_sub(1)];
         (ep + self.lens.raw_at(p).saturating_sub(rp)).min(self.emitted)
     }
+}
+
+/// Where the last `held` words (tokens with a letter or digit) of `text`
+/// start; `None` when it has fewer.
+fn held_start(text: &str, held: usize) -> Option<usize> {
+    let toks = recital_text::tokenize(text).tokens;
+    let mut words = toks.iter().rev().filter(|t| text[t.src.clone()].chars().any(char::is_alphanumeric));
+    words.nth(held.max(1) - 1).map(|t| t.src.start)
 }
 
 fn annotation(d: &SpanDecision, start: usize, end: usize, action: Action) -> Annotation {
@@ -395,8 +429,21 @@ mod tests {
         out
     }
 
+    /// The content of a raw word: `**w**` and `[w](url)` are `w` (only once
+    /// their markup is complete, as a parser reads them).
+    fn content(text: &str, (a, b): (usize, usize)) -> (usize, usize) {
+        let w = &text[a..b];
+        if w.len() > 4 && w.starts_with("**") && w.ends_with("**") {
+            return (a + 2, b - 2);
+        }
+        match (w.strip_prefix('['), w.find("](")) {
+            (Some(_), Some(e)) if w.ends_with(')') => (a + 1, a + e),
+            _ => (a, b),
+        }
+    }
+
     fn eval(window: &str) -> Decision {
-        let ws = words(window);
+        let ws: Vec<(usize, usize)> = words(window).into_iter().map(|r| content(window, r)).collect();
         let w: Vec<&str> = ws.iter().map(|&(a, b)| &window[a..b]).collect();
         let mut spans = Vec::new();
         let mut reach = 0;
@@ -488,6 +535,54 @@ mod tests {
                 prop_assert_eq!(got, want, "text {:?} out {:?}", text, out);
                 prop_assert!(!copy.iter().any(|w| out.contains(w)));
                 prop_assert_eq!(g.leaked_bytes, 0);
+            } else {
+                prop_assert_eq!(&out, &text);
+            }
+        }
+    }
+
+    /// A word as a model might write it: plain, in bold, or as a link whose
+    /// URL adds raw tokens that are not content.
+    fn styled(w: &str, style: u8) -> String {
+        match style % 4 {
+            1 => format!("**{w}**"),
+            2 => format!("[{w}](https://x.test/one/two/three/four/five)"),
+            _ => w.to_string(),
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(
+            std::env::var("RECITAL_PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(256)))]
+
+        /// Words wrapped in Markdown emphasis or links at random: the scanner
+        /// model finds copies on the words inside the markup (as the scan
+        /// does through the Markdown view). However the text is cut, no word
+        /// of a copy of THRESHOLD words or more leaves, nothing counts as
+        /// leaked, and text without one passes unchanged.
+        #[test]
+        fn copies_inside_markup_never_leak(
+            pre in proptest::collection::vec(0..NOISE.len(), 0..20),
+            from in 0..WORK.len(),
+            len in 0..=WORK.len(),
+            post in proptest::collection::vec(0..NOISE.len(), 0..20),
+            styles in proptest::collection::vec(0u8..4, 60),
+            cuts in proptest::collection::vec(0..1200usize, 0..60),
+        ) {
+            let len = len.min(WORK.len() - from);
+            let copy: Vec<&str> = WORK[from..from + len].to_vec();
+            let mut all: Vec<&str> = pre.iter().map(|&i| NOISE[i]).collect();
+            all.extend(&copy);
+            all.extend(post.iter().map(|&i| NOISE[i]));
+            let text = all.iter().enumerate().map(|(i, w)| styled(w, styles[i % styles.len()])).collect::<Vec<_>>().join(" ");
+            let mut cuts = cuts;
+            cuts.sort();
+            let (out, g) = run(&text, &cuts);
+            if len >= THRESHOLD {
+                for w in &copy {
+                    prop_assert!(!out.split(|c: char| !c.is_alphanumeric()).any(|x| x == *w), "{w} leaked: text {text:?} out {out:?}");
+                }
+                prop_assert_eq!(g.leaked_bytes, 0, "text {:?} out {:?}", text, out);
             } else {
                 prop_assert_eq!(&out, &text);
             }

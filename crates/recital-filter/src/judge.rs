@@ -27,7 +27,9 @@ pub trait Judge: Sync {
     fn scan(&self, text: &str, opts: &ScanOptions) -> Result<ScanReport, FilterError>;
 
     /// Scans a window of a growing text that starts at byte `offset` of it,
-    /// reusing `memo` from earlier windows ([`recital_detect::scan_window`]).
+    /// as given and through its views, reusing `memo` from earlier windows
+    /// ([`recital_detect::scan_window_views`]): a copy wrapped in markup must
+    /// be found while it streams, not only in the whole output.
     fn scan_window(
         &self,
         window: &str,
@@ -118,7 +120,7 @@ impl Judge for IndexJudge {
 
     fn scan(&self, text: &str, opts: &ScanOptions) -> Result<ScanReport, FilterError> {
         let input = Input::decode(text.as_bytes()).map_err(FilterError::from_scan)?;
-        recital_detect::scan(&self.index, &input, opts).map_err(FilterError::from_scan)
+        recital_detect::scan_views(&self.index, &input, opts).map_err(FilterError::from_scan)
     }
 
     fn scan_window(
@@ -129,7 +131,8 @@ impl Judge for IndexJudge {
         offset: usize,
     ) -> Result<ScanReport, FilterError> {
         let input = Input::decode(window.as_bytes()).map_err(FilterError::from_scan)?;
-        recital_detect::scan_window(&self.index, &input, opts, memo, offset).map_err(FilterError::from_scan)
+        recital_detect::scan_window_views(&self.index, &input, opts, memo, offset)
+            .map_err(FilterError::from_scan)
     }
 
     fn is_notified(&self, source: &Source, _jurisdiction: &str) -> bool {

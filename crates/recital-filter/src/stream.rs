@@ -5,7 +5,7 @@
 
 use std::time::{Duration, Instant};
 
-use recital_detect::{ScanMemo, ScanOptions};
+use recital_detect::{ScanMemo, ScanOptions, ScanReport, Span};
 use recital_policy::{Action, Decision, SpanDecision};
 use serde::Serialize;
 
@@ -60,6 +60,7 @@ impl StreamFilter {
         let policy = judge.policy().clone();
         let mut opts = judge.scan_options().clone();
         opts.locate_sources = false;
+        opts.open_candidates = true;
         opts.context = (!context.trim().is_empty()).then(|| context.to_string());
         Self {
             jurisdiction: jurisdiction.to_string(),
@@ -205,8 +206,11 @@ impl StreamFilter {
         let t0 = Instant::now();
         let Channel { guard, memo, .. } = ch;
         let step = guard.step(finished, &mut |window: &str, offset: usize| {
-            let report = judge.scan_window(window, opts, memo, offset)?;
-            Ok(decide(judge, &report, jurisdiction))
+            let mut report = judge.scan_window(window, opts, memo, offset)?;
+            let open = std::mem::take(&mut report.open);
+            let mut decision = decide(judge, &report, jurisdiction);
+            decision.spans.extend(holds(judge, report, open, jurisdiction));
+            Ok(decision)
         })?;
         judge.observe(t0.elapsed().as_secs_f64());
         ch.last_step = t0.elapsed();
@@ -216,4 +220,29 @@ impl StreamFilter {
         }
         Ok(step)
     }
+}
+
+/// The open candidates of a window's scan as allowed spans that carry their
+/// potential action: the guard releases no text from the start of one whose
+/// potential is to redact or block (it runs to the window's end), so a near
+/// copy's first pieces, each too short to report, wait for its decision.
+/// They are never acted on themselves: whatever their length, what is
+/// redacted is what the scan reports.
+fn holds(
+    judge: &dyn Judge,
+    mut report: ScanReport,
+    open: Vec<Span>,
+    jurisdiction: &str,
+) -> Vec<SpanDecision> {
+    if open.is_empty() {
+        return Vec::new();
+    }
+    report.spans = open;
+    let mut held = decide(judge, &report, jurisdiction).spans;
+    for d in &mut held {
+        d.action = Action::Allow;
+        d.rule = None;
+        d.marker = None;
+    }
+    held
 }

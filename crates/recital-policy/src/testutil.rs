@@ -121,6 +121,7 @@ pub fn exact(text: &str, range: Range<usize>, tokens: usize, src: Source) -> Spa
 /// A report of `text` with these spans and per-document coverage.
 pub fn report(text: &str, spans: Vec<Span>, coverage: &[(&str, f64)]) -> ScanReport {
     ScanReport {
+        open: Vec::new(),
         schema: SCHEMA,
         input_bytes: text.len(),
         input_chars: text.chars().count(),

@@ -68,7 +68,7 @@ impl Corpus {
         offset: usize,
     ) -> Result<ScanReport, recital_detect::DetectError> {
         let input = Input::decode(window.as_bytes())?;
-        recital_detect::scan_window(&self.snapshot(), &input, opts, memo, offset)
+        recital_detect::scan_window_views(&self.snapshot(), &input, opts, memo, offset)
     }
 
     /// Adds documents as a delta shard and swaps in the new snapshot; returns

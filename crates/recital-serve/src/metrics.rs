@@ -62,6 +62,9 @@ pub struct Metrics {
     pub upstream_cancelled: AtomicU64,
     /// Requests refused by rate limits.
     pub rate_limited: AtomicU64,
+    /// Bytes of flagged copies a stream released before their decision
+    /// (the guard's `leaked_bytes`): zero while the hold-back holds.
+    pub stream_leaked_bytes: AtomicU64,
 }
 
 impl Metrics {
@@ -99,6 +102,11 @@ impl Metrics {
             ("recital_upstream_errors_total", "Upstream failures.", &self.upstream_errors),
             ("recital_upstream_cancelled_total", "Upstream requests cancelled.", &self.upstream_cancelled),
             ("recital_rate_limited_total", "Requests refused by rate limits.", &self.rate_limited),
+            (
+                "recital_stream_leaked_bytes_total",
+                "Bytes of flagged copies streamed before their decision.",
+                &self.stream_leaked_bytes,
+            ),
         ] {
             let _ = writeln!(
                 out,

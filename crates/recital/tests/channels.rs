@@ -131,7 +131,11 @@ fn streamed(chunks: &Value, idx: u64, pick: &dyn Fn(&Value) -> Option<String>) -
         .collect()
 }
 
-fn run_client(base: &str, responses: bool) -> Value {
+fn run_client(base: &str) -> Value {
+    run_cases(base, None)
+}
+
+fn run_cases(base: &str, cases: Option<&[&str]>) -> Value {
     let py =
         std::env::var("RECITAL_TEST_PYTHON").ok().filter(|p| !p.trim().is_empty()).unwrap_or_else(|| {
             let o = Command::new("bash")
@@ -143,7 +147,13 @@ fn run_client(base: &str, responses: bool) -> Value {
         });
     let o = Command::new(&py)
         .arg(SCRIPT)
-        .arg(json!({"base": base, "responses": responses}).to_string())
+        .arg(
+            match cases {
+                Some(c) => json!({"base": base, "cases": c}),
+                None => json!({"base": base}),
+            }
+            .to_string(),
+        )
         .env_remove("OPENAI_BASE_URL")
         .env_remove("OPENAI_API_KEY")
         .output()
@@ -171,7 +181,7 @@ fn no_channel_of_an_answer_carries_a_protected_copy() {
     let s_text =
         Server::start(&["--index", idx.to_str().unwrap(), "--db", &d2, "--upstream", &up_text.base], &[]);
 
-    let r = run_client(&s_chat.base, false);
+    let r = run_client(&s_chat.base);
     let leak = |v: &Value, what: &str| {
         if let Some(run) = shares_words(&all_strings(v), &q, 12) {
             panic!("{what}: a run of the protected passage reached the client: {run:?}\n{v}");
@@ -234,7 +244,7 @@ fn no_channel_of_an_answer_carries_a_protected_copy() {
     assert_eq!(lp1, content1, "streamed log-probabilities are forwarded and rebuilt");
 
     // Legacy completions.
-    let r = run_client(&s_text.base, false);
+    let r = run_client(&s_text.base);
     for case in ["completion_whole", "completion_stream"] {
         leak(ok(&r, case), case);
     }
@@ -252,6 +262,103 @@ fn no_channel_of_an_answer_carries_a_protected_copy() {
     let audit: Value = client().get(s_chat.url("/v1/audit")).send().unwrap().json().unwrap();
     let text = audit.to_string();
     assert!(text.contains("tool_arguments[0]") && text.contains("reasoning"), "{audit}");
+}
+
+/// `text` as a reader sees it: tags, link destinations and emphasis marks
+/// dropped, so a run of copied words split by markup still counts as a run.
+fn markup_stripped(text: &str) -> String {
+    let mut out = String::new();
+    let mut skip: Option<char> = None;
+    let mut prev = ' ';
+    for c in text.chars() {
+        match (skip, c) {
+            (Some(end), c) if c == end => skip = None,
+            (Some(_), _) => {}
+            (None, '<') => skip = Some('>'),
+            (None, '(') if prev == ']' => skip = Some(')'),
+            (None, '*' | '[' | ']') => {}
+            (None, c) => out.push(c),
+        }
+        prev = c;
+    }
+    out
+}
+
+/// Words of `q` joined with `wrap(i, word)` applied to each.
+fn wrapped(q: &str, wrap: impl Fn(usize, &str) -> String) -> String {
+    q.split_whitespace().enumerate().map(|(i, w)| wrap(i, w)).collect::<Vec<_>>().join(" ")
+}
+
+/// A streamed chat answer whose choice `k` streams `texts[k]` a word at a time.
+fn chat_stream_reply(texts: &[String]) -> Reply {
+    let env = |choices: Value| json!({"id": "c2", "object": "chat.completion.chunk", "created": 1, "model": "m", "choices": choices});
+    let mut events = Vec::new();
+    for (k, t) in texts.iter().enumerate() {
+        events.push(env(
+            json!([{"index": k, "delta": {"role": "assistant", "content": ""}, "finish_reason": null}]),
+        ));
+        for w in words(t) {
+            events.push(env(json!([{"index": k, "delta": {"content": w}, "finish_reason": null}])));
+        }
+        events.push(env(json!([{"index": k, "delta": {}, "finish_reason": "stop"}])));
+    }
+    Reply { whole: json!({}), events }
+}
+
+/// Issue 15 items 5 and 7: streamed through the proxy to the official
+/// client, a copy wrapped in Markdown (emphasis on a third of the words, a
+/// link), one wrapped in HTML, and a near copy (every 9th word changed) in
+/// plain content channels are each redacted before any run of 12 of their
+/// words reaches the client, and no byte of a flagged copy is released
+/// before its decision (the service's leaked-bytes counter stays 0).
+#[test]
+fn streamed_copies_inside_markup_and_near_copies_never_reach_the_client() {
+    let dir = tempfile::tempdir().unwrap();
+    let idx = build_index(dir.path());
+    let q = quote(&prose(1, 3000), 200, 290);
+    let markdown = wrapped(&q, |i, w| match i % 10 {
+        9 => format!("[{w}](https://example.org/notes/{i}/page)"),
+        _ if i % 3 == 0 => format!("**{w}**"),
+        _ => w.to_string(),
+    });
+    let html = wrapped(&q, |i, w| match i % 4 {
+        0 => format!("<b>{w}</b>"),
+        2 => format!("<span class=\"w{i}\">{w}</span>"),
+        _ => w.to_string(),
+    });
+    let near = wrapped(&q, |i, w| if i % 9 == 8 { format!("x{i}word") } else { w.to_string() });
+    let texts = [
+        format!("Here it is, with my emphasis:\n\n{markdown}\n\nI hope it helps."),
+        format!("<p>Here it is:</p>\n<p>{html}</p>"),
+        format!("Here it is: {near} I hope it helps."),
+    ];
+    let up = RawUpstream::start(chat_stream_reply(&texts));
+    let db = dir.path().join("db.sqlite");
+    let s = Server::start(
+        &["--index", idx.to_str().unwrap(), "--db", db.to_str().unwrap(), "--upstream", &up.base],
+        &[],
+    );
+    let r = run_cases(&s.base, Some(&["chat_stream_n3"]));
+    let chunks = ok(&r, "chat_stream_n3");
+    for (k, what) in ["markdown", "html", "near"].iter().enumerate() {
+        let content = streamed(chunks, k as u64, &|c| c["delta"]["content"].as_str().map(str::to_string));
+        if let Some(run) = shares_words(&markup_stripped(&content), &q, 12) {
+            panic!("{what}: a run of the passage reached the client: {run:?}\n{content}");
+        }
+        assert!(content.contains("[redacted"), "{what}: {content}");
+        assert!(
+            content.starts_with("Here it is") || content.starts_with("<p>Here it is"),
+            "{what}: {content}"
+        );
+    }
+    let m = client().get(s.url("/metrics")).send().unwrap().text().unwrap();
+    assert!(m.contains("recital_stream_leaked_bytes_total 0\n"), "{m}");
+}
+
+#[test]
+fn markup_stripped_reads_words_through_tags_links_and_emphasis() {
+    let t = "<p>a <b>b</b> **c** [d](https://x.test/e) f</p>";
+    assert_eq!(markup_stripped(t).split_whitespace().collect::<Vec<_>>(), ["a", "b", "c", "d", "f"]);
 }
 
 /// The Responses API answer: reasoning summary with the passage, a function
@@ -336,7 +443,7 @@ fn the_responses_api_is_filtered_in_every_item_and_event() {
         &["--index", idx.to_str().unwrap(), "--db", db.to_str().unwrap(), "--upstream", &up.base],
         &[],
     );
-    let r = run_client(&s.base, true);
+    let r = run_cases(&s.base, Some(&["responses_whole", "responses_stream"]));
     let leak = |v: &Value, what: &str| {
         if let Some(run) = shares_words(&all_strings(v), &q, 12) {
             panic!("{what}: a run of the protected passage reached the client: {run:?}\n{v}");

@@ -195,7 +195,7 @@ fn push_chars(view: &mut View, text: &str, chars: &str, src: std::ops::Range<usi
 /// The HTML view of `text`, or `None` when it has no HTML elements or
 /// entities (a `<` in code or prose does not make it HTML).
 pub(super) fn view(text: &str) -> Option<View> {
-    if !text.contains(['<', '&']) {
+    if !text.bytes().any(|b| b == b'<' || b == b'&') {
         return None;
     }
     let tok = Tokenizer::new(Sink(RefCell::new(Emitted::default())), TokenizerOpts::default());

@@ -19,9 +19,20 @@ use super::{View, ViewKind};
 /// Whether `text` may hold Markdown: a byte that starts inline markup, or a
 /// line that could open a block (a list item, an indented code block). Plain
 /// prose usually has neither and is never parsed.
-fn may_have_markup(text: &str) -> bool {
-    const INLINE: &[u8] = b"*_`[]#>|~<&\\";
-    if text.bytes().any(|b| INLINE.contains(&b)) {
+pub(super) fn may_have_markup(text: &str) -> bool {
+    // A table, not a search of the list per byte: the streaming filter asks
+    // this of every window of plain prose, where it is the whole cost.
+    const INLINE: [bool; 256] = {
+        let mut t = [false; 256];
+        let marks = b"*_`[]#>|~<&\\";
+        let mut i = 0;
+        while i < marks.len() {
+            t[marks[i] as usize] = true;
+            i += 1;
+        }
+        t
+    };
+    if text.bytes().any(|b| INLINE[b as usize]) {
         return true;
     }
     text.lines().any(|l| {
@@ -110,6 +121,36 @@ pub(super) fn view(text: &str) -> Option<View> {
     (!view.adds_nothing(text, ignorable)).then_some(view)
 }
 
+/// Where a link whose destination is still being written at the end of
+/// `text` starts (the `[` of `[words](https://exa`, or the `!` of an image).
+fn unfinished_link(text: &str) -> Option<usize> {
+    let at = text.rfind("](")?;
+    if text[at + 2..].contains([')', '\n']) {
+        return None;
+    }
+    let open = text[..at].rfind('[').unwrap_or(at);
+    Some(if text[..open].ends_with('!') { open - 1 } else { open })
+}
+
+/// The Markdown view of a text that may still grow (a stream so far): the
+/// view of the text before a link whose destination is still being written
+/// at its end. Until the link closes the parser reads it as literal text,
+/// and its URL's words would stand between the last word of a copy and the
+/// next, as if the copy had stopped there; its text joins the view once it
+/// closes. Without such an end, the view of `text`.
+pub(super) fn prefix_view(text: &str) -> Option<View> {
+    if !may_have_markup(text) {
+        return None;
+    }
+    let Some(cut) = unfinished_link(text) else { return view(text) };
+    let head = &text[..cut];
+    view(head).or_else(|| {
+        let mut v = View::new(ViewKind::Markdown);
+        v.push_verbatim(head, 0, 0);
+        Some(v)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -162,6 +203,18 @@ mod tests {
         assert!(View::markdown("Just prose.\n\nTwo paragraphs, nothing more.\n").is_none());
         assert!(View::markdown("Here is the code:\n\n```c\nint main(void) { return 0; }\n```\n").is_none());
         assert!(View::markdown("1. a numbered\n2. list").is_some());
+    }
+
+    #[test]
+    fn a_link_destination_being_written_is_left_out_of_a_prefix() {
+        let md = "a **b** [c d](https://x.test/one/tw";
+        let v = prefix_view(md).unwrap();
+        assert_eq!(v.text().split_whitespace().collect::<Vec<_>>(), ["a", "b"]);
+        let plain = "a b ![c](https://x.test/one/tw";
+        assert_eq!(prefix_view(plain).unwrap().text(), "a b ");
+        let closed = "a **b** [c](https://x.test/one/two) d";
+        assert_eq!(prefix_view(closed).unwrap().text().trim_end(), "a b c d");
+        assert!(prefix_view("no markup at all").is_none());
     }
 
     #[test]

@@ -29,7 +29,7 @@ use serde::Serialize;
 use crate::error::DetectError;
 use crate::input::{Input, OffsetMap};
 use crate::report::{ScanReport, Span, SpanKind};
-use crate::scan::{scan, ScanOptions};
+use crate::scan::{scan, scan_window, scan_window_keyed, ScanMemo, ScanOptions};
 
 pub use json::{json_escape, JsonStrings};
 
@@ -181,7 +181,23 @@ impl View {
 
     /// Every view of `text` that applies.
     pub fn all(text: &str) -> Vec<View> {
+        if !markdown::may_have_markup(text) {
+            // Its bytes include those that start a JSON escape (`\\`) and
+            // HTML (`<`, `&`): plain prose is read once, not once per format.
+            return Vec::new();
+        }
         [View::json(text), View::markdown(text), View::html(text)].into_iter().flatten().collect()
+    }
+
+    /// Every view of a text that may still grow (a stream so far), as
+    /// [`View::all`] except that a Markdown link destination still being
+    /// written at the end is left out: read as literal text until the link
+    /// closes, its URL's words would stand between the words of a copy.
+    pub fn all_of_prefix(text: &str) -> Vec<View> {
+        if !markdown::may_have_markup(text) {
+            return Vec::new();
+        }
+        [View::json(text), markdown::prefix_view(text), View::html(text)].into_iter().flatten().collect()
     }
 }
 
@@ -192,15 +208,61 @@ impl View {
 /// its widest mapping. Same options and report schema as [`scan`].
 pub fn scan_views(index: &Index, input: &Input, opts: &ScanOptions) -> Result<ScanReport, DetectError> {
     let raw = scan(index, input, opts)?;
+    with_views(raw, input, View::all(&input.text), |_, vin| scan(index, vin, opts))
+}
+
+/// [`scan_views`] of a window of a growing text, starting at byte `offset` of
+/// it, reusing `memo` from earlier windows ([`scan_window`]): what the
+/// streaming filter runs at each step, so that a copy wrapped in markup or
+/// escapes is found while it streams, as [`scan_views`] finds it in the whole
+/// output. Each view keeps its own memo, its tokens keyed by the original
+/// bytes they came from. Plain prose has no view: the cost over
+/// [`scan_window`] is then the three checks that say so.
+pub fn scan_window_views(
+    index: &Index,
+    input: &Input,
+    opts: &ScanOptions,
+    memo: &mut ScanMemo,
+    offset: usize,
+) -> Result<ScanReport, DetectError> {
+    let raw = scan_window(index, input, opts, memo, offset)?;
+    let mut before = std::mem::take(&mut memo.views);
+    let mut now = Vec::new();
+    let report = with_views(raw, input, View::all_of_prefix(&input.text), |view, vin| {
+        let kept = before.iter().position(|(k, _)| *k == view.kind()).map(|i| before.swap_remove(i).1);
+        let mut m = kept.unwrap_or_default();
+        let key = |b: usize| offset + view.to_original(b..b + 1).start;
+        let r = scan_window_keyed(index, vin, opts, &mut m, &key);
+        now.push((view.kind(), m));
+        r
+    });
+    // A view that no longer applies drops its memo, as the scan drops
+    // entries the latest window did not use.
+    memo.views = now;
+    report
+}
+
+/// `raw` with the spans that `scan_view` finds in each of `views` added
+/// (see [`merge`]), and their open candidates ([`ScanReport::open`]).
+fn with_views(
+    mut raw: ScanReport,
+    input: &Input,
+    views: Vec<View>,
+    mut scan_view: impl FnMut(&View, &Input) -> Result<ScanReport, DetectError>,
+) -> Result<ScanReport, DetectError> {
     let mut extra: Vec<(Span, Range<usize>)> = Vec::new();
     let mut documents = Vec::new();
-    for view in View::all(&input.text) {
+    for view in views {
         // A view holding a NUL (`\u0000`) is refused as binary: skip it.
         let Ok(vin) = Input::decode(view.text().as_bytes()) else { continue };
-        let rep = scan(index, &vin, opts)?;
+        let rep = scan_view(&view, &vin)?;
         for s in rep.spans {
             let orig = view.to_original(s.byte_start..s.byte_end);
             extra.push((s, orig));
+        }
+        for s in rep.open {
+            let at = view.to_original(s.byte_start..s.byte_start + 1).start;
+            raw.open.push(open_from(s, at, input));
         }
         documents.extend(rep.documents);
     }
@@ -208,6 +270,22 @@ pub fn scan_views(index: &Index, input: &Input, opts: &ScanOptions) -> Result<Sc
         return Ok(raw);
     }
     Ok(merge(raw, extra, documents, input))
+}
+
+/// An open candidate of a view, from text byte `at` of the original to its end.
+fn open_from(s: Span, at: usize, input: &Input) -> Span {
+    let text = input.text.as_str();
+    let offsets = OffsetMap::new(text, [at, text.len()]);
+    Span {
+        byte_start: input.input_offset(at),
+        byte_end: input.input_len,
+        char_start: offsets.char_of(at),
+        char_end: offsets.char_of(text.len()),
+        utf16_start: offsets.utf16_of(at),
+        utf16_end: offsets.utf16_of(text.len()),
+        text: text[at..].to_string(),
+        ..s
+    }
 }
 
 /// The raw report with the view spans (each with its original text range)

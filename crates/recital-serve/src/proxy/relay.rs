@@ -169,6 +169,7 @@ impl<D: Dialect> Drop for Relay<D> {
         let bytes = cx.filter.bytes();
         super::record(&cx.state, &self.caller, self.dialect.endpoint(), &cx.request_id, bytes, &decisions);
         let m = &cx.state.metrics;
+        m.stream_leaked_bytes.fetch_add(cx.filter.leaked_bytes() as u64, Ordering::Relaxed);
         match self.outcome.unwrap_or(Outcome::Cancelled) {
             Outcome::Cancelled => m.upstream_cancelled.fetch_add(1, Ordering::Relaxed),
             Outcome::UpstreamError => m.upstream_errors.fetch_add(1, Ordering::Relaxed),

@@ -1,7 +1,8 @@
 """Drives `recital serve` with the official `openai` client through every
 channel of an answer and prints what the client received, as JSON.
 
-argv[1]: JSON {"base": URL}. Each case's result is the client's own parsed
+argv[1]: JSON {"base": URL, "cases": [names]} (every case but
+chat_stream_n3 when "cases" is left out). Each case's result is the client's own parsed
 objects (`model_dump()`), so the test sees exactly what an application would.
 """
 import json
@@ -52,12 +53,23 @@ def responses_stream():
     return [e.model_dump() for e in s]
 
 
+def chat_stream_n3():
+    s = client.chat.completions.create(model="m", messages=messages, n=3, stream=True)
+    return [c.model_dump() for c in s]
+
+
+cases = {
+    "chat_whole": chat_whole,
+    "chat_stream": chat_stream,
+    "completion_whole": completion_whole,
+    "completion_stream": completion_stream,
+    "chat_stream_n3": chat_stream_n3,
+    "responses_whole": responses_whole,
+    "responses_stream": responses_stream,
+}
+default = ["chat_whole", "chat_stream", "completion_whole", "completion_stream"]
 if cfg.get("responses"):
-    case("responses_whole", responses_whole)
-    case("responses_stream", responses_stream)
-else:
-    case("chat_whole", chat_whole)
-    case("chat_stream", chat_stream)
-    case("completion_whole", completion_whole)
-    case("completion_stream", completion_stream)
+    default = ["responses_whole", "responses_stream"]
+for name in cfg.get("cases", default):
+    case(name, cases[name])
 print(json.dumps(out))
