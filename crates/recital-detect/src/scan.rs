@@ -30,7 +30,7 @@ type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState
 use recital_index::{Index, Occurrence, Stream};
 use recital_text::code::Lang;
 
-use crate::chain::{chain, extend, Seed};
+use crate::chain::{chain, extend, is_content, Seed};
 use crate::context::exempt_mask;
 use crate::error::DetectError;
 use crate::input::{Input, OffsetMap};
@@ -70,9 +70,18 @@ pub struct ScanOptions {
     /// A seed occurring at most this often is evidence of copying; more common
     /// seeds can bridge a near-verbatim match but not make one.
     pub rare_count: u64,
-    /// Lowest edit similarity of a near-verbatim match (of 4 × `min_tokens`
-    /// tokens or more; shorter ones need more, see [`near_similarity_needed`]).
+    /// Lowest edit similarity of a near-verbatim match of code (of 4 ×
+    /// `min_tokens` tokens or more; shorter ones need more, see
+    /// [`near_similarity_needed`]), where every token counts: punctuation is
+    /// syntax there.
     pub near_min_similarity: f64,
+    /// The same for text, where similarity is over content tokens (words and
+    /// numbers) alone. Higher than the code bar: without punctuation to pad
+    /// it, 0.85 is one word in seven changed. Templated pages (javadoc of
+    /// sibling classes, a macro's page in a generated manual) share most of
+    /// their words and fall between the two; a copy with every ninth word
+    /// changed (0.89) is still one.
+    pub near_min_word_similarity: f64,
     /// Find each source's byte range in its document and cut a snippet
     /// (`source_byte_start`, `source_byte_end`, `snippet`, `snippet_hit`).
     /// This decodes document text and is most of the cost of attribution; a
@@ -107,6 +116,7 @@ impl Default for ScanOptions {
             code_text_support: true,
             rare_count: 10,
             near_min_similarity: 0.75,
+            near_min_word_similarity: 0.85,
             locate_sources: true,
             merge: true,
             open_candidates: false,
@@ -126,7 +136,8 @@ impl ScanOptions {
                 self.seed_tokens, self.min_tokens
             )));
         }
-        if !(0.0..=1.0).contains(&self.near_min_similarity) {
+        if ![self.near_min_similarity, self.near_min_word_similarity].iter().all(|s| (0.0..=1.0).contains(s))
+        {
             return Err(DetectError::Options("near-verbatim similarity must be between 0 and 1".into()));
         }
         if self.boilerplate_count == 0 {
@@ -142,6 +153,8 @@ type DocKey = (usize, usize);
 /// A near-verbatim region and the documents it was chained in.
 struct NearCandidate {
     chain: crate::chain::Chain,
+    /// The chain's similarity over content tokens ([`content_similarity`]).
+    similarity: f64,
     docs: Vec<DocKey>,
 }
 
@@ -353,6 +366,10 @@ fn scan_inner(
             a = b;
         }
     }
+    // In code, punctuation is syntax, not markup: every token there counts.
+    let in_code: Vec<bool> =
+        ts.tokens.iter().map(|t| regions.iter().any(|(r, _)| r.contains(&t.src.start))).collect();
+    let content: Vec<bool> = (0..n).map(|i| in_code[i] || is_content(toks[i].as_bytes())).collect();
     let mut per_doc: HashMap<DocKey, Vec<Seed>> = HashMap::default();
     let limit = opts.seed_occurrences.max(opts.max_sources);
     let mut counts_used: HashMap<Vec<String>, (u64, Vec<Occurrence>)> = HashMap::default();
@@ -383,7 +400,8 @@ fn scan_inner(
             }
         }
         if s.len() >= opts.min_tokens {
-            let stock = boiler || low_complexity(&toks[s.start..s.end]);
+            let stock =
+                boiler || low_complexity(&toks[s.start..s.end]) || marks(&content[s.start..s.end], opts);
             found.push(Found {
                 bytes: byte_range(*s),
                 tokens: s.len(),
@@ -427,7 +445,7 @@ fn scan_inner(
     let mut ids_now: HashMap<DocKey, Vec<DocIds>> = HashMap::default();
     let mut open_chains: Vec<(usize, DocKey, usize, usize)> = Vec::new();
     for key in doc_keys {
-        let mut chains = chain(per_doc.remove(&key).unwrap_or_default(), opts.max_gap);
+        let mut chains = chain(per_doc.remove(&key).unwrap_or_default(), opts.max_gap, |i| content[i]);
         let mut covered = vec![false; n];
         let mut best_sim: f64 = 0.0;
         let mut longest = 0;
@@ -436,7 +454,9 @@ fn scan_inner(
                 covered[sd.out_start..sd.out_start + sd.len].iter_mut().for_each(|x| *x = true);
             }
             let mut extended = 0;
-            if opts.near && c.evidence * 2 >= opts.min_tokens {
+            // Content similarity, where the chain has the content to be a copy.
+            let mut content_sim = None;
+            if opts.near && c.content_evidence * 2 >= opts.min_tokens {
                 // The document's tokens around the chain, from the index itself:
                 // their ids, and their text only where the walk reads it (a
                 // vocabulary lookup is a cache miss on a large index).
@@ -467,7 +487,17 @@ fn scan_inner(
                     };
                     c.doc_start -= lo;
                     c.doc_end -= lo;
-                    extended = extend(c, &toks, |i| ids.get(i).map(|&id| st.vocab.bytes(id)), 4);
+                    let doc_tok = |i: usize| ids.get(i).map(|&id| st.vocab.bytes(id));
+                    extended = extend(c, &toks, doc_tok, |i| content[i], 4);
+                    if c.content_matched >= opts.min_tokens && c.content_evidence >= opts.min_tokens {
+                        let doc_words = ids
+                            .get(c.doc_start..c.doc_end.min(ids.len()))
+                            .unwrap_or_default()
+                            .iter()
+                            .filter(|&&id| in_code[c.out_start] || is_content(st.vocab.bytes(id)))
+                            .count();
+                        content_sim = Some(content_similarity(c, &content, doc_words));
+                    }
                     c.doc_start += lo;
                     c.doc_end += lo;
                 }
@@ -487,18 +517,23 @@ fn scan_inner(
             }
             let edited = opts.near && (c.seeds.len() >= 2 || extended > 0);
             let exempt = mask[c.out_start..c.out_end].iter().filter(|&&m| m).count();
-            if edited
-                && c.matched >= opts.min_tokens
-                && c.evidence >= opts.min_tokens
-                && c.similarity >= near_similarity_needed(c.out_end - c.out_start, opts)
-                && exempt * 2 < c.out_end - c.out_start
-                && !low_complexity(&toks[c.out_start..c.out_end])
-            {
-                let e = near
-                    .entry((c.out_start, c.out_end))
-                    .or_insert_with(|| NearCandidate { chain: c.clone(), docs: Vec::new() });
+            let words = content[c.out_start..c.out_end].iter().filter(|&&w| w).count();
+            // Judged on content tokens: matches made of marks, rules and
+            // indentation are a shared template, however many there are.
+            if let Some(sim) = content_sim.filter(|&sim| {
+                edited
+                    && sim >= near_similarity_needed(words, in_code[c.out_start], opts)
+                    && exempt * 2 < c.out_end - c.out_start
+                    && !low_complexity(&toks[c.out_start..c.out_end])
+            }) {
+                let e = near.entry((c.out_start, c.out_end)).or_insert_with(|| NearCandidate {
+                    chain: c.clone(),
+                    similarity: sim,
+                    docs: Vec::new(),
+                });
                 if c.matched > e.chain.matched {
                     e.chain = c.clone();
+                    e.similarity = sim;
                 }
                 e.docs.push(key);
             }
@@ -541,7 +576,7 @@ fn scan_inner(
             doc_count: cand.docs.len() as u64,
             kind: SpanKind::Near,
             stream: Stream::Text,
-            similarity: c.similarity,
+            similarity: cand.similarity,
             longest: c.longest_run,
             sources: srcs,
         });
@@ -800,19 +835,41 @@ const PARALLEL_LEXEMES: usize = 512;
 /// Sources to locate from which [`locate_all`] uses a second thread.
 const PARALLEL_SOURCES: usize = 8;
 
-/// The edit similarity a near-verbatim match of `len` output tokens needs.
+/// A chain's similarity over content tokens: its content matches over the
+/// content tokens of the longer of its output range (`content` marks the
+/// output's) and its document range (`doc_words` of them). 1.0 for a copy
+/// whose edits touch only punctuation or layout.
+fn content_similarity(c: &crate::chain::Chain, content: &[bool], doc_words: usize) -> f64 {
+    let out_words = content[c.out_start..c.out_end].iter().filter(|&&w| w).count();
+    c.content_matched as f64 / out_words.max(doc_words).max(1) as f64
+}
+
+/// The edit similarity a near-verbatim match of `len` content tokens needs
+/// (in `code`, every token is one; see [`ScanOptions::near_min_word_similarity`]).
 ///
 /// A short chain with a few edits is weak evidence: two 6-token seeds and a
 /// changed word around a stock phrase ("// MarshalBinary implements
 /// encoding.BinaryMarshaler. func (x X) MarshalBinary() …") look alike in
 /// any two implementations of an interface. Long chains carry their evidence
-/// in length. So the bar is [`ScanOptions::near_min_similarity`] from
-/// 4 × `min_tokens` tokens on, and rises linearly to 40 % of the way to 1.0
-/// (0.75 → 0.85 by default) at 2 × `min_tokens` and below.
-pub fn near_similarity_needed(len: usize, opts: &ScanOptions) -> f64 {
+/// in length. So the bar is [`ScanOptions::near_min_similarity`] (prose:
+/// `near_min_word_similarity`) from 4 × `min_tokens` tokens on, and rises
+/// linearly to 40 % of the way to 1.0 (0.75 → 0.85 by default) at
+/// 2 × `min_tokens` and below.
+pub fn near_similarity_needed(len: usize, code: bool, opts: &ScanOptions) -> f64 {
     let m = opts.min_tokens.max(1) as f64;
     let short = ((4.0 * m - len as f64) / (2.0 * m)).clamp(0.0, 1.0);
-    opts.near_min_similarity + (1.0 - opts.near_min_similarity) * 0.4 * short
+    let base = if code { opts.near_min_similarity } else { opts.near_min_word_similarity };
+    base + (1.0 - base) * 0.4 * short
+}
+
+/// True for a run of marks with a word or two in it (a table's rules around
+/// a heading, a binding's `}; … = <`): at least 8 tokens, fewer than a fifth
+/// of them and fewer than `min_tokens / 2` carrying content (`content`;
+/// code's tokens all do). It matches across unrelated documents by layout
+/// alone. (A shorter run says too little to judge either way.)
+fn marks(content: &[bool], opts: &ScanOptions) -> bool {
+    let words = content.iter().filter(|&&w| w).count();
+    content.len() >= 8 && words * 5 < content.len() && words * 2 < opts.min_tokens
 }
 
 /// True for repetitive token runs (lists of `#define`s, enum members, table
@@ -998,13 +1055,15 @@ mod tests {
     fn short_near_matches_need_more_similarity() {
         let o = ScanOptions::default();
         let m = o.min_tokens;
-        let at = |len| near_similarity_needed(len, &o);
+        let at = |len| near_similarity_needed(len, true, &o);
         assert!((at(m) - 0.85).abs() < 1e-9 && (at(2 * m) - 0.85).abs() < 1e-9);
         assert!((at(3 * m) - 0.80).abs() < 1e-9);
         assert_eq!(at(4 * m), o.near_min_similarity);
         assert_eq!(at(100 * m), o.near_min_similarity);
         let strict = ScanOptions { near_min_similarity: 1.0, ..ScanOptions::default() };
-        assert_eq!(near_similarity_needed(1, &strict), 1.0);
+        assert_eq!(near_similarity_needed(1, true, &strict), 1.0);
+        // Text is judged on its words, with its own bar.
+        assert_eq!(near_similarity_needed(4 * m, false, &o), o.near_min_word_similarity);
     }
 
     #[test]
