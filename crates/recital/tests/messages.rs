@@ -140,6 +140,15 @@ fn all_strings(v: &Value) -> String {
     out.join(" ")
 }
 
+/// Whether an object anywhere in `v` has the key `key`.
+fn has_key(v: &Value, key: &str) -> bool {
+    match v {
+        Value::Object(o) => o.contains_key(key) || o.values().any(|x| has_key(x, key)),
+        Value::Array(a) => a.iter().any(|x| has_key(x, key)),
+        _ => false,
+    }
+}
+
 fn no_leak(v: &Value, q: &str, what: &str) {
     if let Some(run) = shares_words(&all_strings(v), q, 12) {
         panic!("{what}: a run of the protected passage reached the client: {run:?}\n{v}");
@@ -304,6 +313,8 @@ fn no_block_of_a_message_carries_a_protected_copy() {
     for want in ["reasoning", "tool_arguments[3]", "text"] {
         assert!(audited.iter().any(|c| c == want), "audit names {want}: {audited:?}");
     }
+    let api: Value = client().get(open.url("/openapi.json")).send().unwrap().json().unwrap();
+    assert!(api["paths"]["/v1/messages"]["post"]["description"].is_string(), "the endpoint is described");
 
     // The upstream was asked at /v1/messages with recital's upstream key,
     // the client's API version and beta flags, never the client's key.
@@ -364,6 +375,16 @@ fn a_block_ends_the_message_with_a_refusal() {
     assert_eq!(h["final"]["stop_reason"], "refusal", "{h}");
     assert_eq!(h["final"]["content"][0]["text"], CLEAN, "{h}");
     assert!(audited_channels(&s).iter().any(|c| c == "tool_arguments[1]"));
+
+    // --strict-openai: the same refusal, and no `recital` field anywhere.
+    let strict = serve(dir.path(), "strict", &up, &["--policy", pol.to_str().unwrap(), "--strict-openai"]);
+    let r = run_client(json!({"base": strict.base}));
+    assert_eq!(ok(&r, "whole")["stop_reason"], "refusal");
+    let ev = events(&r);
+    assert!(ev.as_array().unwrap().iter().any(|e| e["delta"]["stop_reason"] == "refusal"), "{ev}");
+    for case in [ok(&r, "whole"), ev] {
+        assert!(!has_key(case, "recital"), "strict: {case}");
+    }
 }
 
 #[test]

@@ -1,5 +1,6 @@
-//! The OpenAI-compatible proxy: `POST /v1/chat/completions` and
-//! `POST /v1/completions`, forwarded to `--upstream`, with every channel of
+//! The proxy: `POST /v1/chat/completions` and `POST /v1/completions`
+//! (OpenAI), and `POST /v1/messages` (Anthropic, in `messages.rs`),
+//! forwarded to `--upstream`, with every channel of
 //! the answer checked before the client sees it: content, refusal,
 //! reasoning, tool-call and function-call arguments, each of `n` choices,
 //! and the log-probabilities that repeat them ([`openai`] says where each
