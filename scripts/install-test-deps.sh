@@ -1,28 +1,32 @@
 #!/usr/bin/env bash
-# Installs the Python packages the tests use: the official `openai` client, from
-# PyPI, in a virtual environment at ${RECITAL_CACHE:-$HOME/.cache/recital}/venv-openai
-# (`crates/recital/tests/openai_client.rs` drives `recital serve` with it).
+# Installs the Python packages the tests use: the official `openai` and
+# `anthropic` clients, from PyPI, in one virtual environment at
+# ${RECITAL_CACHE:-$HOME/.cache/recital}/venv-openai (`crates/recital/tests/openai_client.rs`
+# and `channels.rs` drive `recital serve` with the first, `messages.rs` with the second;
+# the environment keeps its first name so that existing caches are reused).
 #
 # Prints the environment's python on stdout (everything else goes to stderr), so
 # `RECITAL_TEST_PYTHON="$(scripts/install-test-deps.sh)"` works. Idempotent: when
-# the package is already there it only checks its version (well under a second).
+# the packages are already there it only checks their versions (well under a second).
 # Unlike install-test-corpora.sh this one fails when it cannot install: the test
 # that needs the client cannot be skipped.
 set -euo pipefail
 
-spec='openai>=1.50,<3'
+specs=('openai>=1.50,<3' 'anthropic>=0.40,<1')
 cache="${RECITAL_CACHE:-$HOME/.cache/recital}"
 venv="$cache/venv-openai"
 py="$venv/bin/python"
 
 say() { echo "install-test-deps: $*" >&2; }
 
-# The installed client satisfies the spec (kept in step with $spec).
+# The installed clients satisfy the specs (kept in step with $specs).
 installed() {
   [ -x "$py" ] && "$py" - >/dev/null 2>&1 <<'EOF'
 import importlib.metadata as m
-v = tuple(int(x) for x in m.version("openai").split(".")[:2])
-raise SystemExit(0 if (1, 50) <= v < (3, 0) else 1)
+def v(name):
+    return tuple(int(x) for x in m.version(name).split(".")[:2])
+ok = (1, 50) <= v("openai") < (3, 0) and (0, 40) <= v("anthropic") < (1, 0)
+raise SystemExit(0 if ok else 1)
 EOF
 }
 
@@ -43,7 +47,7 @@ if installed; then
 fi
 
 if ! command -v python3 >/dev/null 2>&1; then
-  say "python3 not found; install Python 3 (3.8 or later) to run the openai client test"
+  say "python3 not found; install Python 3 (3.8 or later) to run the Python client tests"
   exit 1
 fi
 
@@ -75,13 +79,13 @@ if [ ! -x "$py" ]; then
   fi
 fi
 
-say "installing '$spec' from PyPI into $venv"
-if ! "$py" -m pip install --quiet --disable-pip-version-check "$spec" >&2; then
-  say "pip install '$spec' failed (is PyPI reachable?)"
+say "installing ${specs[*]} from PyPI into $venv"
+if ! "$py" -m pip install --quiet --disable-pip-version-check "${specs[@]}" >&2; then
+  say "pip install ${specs[*]} failed (is PyPI reachable?)"
   exit 1
 fi
 if ! installed; then
-  say "'$spec' is still not importable from $py after installing it"
+  say "${specs[*]} still not importable from $py after installing them"
   exit 1
 fi
 echo "$py"

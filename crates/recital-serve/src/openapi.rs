@@ -29,6 +29,24 @@ fn op(summary: &str, body: Option<&str>, ok: &str, ok_schema: &str) -> Value {
     o
 }
 
+/// `POST /v1/messages`: Anthropic's shapes, errors included.
+fn messages_op(jurisdiction: &Value) -> Value {
+    let err = json!({"description": "Error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/AnthropicError"}}}});
+    let mut o = op(
+        "The Anthropic Messages API, proxied to the upstream and checked (stream or not).",
+        Some("MessagesRequest"),
+        "200",
+        "MessagesResponse",
+    );
+    for code in ["400", "401", "403", "413", "429"] {
+        o["responses"][code] = err.clone();
+    }
+    o["parameters"] = json!([jurisdiction.clone()]);
+    o["security"] = json!([{"bearer": []}, {"apiKey": []}]);
+    o["description"] = json!("Each text, thinking and tool_use block is a channel keyed by its block index (streamed: text_delta, thinking_delta, input_json_delta); redacted_thinking passes. A blocked message ends with stop_reason \"refusal\" and stop_details {type: \"refusal\", explanation}; whole, its content is []. Streamed deltas may carry a `recital` object {channel, index, annotations, check_offset}, the refusal's message_delta {action: \"block\", channel, index, statement, request_id}; a whole message carries `recital` {request_id, jurisdiction, decisions[]} (each with the block's index). Server flag --strict-openai removes every `recital` field.");
+    o
+}
+
 /// The description.
 pub fn document() -> Value {
     let jur = json!({"name": "X-Recital-Jurisdiction", "in": "header", "required": false,
@@ -58,6 +76,7 @@ pub fn document() -> Value {
     chat["description"] = json!("Streams hold back the policy's shortest trigger minus one token. A blocked response ends with finish_reason \"content_filter\". Chunks may carry a `recital` extension object: {choice, annotations[{start_offset, end_offset, offset_unit: \"byte\", action, rule, citations[{doc_id, path, url, license, holder}]}], check_offset} — offsets are bytes of the text emitted so far for that choice, and a later annotation with the same start_offset supersedes an earlier one; on a block {choice, action: \"block\", statement, request_id}. Non-streamed responses carry `recital` {request_id, jurisdiction, decisions[]} at the top level. Server flag --strict-openai removes every `recital` field.");
     let mut comp = chat.clone();
     comp["summary"] = json!("OpenAI-compatible (legacy) completions, proxied and checked.");
+    let messages = messages_op(&jur);
     json!({
         "openapi": "3.1.0",
         "info": {"title": "recital", "version": env!("CARGO_PKG_VERSION"),
@@ -68,6 +87,7 @@ pub fn document() -> Value {
             "/v1/filter": {"post": filter},
             "/v1/chat/completions": {"post": chat},
             "/v1/completions": {"post": comp},
+            "/v1/messages": {"post": messages},
             "/v1/works": {
                 "post": op("Register a work (rightsholder, admin). Answers 201 once the work is durable and searchable.", Some("WorkRequest"), "201", "Work"),
                 "get": op("List the caller's works (admins: all).", None, "200", "WorkList")
@@ -87,7 +107,8 @@ pub fn document() -> Value {
             "/metrics": {"get": {"summary": "Prometheus metrics.", "security": [], "responses": {"200": {"description": "text format 0.0.4"}}}}
         },
         "components": {
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"},
+                                "apiKey": {"type": "apiKey", "in": "header", "name": "x-api-key"}},
             "responses": {"Error": {"description": "Error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}},
             "schemas": {
                 "Error": {"type": "object", "properties": {"error": {"type": "object", "properties": {"message": {"type": "string"}, "type": {"type": "string"}, "code": {"type": "string"}}}}},
@@ -101,6 +122,9 @@ pub fn document() -> Value {
                 "Decision": {"type": "object", "properties": {"action": {"$ref": "#/components/schemas/Action"}, "jurisdiction": {"type": "string"}, "spans": {"type": "array", "items": {"type": "object"}}, "statement": {"type": "string"}, "policy": {"type": "string"}}},
                 "OpenAIRequest": {"type": "object", "description": "Passed to the upstream unchanged."},
                 "OpenAIResponse": {"type": "object", "description": "The upstream's answer, checked; see the operation description for the `recital` extension."},
+                "MessagesRequest": {"type": "object", "required": ["messages", "max_tokens"], "description": "Passed to the upstream unchanged."},
+                "MessagesResponse": {"type": "object", "description": "The upstream's message, checked; see the operation description."},
+                "AnthropicError": {"type": "object", "properties": {"type": {"const": "error"}, "error": {"type": "object", "properties": {"type": {"type": "string"}, "message": {"type": "string"}}}}},
                 "WorkRequest": {"type": "object", "additionalProperties": false, "required": ["text"], "properties": {
                     "title": {"type": "string"}, "text": {"type": "string"}, "mode": {"type": "string", "enum": ["text", "code"]},
                     "language": {"type": "string"}, "license": {"type": "string", "description": "SPDX expression; default NOASSERTION"},

@@ -136,6 +136,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/v1/chat/completions", post(crate::proxy::chat))
         .route("/v1/completions", post(crate::proxy::completions))
         .route("/v1/responses", post(crate::proxy::responses))
+        .route("/v1/messages", post(crate::proxy::messages))
         .route("/v1/works", post(api::registry::create_work).get(api::registry::list_works))
         .route("/v1/works/{id}", get(api::registry::get_work).delete(api::registry::withdraw_work))
         .route("/v1/notices", post(api::registry::create_notice).get(api::registry::list_notices))

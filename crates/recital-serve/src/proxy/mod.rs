@@ -1,5 +1,6 @@
-//! The OpenAI-compatible proxy: `POST /v1/chat/completions` and
-//! `POST /v1/completions`, forwarded to `--upstream`, with every channel of
+//! The proxy: `POST /v1/chat/completions` and `POST /v1/completions`
+//! (OpenAI), and `POST /v1/messages` (Anthropic, in `messages.rs`),
+//! forwarded to `--upstream`, with every channel of
 //! the answer checked before the client sees it: content, refusal,
 //! reasoning, tool-call and function-call arguments, each of `n` choices,
 //! and the log-probabilities that repeat them ([`openai`] says where each
@@ -16,6 +17,8 @@
 //! `--strict-openai` leaves them out.
 
 mod chat_stream;
+mod messages;
+mod messages_stream;
 pub mod relay;
 pub mod responses;
 pub mod sse;
@@ -37,6 +40,7 @@ use crate::engine;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 
+pub use messages::messages;
 pub use recital_filter::LOOKBACK_BYTES;
 
 /// Which OpenAI endpoint is proxied.
@@ -140,13 +144,45 @@ fn prompt_context(kind: Kind, req: &Value) -> String {
     parts.join("\n\n")
 }
 
-fn upstream_url(base: &str, kind: Kind) -> String {
+/// The upstream's URL for `path` (`/chat/completions`, `/messages`): a
+/// base given with or without its `/v1` works.
+fn upstream_url(base: &str, path: &str) -> String {
     let base = base.trim_end_matches('/');
     if base.ends_with("/v1") {
-        format!("{base}{}", kind.path())
+        format!("{base}{path}")
     } else {
-        format!("{base}/v1{}", kind.path())
+        format!("{base}/v1{path}")
     }
+}
+
+/// The `--upstream` base URL, or why this server cannot proxy.
+fn upstream_base(state: &AppState) -> ApiResult<String> {
+    state.config.upstream.clone().ok_or_else(|| {
+        ApiError::new(
+            StatusCode::NOT_IMPLEMENTED,
+            "no_upstream",
+            "this server has no upstream model server (start it with --upstream URL)",
+        )
+    })
+}
+
+/// Sends a request to the upstream; a failure to get an answer is a 502
+/// (or 504 on a timeout) that says why.
+async fn send_upstream(state: &AppState, up: reqwest::RequestBuilder) -> ApiResult<reqwest::Response> {
+    up.send().await.map_err(|e| {
+        state.metrics.upstream_errors.fetch_add(1, Ordering::Relaxed);
+        if e.is_timeout() {
+            ApiError::upstream(
+                StatusCode::GATEWAY_TIMEOUT,
+                format!("the upstream model server did not answer in time: {e}"),
+            )
+        } else {
+            ApiError::upstream(
+                StatusCode::BAD_GATEWAY,
+                format!("cannot reach the upstream model server: {}", crate::tls::describe_request_error(&e)),
+            )
+        }
+    })
 }
 
 async fn handle(
@@ -156,13 +192,7 @@ async fn handle(
     body: axum::body::Bytes,
     kind: Kind,
 ) -> ApiResult<Response> {
-    let Some(upstream) = state.config.upstream.clone() else {
-        return Err(ApiError::new(
-            StatusCode::NOT_IMPLEMENTED,
-            "no_upstream",
-            "this server has no upstream model server (start it with --upstream URL)",
-        ));
-    };
+    let upstream = upstream_base(&state)?;
     crate::json::require_json(&headers)?;
     let req: Value = crate::json::parse(&body)?;
     if kind == Kind::Chat && !req.get("messages").is_some_and(Value::is_array) {
@@ -182,24 +212,11 @@ async fn handle(
     let context = prompt_context(kind, &req);
     let stream = req.get("stream").and_then(Value::as_bool).unwrap_or(false);
     state.metrics.proxy_requests.fetch_add(1, Ordering::Relaxed);
-    let mut up = state.http.post(upstream_url(&upstream, kind)).json(&req);
+    let mut up = state.http.post(upstream_url(&upstream, kind.path())).json(&req);
     if let Ok(k) = std::env::var("RECITAL_UPSTREAM_API_KEY") {
         up = up.bearer_auth(k);
     }
-    let resp = up.send().await.map_err(|e| {
-        state.metrics.upstream_errors.fetch_add(1, Ordering::Relaxed);
-        if e.is_timeout() {
-            ApiError::upstream(
-                StatusCode::GATEWAY_TIMEOUT,
-                format!("the upstream model server did not answer in time: {e}"),
-            )
-        } else {
-            ApiError::upstream(
-                StatusCode::BAD_GATEWAY,
-                format!("cannot reach the upstream model server: {}", crate::tls::describe_request_error(&e)),
-            )
-        }
-    })?;
+    let resp = send_upstream(&state, up).await?;
     let status = resp.status();
     if !status.is_success() {
         state.metrics.upstream_errors.fetch_add(1, Ordering::Relaxed);
@@ -271,7 +288,7 @@ async fn unary(call: Call, resp: reqwest::Response) -> ApiResult<Response> {
     .await
     .map_err(|e| ApiError::internal("scan task", e))?
     .map_err(engine::api_error)?;
-    let ext = record_whole(&state, &caller, kind, &request_id, &filtered);
+    let ext = record_whole(&state, &caller, kind.endpoint(), &request_id, &filtered);
     if !state.config.strict_openai {
         body["recital"] = json!({"request_id": request_id, "jurisdiction": jurisdiction, "decisions": ext});
     }
@@ -282,7 +299,7 @@ async fn unary(call: Call, resp: reqwest::Response) -> ApiResult<Response> {
 fn record_whole(
     state: &Arc<AppState>,
     caller: &Caller,
-    kind: Kind,
+    endpoint: &str,
     request_id: &str,
     filtered: &recital_filter::FilteredOutput,
 ) -> Vec<Value> {
@@ -291,7 +308,7 @@ fn record_whole(
         .map(|c| recital_filter::ChannelDecision { channel: c.channel, decision: c.decision.clone() })
         .collect();
     let bytes = filtered.channels.iter().map(|c| c.decision.spans.len()).sum::<usize>();
-    record(state, caller, kind.endpoint(), request_id, bytes, &decisions);
+    record(state, caller, endpoint, request_id, bytes, &decisions);
     filtered
         .flagged()
         .map(|c| {
