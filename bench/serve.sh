@@ -12,7 +12,8 @@
 #   1. POST /v1/scan requests/s and latency p50/p99 for 1 KB outputs (wrk, 1/4/16 connections) and the
 #      same outputs scanned in-process (bench/serve_bench `inproc`), paired round by round: HTTP ÷ in-process
 #   2. the streaming proxy's TTFT and inter-token latency against the upstream called directly, and the
-#      time each token arrives beyond the hold-back (scripted upstream, 20 ms per word; 1 to 32 streams)
+#      time each token arrives beyond the hold-back (scripted upstream, 20 ms per word; 1 to 32 streams):
+#      chat content, tool-call arguments (the text JSON-escaped in a tool call) and the Responses API
 #   3. notice-to-effect: POST /v1/notices and POST /v1/works to acknowledgement, then the first
 #      /v1/filter that honours them; /v1/scan again once the works' delta shards are in the index
 #   4. (full) 2. with llama-cpp-python as the upstream

@@ -15,7 +15,9 @@ Phases (durations depend on --mode; see PLAN):
   filter_c4  wrk, 4 connections, POST /v1/filter
   streams    serve_bench stream against the scripted upstream, direct and through the proxy, then
              direct and through the null hop (serve_bench relay forwarding bytes, 2 worker threads
-             like the server's: what any extra hop costs on this machine under the same load)
+             like the server's: what any extra hop costs on this machine under the same load);
+             chat content streams, then tool-call streams (the text JSON-escaped in a tool call's
+             arguments fragments) and Responses streams (POST /v1/responses, output_text deltas)
   registry   notices and works: time to acknowledgement, then the first /v1/filter after it
   after      wrk /v1/scan (4 connections) and in-process evaluate_json again, after the works
              were registered (the index now has one delta shard per work), paired with the
@@ -42,11 +44,19 @@ import time
 PLAN = {
     "quick": dict(inproc_secs=2, c1_secs=8, paired_rounds=5, paired_in_secs=2, paired_wrk_secs=4,
                   c16_secs=5, filter_secs=5, after_secs=5,
-                  streams=[("held-out", 1, 6), ("quoting", 1, 4), ("held-out", 8, 16), ("held-out", 16, 16)]),
+                  streams=[("held-out", 1, 6), ("quoting", 1, 4), ("held-out", 8, 16), ("held-out", 16, 16),
+                           ("held-out", 1, 6, "tool-calls"), ("quoting", 1, 4, "tool-calls"),
+                           ("held-out", 8, 16, "tool-calls"),
+                           ("held-out", 1, 6, "responses"), ("quoting", 1, 4, "responses"),
+                           ("held-out", 8, 16, "responses")]),
     "full": dict(inproc_secs=4, c1_secs=15, paired_rounds=7, paired_in_secs=3, paired_wrk_secs=6,
                  c16_secs=10, filter_secs=10, after_secs=10,
                  streams=[("held-out", 1, 12), ("quoting", 1, 8), ("held-out", 8, 32), ("held-out", 16, 32),
-                          ("held-out", 32, 64)]),
+                          ("held-out", 32, 64),
+                          ("held-out", 1, 12, "tool-calls"), ("quoting", 1, 8, "tool-calls"),
+                          ("held-out", 8, 32, "tool-calls"), ("held-out", 16, 32, "tool-calls"),
+                          ("held-out", 1, 12, "responses"), ("quoting", 1, 8, "responses"),
+                          ("held-out", 8, 32, "responses"), ("held-out", 16, 32, "responses")]),
 }
 
 
@@ -293,15 +303,16 @@ def main():
         rec["filter_c4"] = wrk(filter_url, body, 4, plan["filter_secs"], srv.pid, lua)
 
         rec["streams"] = []
-        for kind, conc, n in plan["streams"]:
-            log(f"streams: {kind} text, {n} streams, {conc} at a time, direct and through the proxy")
+        for kind, conc, n, *endpoint in plan["streams"]:
+            endpoint = endpoint[0] if endpoint else "chat"
+            log(f"streams ({endpoint}): {kind} text, {n} streams, {conc} at a time, direct and through the proxy")
             texts = nnovel if kind == "held-out" else sum(1 for _ in open(inp("stream-quoting.jsonl")))
             off = 0 if kind == "held-out" else nnovel
             c0, (b0, m0) = cpu_ticks(srv.pid), machine_ticks()
             t0 = time.time()
             s = helper_json([a.helper, "stream", "--direct", f"http://{up_addr}", "--proxy", f"http://{addr}", "--index", a.index,
                              "--streams", str(n), "--concurrency", str(conc), "--texts", str(texts),
-                             "--offset", str(off), "--relay-log", up_log])
+                             "--offset", str(off), "--endpoint", endpoint, "--relay-log", up_log])
             b1, m1 = machine_ticks()
             s.update(kind=kind, wall_s=time.time() - t0, server_cpu_s=(cpu_ticks(srv.pid) - c0) / TCK,
                      machine_busy=(b1 - b0) / max(m1 - m0, 1))
@@ -309,7 +320,8 @@ def main():
             # what any extra hop costs on this machine under the same load.
             nh = helper_json([a.helper, "stream", "--direct", f"http://{up_addr}", "--proxy", f"http://{null_addr}",
                               "--index", a.index, "--passthrough", "1", "--streams", str(n), "--concurrency", str(conc),
-                              "--texts", str(texts), "--offset", str(off), "--relay-log", up_log])
+                              "--texts", str(texts), "--offset", str(off), "--endpoint", endpoint,
+                              "--relay-log", up_log])
             s["null_hop"] = {k: nh.get(k) for k in ("overhead_ms", "overhead_vs_direct_run_ms", "itl_proxy_ms",
                                                     "errors", "text_mismatches", "request_to_upstream_ms")}
             rec["streams"].append(s)

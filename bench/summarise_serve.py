@@ -129,9 +129,25 @@ def stream_rows(s, label):
             f"| ≤ {ITL_TARGET_MS:g} ms | {ok} |")
 
 
+def stream_label(s):
+    kind = s.get("stream_kind", "chat")
+    if kind == "tool-calls":
+        return f"scripted (20 ms/word), tool-call arguments, {s['kind']}"
+    if kind == "responses":
+        rep = (f" (`.done`/`completed` repeats differing from the deltas: {s['repeats_differing']} of "
+               f"{s['repeats_checked']})" if "repeats_checked" in s else "")
+        return f"scripted (20 ms/word), Responses API, {s['kind']}{rep}"
+    return f"scripted (20 ms/word), {s['kind']}"
+
+
 def stream_table(r):
-    out = ["**Streaming proxy** (`POST /v1/chat/completions`, `stream: true`): the same texts streamed by the "
-           "upstream directly and through `recital serve --upstream`, pairs run back to back (order alternating); "
+    out = ["**Streaming proxy** (`POST /v1/chat/completions`, `stream: true`; the *tool-call* rows: the text "
+           "JSON-escaped in the `content` string of a `write_file` call's arguments, streamed as "
+           "`tool_calls[0].function.arguments` fragments, one escaped word each, and judged through the JSON lens; "
+           "the *Responses* rows: `POST /v1/responses`, `response.output_text.delta` events, the text repeated whole "
+           "by `output_text.done`, `content_part.done`, `output_item.done` and `response.completed`): the same "
+           "texts streamed by the upstream directly and through `recital serve --upstream`, pairs run back to back "
+           "(order alternating); "
            f"hold-back {r['streams'][0]['hold_back_tokens']} tokens (trigger − 1) plus the token being written. "
            "The scripted upstream sends word k at 20 + 20·k ms; concurrent streams start together and tick in "
            "lockstep, as a batched model server's do. *held-out*: text of the corpus's sources that is not in the "
@@ -145,7 +161,7 @@ def stream_table(r):
                "| target (release overhead p99) | pass |")
     out.append("|---|---|---:|---:|---:|---:|---|---|---|---:|---|---:|---|---|---|---|---:|---:|---|---|---|")
     for s in r["streams"]:
-        out.append(stream_rows(s, f"scripted (20 ms/word), {s['kind']}"))
+        out.append(stream_rows(s, stream_label(s)))
     ll = r.get("llama") or {}
     if "pairs" in ll:
         dp = (ll.get("direct_path_ms") or {}).get("p50")
@@ -239,7 +255,11 @@ same streams right after through `serve_bench relay` instead of recital (it forw
 come, on a 2-thread tokio runtime like the server's, and checks nothing), measured the same way with each chunk
 released on arrival: the share of the release overhead that any extra HTTP hop costs on these 2 cores under the same
 load (the upstream, the client and the hop all tick together). Every proxied piece ended at one of
-the offline guard's release bounds ("pieces off the guard's bounds" counts those that did not).
+the offline guard's release bounds ("pieces off the guard's bounds" counts those that did not). The tool-call and Responses
+rows are measured the same way on their own channel: the offline filter runs on the channel the proxy's dialect puts
+the text in (tool-call arguments through the JSON lens, which judges the decoded strings and releases raw JSON; the
+Responses output text as plain text), and a tool-call stream's hold-back alone counts the tokens of the decoded
+strings, its bound mapped back to the raw fragment bytes. The null hop forwards the same streams unchanged.
 
 llama-cpp-python (full mode) runs on the same 2 cores as the proxy, with one thread (its spinning worker threads
 stall for seconds when both cores are asked for and anything else runs), so the model and the guard's scans still

@@ -7,7 +7,8 @@
 //!                      [--threads 1,2] [--variants scan_default,...]
 //! serve_bench upstream ADDR TEXTS.jsonl [--delay-ms 20] [--first-ms 20] [--log FILE]
 //! serve_bench stream   --direct URL --proxy URL --index DIR --streams N --concurrency C
-//!                      [--policy FILE] [--texts N] [--offset K] [--endpoint chat|completions]
+//!                      [--policy FILE] [--texts N] [--offset K]
+//!                      [--endpoint chat|completions|tool-calls|responses]
 //!                      [--prompts FILE --model M --max-tokens K] [--flush 1] [--relay-log FILE]
 //!                      [--passthrough 1]
 //! serve_bench relay    ADDR UPSTREAM_URL LOG.jsonl|- [--workers N]
@@ -19,16 +20,24 @@
 //!   rounds after a warm-up pass; 0: skipped) and for throughput with 1 and
 //!   2 threads sharing the state for `--secs` seconds each: `scan_default` (`recital_detect::scan` with default
 //!   `ScanOptions`, what `bench_scan` times), `scan_service` (the options the
-//!   service derives from the policy), `evaluate` (`recital_serve::engine::evaluate`:
-//!   scan + policy decision, what a request's blocking task does) and
-//!   `evaluate_json` (evaluate + the `/v1/scan` response serialised), and as a
+//!   service derives from the policy), `evaluate` (`recital_filter::evaluate`
+//!   with sources located, what `engine::evaluate` runs in a request's
+//!   blocking task: scan + policy decision) and `evaluate_json` (evaluate +
+//!   the `/v1/scan` response serialised), and as a
 //!   diagnostic `scan_service_no_sources` (`max_sources = 0`: no document
 //!   text decoded for attribution; not a usable configuration).
-//! - `upstream`: answers `/v1/chat/completions` and `/v1/completions`. The
-//!   text is line N of TEXTS.jsonl when the prompt contains `bench-text N`.
-//!   Streamed word by word (a word and the whitespace before it) on a fixed
-//!   schedule from the moment the request arrives: word k at `first + k·delay`
-//!   ms; then a `finish_reason: "stop"` chunk and `[DONE]`. Each stream has its
+//! - `upstream`: answers `/v1/chat/completions`, `/v1/completions` and
+//!   `/v1/responses`. The text is line N of TEXTS.jsonl when the request
+//!   contains `bench-text N`. Streamed word by word (a word and the
+//!   whitespace before it) on a fixed schedule from the moment the request
+//!   arrives: word k at `first + k·delay` ms; then a `finish_reason` chunk and
+//!   `[DONE]`. A chat request with `tools` gets a `write_file` tool call
+//!   instead, the text JSON-escaped inside its arguments
+//!   (`{"path": "notes.md", "content": "…"}`), one escaped word per
+//!   `tool_calls[0].function.arguments` fragment. `/v1/responses` streams
+//!   `response.output_text.delta` events, then `output_text.done`,
+//!   `content_part.done` and `output_item.done` (the finish, logged as such)
+//!   and `response.completed`, each repeating the whole text. Each stream has its
 //!   own thread sleeping to the deadlines (tokio's timer has 1 ms ticks).
 //!   TCP_NODELAY is set on accepted connections (as uvicorn does). `--log`
 //!   writes when each request arrived and each chunk left, in the relay's log
@@ -37,16 +46,20 @@
 //!   once through the proxy (order alternating per round), and pairs them; see
 //!   `analyse` for the definitions. `--passthrough 1` when `--proxy` is a
 //!   `relay` (no hold-back: each chunk is released as it comes), the baseline
-//!   of what one more hop costs on the machine. With `SERVE_BENCH_DUMP=FILE`,
+//!   of what one more hop costs on the machine. `--endpoint` picks the API
+//!   and where the text travels in it (`tool-calls`: the arguments of a tool
+//!   call, judged through the JSON lens; `responses`: the Responses API, whose
+//!   `.done` and `response.completed` events are checked against the deltas:
+//!   `repeats_differing`). With `SERVE_BENCH_DUMP=FILE`,
 //!   one JSON line per token (its overhead and the chunk that released it).
-//! - `guard`: the proxy's guard step (`recital_serve::proxy::Checked`) over
-//!   the texts word by word, in-process: time per step and index searches per
+//! - `guard`: the proxy's filter step (`recital_filter::StreamFilter`, judged
+//!   by an `IndexJudge` over the index: no server state) over the texts word
+//!   by word, in-process: time per step and index searches per
 //!   step; `--gap-us` sleeps before each step, as between a real stream's
 //!   chunks (the step then runs with cold caches, as it does in the server).
 
 use std::collections::HashMap;
 use std::io::BufRead;
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -155,19 +168,12 @@ fn inproc(args: &[String]) {
         .map_or(vec![1, 2], |v| v.split(',').map(|t| t.parse().expect("--threads 1,2")).collect());
     let texts: Vec<String> =
         jsonl(outputs).iter().map(|v| v["text"].as_str().expect("text").to_string()).collect();
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
-    let tmp = tempfile::tempdir().expect("tempdir");
-    let mut config = recital_serve::ServeConfig::new(PathBuf::from(index));
-    config.db = tmp.path().join("inproc.db");
-    if let Some(p) = named.get("policy") {
-        config.policy = Some(PathBuf::from(p));
-    }
-    let (state, _writer) = rt.block_on(recital_serve::server::prepare(config)).expect("prepare");
     let pol = policy(&named);
+    let snapshot = judge_index(index);
+    let judge = recital_filter::IndexJudge::new(snapshot.clone(), pol.clone(), pol.scan_options());
     let jur = pol.default_jurisdiction().to_ascii_uppercase();
     let default_opts = recital_detect::ScanOptions::default();
-    let service_opts = state.scan_options.clone();
-    let snapshot = state.corpus.snapshot();
+    let service_opts = recital_filter::Judge::scan_options(&judge).clone();
 
     type Job<'a> = Box<dyn Fn(&str) -> usize + Sync + 'a>;
     let scan_with = |o: recital_detect::ScanOptions| -> Job<'_> {
@@ -177,16 +183,16 @@ fn inproc(args: &[String]) {
             recital_detect::scan(&snap, &input, &o).expect("scan").spans.len()
         })
     };
-    let st = state.clone();
-    let j1 = jur.clone();
+    // What a `/v1/scan` request's blocking task runs (`engine::evaluate`: the
+    // filter's `evaluate` with sources located), on the plain judge.
+    let (j1, jd) = (jur.clone(), &judge);
     let evaluate: Job<'_> = Box::new(move |t: &str| {
-        let (r, _d) = recital_serve::engine::evaluate(&st, t, None, &j1).expect("evaluate");
+        let (r, _d) = recital_filter::evaluate(jd, t, None, &j1, true).expect("evaluate");
         r.spans.len()
     });
-    let st = state.clone();
     let j2 = jur.clone();
     let evaluate_json: Job<'_> = Box::new(move |t: &str| {
-        let (mut report, decision) = recital_serve::engine::evaluate(&st, t, None, &j2).expect("evaluate");
+        let (mut report, decision) = recital_filter::evaluate(jd, t, None, &j2, true).expect("evaluate");
         recital_serve::engine::limit_snippets(&mut report);
         let resp = recital_serve::api::scan::ScanResponse {
             request_id: recital_serve::engine::request_id(),
@@ -286,9 +292,9 @@ fn inproc(args: &[String]) {
 
 // ---------------------------------------------------------------- guard
 
-/// The proxy's streaming guard alone, in-process: each text streamed word by
-/// word (as the scripted upstream sends it) through the service's `Guard` and
-/// evaluator, every step timed on one thread after a warm-up round: the CPU
+/// The proxy's streaming filter alone, in-process: each text streamed word by
+/// word (as the scripted upstream sends it) through a `StreamFilter` over an
+/// `IndexJudge`, every step timed on one thread after a warm-up round: the CPU
 /// time one upstream token costs the proxy (with N streams ticking in
 /// lockstep on 2 cores, a release waits for about N/2 such steps).
 fn guard(args: &[String]) {
@@ -307,15 +313,8 @@ fn guard(args: &[String]) {
             v["prompt"].as_str().map_or_else(|| format!("Write something. bench-text {i}"), str::to_string)
         })
         .collect();
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
-    let tmp = tempfile::tempdir().expect("tempdir");
-    let mut config = recital_serve::ServeConfig::new(PathBuf::from(index));
-    config.db = tmp.path().join("guard.db");
-    if let Some(p) = named.get("policy") {
-        config.policy = Some(PathBuf::from(p));
-    }
-    let (state, _writer) = rt.block_on(recital_serve::server::prepare(config)).expect("prepare");
-    let jur = state.policy.default_jurisdiction().to_ascii_uppercase();
+    let judge = index_judge(index, &named);
+    let jur = recital_filter::Judge::policy(&judge).default_jurisdiction().to_ascii_uppercase();
     let (mut steps_ms, mut scans, mut tokens, mut released) = (Vec::new(), 0usize, 0usize, 0usize);
     let (mut searched, mut reused) = (0usize, 0usize);
     let mut finish_ms = Vec::new();
@@ -325,7 +324,7 @@ fn guard(args: &[String]) {
             c0 = cpu_seconds();
         }
         for (i, text) in texts.iter().enumerate() {
-            let mut g = GuardRun::new(&state, &prompts[i], &jur);
+            let mut g = GuardRun::new(&judge, &prompts[i], &jur);
             let pieces = words(text);
             for piece in &pieces {
                 if !gap.is_zero() {
@@ -349,7 +348,7 @@ fn guard(args: &[String]) {
             if round > 0 {
                 scans += g.scans();
                 tokens += pieces.len();
-                let (s, r) = g.checked.memo_counts();
+                let (s, r) = g.filter.memo_counts();
                 (searched, reused) = (searched + s, reused + r);
             }
         }
@@ -364,7 +363,7 @@ fn guard(args: &[String]) {
         "texts": texts.len(),
         "rounds": rounds,
         "tokens": tokens,
-        "lookback_bytes": recital_serve::proxy::LOOKBACK_BYTES,
+        "lookback_bytes": recital_filter::LOOKBACK_BYTES,
         "step_ms": dist(&steps_ms),
         "finish_step_ms": dist(&finish_ms),
         "scans_per_token": scans as f64 / tokens.max(1) as f64,
@@ -383,30 +382,51 @@ fn guard(args: &[String]) {
     println!("{}", serde_json::to_string_pretty(&report).unwrap());
 }
 
-/// One streamed choice through the service's guard, as `proxy::Pump` runs it
-/// (`recital_serve::proxy::Checked`: the same guard, evaluator and memo).
+/// One streamed answer's text channel through the filter the proxy's relay
+/// runs (`recital_filter::StreamFilter`: the same guard, hold-back, lookback
+/// and memo), judged by an [`recital_filter::IndexJudge`] over the index.
 struct GuardRun<'a> {
-    state: &'a recital_serve::state::AppState,
-    checked: recital_serve::proxy::Checked,
-    prompt: String,
-    jur: String,
+    judge: &'a recital_filter::IndexJudge,
+    filter: recital_filter::StreamFilter,
+    id: recital_filter::ChannelId,
 }
 
 impl<'a> GuardRun<'a> {
-    fn new(state: &'a recital_serve::state::AppState, prompt: &str, jur: &str) -> Self {
-        let checked = recital_serve::proxy::Checked::new(state);
-        Self { state, checked, prompt: prompt.to_string(), jur: jur.to_string() }
+    fn new(judge: &'a recital_filter::IndexJudge, prompt: &str, jur: &str) -> Self {
+        let filter = recital_filter::StreamFilter::new(judge, jur, prompt);
+        Self { judge, filter, id: Mode::Chat.channel() }
     }
 
-    /// Pushes a piece and steps; returns the bytes released.
+    /// Pushes a piece and steps (`finished`: the channel's end); returns the bytes released.
     fn step(&mut self, piece: &str, finished: bool) -> usize {
-        self.checked.guard.push(piece);
-        self.checked.step(self.state, finished, &self.prompt, &self.jur).map(|s| s.text.len()).unwrap_or(0)
+        let step = if finished {
+            self.filter.finish(self.judge, self.id)
+        } else {
+            self.filter.push(self.judge, self.id, piece)
+        };
+        step.map(|s| s.text.len()).unwrap_or(0)
     }
 
     fn scans(&self) -> usize {
-        self.checked.guard.scans
+        self.filter.scans()
     }
+}
+
+/// The index at `dir` (base and delta shards, as the service opens it).
+fn judge_index(dir: &str) -> Arc<recital_index::Index> {
+    Arc::new(recital_index::Index::open(std::path::Path::new(dir)).unwrap_or_else(|e| {
+        eprintln!("serve_bench: cannot open the index {dir}: {e}");
+        std::process::exit(2)
+    }))
+}
+
+/// The plain judge over the index (no SQLite, no server state; no notices):
+/// the policy of `--policy` (else the built-in one) and the scan options the
+/// service derives from it.
+fn index_judge(dir: &str, named: &HashMap<String, String>) -> recital_filter::IndexJudge {
+    let pol = policy(named);
+    let opts = pol.scan_options();
+    recital_filter::IndexJudge::new(judge_index(dir), pol, opts)
 }
 
 // ---------------------------------------------------------------- upstream
@@ -516,13 +536,19 @@ fn upstream(args: &[String]) {
             .route(
                 "/v1/chat/completions",
                 axum::routing::post(|st: axum::extract::State<Arc<Upstream>>, body: axum::body::Bytes| {
-                    answer(st, body, true)
+                    answer(st, body, Mode::Chat)
                 }),
             )
             .route(
                 "/v1/completions",
                 axum::routing::post(|st: axum::extract::State<Arc<Upstream>>, body: axum::body::Bytes| {
-                    answer(st, body, false)
+                    answer(st, body, Mode::Completions)
+                }),
+            )
+            .route(
+                "/v1/responses",
+                axum::routing::post(|st: axum::extract::State<Arc<Upstream>>, body: axum::body::Bytes| {
+                    answer(st, body, Mode::Responses)
                 }),
             )
             .route("/health", axum::routing::get(|| async { "ok" }))
@@ -532,15 +558,121 @@ fn upstream(args: &[String]) {
     });
 }
 
+/// Which API, and where in it the text travels (`stream --endpoint`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// `POST /v1/chat/completions`: the text in `delta.content`.
+    Chat,
+    /// `POST /v1/completions`: the text in `choices[].text`.
+    Completions,
+    /// `POST /v1/chat/completions` with `tools`: the text, JSON-escaped, in
+    /// the `content` string of the arguments of a `write_file` call, streamed
+    /// as `tool_calls[0].function.arguments` fragments (a word each).
+    ToolCalls,
+    /// `POST /v1/responses`: `response.output_text.delta` events; the text
+    /// again, whole, in `response.output_text.done`, `content_part.done`,
+    /// `output_item.done` and `response.completed`.
+    Responses,
+}
+
+impl Mode {
+    fn parse(s: &str) -> Self {
+        match s {
+            "chat" => Mode::Chat,
+            "completions" => Mode::Completions,
+            "tool-calls" => Mode::ToolCalls,
+            "responses" => Mode::Responses,
+            _ => usage(),
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Mode::Chat => "chat",
+            Mode::Completions => "completions",
+            Mode::ToolCalls => "tool-calls",
+            Mode::Responses => "responses",
+        }
+    }
+
+    fn path(self) -> &'static str {
+        match self {
+            Mode::Chat | Mode::ToolCalls => "/v1/chat/completions",
+            Mode::Completions => "/v1/completions",
+            Mode::Responses => "/v1/responses",
+        }
+    }
+
+    /// The channel the proxy judges the text in (its lens: plain text, or
+    /// the JSON document's decoded strings).
+    fn channel(self) -> recital_filter::ChannelId {
+        use recital_filter::{ChannelId, ChannelKind};
+        match self {
+            Mode::Chat | Mode::Completions => ChannelId::new(0, ChannelKind::Text),
+            Mode::ToolCalls => ChannelId::tool(0, ChannelKind::ToolArguments, 0),
+            Mode::Responses => ChannelId::tool(0, ChannelKind::Text, 0),
+        }
+    }
+}
+
+/// The arguments document of the scripted tool call, around the text.
+const TOOL_OPEN: &str = r#"{"path": "notes.md", "content": ""#;
+const TOOL_CLOSE: &str = r#""}"#;
+
+/// The pieces a text is streamed in: its words (each with the whitespace
+/// before it); in tool-call streams each word JSON-escaped, the document's
+/// opening before the first and its closing after the last.
+fn pieces_for(mode: Mode, text: &str) -> Vec<String> {
+    let ws = words(text);
+    if mode != Mode::ToolCalls {
+        return ws;
+    }
+    let esc = |w: &str| {
+        let q = serde_json::to_string(w).expect("string");
+        q[1..q.len() - 1].to_string()
+    };
+    let mut out: Vec<String> = ws.iter().map(|w| esc(w)).collect();
+    if out.is_empty() {
+        out.push(String::new());
+    }
+    out[0].insert_str(0, TOOL_OPEN);
+    if let Some(l) = out.last_mut() {
+        l.push_str(TOOL_CLOSE);
+    }
+    out
+}
+
+/// One SSE frame of the scripted upstream.
+struct Frame {
+    bytes: bytes::Bytes,
+    /// Sent at `first + k·delay` (`Some(k)`) or at once.
+    due: Option<u32>,
+    /// Logged as `[t, content, finished]`.
+    log: Option<(String, bool)>,
+}
+
+/// A Responses event as SSE (named after its `type`).
+fn typed_event(v: &Value) -> String {
+    format!("event: {}\ndata: {v}\n\n", v["type"].as_str().unwrap_or("message"))
+}
+
 async fn answer(
     axum::extract::State(up): axum::extract::State<Arc<Upstream>>,
     body: axum::body::Bytes,
-    chat: bool,
+    path: Mode,
 ) -> axum::response::Response {
     use axum::response::IntoResponse;
     let t0 = Instant::now();
     let arrived = mono_ns();
     let req: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    // A chat request with tools is answered with a tool call (as a model
+    // told to use its tool would).
+    let mode = match path {
+        Mode::Chat if req.get("tools").and_then(Value::as_array).is_some_and(|t| !t.is_empty()) => {
+            Mode::ToolCalls
+        }
+        m => m,
+    };
     let user = req.get("user").and_then(Value::as_str).unwrap_or("").to_string();
     let raw = String::from_utf8_lossy(&body);
     let n = raw
@@ -548,17 +680,32 @@ async fn answer(
         .and_then(|i| raw[i + 11..].split(|c: char| !c.is_ascii_digit()).next()?.parse::<usize>().ok())
         .unwrap_or(0);
     let text = up.texts[n % up.texts.len()].clone();
-    let id = format!("cmpl-bench-{}", up.served.fetch_add(1, Ordering::Relaxed));
+    let served = up.served.fetch_add(1, Ordering::Relaxed);
+    let id = format!("cmpl-bench-{served}");
     let model = req.get("model").cloned().unwrap_or(json!("bench-upstream"));
+    let chat = matches!(mode, Mode::Chat | Mode::ToolCalls);
     let object = if chat { "chat.completion.chunk" } else { "text_completion" };
+    let call = |args: &str| {
+        json!({"index": 0, "id": format!("call_bench_{served}"), "type": "function",
+               "function": {"name": "write_file", "arguments": args}})
+    };
     let chunk = |content: Option<&str>, role: bool, finish: Option<&str>| -> bytes::Bytes {
         let choice = if chat {
             let mut delta = serde_json::Map::new();
             if role {
                 delta.insert("role".into(), json!("assistant"));
             }
-            if let Some(c) = content {
-                delta.insert("content".into(), json!(c));
+            match (mode, content) {
+                (Mode::ToolCalls, Some(c)) if role => {
+                    delta.insert("tool_calls".into(), json!([call(c)]));
+                }
+                (Mode::ToolCalls, Some(c)) => {
+                    delta.insert("tool_calls".into(), json!([{"index": 0, "function": {"arguments": c}}]));
+                }
+                (_, Some(c)) => {
+                    delta.insert("content".into(), json!(c));
+                }
+                _ => {}
             }
             json!({"index": 0, "delta": delta, "finish_reason": finish})
         } else {
@@ -567,43 +714,105 @@ async fn answer(
         let v = json!({"id": id, "object": object, "created": 1_700_000_000u64, "model": model, "choices": [choice]});
         bytes::Bytes::from(format!("data: {v}\n\n"))
     };
+    // Responses: the message item and the response around it.
+    let item_id = format!("msg_bench_{served}");
+    let item = |text: Option<&str>| {
+        let content = match text {
+            Some(t) => json!([{"type": "output_text", "text": t, "annotations": []}]),
+            None => json!([]),
+        };
+        json!({"id": item_id, "type": "message", "role": "assistant",
+               "status": if text.is_some() { "completed" } else { "in_progress" }, "content": content})
+    };
+    let response = |status: &str, output: Value| {
+        json!({"id": format!("resp_bench_{served}"), "object": "response", "created_at": 1_700_000_000u64,
+               "status": status, "model": model, "output": output})
+    };
     if !req.get("stream").and_then(Value::as_bool).unwrap_or(false) {
         if let Some(log) = &up.log {
             log.write_pending();
         }
-        let choice = if chat {
-            json!({"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"})
-        } else {
-            json!({"index": 0, "text": text, "finish_reason": "stop", "logprobs": null})
-        };
-        return axum::Json(json!({"id": id, "object": if chat {"chat.completion"} else {"text_completion"},
-            "created": 1_700_000_000u64, "model": model, "choices": [choice]}))
+        let whole = pieces_for(mode, &text).concat();
+        return axum::Json(match mode {
+            Mode::Responses => response("completed", json!([item(Some(&text))])),
+            _ => {
+                let choice = match mode {
+                    Mode::Chat => json!({"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}),
+                    Mode::ToolCalls => json!({"index": 0, "message": {"role": "assistant", "content": null,
+                                              "tool_calls": [call(&whole)]}, "finish_reason": "tool_calls"}),
+                    _ => json!({"index": 0, "text": text, "finish_reason": "stop", "logprobs": null}),
+                };
+                json!({"id": id, "object": if chat {"chat.completion"} else {"text_completion"},
+                       "created": 1_700_000_000u64, "model": model, "choices": [choice]})
+            }
+        })
         .into_response();
     }
-    let pieces = words(&text);
-    let (tx, rx) = tokio::sync::mpsc::channel::<bytes::Bytes>(pieces.len() + 4);
+    let pieces = pieces_for(mode, &text);
+    let n_pieces = pieces.len() as u32;
+    let last = n_pieces.saturating_sub(1);
+    let mut frames: Vec<Frame> = Vec::with_capacity(pieces.len() + 3);
+    let terminal: bytes::Bytes;
+    if mode == Mode::Responses {
+        let mut seq = 0u64;
+        let mut ev = |mut v: Value| {
+            v["sequence_number"] = json!(seq);
+            seq += 1;
+            typed_event(&v)
+        };
+        let part = |t: &str| json!({"type": "output_text", "text": t, "annotations": []});
+        let loc = json!({"item_id": item_id, "output_index": 0, "content_index": 0});
+        let with = |mut v: Value, extra: &Value| {
+            for (k, x) in extra.as_object().expect("object") {
+                v[k] = x.clone();
+            }
+            v
+        };
+        let head = ev(json!({"type": "response.created", "response": response("in_progress", json!([]))}))
+            + &ev(json!({"type": "response.output_item.added", "output_index": 0, "item": item(None)}))
+            + &ev(with(json!({"type": "response.content_part.added", "part": part("")}), &loc));
+        frames.push(Frame { bytes: head.into(), due: None, log: None });
+        for (k, p) in pieces.iter().enumerate() {
+            let e = ev(with(json!({"type": "response.output_text.delta", "delta": p, "logprobs": []}), &loc));
+            frames.push(Frame { bytes: e.into(), due: Some(k as u32), log: Some((p.clone(), false)) });
+        }
+        let done = ev(with(json!({"type": "response.output_text.done", "text": text, "logprobs": []}), &loc))
+            + &ev(with(json!({"type": "response.content_part.done", "part": part(&text)}), &loc))
+            + &ev(json!({"type": "response.output_item.done", "output_index": 0, "item": item(Some(&text))}));
+        frames.push(Frame { bytes: done.into(), due: Some(last), log: Some((String::new(), true)) });
+        terminal = ev(json!({"type": "response.completed", "response": response("completed", json!([item(Some(&text))]))}))
+            .into();
+    } else {
+        // The role chunk (in tool-call streams with the call's id and name)
+        // at once; word k at first + k·delay; the finish chunk right after the last.
+        if chat {
+            frames.push(Frame { bytes: chunk(Some(""), true, None), due: None, log: None });
+        }
+        for (k, p) in pieces.iter().enumerate() {
+            frames.push(Frame {
+                bytes: chunk(Some(p), false, None),
+                due: Some(k as u32),
+                log: Some((p.clone(), false)),
+            });
+        }
+        let finish = if mode == Mode::ToolCalls { "tool_calls" } else { "stop" };
+        frames.push(Frame {
+            bytes: chunk(None, false, Some(finish)),
+            due: Some(last),
+            log: Some((String::new(), true)),
+        });
+        terminal = bytes::Bytes::from_static(b"data: [DONE]\n\n");
+    }
+    let (tx, rx) = tokio::sync::mpsc::channel::<bytes::Bytes>(frames.len() + 2);
     let (delay, first) = (up.delay, up.first);
-    let mut frames = Vec::with_capacity(pieces.len() + 3);
-    if chat {
-        frames.push(chunk(Some(""), true, None));
-    }
-    for p in &pieces {
-        frames.push(chunk(Some(p), false, None));
-    }
-    frames.push(chunk(None, false, Some("stop")));
-    let n_pieces = pieces.len();
     std::thread::spawn(move || {
         // Earlier streams' log lines, before this one's first deadline.
         if let Some(log) = &up.log {
             log.write_pending();
         }
         let mut events = Vec::new();
-        // Frame 0 (the role) at once in chat; word k at first + k·delay; the
-        // finish chunk and [DONE] right after the last word.
-        let base = if chat { 1 } else { 0 };
-        for (i, f) in frames.into_iter().enumerate() {
-            if i >= base {
-                let k = (i - base).min(n_pieces.saturating_sub(1)) as u32;
+        for f in frames {
+            if let Some(k) = f.due {
                 let due = t0 + first + delay * k;
                 let now = Instant::now();
                 if due > now {
@@ -611,19 +820,18 @@ async fn answer(
                 }
             }
             let t = mono_ns();
-            if tx.blocking_send(f).is_err() {
+            if tx.blocking_send(f.bytes).is_err() {
                 return; // client went away
             }
-            if up.log.is_some() && i >= base {
-                let last = i + 1 == base + n_pieces + 1;
-                let content = if last { "" } else { pieces[i - base].as_str() };
-                events.push(json!([t, content, last]));
+            if let (Some(_), Some((content, fin))) = (&up.log, f.log) {
+                events.push(json!([t, content, fin]));
             }
         }
+        // Queued before the stream's end, at which the client may send its next request.
         if let Some(log) = &up.log {
             log.queue(json!({"user": user, "arrived": arrived, "events": events}));
         }
-        let _ = tx.blocking_send(bytes::Bytes::from_static(b"data: [DONE]\n\n"));
+        let _ = tx.blocking_send(terminal);
     });
     let body = axum::body::Body::from_stream(tokio_stream_from(rx).map(Ok::<_, std::io::Error>));
     axum::response::Response::builder()
@@ -725,21 +933,16 @@ async fn relay_one(st: Arc<Relay>, rest: String, body: axum::body::Bytes) -> axu
                 let ev = String::from_utf8_lossy(&ev);
                 let data: String =
                     ev.lines().filter_map(|l| l.strip_prefix("data:")).map(str::trim_start).collect();
-                if data.trim() == "[DONE]" && !queued {
+                let v = serde_json::from_str::<Value>(&data).ok();
+                if let Some(v) = &v {
+                    for (content, fin) in event_pieces(v) {
+                        events.push(json!([t, content, fin]));
+                    }
+                }
+                if (data.trim() == "[DONE]" || v.as_ref().is_some_and(is_final_event)) && !queued {
                     queued = true;
                     if let Some(log) = &st.log {
                         log.queue(json!({"user": user, "events": std::mem::take(&mut events)}));
-                    }
-                }
-                if let Ok(v) = serde_json::from_str::<Value>(&data) {
-                    for c in v.get("choices").and_then(Value::as_array).into_iter().flatten() {
-                        let content = c
-                            .pointer("/delta/content")
-                            .or_else(|| c.get("text"))
-                            .and_then(Value::as_str)
-                            .unwrap_or("");
-                        let fin = c.get("finish_reason").is_some_and(|f| !f.is_null());
-                        events.push(json!([t, content, fin]));
                     }
                 }
             }
@@ -769,9 +972,14 @@ struct Seen {
     tag: String,
     /// Content pieces: (ms after the request was sent, text).
     pieces: Vec<(f64, String)>,
-    /// ms after send of the chunk carrying `finish_reason`, or of the end of the body.
+    /// ms after send of the chunk carrying `finish_reason` (Responses:
+    /// `response.output_text.done`), or of the end of the body.
     finish_ms: Option<f64>,
+    /// `finish_reason` (Responses: the final event's `response.status`).
     finish_reason: Option<String>,
+    /// Responses: the text as the `.done` events and `response.completed`
+    /// repeat it, one entry per event.
+    repeats: Vec<String>,
     end_ms: f64,
     status: u16,
     error: Option<String>,
@@ -794,7 +1002,71 @@ fn mono_ns() -> u64 {
     ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
 }
 
-async fn one_stream(client: &reqwest::Client, url: &str, body: &Value, chat: bool) -> Seen {
+/// The text pieces of one streamed event, whichever the API (the formats do
+/// not overlap), each with whether it ends the text: the chunk carrying
+/// `finish_reason`, or `response.output_text.done`.
+fn event_pieces(v: &Value) -> Vec<(String, bool)> {
+    if let Some(ty) = v.get("type").and_then(Value::as_str) {
+        return match ty {
+            "response.output_text.delta" => vec![(v["delta"].as_str().unwrap_or("").to_string(), false)],
+            "response.output_text.done" => vec![(String::new(), true)],
+            _ => Vec::new(),
+        };
+    }
+    let choices = v.get("choices").and_then(Value::as_array).into_iter().flatten();
+    choices
+        .map(|c| {
+            let mut content = c
+                .pointer("/delta/content")
+                .or_else(|| c.get("text"))
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string();
+            for call in c.pointer("/delta/tool_calls").and_then(Value::as_array).into_iter().flatten() {
+                content.push_str(call.pointer("/function/arguments").and_then(Value::as_str).unwrap_or(""));
+            }
+            (content, c.get("finish_reason").is_some_and(|f| !f.is_null()))
+        })
+        .collect()
+}
+
+/// A Responses stream's last event.
+fn is_final_event(v: &Value) -> bool {
+    matches!(
+        v.get("type").and_then(Value::as_str),
+        Some("response.completed" | "response.incomplete" | "response.failed")
+    )
+}
+
+/// The text a Responses summary event repeats (`None`: not one of them).
+fn repeated_text(v: &Value) -> Option<String> {
+    let texts = |content: Option<&Value>| -> String {
+        content
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|p| p.get("text").and_then(Value::as_str))
+            .collect()
+    };
+    match v.get("type").and_then(Value::as_str)? {
+        "response.output_text.done" => Some(v["text"].as_str().unwrap_or("").to_string()),
+        "response.content_part.done" => {
+            Some(v.pointer("/part/text").and_then(Value::as_str).unwrap_or("").to_string())
+        }
+        "response.output_item.done" => Some(texts(v.pointer("/item/content"))),
+        "response.completed" => Some(
+            v.pointer("/response/output")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .map(|item| texts(item.get("content")))
+                .collect(),
+        ),
+        _ => None,
+    }
+}
+
+async fn one_stream(client: &reqwest::Client, url: &str, body: &Value) -> Seen {
     let tag = body.get("user").and_then(Value::as_str).unwrap_or("").to_string();
     let (t0, t0_ns) = (Instant::now(), mono_ns());
     let mut seen = Seen { tag, t0_ns, ..Default::default() };
@@ -837,22 +1109,29 @@ async fn one_stream(client: &reqwest::Client, url: &str, body: &Value, chat: boo
                 break 'read;
             }
             let Ok(v) = serde_json::from_str::<Value>(&data) else { continue };
-            if v.get("error").is_some() {
+            if v.get("error").is_some() || v.get("type").and_then(Value::as_str) == Some("error") {
                 seen.error = Some(format!("in-stream error: {v}"));
             }
-            for c in v.get("choices").and_then(Value::as_array).into_iter().flatten() {
-                let content = if chat {
-                    c.pointer("/delta/content").and_then(Value::as_str)
-                } else {
-                    c.get("text").and_then(Value::as_str)
-                };
-                if let Some(s) = content.filter(|s| !s.is_empty()) {
-                    seen.pieces.push((t, s.to_string()));
+            for (s, fin) in event_pieces(&v) {
+                if !s.is_empty() {
+                    seen.pieces.push((t, s));
                 }
-                if let Some(f) = c.get("finish_reason").and_then(Value::as_str) {
+                if fin {
                     seen.finish_ms.get_or_insert(t);
+                }
+            }
+            for c in v.get("choices").and_then(Value::as_array).into_iter().flatten() {
+                if let Some(f) = c.get("finish_reason").and_then(Value::as_str) {
                     seen.finish_reason.get_or_insert(f.to_string());
                 }
+            }
+            if let Some(r) = repeated_text(&v) {
+                seen.repeats.push(r);
+            }
+            if is_final_event(&v) {
+                let status = v.pointer("/response/status").and_then(Value::as_str).unwrap_or("?");
+                seen.finish_reason.get_or_insert(status.to_string());
+                break 'read;
             }
         }
     }
@@ -874,16 +1153,24 @@ fn find_event_end(buf: &[u8]) -> Option<usize> {
 
 /// Byte offset up to which the proxy's guard has released the text after each
 /// direct chunk: all but the last `trigger` tokens (`trigger − 1` complete ones
-/// and the one possibly still being written), everything once finished.
-fn release_bounds(direct: &Seen, trigger: usize) -> Vec<usize> {
+/// and the one possibly still being written), everything once finished. In
+/// a JSON channel (`json`: tool-call arguments) the tokens are those of the
+/// decoded strings, and the bound is where that token's raw bytes start.
+fn release_bounds(direct: &Seen, trigger: usize, json: bool) -> Vec<usize> {
     let mut text = String::new();
+    let mut strings = recital_detect::JsonStrings::new();
     let mut best = 0usize;
     let mut out = Vec::with_capacity(direct.pieces.len() + 1);
     for (_, p) in &direct.pieces {
         text.push_str(p);
-        let ts = recital_text::tokenize(&text);
+        if json {
+            strings.push(p);
+        }
+        let view = if json { strings.view() } else { text.as_str() };
+        let ts = recital_text::tokenize(view);
         if ts.len() > trigger {
-            best = best.max(ts.tokens[ts.len() - trigger].src.start);
+            let v = ts.tokens[ts.len() - trigger].src.start;
+            best = best.max(if json { strings.raw_start(v) } else { v });
         }
         out.push(best);
     }
@@ -898,24 +1185,29 @@ struct Pair {
     prompt: String,
 }
 
-/// The guard's release bounds for a direct stream, from the service's own
-/// guard run offline over the same chunks (`proxy::Checked`, what
-/// `proxy::Pump` runs: same evaluator, policy, hold-back and lookback; same
-/// index, no notices): bytes
-/// emitted after each chunk, the finish chunk last. `None` if the guard
-/// changed the text (redaction) or blocked it.
+/// The guard's release bounds for a direct stream, from the filter the
+/// proxy's relay runs (`recital_filter::StreamFilter`, on the channel the
+/// dialect puts the text in: same guard, lens, policy, hold-back and
+/// lookback), run offline over the same chunks with an `IndexJudge` over the
+/// same index (no notices): bytes emitted after each chunk, the finish chunk
+/// last. `None` if the filter changed the text (redaction) or blocked it.
 fn simulated_bounds(
-    state: &recital_serve::state::AppState,
+    judge: &recital_filter::IndexJudge,
+    mode: Mode,
     direct: &Seen,
     prompt: &str,
 ) -> Option<Vec<usize>> {
-    let mut c = recital_serve::proxy::Checked::new(state);
-    let jur = state.policy.default_jurisdiction().to_ascii_uppercase();
+    let jur = recital_filter::Judge::policy(judge).default_jurisdiction().to_ascii_uppercase();
+    let mut f = recital_filter::StreamFilter::new(judge, &jur, prompt);
+    let id = mode.channel();
     let (mut out, mut emitted) = (Vec::with_capacity(direct.pieces.len() + 1), String::new());
     let n = direct.pieces.len();
-    for (k, (_, piece)) in direct.pieces.iter().chain(std::iter::once(&(0.0, String::new()))).enumerate() {
-        c.guard.push(piece);
-        let step = c.step(state, k == n, prompt, &jur).ok()?;
+    for k in 0..=n {
+        let step = match direct.pieces.get(k) {
+            Some((_, piece)) => f.push(judge, id, piece),
+            None => f.finish(judge, id),
+        }
+        .ok()?;
         if step.blocked.is_some() {
             return None;
         }
@@ -968,7 +1260,8 @@ fn seen_from_relay(events: &[Value], t0_ns: u64) -> Seen {
 fn analyse(
     pairs: &[Pair],
     trigger: usize,
-    state: &recital_serve::state::AppState,
+    judge: &recital_filter::IndexJudge,
+    mode: Mode,
     relay: Option<&HashMap<String, Vec<Value>>>,
     passthrough: bool,
 ) -> Value {
@@ -984,6 +1277,9 @@ fn analyse(
     let (mut mismatched, mut errors, mut pieces_d, mut pieces_p) = (0usize, Vec::new(), 0usize, 0usize);
     let (mut redacted, mut not_simulated) = (0usize, 0usize);
     let mut finish_reasons: HashMap<String, usize> = HashMap::new();
+    // Responses: the proxied `.done` / `response.completed` events checked
+    // against the deltas the client received, and those that differed.
+    let (mut repeats_checked, mut repeats_differing) = (0usize, 0usize);
     let mut tokens_per_stream = Vec::new();
     // Per-token rows for diagnosis, written where SERVE_BENCH_DUMP names a file.
     let mut rows = Vec::new();
@@ -995,6 +1291,9 @@ fn analyse(
         }
         *finish_reasons.entry(p.proxy.finish_reason.clone().unwrap_or_else(|| "none".into())).or_default() +=
             1;
+        let proxied = p.proxy.text();
+        repeats_checked += p.proxy.repeats.len();
+        repeats_differing += p.proxy.repeats.iter().filter(|r| **r != proxied).count();
         if p.direct.pieces.is_empty() || p.proxy.pieces.is_empty() {
             continue;
         }
@@ -1054,13 +1353,17 @@ fn analyse(
         let sim = if passthrough {
             passthrough_bounds()
         } else {
-            let Some(sim) = simulated_bounds(state, &reference, &p.prompt) else {
+            let Some(sim) = simulated_bounds(judge, mode, &reference, &p.prompt) else {
                 not_simulated += 1;
                 continue;
             };
             sim
         };
-        let hold = if passthrough { sim.clone() } else { release_bounds(&reference, trigger) };
+        let hold = if passthrough {
+            sim.clone()
+        } else {
+            release_bounds(&reference, trigger, mode == Mode::ToolCalls)
+        };
         let times: Vec<f64> = reference
             .pieces
             .iter()
@@ -1133,6 +1436,8 @@ fn analyse(
         "errors": errors.len(),
         "error_examples": errors.iter().take(3).collect::<Vec<_>>(),
         "proxy_finish_reasons": finish_reasons,
+        "repeats_checked": repeats_checked,
+        "repeats_differing": repeats_differing,
         "ttft_direct_ms": dist(&ttft_d),
         "ttft_proxy_ms": dist(&ttft_p),
         "ttft_ratio_p50": ratio(&ttft_p, &ttft_d, 0.5),
@@ -1155,6 +1460,15 @@ fn analyse(
     })
 }
 
+/// Puts the prompt where `mode`'s API takes it.
+fn set_prompt(body: &mut Value, mode: Mode, prompt: &str) {
+    match mode {
+        Mode::Chat | Mode::ToolCalls => body["messages"] = json!([{"role": "user", "content": prompt}]),
+        Mode::Completions => body["prompt"] = json!(prompt),
+        Mode::Responses => body["input"] = json!(prompt),
+    }
+}
+
 fn stream(args: &[String]) {
     let (_, named) = opts(args);
     let get = |k: &str| named.get(k).cloned().unwrap_or_else(|| usage());
@@ -1166,14 +1480,14 @@ fn stream(args: &[String]) {
     // With a log, the one-token request before each run also has the
     // upstream (or the relay) write the lines of the streams before it.
     let flush = named.get("flush").is_some_and(|f| f == "1") || named.contains_key("relay-log");
-    let chat = named.get("endpoint").is_none_or(|e| e == "chat");
+    let mode = named.get("endpoint").map_or(Mode::Chat, |e| Mode::parse(e));
     let trigger = policy(&named).trigger_tokens();
     let prompts: Option<Vec<String>> = named
         .get("prompts")
         .map(|p| jsonl(p).iter().map(|v| v["prompt"].as_str().expect("prompt").to_string()).collect());
     let model = named.get("model").cloned().unwrap_or_else(|| "bench".into());
     let max_tokens = num("max-tokens", 256);
-    let path = if chat { "/v1/chat/completions" } else { "/v1/completions" };
+    let path = mode.path();
     let prompt_of = |i: usize| -> String {
         match &prompts {
             Some(ps) => ps[i % ps.len()].clone(),
@@ -1182,12 +1496,20 @@ fn stream(args: &[String]) {
     };
     let body = |i: usize| -> Value {
         let prompt = prompt_of(i);
-        let mut b = json!({"model": model, "stream": true, "max_tokens": max_tokens,
-                           "temperature": 0, "seed": 1});
-        if chat {
-            b["messages"] = json!([{"role": "user", "content": prompt}]);
+        let mut b = json!({"model": model, "stream": true, "temperature": 0});
+        set_prompt(&mut b, mode, &prompt);
+        if mode == Mode::Responses {
+            b["max_output_tokens"] = json!(max_tokens);
         } else {
-            b["prompt"] = json!(prompt);
+            b["max_tokens"] = json!(max_tokens);
+            b["seed"] = json!(1);
+        }
+        if mode == Mode::ToolCalls {
+            b["tools"] = json!([{"type": "function", "function": {
+                "name": "write_file", "description": "Writes a file.",
+                "parameters": {"type": "object", "required": ["path", "content"], "properties": {
+                    "path": {"type": "string"}, "content": {"type": "string"}}}}}]);
+            b["tool_choice"] = json!({"type": "function", "function": {"name": "write_file"}});
         }
         b
     };
@@ -1195,13 +1517,9 @@ fn stream(args: &[String]) {
     let flush_body = || -> Value {
         let mut fb = body(usize::MAX / 2);
         fb["stream"] = json!(false);
-        fb["max_tokens"] = json!(1);
+        fb[if mode == Mode::Responses { "max_output_tokens" } else { "max_tokens" }] = json!(1);
         fb["user"] = json!("flush");
-        if chat {
-            fb["messages"] = json!([{"role": "user", "content": "Say one word."}]);
-        } else {
-            fb["prompt"] = json!("Say one word.");
-        }
+        set_prompt(&mut fb, mode, "Say one word.");
         fb
     };
     // Tags the requests of this run (`user`), so that a relay log that
@@ -1235,7 +1553,7 @@ fn stream(args: &[String]) {
                         let _ = client.post(&flush_url).json(&flush_body()).send().await.map(|r| r.bytes());
                     }
                     let url = format!("{}{}", base.trim_end_matches('/'), path);
-                    let futs = bodies.iter().map(|b| one_stream(&client, &url, b, chat));
+                    let futs = bodies.iter().map(|b| one_stream(&client, &url, b));
                     futures_util::future::join_all(futs).await
                 }
             };
@@ -1268,11 +1586,7 @@ fn stream(args: &[String]) {
     });
     // The guard, run offline on the direct streams (after the measurement).
     let index = named.get("index").cloned().unwrap_or_else(|| usage());
-    let tmp = tempfile::tempdir().expect("tempdir");
-    let mut config = recital_serve::ServeConfig::new(PathBuf::from(index));
-    config.db = tmp.path().join("stream.db");
-    config.policy = named.get("policy").map(PathBuf::from);
-    let (state, _writer) = rt.block_on(recital_serve::server::prepare(config)).expect("prepare");
+    let judge = index_judge(&index, &named);
     let log_lines: Vec<Value> = named.get("relay-log").map(|p| jsonl(p)).unwrap_or_default();
     let user = |v: &Value| v["user"].as_str().map(str::to_string);
     let relay_log: Option<HashMap<String, Vec<Value>>> = named.contains_key("relay-log").then(|| {
@@ -1291,12 +1605,13 @@ fn stream(args: &[String]) {
     };
     let (to_up_direct, to_up_proxy) = (to_upstream(|p| &p.direct), to_upstream(|p| &p.proxy));
     let passthrough = named.get("passthrough").is_some_and(|f| f == "1");
-    let mut v = analyse(&pairs, trigger, &state, relay_log.as_ref(), passthrough);
+    let mut v = analyse(&pairs, trigger, &judge, mode, relay_log.as_ref(), passthrough);
     if !to_up_proxy.is_empty() {
         v["request_to_upstream_ms"] = json!({"direct": dist(&to_up_direct), "proxy": dist(&to_up_proxy)});
     }
     v["passthrough"] = json!(passthrough);
     v["concurrency"] = json!(conc);
     v["endpoint"] = json!(path);
+    v["stream_kind"] = json!(mode.name());
     println!("{}", serde_json::to_string_pretty(&v).unwrap());
 }
