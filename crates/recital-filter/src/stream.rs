@@ -16,7 +16,7 @@ use crate::judge::{decide, Judge};
 use crate::lens;
 
 /// Released text rescanned before the held tail at each step. A flagged
-/// exact copy never starts in released text (see [`crate::guard`]), so this
+/// exact copy never starts in released text (see [`crate::Guard`]), so this
 /// is only context for near-verbatim chains; it bounds the work per streamed
 /// token (the scan is linear in the window), which is the proxy's added
 /// latency.
