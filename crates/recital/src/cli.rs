@@ -235,6 +235,9 @@ pub struct StatsArgs {
     /// Print machine-readable JSON.
     #[arg(long)]
     pub json: bool,
+    /// Policy whose licence classes documents are counted in [default: the built-in "everywhere" preset].
+    #[arg(long, value_name = "FILE")]
+    pub policy: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -246,6 +249,13 @@ pub struct BuildArgs {
     /// Rights sidecar (JSONL or CSV): path glob or doc id → licence, holder, URL, opt-out, jurisdictions, category.
     #[arg(long, value_name = "FILE")]
     pub rights: Option<PathBuf>,
+    /// Rights problems are errors, not warnings: a sidecar rule that matches no document, a document's
+    /// own licence (SPDX line, JSONL field) that is not an SPDX expression.
+    #[arg(long)]
+    pub strict: bool,
+    /// Policy whose licence classes the report counts documents in [default: the built-in "everywhere" preset].
+    #[arg(long, value_name = "FILE")]
+    pub policy: Option<PathBuf>,
     /// Treat every file with a known language as code (others as text).
     #[arg(long, group = "mode")]
     pub code: bool,

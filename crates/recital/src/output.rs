@@ -26,6 +26,39 @@ pub fn print_json<T: serde::Serialize>(v: &T) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A report with its documents per licence class added (`index build`,
+/// `index stats`): the classes are the policy's, which the index does not know.
+#[derive(serde::Serialize)]
+pub struct WithClasses<'a, T: serde::Serialize> {
+    /// The report, its fields at the top level.
+    #[serde(flatten)]
+    pub report: &'a T,
+    /// Documents per licence class, most first.
+    pub license_classes: Vec<recital_policy::ClassCount>,
+    /// The policy that classed them (`everywhere v1`).
+    pub policy: String,
+}
+
+/// Documents per licence (the `top` most common, then how many more) and
+/// per class, for a person: two lines.
+pub fn licenses(
+    licenses: &[recital_index::LicenseCount],
+    noassertion: u64,
+    classes: &[recital_policy::ClassCount],
+    policy: &str,
+) {
+    const TOP: usize = 8;
+    let total: u64 = licenses.iter().map(|l| l.docs).sum();
+    let mut shown: Vec<String> =
+        licenses.iter().take(TOP).map(|l| format!("{} {}", l.license, l.docs)).collect();
+    if licenses.len() > TOP {
+        shown.push(format!("… {} more", licenses.len() - TOP));
+    }
+    println!("licences     {}; NOASSERTION {noassertion} of {total} documents", shown.join(", "));
+    let classes: Vec<String> = classes.iter().map(|c| format!("{} {}", c.class.name(), c.docs)).collect();
+    println!("classes      {} (policy {policy})", classes.join(", "));
+}
+
 /// Writes `text` to stdout exactly as it is (no newline added: a filter's
 /// output is the text itself), flushed.
 pub fn print_raw(text: &str) -> anyhow::Result<()> {
