@@ -422,6 +422,10 @@ fn demo_runs_on_the_bundled_sample() {
     );
     let v: serde_json::Value = serde_json::from_str(&ok(&["demo", "--json"])).unwrap();
     assert_eq!(v["schema"], "recital.scan/1");
+    // The decision the text mode prints is in the JSON too.
+    let action = v["decision"]["action"].as_str().unwrap();
+    assert!(out.contains(&format!(": {action}\n")), "{out}");
+    assert_eq!(v["decision"]["spans"].as_array().unwrap().len(), v["spans"].as_array().unwrap().len());
     let spans = v["spans"].as_array().unwrap();
     let kind_of = |doc: &str| {
         spans
