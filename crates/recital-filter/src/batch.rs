@@ -2,7 +2,8 @@
 //!
 //! The input is JSONL, one model output per line: an object with a text
 //! field (default `text`) and an id field (default `id`, a string or a
-//! number; absent: `null`). Each output is scanned and decided under the
+//! number; absent: `null`); with the `parquet` feature, also a Parquet file
+//! with those columns (`scan_parquet`). Each output is scanned and decided under the
 //! judge's policy, and gives one [`BatchLine`], in input order, schema
 //! [`SCHEMA`]:
 //!
@@ -170,6 +171,88 @@ pub fn scan_jsonl(
     scan_records(judge, records, name, opts, emit, skipped)
 }
 
+/// Judges every row of a Parquet file (feature `parquet`) as
+/// [`scan_jsonl`] judges lines: the text and id are top-level columns named
+/// by the options (text: a string; id: a string or an integer, optional),
+/// and a row's [`BatchLine::line`] is its number (1-based). Only those two
+/// columns are read.
+#[cfg(feature = "parquet")]
+pub fn scan_parquet(
+    judge: &dyn Judge,
+    path: &std::path::Path,
+    opts: &BatchOptions,
+    emit: impl FnMut(&BatchLine) -> Result<(), FilterError>,
+    skipped: impl FnMut(&BadLine),
+) -> Result<BatchSummary, FilterError> {
+    use parquet::file::reader::{FileReader, SerializedFileReader};
+    let name = path.display().to_string();
+    let fail = |why: String| FilterError::Input(format!("{name}: {why}"));
+    let file = std::fs::File::open(path).map_err(|e| fail(e.to_string()))?;
+    let reader = SerializedFileReader::new(file).map_err(|e| fail(e.to_string()))?;
+    let projection =
+        parquet_rows::projection(reader.metadata().file_metadata().schema(), opts).map_err(fail)?;
+    let rows = reader.get_row_iter(Some(projection)).map_err(|e| fail(e.to_string()))?;
+    let records = rows.enumerate().map(|(i, row)| {
+        let row = row.map_err(|e| fail(format!("row {}: {e}", i + 1)))?;
+        Ok(parquet_rows::record(&row, i as u64 + 1, opts))
+    });
+    scan_records(judge, records, &name, opts, emit, skipped)
+}
+
+#[cfg(feature = "parquet")]
+mod parquet_rows {
+    use parquet::record::{Field, Row};
+    use parquet::schema::types::Type;
+
+    use super::{BadLine, BatchOptions, Record};
+
+    /// The file's schema cut to the text and id columns.
+    pub fn projection(schema: &Type, opts: &BatchOptions) -> Result<Type, String> {
+        let fields = schema.get_fields();
+        let find = |name: &str| fields.iter().find(|f| f.name() == name).cloned();
+        let text = find(&opts.text_field).ok_or_else(|| {
+            let names: Vec<&str> = fields.iter().map(|f| f.name()).collect();
+            format!(
+                "no column {:?} (columns: {}; choose it with --text-field)",
+                opts.text_field,
+                names.join(", ")
+            )
+        })?;
+        let keep = std::iter::once(text).chain(find(&opts.id_field)).collect();
+        Type::group_type_builder(schema.name()).with_fields(keep).build().map_err(|e| e.to_string())
+    }
+
+    /// One row as a record.
+    pub fn record(row: &Row, line: u64, opts: &BatchOptions) -> Result<Record, BadLine> {
+        let bad = |why: String| BadLine { line, why };
+        let mut text = None;
+        let mut id = serde_json::Value::Null;
+        for (column, field) in row.get_column_iter() {
+            if *column == opts.text_field {
+                text = Some(match field {
+                    Field::Str(s) => s.clone(),
+                    Field::Bytes(b) => String::from_utf8(b.data().to_vec())
+                        .map_err(|_| bad(format!("column {column:?} is not UTF-8")))?,
+                    Field::Null => return Err(bad(format!("column {column:?} is null"))),
+                    _ => return Err(bad(format!("column {column:?} is not a string"))),
+                });
+            } else if *column == opts.id_field {
+                id = match field {
+                    Field::Str(s) => serde_json::Value::String(s.clone()),
+                    Field::Int(n) => (*n).into(),
+                    Field::Long(n) => (*n).into(),
+                    Field::UInt(n) => (*n).into(),
+                    Field::ULong(n) => (*n).into(),
+                    Field::Null => serde_json::Value::Null,
+                    _ => return Err(bad(format!("column {column:?} is not a string or an integer"))),
+                };
+            }
+        }
+        let text = text.ok_or_else(|| bad(format!("no column {:?}", opts.text_field)))?;
+        Ok(Record { line, id, text })
+    }
+}
+
 /// Judges records as they are read, a chunk at a time: the common part of
 /// every input format. Each item is a record, a bad one, or a read error
 /// (which ends the batch).
@@ -290,6 +373,81 @@ fn judge_one(judge: &dyn Judge, r: &Record, opts: &BatchOptions) -> Result<Batch
         spans: report.spans,
         decision,
     })
+}
+
+#[cfg(all(test, feature = "parquet"))]
+mod parquet_tests {
+    use std::sync::Arc;
+
+    use parquet::data_type::{ByteArray, ByteArrayType, Int64Type};
+    use parquet::file::properties::WriterProperties;
+    use parquet::file::writer::SerializedFileWriter;
+
+    use super::*;
+    use crate::IndexJudge;
+
+    /// Writes `rows` (id, text) as a Snappy-compressed Parquet file.
+    fn write(path: &std::path::Path, rows: &[(i64, &str)]) {
+        let schema = parquet::schema::parser::parse_message_type(
+            "message schema { REQUIRED INT64 id; REQUIRED BYTE_ARRAY text (UTF8); OPTIONAL INT32 extra; }",
+        )
+        .unwrap();
+        let props = WriterProperties::builder().set_compression(parquet::basic::Compression::SNAPPY).build();
+        let file = std::fs::File::create(path).unwrap();
+        let mut w = SerializedFileWriter::new(file, Arc::new(schema), Arc::new(props)).unwrap();
+        let mut rg = w.next_row_group().unwrap();
+        let ids: Vec<i64> = rows.iter().map(|r| r.0).collect();
+        let texts: Vec<ByteArray> = rows.iter().map(|r| ByteArray::from(r.1)).collect();
+        let mut col = rg.next_column().unwrap().unwrap();
+        col.typed::<Int64Type>().write_batch(&ids, None, None).unwrap();
+        col.close().unwrap();
+        let mut col = rg.next_column().unwrap().unwrap();
+        col.typed::<ByteArrayType>().write_batch(&texts, None, None).unwrap();
+        col.close().unwrap();
+        let mut col = rg.next_column().unwrap().unwrap();
+        col.typed::<parquet::data_type::Int32Type>()
+            .write_batch(&[], Some(&vec![0; rows.len()]), None)
+            .unwrap();
+        col.close().unwrap();
+        rg.close().unwrap();
+        w.close().unwrap();
+    }
+
+    #[test]
+    fn parquet_rows_are_judged_like_jsonl_lines() {
+        let d = tempfile::tempdir().unwrap();
+        let corpus = d.path().join("tale.txt");
+        let tale = "It was the best of times, it was the worst of times, it was the age of wisdom, it was the age of \
+                    foolishness, it was the epoch of belief, it was the epoch of incredulity, it was the season of Light.";
+        std::fs::write(&corpus, tale).unwrap();
+        let idx = d.path().join("idx");
+        recital_index::build(&idx, &[corpus], &Default::default(), &Default::default()).unwrap();
+        let policy = recital_policy::Policy::builtin_default();
+        let mut scan = policy.scan_options();
+        scan.min_tokens = 10;
+        let judge = IndexJudge::new(Arc::new(recital_index::Index::open(&idx).unwrap()), policy, scan);
+        let file = d.path().join("outputs.parquet");
+        write(&file, &[(1, "Nothing copied here at all, none."), (2, &format!("Quote: {tale}"))]);
+        let mut lines = Vec::new();
+        let opts = BatchOptions::new("EU".into());
+        let s = scan_parquet(
+            &judge,
+            &file,
+            &opts,
+            |l| {
+                lines.push((l.line, l.id.clone(), l.spans.len()));
+                Ok(())
+            },
+            |_| {},
+        )
+        .unwrap();
+        assert_eq!(s.outputs, 2);
+        assert_eq!(lines, [(1, serde_json::json!(1), 0), (2, serde_json::json!(2), 1)]);
+        let mut o = opts.clone();
+        o.text_field = "body".into();
+        let e = scan_parquet(&judge, &file, &o, |_| Ok(()), |_| {}).unwrap_err().to_string();
+        assert!(e.contains("no column \"body\" (columns: id, text, extra;"), "{e}");
+    }
 }
 
 #[cfg(test)]

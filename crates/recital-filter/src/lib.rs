@@ -58,6 +58,8 @@ pub mod report;
 mod stream;
 mod whole;
 
+#[cfg(feature = "parquet")]
+pub use batch::scan_parquet;
 pub use batch::{scan_jsonl, BadLine, BatchLine, BatchOptions, BatchSummary};
 pub use channel::{ChannelId, ChannelKind, Format};
 pub use error::FilterError;

@@ -435,20 +435,24 @@ pub struct ScanArgs {
     pub fail_on: Option<recital_policy::Action>,
     /// Many outputs: a JSONL file (`-`: standard input), one object per line with a text and an id field;
     /// writes one JSON line per output (schema recital.scan-batch/1) and a summary on stderr.
-    #[arg(long, value_name = "FILE", conflicts_with = "json")]
+    #[arg(long, value_name = "FILE", group = "batch", conflicts_with = "json")]
     pub jsonl: Option<String>,
-    /// With --jsonl: the field holding each output's text [default: text].
-    #[arg(long, value_name = "FIELD", requires = "jsonl")]
+    /// Many outputs from a Parquet file: a row per output, the text and id in top-level columns (string;
+    /// string or integer); written as --jsonl writes. Needs the `parquet` cargo feature.
+    #[arg(long, value_name = "FILE", group = "batch", conflicts_with = "json")]
+    pub parquet: Option<std::path::PathBuf>,
+    /// With --jsonl or --parquet: the field holding each output's text [default: text].
+    #[arg(long, value_name = "FIELD", requires = "batch")]
     pub text_field: Option<String>,
-    /// With --jsonl: the field holding each output's id, a string or a number [default: id].
-    #[arg(long, value_name = "FIELD", requires = "jsonl")]
+    /// With --jsonl or --parquet: the field holding each output's id, a string or a number [default: id].
+    #[arg(long, value_name = "FIELD", requires = "batch")]
     pub id_field: Option<String>,
-    /// With --jsonl: skip lines that are not a JSON object with a text field (each reported on stderr and
+    /// With --jsonl or --parquet: skip lines (rows) that are not a JSON object with a text field (each reported on stderr and
     /// counted) instead of failing on the first.
-    #[arg(long, requires = "jsonl")]
+    #[arg(long, requires = "batch")]
     pub skip_bad_lines: bool,
-    /// With --jsonl: scanning threads [default: one per core].
-    #[arg(long, value_name = "N", requires = "jsonl", value_parser = clap::value_parser!(u32).range(1..=1024))]
+    /// With --jsonl or --parquet: scanning threads [default: one per core].
+    #[arg(long, value_name = "N", requires = "batch", value_parser = clap::value_parser!(u32).range(1..=1024))]
     pub threads: Option<u32>,
     /// The output to scan (`-` or nothing: standard input).
     #[arg(value_name = "FILE")]
@@ -456,15 +460,16 @@ pub struct ScanArgs {
 }
 
 impl ScanArgs {
-    /// The usage rule clap cannot state: FILE and --jsonl exclude each other.
-    /// (As a clap conflict, FILE's presence would also excuse the batch-only
-    /// flags from requiring --jsonl, and they would be ignored in silence.)
+    /// The usage rule clap cannot state: FILE and a batch (--jsonl,
+    /// --parquet) exclude each other. (As a clap conflict, FILE's presence
+    /// would also excuse the batch-only flags from requiring a batch, and
+    /// they would be ignored in silence.)
     pub fn check(&self) -> Result<(), clap::Error> {
-        if self.jsonl.is_some() && self.input.is_some() {
+        if (self.jsonl.is_some() || self.parquet.is_some()) && self.input.is_some() {
             use clap::CommandFactory;
             return Err(Cli::command().error(
                 clap::error::ErrorKind::ArgumentConflict,
-                "the argument '--jsonl <FILE>' cannot be used with '[FILE]': a batch reads its outputs from --jsonl",
+                "the argument '[FILE]' cannot be used with --jsonl or --parquet: a batch reads its outputs from there",
             ));
         }
         Ok(())

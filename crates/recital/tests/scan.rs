@@ -375,3 +375,17 @@ fn one_output_carries_the_decision_and_fail_on() {
     );
     assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
 }
+
+/// Without the `parquet` feature, `--parquet` says what is missing (with it,
+/// rows are read and judged: recital-filter's `batch.rs` tests that).
+#[test]
+#[cfg(not(feature = "parquet"))]
+fn parquet_without_its_feature_says_so() {
+    let t = tempfile::tempdir().unwrap();
+    let idx = index(t.path());
+    let o = recital().args(["scan", "--index", &idx, "--parquet", "outputs.parquet"]).output().unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("cargo feature `parquet`"));
+    let o = recital().args(["scan", "--index", &idx, "--parquet", "a", "--jsonl", "b"]).output().unwrap();
+    assert_eq!(o.status.code(), Some(2), "one batch at a time");
+}

@@ -37,9 +37,10 @@ pub fn run(a: ScanArgs) -> anyhow::Result<u8> {
     let jurisdiction =
         recital_filter::jurisdiction(a.jurisdiction.as_deref().unwrap_or(policy.default_jurisdiction()))?;
     let opts = scan_options(&a, &policy)?;
-    let worst = match &a.jsonl {
-        Some(path) => batch(&a, idx, policy, opts, jurisdiction, path)?,
-        None => single(&a, &idx, &policy, &opts, &jurisdiction)?,
+    let worst = if a.jsonl.is_some() || a.parquet.is_some() {
+        batch(&a, idx, policy, opts, jurisdiction)?
+    } else {
+        single(&a, &idx, &policy, &opts, &jurisdiction)?
     };
     Ok(exit_status(worst, a.fail_on))
 }
@@ -99,23 +100,15 @@ fn single(
     Ok(decision.action)
 }
 
-/// Many outputs from JSONL: one line each on stdout, a summary on stderr;
-/// the most severe decision's action.
+/// Many outputs (JSONL or Parquet): one line each on stdout, a summary on
+/// stderr; the most severe decision's action.
 fn batch(
     a: &ScanArgs,
     idx: Index,
     policy: Policy,
     opts: ScanOptions,
     jurisdiction: String,
-    path: &str,
 ) -> anyhow::Result<Action> {
-    let name = if path == "-" { "standard input" } else { path };
-    let reader: Box<dyn BufRead> = if path == "-" {
-        Box::new(std::io::stdin().lock())
-    } else {
-        let f = std::fs::File::open(path).with_context(|| format!("opening {path}"))?;
-        Box::new(std::io::BufReader::with_capacity(1 << 20, f))
-    };
     let mut bopts = BatchOptions::new(jurisdiction);
     if let Some(f) = &a.text_field {
         bopts.text_field = f.clone();
@@ -130,20 +123,49 @@ fn batch(
     }
     let judge = IndexJudge::new(Arc::new(idx), policy, opts);
     let mut out = output::JsonLines::stdout();
-    let summary = recital_filter::scan_jsonl(
-        &judge,
-        reader,
-        name,
-        &bopts,
-        |line| {
-            out.write(line)
-                .map_err(|e| recital_filter::FilterError::Input(format!("writing the results: {e}")))
-        },
-        |bad| output::skipped_line(name, bad),
-    )?;
+    let emit = |line: &recital_filter::BatchLine| {
+        out.write(line).map_err(|e| recital_filter::FilterError::Input(format!("writing the results: {e}")))
+    };
+    let summary = match (&a.jsonl, &a.parquet) {
+        (Some(path), _) => {
+            let name = if path == "-" { "standard input" } else { path };
+            let reader: Box<dyn BufRead> = if path == "-" {
+                Box::new(std::io::stdin().lock())
+            } else {
+                let f = std::fs::File::open(path).with_context(|| format!("opening {path}"))?;
+                Box::new(std::io::BufReader::with_capacity(1 << 20, f))
+            };
+            recital_filter::scan_jsonl(&judge, reader, name, &bopts, emit, |bad| {
+                output::skipped_line(name, bad)
+            })?
+        }
+        (None, Some(path)) => parquet(&judge, path, &bopts, emit)?,
+        (None, None) => unreachable!("batch() runs only with --jsonl or --parquet"),
+    };
     out.finish().context("writing the results")?;
     output::batch_summary(&summary);
     Ok(summary.worst)
+}
+
+#[cfg(feature = "parquet")]
+fn parquet(
+    judge: &IndexJudge,
+    path: &std::path::Path,
+    opts: &BatchOptions,
+    emit: impl FnMut(&recital_filter::BatchLine) -> Result<(), recital_filter::FilterError>,
+) -> anyhow::Result<recital_filter::BatchSummary> {
+    let name = path.display().to_string();
+    Ok(recital_filter::scan_parquet(judge, path, opts, emit, |bad| output::skipped_line(&name, bad))?)
+}
+
+#[cfg(not(feature = "parquet"))]
+fn parquet(
+    _: &IndexJudge,
+    _: &std::path::Path,
+    _: &BatchOptions,
+    _: impl FnMut(&recital_filter::BatchLine) -> Result<(), recital_filter::FilterError>,
+) -> anyhow::Result<recital_filter::BatchSummary> {
+    anyhow::bail!("--parquet: this recital was built without Parquet support (cargo feature `parquet`)")
 }
 
 /// Prints a report for a person: a summary line, each span with its sources,
