@@ -22,8 +22,9 @@ export RECITAL_TEST_GGUF
 export RAYON_NUM_THREADS="${RAYON_NUM_THREADS:-1}"
 
 # Local models (candle) are a cargo feature of the `recital` crate; the tests
-# of the audit need them, so the suite builds with it.
-features=(--features recital/candle)
+# of the audit need them, so the suite builds with it. So is Parquet input for
+# `recital scan --parquet` (its tests are in recital-filter's batch.rs).
+features=(--features recital/candle,recital/parquet)
 
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets "${features[@]}" --quiet -- -D warnings

@@ -25,6 +25,8 @@
 //! - What the filter is checked against is a [`Judge`]: a scanner over an
 //!   index snapshot, plus the notices in force. The service implements it
 //!   over its live corpus and registry; [`IndexJudge`] is the plain one.
+//! - Many outputs at once ([`batch`]): JSONL in, one judged line out per
+//!   output (`recital scan --jsonl`, the CI gate).
 //!
 //! ```no_run
 //! use std::sync::Arc;
@@ -44,6 +46,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod batch;
 mod channel;
 pub mod dialect;
 mod error;
@@ -55,6 +58,9 @@ pub mod report;
 mod stream;
 mod whole;
 
+#[cfg(feature = "parquet")]
+pub use batch::scan_parquet;
+pub use batch::{scan_jsonl, BadLine, BatchLine, BatchOptions, BatchSummary};
 pub use channel::{ChannelId, ChannelKind, Format};
 pub use error::FilterError;
 pub use guard::{Evaluator, Guard, Marker, Redaction, Step};

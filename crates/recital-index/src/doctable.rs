@@ -169,6 +169,11 @@ impl DocTable {
         self.string(self.field(doc, 3), self.field(doc, 4))
     }
 
+    /// The index of a document's rights record (cheap: no strings decoded).
+    pub fn rights_index(&self, doc: usize) -> u32 {
+        self.field(doc, 7)
+    }
+
     /// Everything about a document.
     pub fn get(&self, doc: usize) -> Result<DocInfo> {
         if doc >= self.n {

@@ -13,6 +13,7 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use crate::error::Result;
+use crate::license::{LicenseCount, LicenseTally};
 use crate::manifest::{Manifest, ShardEntry};
 use crate::rights::Rights;
 use crate::shard::Shard;
@@ -229,6 +230,10 @@ pub struct IndexStats {
     pub bytes_per_source_byte: f64,
     /// Disk bytes per token (both streams).
     pub bytes_per_token: f64,
+    /// Live documents per licence expression, most first.
+    pub licenses: Vec<LicenseCount>,
+    /// Live documents whose licence is `NOASSERTION`.
+    pub noassertion: u64,
     /// Shards.
     pub shards: Vec<ShardStats>,
 }
@@ -672,6 +677,7 @@ impl Index {
         let canon_tokens = sum(|s| s.canon_tokens);
         let source_bytes = sum(|s| s.source_bytes);
         let disk_bytes = sum(|s| s.disk_bytes);
+        let licenses = self.license_tally();
         IndexStats {
             index: self.dir.clone(),
             generation: self.manifest.generation,
@@ -685,8 +691,28 @@ impl Index {
             disk_bytes,
             bytes_per_source_byte: disk_bytes as f64 / source_bytes.max(1) as f64,
             bytes_per_token: disk_bytes as f64 / (text_tokens + canon_tokens).max(1) as f64,
+            licenses: licenses.counts(),
+            noassertion: licenses.noassertion(),
             shards,
         }
+    }
+
+    /// Live documents per licence: one pass over the document tables'
+    /// fixed-size records (no strings decoded), counted per rights record.
+    fn license_tally(&self) -> LicenseTally {
+        let mut tally = LicenseTally::default();
+        for s in &self.shards {
+            let mut per_record = vec![0u64; s.shard.rights.len()];
+            for doc in (0..s.shard.docs.len()).filter(|&d| s.is_live(d)) {
+                if let Some(n) = per_record.get_mut(s.shard.docs.rights_index(doc) as usize) {
+                    *n += 1;
+                }
+            }
+            for (rights, n) in s.shard.rights.iter().zip(per_record).filter(|(_, n)| *n > 0) {
+                tally.add(&rights.license, n);
+            }
+        }
+        tally
     }
 
     /// Verifies every checksum of every file (O(index size)).

@@ -6,6 +6,14 @@
 //! skip binary files (a NUL byte in the first 8 KiB) with a warning; invalid UTF-8
 //! is decoded lossily with a warning. Progress (bytes, rate, ETA) goes to stderr
 //! when it is a terminal.
+//!
+//! Rights problems are never silent: a licence a document declares (its
+//! `SPDX-License-Identifier:` line, a JSONL record's `license`) that is not
+//! SPDX is a warning naming the file (and line) with the nearest identifiers,
+//! and is stored as written (the policy classes it `unknown`, which is what
+//! it is); a sidecar rule that matched no document is a warning. Under
+//! [`IngestOptions::strict`] both are errors. The report counts documents
+//! per licence expression and how many are `NOASSERTION`.
 
 use std::cell::Cell;
 use std::io::{BufRead, BufReader, Read};
@@ -18,7 +26,11 @@ use recital_text::code::Lang;
 use crate::build::DocInput;
 use crate::doctable::DocMode;
 use crate::error::{IndexError, Result};
-use crate::rights::RightsRules;
+use crate::license::{self, LicenseCount, LicenseTally};
+use crate::rights::{RightsRules, UnmatchedRule};
+
+/// Invalid licences warned about one by one; the rest are counted.
+const LICENSE_WARNINGS: u64 = 10;
 
 /// How to decide between text and code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -45,6 +57,9 @@ pub struct IngestOptions {
     pub rights: RightsRules,
     /// Show progress bars.
     pub progress: bool,
+    /// Rights problems are errors: a sidecar rule that matches no document,
+    /// a document's own licence that is not SPDX.
+    pub strict: bool,
 }
 
 /// What ingestion saw.
@@ -60,6 +75,23 @@ pub struct IngestReport {
     pub lossy_utf8: u64,
     /// Code-mode files whose language is unknown (indexed as text).
     pub unknown_language: u64,
+    /// Documents per licence expression, most first.
+    pub licenses: Vec<LicenseCount>,
+    /// Documents whose licence is `NOASSERTION` (nothing is known).
+    pub noassertion: u64,
+    /// Documents whose own licence (SPDX line, JSONL field) is not SPDX.
+    pub invalid_licenses: u64,
+    /// Sidecar rules that matched no document.
+    pub unmatched_rules: Vec<UnmatchedRule>,
+    #[serde(skip)]
+    tally: LicenseTally,
+}
+
+impl IngestReport {
+    fn count(&mut self, rights: &crate::Rights) {
+        self.docs += 1;
+        self.tally.add(&rights.license, 1);
+    }
 }
 
 struct InputFile {
@@ -164,6 +196,15 @@ pub fn ingest(
         pb.set_position(done);
     }
     pb.finish_and_clear();
+    report.licenses = report.tally.counts();
+    report.noassertion = report.tally.noassertion();
+    check_rules(opts, &mut report)?;
+    if report.invalid_licenses > LICENSE_WARNINGS {
+        tracing::warn!(
+            "{} document(s) declare a licence that is not an SPDX expression",
+            report.invalid_licenses
+        );
+    }
     if report.skipped_binary > 0 {
         tracing::warn!("skipped {} binary file(s)", report.skipped_binary);
     }
@@ -177,6 +218,47 @@ pub fn ingest(
         );
     }
     Ok(report)
+}
+
+/// Reports the sidecar rules that matched nothing: warnings, or an error
+/// under `strict`.
+fn check_rules(opts: &IngestOptions, report: &mut IngestReport) -> Result<()> {
+    report.unmatched_rules = opts.rights.unmatched();
+    for u in &report.unmatched_rules {
+        tracing::warn!("{u}");
+    }
+    match report.unmatched_rules.as_slice() {
+        [] => Ok(()),
+        _ if !opts.strict => Ok(()),
+        [one] => Err(IndexError::Input(format!("{one} (--strict)"))),
+        [first, rest @ ..] => Err(IndexError::Input(format!(
+            "{first}, and {} more rule(s) matched none (--strict)",
+            rest.len()
+        ))),
+    }
+}
+
+/// The licence a document declares itself, checked: canonical when it is
+/// SPDX; as written, with a warning (an error under `strict`), when not.
+/// `at` names where it was declared.
+fn own_license(
+    declared: Option<&str>,
+    at: impl FnOnce() -> String,
+    opts: &IngestOptions,
+    report: &mut IngestReport,
+) -> Result<Option<String>> {
+    let Some(l) = declared else { return Ok(None) };
+    match license::check(l) {
+        Ok(canonical) => Ok(Some(canonical)),
+        Err(e) if opts.strict => Err(IndexError::Input(format!("{}: {e} (--strict)", at()))),
+        Err(e) => {
+            report.invalid_licenses += 1;
+            if report.invalid_licenses <= LICENSE_WARNINGS {
+                tracing::warn!("{}: {e}; stored as written", at());
+            }
+            Ok(Some(l.to_string()))
+        }
+    }
 }
 
 fn read_plain(
@@ -200,9 +282,10 @@ fn read_plain(
         }
     };
     let mode = mode_for(opts.mode, Lang::from_path(&f.path), report);
-    let spdx = recital_text::spdx::identifier(&text);
+    let declared = recital_text::spdx::identifier(&text);
+    let spdx = own_license(declared.as_deref(), || f.path.display().to_string(), opts, report)?;
     let rights = opts.rights.resolve(&f.rel, &[&f.rel], Some(&f.path), spdx.as_deref(), None);
-    report.docs += 1;
+    report.count(&rights);
     report.text_bytes += text.len() as u64;
     sink(&DocInput { id: &f.rel, path: Some(&f.rel), text: &text, mode, rights })
 }
@@ -280,12 +363,20 @@ fn read_jsonl(
             .and_then(Lang::from_name)
             .or_else(|| path.as_deref().and_then(|p| Lang::from_path(Path::new(p))));
         let mode = mode_for(opts.mode, lang, report);
-        let spdx = recital_text::spdx::identifier(text);
-        let record_license = str_field("license").or_else(|| str_field("spdx"));
+        let here = || format!("{}:{lineno}", f.path.display());
+        let declared = recital_text::spdx::identifier(text);
+        let spdx = own_license(declared.as_deref(), here, opts, report)?;
+        let declared = str_field("license").or_else(|| str_field("spdx"));
+        let record_license = own_license(declared, here, opts, report)?;
         let record_path = path.as_deref().unwrap_or(&id);
-        let rights =
-            opts.rights.resolve(&id, &[record_path, &f.rel], Some(&f.path), spdx.as_deref(), record_license);
-        report.docs += 1;
+        let rights = opts.rights.resolve(
+            &id,
+            &[record_path, &f.rel],
+            Some(&f.path),
+            spdx.as_deref(),
+            record_license.as_deref(),
+        );
+        report.count(&rights);
         report.text_bytes += text.len() as u64;
         sink(&DocInput { id: &id, path: path.as_deref(), text, mode, rights })?;
     }

@@ -30,7 +30,8 @@
 //! token, plus the compressed document store.
 //!
 //! ## Modules
-//! - [`ingest`]: directories, files and JSONL dumps in; documents with rights out.
+//! - [`ingest`]: directories, files and JSONL dumps in; documents with rights out;
+//!   [`rights`] the sidecar, [`license`] SPDX expressions checked and counted.
 //! - [`build`](mod@build): one shard from documents; [`pipeline`]: reading and tokenising
 //!   on worker threads; [`writer`]: build, add, remove, compact.
 //! - [`stream`], [`vocab`], [`doctable`], [`docstore`], [`file`](mod@file): the on-disk parts.
@@ -44,6 +45,7 @@ pub mod error;
 pub mod file;
 pub mod index;
 pub mod ingest;
+pub mod license;
 pub mod manifest;
 pub mod pipeline;
 pub mod progress;
@@ -59,6 +61,7 @@ pub use doctable::DocMode;
 pub use error::{IndexError, Result};
 pub use index::{CountResult, Hit, Index, IndexStats, LocateResult, Occurrence, Query};
 pub use ingest::{IngestOptions, ModeChoice};
-pub use rights::{Rights, RightsRules};
+pub use license::{LicenseCount, LicenseTally};
+pub use rights::{Rights, RightsRules, UnmatchedRule};
 pub use stream::Stream;
 pub use writer::{add, add_docs, build, compact, remove, BuildOptions};

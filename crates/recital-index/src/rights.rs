@@ -19,16 +19,23 @@
 //! Precedence for the licence: an `SPDX-License-Identifier:` line in the document
 //! itself (it is the author's own statement and the most specific), then the
 //! sidecar, then a `license` field of a JSONL record, else `NOASSERTION`.
+//!
+//! Nothing here fails silently. A sidecar licence that is not an SPDX
+//! expression is an error naming its line and the nearest identifiers
+//! ([`crate::license`]). Each rule counts the documents it matched, so that a
+//! rule that matched none (an absolute path, a typo in a glob: every
+//! document then quietly `NOASSERTION`) is reported after ingest
+//! ([`RightsRules::unmatched`]): a warning, an error under `--strict`.
 
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use globset::{Glob, GlobMatcher};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{IndexError, Result};
 
-/// The licence of a document about which nothing is known.
-pub const NOASSERTION: &str = "NOASSERTION";
+pub use crate::license::NOASSERTION;
 
 /// Rights of one document, as stored in the index.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -106,11 +113,47 @@ enum Selector {
     Path(GlobMatcher),
 }
 
+impl Selector {
+    fn describe(&self, record: &RuleRecord) -> String {
+        match (self, &record.path) {
+            (Selector::DocId(id), _) => format!("doc_id {id:?}"),
+            (Selector::Path(_), Some(p)) => format!("path {p:?}"),
+            (Selector::Path(g), None) => format!("path {:?}", g.glob().glob()),
+        }
+    }
+}
+
 struct Rule {
+    line: usize,
     selector: Selector,
     record: RuleRecord,
     tdm_opt_out: Option<bool>,
     jurisdictions: Option<Vec<String>>,
+    /// Documents matched so far (atomic: ingest runs on a reader thread
+    /// while the rules are shared).
+    hits: AtomicU64,
+}
+
+/// A sidecar rule that matched no document.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UnmatchedRule {
+    /// `FILE:LINE` of the rule.
+    pub at: String,
+    /// Its selector: `path "…"` or `doc_id "…"`.
+    pub rule: String,
+    /// Why it may have matched nothing, when that can be guessed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
+}
+
+impl std::fmt::Display for UnmatchedRule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: rights rule {} matched no document", self.at, self.rule)?;
+        if let Some(h) = &self.hint {
+            write!(f, " ({h})")?;
+        }
+        Ok(())
+    }
 }
 
 /// Parsed sidecar rules.
@@ -118,6 +161,7 @@ struct Rule {
 pub struct RightsRules {
     rules: Vec<Rule>,
     base: Option<std::path::PathBuf>,
+    file: String,
 }
 
 impl RightsRules {
@@ -189,15 +233,31 @@ impl RightsRules {
                     s.split([';', ',']).map(|x| x.trim().to_string()).filter(|x| !x.is_empty()).collect()
                 }
             });
+            let mut record = record;
             if let Some(l) = &record.license {
                 if l.trim().is_empty() {
                     return Err(at("empty license".into()));
                 }
+                record.license = Some(crate::license::check(l).map_err(|e| at(e.to_string()))?);
             }
-            rules.push(Rule { selector, record, tdm_opt_out, jurisdictions });
+            rules.push(Rule { line, selector, record, tdm_opt_out, jurisdictions, hits: AtomicU64::new(0) });
         }
         let base = path.canonicalize().ok().and_then(|p| p.parent().map(|d| d.to_owned()));
-        Ok(Self { rules, base })
+        Ok(Self { rules, base, file: path.display().to_string() })
+    }
+
+    /// The rules that have matched no document so far (call after ingest),
+    /// in file order.
+    pub fn unmatched(&self) -> Vec<UnmatchedRule> {
+        self.rules
+            .iter()
+            .filter(|r| r.hits.load(Ordering::Relaxed) == 0)
+            .map(|r| UnmatchedRule {
+                at: format!("{}:{}", self.file, r.line),
+                rule: r.selector.describe(&r.record),
+                hint: hint(r),
+            })
+            .collect()
     }
 
     /// Number of rules.
@@ -244,6 +304,7 @@ impl RightsRules {
             if !hit {
                 continue;
             }
+            rule.hits.fetch_add(1, Ordering::Relaxed);
             let rec = &rule.record;
             if let Some(v) = &rec.license {
                 r.license = v.clone();
@@ -269,6 +330,20 @@ impl RightsRules {
         }
         r
     }
+}
+
+/// A likely reason for a rule to match nothing.
+fn hint(rule: &Rule) -> Option<String> {
+    let p = rule.record.path.as_deref()?;
+    if p.starts_with('/') || p.as_bytes().get(1) == Some(&b':') {
+        return Some(
+            "paths are relative to the input root or to the sidecar's directory, not absolute".into(),
+        );
+    }
+    if p.starts_with("./") {
+        return Some("paths are matched without a leading \"./\"".into());
+    }
+    None
 }
 
 #[cfg(test)]
@@ -318,5 +393,39 @@ mod tests {
         std::fs::write(&bad, "{\"path\": \"*\", \"licence\": \"MIT\"}\n").unwrap();
         let e = RightsRules::load(&bad).err().unwrap().to_string();
         assert!(e.contains("bad.jsonl:1") && e.contains("licence"), "{e}");
+    }
+
+    #[test]
+    fn invalid_licences_name_the_line_and_the_nearest_ids() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("r.jsonl");
+        std::fs::write(&p, "{\"path\": \"**\", \"license\": \"mit\"}\n{\"path\": \"*.c\", \"license\": \"GPL 3 or whatever\"}\n")
+            .unwrap();
+        let e = RightsRules::load(&p).err().unwrap().to_string();
+        assert!(e.contains("r.jsonl:2") && e.contains("GPL-3.0-only or GPL-3.0-or-later"), "{e}");
+        std::fs::write(&p, "{\"path\": \"**\", \"license\": \"mit or apache-2.0\"}\n").unwrap();
+        let r = RightsRules::load(&p).unwrap().resolve("a", &["a"], None, None, None);
+        assert_eq!(r.license, "MIT OR Apache-2.0");
+    }
+
+    #[test]
+    fn rules_that_match_nothing_are_reported_with_a_hint() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("r.jsonl");
+        std::fs::write(
+            &p,
+            "{\"path\": \"/usr/share/common-licenses/GPL*\", \"license\": \"GPL-3.0-only\"}\n\
+             {\"path\": \"src/*.c\", \"license\": \"MIT\"}\n{\"doc_id\": \"gone\", \"holder\": \"X\"}\n",
+        )
+        .unwrap();
+        let rules = RightsRules::load(&p).unwrap();
+        assert_eq!(rules.unmatched().len(), 3);
+        rules.resolve("src/a.c", &["src/a.c"], None, None, None);
+        let u = rules.unmatched();
+        assert_eq!(u.len(), 2, "{u:?}");
+        assert!(u[0].at.ends_with("r.jsonl:1"), "{u:?}");
+        assert!(u[0].to_string().contains("not absolute"), "{}", u[0]);
+        assert_eq!(u[1].rule, "doc_id \"gone\"");
+        assert!(u[1].hint.is_none());
     }
 }

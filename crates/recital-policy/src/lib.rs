@@ -148,4 +148,4 @@ pub use apply::{apply, Annotation, Filtered};
 pub use decision::{nothing_notified, Action, Citation, Decision, Request, SpanDecision};
 pub use error::{PolicyError, Warning};
 pub use policy::{check, Policy, BUILTIN_DEFAULT_TOML};
-pub use spdx::LicenseClass;
+pub use spdx::{ClassCount, LicenseClass};

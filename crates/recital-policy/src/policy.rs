@@ -113,6 +113,12 @@ impl Policy {
         self.licenses.classify(license)
     }
 
+    /// Documents per licence class under this policy, from documents per
+    /// licence expression (an index's or a build's counts).
+    pub fn class_counts(&self, counts: &[recital_index::LicenseCount]) -> Vec<crate::spdx::ClassCount> {
+        crate::spdx::class_counts(&self.licenses, counts.iter().map(|c| (c.license.as_str(), c.docs)))
+    }
+
     /// Smallest span length, in normalised tokens, that can lead to an action
     /// other than allow: the lowest threshold of any rule whose action is not
     /// allow (its own `min_tokens`, else the lowest `min_tokens` of the

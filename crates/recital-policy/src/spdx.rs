@@ -161,6 +161,38 @@ impl Expr {
     }
 }
 
+/// Documents of one licence class (`index stats`, a build's report).
+#[derive(Serialize, Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ClassCount {
+    /// The class.
+    pub class: LicenseClass,
+    /// Documents in it.
+    pub docs: u64,
+}
+
+/// Documents per class under `table`, from documents per licence
+/// expression: most documents first, ties in [`LicenseClass::ALL`] order,
+/// empty classes left out. Grouping happens here, not in the index, because
+/// classes are the policy's: the index only knows expressions.
+pub fn class_counts<'a>(
+    table: &LicenseTable,
+    counts: impl IntoIterator<Item = (&'a str, u64)>,
+) -> Vec<ClassCount> {
+    let mut per = [0u64; LicenseClass::ALL.len()];
+    for (license, docs) in counts {
+        let class = table.classify(license);
+        per[LicenseClass::ALL.iter().position(|c| *c == class).expect("every class is listed")] += docs;
+    }
+    let mut v: Vec<ClassCount> = LicenseClass::ALL
+        .iter()
+        .zip(per)
+        .filter(|(_, docs)| *docs > 0)
+        .map(|(class, docs)| ClassCount { class: *class, docs })
+        .collect();
+    v.sort_by_key(|c| std::cmp::Reverse(c.docs));
+    v
+}
+
 /// Whether a licence string says that nothing is known (`NOASSERTION` or empty).
 pub fn is_noassertion(license: &str) -> bool {
     let t = license.trim();
@@ -479,5 +511,14 @@ mod tests {
         ranks.sort();
         ranks.dedup();
         assert_eq!(ranks.len(), 6, "the order is total");
+    }
+
+    #[test]
+    fn class_counts_group_expressions_most_first() {
+        let counts =
+            [("MIT", 3), ("GPL-2.0-only", 2), ("NOASSERTION", 4), ("MIT OR GPL-2.0-only", 1), ("x y", 1)];
+        let c = class_counts(&table(), counts);
+        let got: Vec<(&str, u64)> = c.iter().map(|c| (c.class.name(), c.docs)).collect();
+        assert_eq!(got, [("permissive", 4), ("noassertion", 4), ("copyleft", 2), ("unknown", 1)]);
     }
 }

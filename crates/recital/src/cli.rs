@@ -25,7 +25,9 @@ pub enum Command {
     Count(QueryArgs),
     /// List where a text occurs: documents, offsets, snippets, rights.
     Locate(LocateArgs),
-    /// Find the spans of a model output that copy indexed material, with sources.
+    /// Find the spans of a model output that copy indexed material, with sources, and the policy's decision;
+    /// or of many outputs (--jsonl), one JSON line each. Exit status: 0, or 3 when a decision reached
+    /// --fail-on; 1 error, 2 usage.
     Scan(ScanArgs),
     /// Filter a model output as the server and its proxy would: the text as it may be shown on stdout, the
     /// statement of reasons on stderr. Exit status: 0 shown (perhaps annotated or redacted), 3 the decision
@@ -235,6 +237,9 @@ pub struct StatsArgs {
     /// Print machine-readable JSON.
     #[arg(long)]
     pub json: bool,
+    /// Policy whose licence classes documents are counted in [default: the built-in "everywhere" preset].
+    #[arg(long, value_name = "FILE")]
+    pub policy: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -246,6 +251,13 @@ pub struct BuildArgs {
     /// Rights sidecar (JSONL or CSV): path glob or doc id → licence, holder, URL, opt-out, jurisdictions, category.
     #[arg(long, value_name = "FILE")]
     pub rights: Option<PathBuf>,
+    /// Rights problems are errors, not warnings: a sidecar rule that matches no document, a document's
+    /// own licence (SPDX line, JSONL field) that is not an SPDX expression.
+    #[arg(long)]
+    pub strict: bool,
+    /// Policy whose licence classes the report counts documents in [default: the built-in "everywhere" preset].
+    #[arg(long, value_name = "FILE")]
+    pub policy: Option<PathBuf>,
     /// Treat every file with a known language as code (others as text).
     #[arg(long, group = "mode")]
     pub code: bool,
@@ -413,7 +425,53 @@ pub struct ScanArgs {
     /// Language of fenced code blocks that name none.
     #[arg(long, value_name = "LANG")]
     pub fence_default: Option<String>,
+    /// Jurisdiction decided for (ISO 3166-1 alpha-2 code or a group of the policy) [default: the policy's].
+    #[arg(long, value_name = "J")]
+    pub jurisdiction: Option<String>,
+    /// Exit with status 3 when the decision on the output (on any output, with --jsonl) is at least this severe.
+    #[arg(long, value_name = "ACTION",
+          value_parser = clap::builder::PossibleValuesParser::new(["annotate", "redact", "block"])
+              .map(|s| recital_policy::Action::from_name(&s).expect("listed actions have names")))]
+    pub fail_on: Option<recital_policy::Action>,
+    /// Many outputs: a JSONL file (`-`: standard input), one object per line with a text and an id field;
+    /// writes one JSON line per output (schema recital.scan-batch/1) and a summary on stderr.
+    #[arg(long, value_name = "FILE", group = "batch", conflicts_with = "json")]
+    pub jsonl: Option<String>,
+    /// Many outputs from a Parquet file: a row per output, the text and id in top-level columns (string;
+    /// string or integer); written as --jsonl writes. Needs the `parquet` cargo feature.
+    #[arg(long, value_name = "FILE", group = "batch", conflicts_with = "json")]
+    pub parquet: Option<std::path::PathBuf>,
+    /// With --jsonl or --parquet: the field holding each output's text [default: text].
+    #[arg(long, value_name = "FIELD", requires = "batch")]
+    pub text_field: Option<String>,
+    /// With --jsonl or --parquet: the field holding each output's id, a string or a number [default: id].
+    #[arg(long, value_name = "FIELD", requires = "batch")]
+    pub id_field: Option<String>,
+    /// With --jsonl or --parquet: skip lines (rows) that are not a JSON object with a text field (each reported on stderr and
+    /// counted) instead of failing on the first.
+    #[arg(long, requires = "batch")]
+    pub skip_bad_lines: bool,
+    /// With --jsonl or --parquet: scanning threads [default: one per core].
+    #[arg(long, value_name = "N", requires = "batch", value_parser = clap::value_parser!(u32).range(1..=1024))]
+    pub threads: Option<u32>,
     /// The output to scan (`-` or nothing: standard input).
-    #[arg(value_name = "FILE", default_value = "-")]
-    pub input: String,
+    #[arg(value_name = "FILE")]
+    pub input: Option<String>,
+}
+
+impl ScanArgs {
+    /// The usage rule clap cannot state: FILE and a batch (--jsonl,
+    /// --parquet) exclude each other. (As a clap conflict, FILE's presence
+    /// would also excuse the batch-only flags from requiring a batch, and
+    /// they would be ignored in silence.)
+    pub fn check(&self) -> Result<(), clap::Error> {
+        if (self.jsonl.is_some() || self.parquet.is_some()) && self.input.is_some() {
+            use clap::CommandFactory;
+            return Err(Cli::command().error(
+                clap::error::ErrorKind::ArgumentConflict,
+                "the argument '[FILE]' cannot be used with --jsonl or --parquet: a batch reads its outputs from there",
+            ));
+        }
+        Ok(())
+    }
 }

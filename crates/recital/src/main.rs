@@ -2,8 +2,9 @@
 //!
 //! Each subcommand lives in its own module under `cmd/`; argument definitions are
 //! in `cli.rs`. Errors are reported in one place (here): one line on stderr,
-//! exit status 1 (2 for usage errors, from clap). `recital filter` has
-//! statuses of its own for its decision (3, 4: see `cmd/filter.rs`).
+//! exit status 1 (2 for usage errors, from clap). `recital filter` and
+//! `recital scan` have statuses of their own for their decisions (3, 4: see
+//! `cmd/filter.rs`).
 
 mod cli;
 mod cmd;

@@ -422,6 +422,10 @@ fn demo_runs_on_the_bundled_sample() {
     );
     let v: serde_json::Value = serde_json::from_str(&ok(&["demo", "--json"])).unwrap();
     assert_eq!(v["schema"], "recital.scan/1");
+    // The decision the text mode prints is in the JSON too.
+    let action = v["decision"]["action"].as_str().unwrap();
+    assert!(out.contains(&format!(": {action}\n")), "{out}");
+    assert_eq!(v["decision"]["spans"].as_array().unwrap().len(), v["spans"].as_array().unwrap().len());
     let spans = v["spans"].as_array().unwrap();
     let kind_of = |doc: &str| {
         spans
@@ -699,4 +703,120 @@ fn filter_bad_input_gets_one_line_errors() {
     assert!(e.contains("not UTF-8 (byte 3)"), "{e}");
     // A usage error is clap's: exit 2.
     assert_eq!(run(&["filter", "--index", idx, "--fail-on", "shred", &p("text.txt")]).status.code(), Some(2));
+}
+
+/// A corpus whose rights go wrong in each way that used to pass unnoticed:
+/// a sidecar rule with an absolute path (matches nothing), a file whose
+/// SPDX tag is not SPDX, a file nothing says anything about.
+fn rights_corpus(dir: &Path) -> (PathBuf, PathBuf) {
+    let c = dir.join("messy");
+    std::fs::create_dir_all(&c).unwrap();
+    std::fs::write(c.join("a.txt"), "Some prose under a permissive licence, for counting.\n").unwrap();
+    std::fs::write(c.join("b.c"), "// SPDX-License-Identifier: GPL 3\nint f(void) { return 1; }\n").unwrap();
+    std::fs::write(c.join("c.txt"), "Prose whose licence nobody stated.\n").unwrap();
+    let sidecar = dir.join("rights.jsonl");
+    std::fs::write(
+        &sidecar,
+        "{\"path\": \"/usr/share/common-licenses/GPL*\", \"license\": \"GPL-3.0-only\"}\n{\"path\": \"a.txt\", \"license\": \"mit\"}\n",
+    )
+    .unwrap();
+    (c, sidecar)
+}
+
+#[test]
+fn rights_problems_are_warnings_or_errors_never_silent() {
+    let t = tempfile::tempdir().unwrap();
+    let (c, sidecar) = rights_corpus(t.path());
+    let (c, sidecar) = (c.to_str().unwrap(), sidecar.to_str().unwrap());
+    let idx = t.path().join("idx");
+    let idx = idx.to_str().unwrap();
+    let o = run(&["index", "build", "--index", idx, "--rights", sidecar, c]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains(
+            "rights.jsonl:1: rights rule path \"/usr/share/common-licenses/GPL*\" matched no document"
+        ) && err.contains("not absolute"),
+        "{err}"
+    );
+    assert!(
+        err.contains("b.c: license \"GPL 3\" is not an SPDX expression")
+            && err.contains("did you mean GPL-3.0-only or GPL-3.0-or-later?"),
+        "{err}"
+    );
+    // The report counts documents per licence and per class.
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("NOASSERTION 1 of 3 documents"), "{out}");
+    assert!(out.contains("classes      permissive 1, noassertion 1, unknown 1 (policy "), "{out}");
+
+    // --strict: each is an error, naming where it is.
+    let strict = |sidecar: &str, into: &str| {
+        fails(&[
+            "index",
+            "build",
+            "--strict",
+            "--index",
+            &t.path().join(into).to_string_lossy(),
+            "--rights",
+            sidecar,
+            c,
+        ])
+    };
+    let e = strict(sidecar, "strict1");
+    assert!(e.contains("b.c: license \"GPL 3\"") && e.contains("--strict"), "{e}");
+    std::fs::write(Path::new(c).join("b.c"), "// SPDX-License-Identifier: GPL-3.0-or-later\nint f(void);\n")
+        .unwrap();
+    let e = strict(sidecar, "strict2");
+    assert!(e.contains("rights.jsonl:1: rights rule path") && e.contains("matched no document"), "{e}");
+    assert!(!t.path().join("strict2").join("manifest.json").exists(), "nothing is committed");
+
+    // An invalid licence in the sidecar is an error naming its line, always.
+    let bad = t.path().join("bad.jsonl");
+    std::fs::write(
+        &bad,
+        "{\"path\": \"*\", \"license\": \"MIT\"}\n{\"path\": \"b.c\", \"license\": \"GPL 3 or whatever\"}\n",
+    )
+    .unwrap();
+    let e = fails(&[
+        "index",
+        "build",
+        "--index",
+        &t.path().join("bad").to_string_lossy(),
+        "--rights",
+        bad.to_str().unwrap(),
+        c,
+    ]);
+    assert!(e.contains("bad.jsonl:2: license \"GPL 3 or whatever\" is not an SPDX expression"), "{e}");
+    assert!(e.contains("did you mean GPL-3.0-only or GPL-3.0-or-later?"), "{e}");
+
+    // `index stats`, human and JSON, and the build's JSON report.
+    let s = json(&["index", "stats", "--index", idx, "--json"]);
+    assert_eq!(s["noassertion"], 1, "{s}");
+    let licenses: Vec<(&str, u64)> = s["licenses"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| (l["license"].as_str().unwrap(), l["docs"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(licenses, [("GPL 3", 1), ("MIT", 1), ("NOASSERTION", 1)], "stored canonical (mit → MIT)");
+    assert_eq!(s["license_classes"][0], serde_json::json!({"class": "permissive", "docs": 1}));
+    assert!(s["policy"].as_str().unwrap().starts_with("everywhere"), "{s}");
+    let human = ok(&["index", "stats", "--index", idx]);
+    assert!(
+        human.contains("licences     GPL 3 1, MIT 1, NOASSERTION 1; NOASSERTION 1 of 3 documents"),
+        "{human}"
+    );
+    let r = json(&[
+        "index",
+        "build",
+        "--json",
+        "--index",
+        &t.path().join("j").to_string_lossy(),
+        "--rights",
+        sidecar,
+        c,
+    ]);
+    assert_eq!(r["ingest"]["noassertion"], 1, "{r}");
+    assert_eq!(r["ingest"]["unmatched_rules"][0]["rule"], "path \"/usr/share/common-licenses/GPL*\"");
+    assert_eq!(r["license_classes"].as_array().unwrap().len(), 3, "{r}");
 }

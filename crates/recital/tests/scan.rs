@@ -1,4 +1,7 @@
-//! `recital scan` through the real binary: offsets, sources, context, and bad input.
+//! `recital scan` through the real binary: offsets, sources, context, bad
+//! input, the decision, and the batch path (`--jsonl`) that gates CI.
+
+mod support;
 
 use std::io::Write;
 use std::path::Path;
@@ -212,4 +215,177 @@ fn ten_megabyte_output() {
         let (b0, b1) = (s["byte_start"].as_u64().unwrap() as usize, s["byte_end"].as_u64().unwrap() as usize);
         assert!(out[b0..b1].starts_with("Call me Ishmael"));
     }
+}
+
+/// `recital scan --jsonl` with `outputs` written to a file; the output.
+fn batch(dir: &Path, idx: &Path, outputs: &str, args: &[&str]) -> Output {
+    let f = dir.join("outputs.jsonl");
+    std::fs::write(&f, outputs).unwrap();
+    recital()
+        .args(["scan", "--index", idx.to_str().unwrap(), "--jsonl", f.to_str().unwrap()])
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn lines(o: &Output) -> Vec<serde_json::Value> {
+    String::from_utf8_lossy(&o.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+}
+
+/// A policy that blocks what the built-in one redacts (proprietary copies).
+fn blocking_policy(dir: &Path) -> String {
+    let everywhere =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../policies/everywhere.toml"))
+            .unwrap();
+    let p = dir.join("blocking.toml");
+    std::fs::write(&p, everywhere.replacen("action = \"redact\"", "action = \"block\"", 1)).unwrap();
+    p.to_str().unwrap().to_string()
+}
+
+#[test]
+fn batch_jsonl_with_a_policy_gates_a_ci_job() {
+    let t = tempfile::tempdir().unwrap();
+    let idx = support::build_index(t.path());
+    let novel = support::quote(&support::prose(1, 3000), 100, 180); // proprietary
+    let manual = support::quote(&support::prose(3, 2000), 200, 280); // MIT: cited
+    let outputs = [
+        serde_json::json!({"id": "clean", "text": "Nothing in this answer is copied from anywhere at all."})
+            .to_string(),
+        serde_json::json!({"id": 2, "text": format!("As the manual says: {manual}")}).to_string(),
+        String::new(),
+        serde_json::json!({"id": "leak", "text": format!("Here it is: {novel}"), "model": "m"}).to_string(),
+    ]
+    .join("\n");
+    let policy = blocking_policy(t.path());
+    // The gate: a blocked output fails the job with exit 3, and every output still gets its line.
+    let o = batch(t.path(), &idx, &outputs, &["--policy", &policy, "--fail-on", "block"]);
+    assert_eq!(o.status.code(), Some(3), "{}", String::from_utf8_lossy(&o.stderr));
+    let v = lines(&o);
+    assert_eq!(v.len(), 3);
+    let got: Vec<(u64, &serde_json::Value, &str)> =
+        v.iter().map(|l| (l["line"].as_u64().unwrap(), &l["id"], l["action"].as_str().unwrap())).collect();
+    assert_eq!(
+        got,
+        [
+            (1, &serde_json::json!("clean"), "allow"),
+            (2, &serde_json::json!(2), "annotate"),
+            (4, &serde_json::json!("leak"), "block")
+        ]
+    );
+    for l in &v {
+        assert_eq!(l["schema"], "recital.scan-batch/1");
+        assert_eq!(l["decision"]["action"], l["action"]);
+        assert!(l["decision"]["statement"].is_string() && l["decision"]["policy"].is_string(), "{l}");
+    }
+    let leak = &v[2];
+    let text = format!("Here it is: {novel}");
+    let span = &leak["spans"][0];
+    let (b0, b1) =
+        (span["byte_start"].as_u64().unwrap() as usize, span["byte_end"].as_u64().unwrap() as usize);
+    assert!(novel.contains(&text[b0..b1]) && b1 - b0 > novel.len() / 2, "offsets are into the text field");
+    assert_eq!(span["sources"][0]["doc_id"], "novel.txt");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("3 output(s)") && err.contains("1 allow, 1 annotate, 0 redact, 1 block; worst block"),
+        "{err}"
+    );
+
+    // Under the built-in policy the leak is redacted: below a block gate, at a redact gate.
+    let o = batch(t.path(), &idx, &outputs, &["--fail-on", "block"]);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(lines(&o)[2]["action"], "redact");
+    let o = batch(t.path(), &idx, &outputs, &["--fail-on", "redact", "--threads", "1"]);
+    assert_eq!(o.status.code(), Some(3));
+    // No gate: a report, exit 0 whatever it found.
+    let o = batch(t.path(), &idx, &outputs, &["--policy", &policy]);
+    assert_eq!(o.status.code(), Some(0));
+    // Standard input, and other field names.
+    let renamed = serde_json::json!({"uid": "x", "completion": format!("Quote: {novel}")}).to_string();
+    let o = run_stdin(
+        &[
+            "scan",
+            "--index",
+            idx.to_str().unwrap(),
+            "--jsonl",
+            "-",
+            "--text-field",
+            "completion",
+            "--id-field",
+            "uid",
+            "--fail-on",
+            "redact",
+        ],
+        renamed.as_bytes(),
+    );
+    assert_eq!(o.status.code(), Some(3), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(lines(&o)[0]["id"], "x");
+}
+
+#[test]
+fn batch_bad_lines_fail_by_line_or_are_skipped_out_loud() {
+    let t = tempfile::tempdir().unwrap();
+    let idx = support::build_index(t.path());
+    let outputs = "{\"id\": 1, \"text\": \"fine\"}\nnot json\n{\"id\": 3}\n{\"text\": 5}\n{\"text\": \"a\\u0000\\u0001\\u0002\\u0003\"}\n";
+    let o = batch(t.path(), &idx, outputs, &[]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("outputs.jsonl:2: not JSON"), "{err}");
+    let o = batch(t.path(), &idx, outputs, &["--skip-bad-lines"]);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(lines(&o).len(), 1);
+    let err = String::from_utf8_lossy(&o.stderr);
+    for want in [
+        ":2: skipped: not JSON",
+        ":3: skipped: no field \"text\"",
+        ":4: skipped: field \"text\" is not a string",
+        ":5: skipped: the text looks binary",
+        "4 bad line(s) skipped",
+    ] {
+        assert!(err.contains(want), "{want}: {err}");
+    }
+    // Usage errors: batch flags without --jsonl, --jsonl with a FILE or --json.
+    let idx = idx.to_str().unwrap();
+    for args in [
+        &["scan", "--index", idx, "--text-field", "t", "-"][..],
+        &["scan", "--index", idx, "--jsonl", "a", "b"],
+        &["scan", "--index", idx, "--jsonl", "a", "--json"],
+    ] {
+        assert_eq!(recital().args(args).output().unwrap().status.code(), Some(2), "{args:?}");
+    }
+}
+
+#[test]
+fn one_output_carries_the_decision_and_fail_on() {
+    let t = tempfile::tempdir().unwrap();
+    let idx = support::build_index(t.path());
+    let idx = idx.to_str().unwrap();
+    let text = format!("Here it is: {}", support::quote(&support::prose(1, 3000), 100, 180));
+    let v = json(&run_stdin(&["scan", "--index", idx, "--json", "-"], text.as_bytes()));
+    assert_eq!(v["schema"], "recital.scan/1");
+    assert_eq!(v["decision"]["action"], "redact", "{v}");
+    assert_eq!(v["decision"]["spans"].as_array().unwrap().len(), v["spans"].as_array().unwrap().len());
+    let o = run_stdin(&["scan", "--index", idx, "-"], text.as_bytes());
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("\npolicy everywhere") && out.contains(": redact\n"), "{out}");
+    let o = run_stdin(&["scan", "--index", idx, "--fail-on", "redact", "-"], text.as_bytes());
+    assert_eq!(o.status.code(), Some(3));
+    let o = run_stdin(
+        &["scan", "--index", idx, "--fail-on", "block", "--jurisdiction", "US", "-"],
+        text.as_bytes(),
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
+/// Without the `parquet` feature, `--parquet` says what is missing (with it,
+/// rows are read and judged: recital-filter's `batch.rs` tests that).
+#[test]
+#[cfg(not(feature = "parquet"))]
+fn parquet_without_its_feature_says_so() {
+    let t = tempfile::tempdir().unwrap();
+    let idx = index(t.path());
+    let o = recital().args(["scan", "--index", &idx, "--parquet", "outputs.parquet"]).output().unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("cargo feature `parquet`"));
+    let o = recital().args(["scan", "--index", &idx, "--parquet", "a", "--jsonl", "b"]).output().unwrap();
+    assert_eq!(o.status.code(), Some(2), "one batch at a time");
 }

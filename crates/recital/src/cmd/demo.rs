@@ -10,7 +10,7 @@ use anyhow::Context;
 use recital_index::{BuildOptions, Index, IngestOptions, RightsRules};
 
 use crate::cli::DemoArgs;
-use crate::output::print_json;
+use crate::output::{self, print_json, WithDecision};
 
 /// Where the bundled sample corpus is: next to the sources, or under the current directory.
 fn sample_dir() -> anyhow::Result<PathBuf> {
@@ -67,8 +67,10 @@ pub fn run(a: DemoArgs) -> anyhow::Result<()> {
     let t0 = std::time::Instant::now();
     let report = recital_detect::scan(&idx, &input, &policy.scan_options())?;
     let elapsed = t0.elapsed();
+    let d =
+        policy.decide(&report, &recital_policy::Request::from_jurisdiction(policy.default_jurisdiction()));
     if a.json {
-        return print_json(&report);
+        return print_json(&WithDecision { report: &report, decision: &d });
     }
     let stats = idx.stats();
     println!(
@@ -79,9 +81,7 @@ pub fn run(a: DemoArgs) -> anyhow::Result<()> {
     );
     println!("scanning {} (a model output that quotes in capitals with invisible characters and homoglyphs,\nparaphrases with edits, and renames a function's variables):\n", output_path.display());
     super::scan::print_report(&report, elapsed);
-    let d =
-        policy.decide(&report, &recital_policy::Request::from_jurisdiction(policy.default_jurisdiction()));
-    println!("\npolicy {}: {}\n  {}", policy.label(), d.action.name(), d.statement);
+    output::decision(&d);
     println!(
         "\n(serve this as an API and OpenAI-compatible proxy: recital serve --index DIR [--upstream URL])"
     );

@@ -3,8 +3,9 @@
 use anyhow::Context;
 use recital_index::{BuildOptions, Index, IngestOptions, ModeChoice, RightsRules};
 
+use super::input;
 use crate::cli::{BuildArgs, IndexOnly, RemoveArgs, StatsArgs};
-use crate::output::{bytes, print_json};
+use crate::output::{self, bytes, print_json};
 
 fn ingest_options(a: &BuildArgs) -> anyhow::Result<IngestOptions> {
     let rights = match &a.rights {
@@ -24,6 +25,7 @@ fn ingest_options(a: &BuildArgs) -> anyhow::Result<IngestOptions> {
         id_field: Some(a.id_field.clone()),
         rights,
         progress: !a.json,
+        strict: a.strict,
     })
 }
 
@@ -32,14 +34,20 @@ pub fn build(a: BuildArgs, add: bool) -> anyhow::Result<()> {
         anyhow::bail!("--shard-tokens must be at least 1");
     }
     let opts = ingest_options(&a)?;
+    let policy = input::policy(a.policy.as_deref())?;
     let bopts = BuildOptions { shard_tokens: a.shard_tokens, ..Default::default() };
     let report = if add {
         recital_index::add(&a.index, &a.inputs, &opts, &bopts)?
     } else {
         recital_index::build(&a.index, &a.inputs, &opts, &bopts)?
     };
+    let classes = policy.class_counts(&report.ingest.licenses);
     if a.json {
-        return print_json(&report);
+        return print_json(&output::WithClasses {
+            report: &report,
+            license_classes: classes,
+            policy: policy.label(),
+        });
     }
     let docs: u64 = report.shards.iter().map(|s| s.docs).sum();
     let toks: u64 = report.shards.iter().map(|s| s.text_tokens).sum();
@@ -60,6 +68,8 @@ pub fn build(a: BuildArgs, add: bool) -> anyhow::Result<()> {
     if report.ingest.skipped_binary > 0 {
         println!("skipped {} binary file(s)", report.ingest.skipped_binary);
     }
+    let i = &report.ingest;
+    output::licenses(&i.licenses, i.noassertion, &classes, &policy.label());
     Ok(())
 }
 
@@ -92,9 +102,15 @@ pub fn compact(a: IndexOnly) -> anyhow::Result<()> {
 
 pub fn stats(a: StatsArgs) -> anyhow::Result<()> {
     let idx = Index::open(&a.index)?;
+    let policy = input::policy(a.policy.as_deref())?;
     let s = idx.stats();
+    let classes = policy.class_counts(&s.licenses);
     if a.json {
-        return print_json(&s);
+        return print_json(&output::WithClasses {
+            report: &s,
+            license_classes: classes,
+            policy: policy.label(),
+        });
     }
     println!("index        {}", s.index.display());
     println!(
@@ -110,6 +126,7 @@ pub fn stats(a: StatsArgs) -> anyhow::Result<()> {
         s.bytes_per_source_byte,
         s.bytes_per_token
     );
+    output::licenses(&s.licenses, s.noassertion, &classes, &policy.label());
     println!(
         "{:<14} {:>6} {:>9} {:>8} {:>12} {:>12} {:>10}",
         "shard", "kind", "docs", "removed", "text tok", "code tok", "disk"

@@ -13,7 +13,7 @@ mod serve;
 use crate::cli::{Command, IndexCommand, ModelCommand, PolicyCommand};
 
 /// Runs a parsed command; its exit status (0 unless the command has
-/// statuses of its own: `filter`).
+/// statuses of its own: `filter`, `scan`).
 pub fn run(cmd: Command) -> anyhow::Result<u8> {
     let done = match cmd {
         Command::Index(c) => match c {
@@ -26,7 +26,7 @@ pub fn run(cmd: Command) -> anyhow::Result<u8> {
         },
         Command::Count(a) => query::count(a),
         Command::Locate(a) => query::locate(a),
-        Command::Scan(a) => scan::run(a),
+        Command::Scan(a) => return scan::run(a),
         Command::Filter(a) => return filter::run(a),
         Command::Demo(a) => demo::run(a),
         Command::Serve(a) => serve::run(a),
