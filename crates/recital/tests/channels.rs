@@ -12,7 +12,7 @@ use std::process::{Command, Stdio};
 
 use serde_json::{json, Value};
 use support::raw_upstream::{RawUpstream, Reply};
-use support::{build_index, client, prose, quote, shares_words, Server};
+use support::{all_strings, build_index, client, prose, quote, shares_words, Server};
 
 const SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/python/channels_client.py");
 const CLEAN: &str =
@@ -99,24 +99,6 @@ fn completion_reply(q: &str) -> Reply {
     events.push(json!({"id": "t1", "object": "text_completion", "created": 1, "model": "m",
         "choices": [{"index": 0, "text": "", "finish_reason": "stop", "logprobs": null}]}));
     Reply { whole, events }
-}
-
-/// Every string anywhere in `v`, joined.
-fn all_strings(v: &Value) -> String {
-    fn walk(v: &Value, out: &mut Vec<String>) {
-        match v {
-            Value::String(s) => out.push(s.clone()),
-            Value::Array(a) => a.iter().for_each(|x| walk(x, out)),
-            Value::Object(o) => o.iter().for_each(|(k, x)| {
-                out.push(k.clone());
-                walk(x, out)
-            }),
-            _ => {}
-        }
-    }
-    let mut out = Vec::new();
-    walk(v, &mut out);
-    out.join(" ")
 }
 
 /// The streamed field `pick` of choice `idx`, reassembled.

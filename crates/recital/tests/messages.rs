@@ -14,7 +14,7 @@ use std::process::{Command, Stdio};
 
 use serde_json::{json, Value};
 use support::raw_upstream::{RawUpstream, Reply};
-use support::{build_index, client, prose, quote, shares_words, Server};
+use support::{all_strings, build_index, client, prose, quote, shares_words, Server};
 
 const SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/python/messages_client.py");
 const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
@@ -120,24 +120,6 @@ fn quoting_everywhere(q: &str) -> Vec<Block> {
         Block::Tool(tool_input(q)),
         Block::Text(format!("Sure: {q}")),
     ]
-}
-
-/// Every string anywhere in `v`, joined.
-fn all_strings(v: &Value) -> String {
-    fn walk(v: &Value, out: &mut Vec<String>) {
-        match v {
-            Value::String(s) => out.push(s.clone()),
-            Value::Array(a) => a.iter().for_each(|x| walk(x, out)),
-            Value::Object(o) => o.iter().for_each(|(k, x)| {
-                out.push(k.clone());
-                walk(x, out)
-            }),
-            _ => {}
-        }
-    }
-    let mut out = Vec::new();
-    walk(v, &mut out);
-    out.join(" ")
 }
 
 /// Whether an object anywhere in `v` has the key `key`.

@@ -271,3 +271,23 @@ pub fn shares_words(hay: &str, needle: &str, n: usize) -> Option<String> {
     let w = norm(needle);
     w.windows(n).map(|x| x.join(" ")).find(|x| h.contains(x.as_str()))
 }
+
+/// Every string anywhere in `v` (object keys included), joined: what a
+/// client could show, to look for a copy in.
+pub fn all_strings(v: &serde_json::Value) -> String {
+    use serde_json::Value;
+    fn walk(v: &Value, out: &mut Vec<String>) {
+        match v {
+            Value::String(s) => out.push(s.clone()),
+            Value::Array(a) => a.iter().for_each(|x| walk(x, out)),
+            Value::Object(o) => o.iter().for_each(|(k, x)| {
+                out.push(k.clone());
+                walk(x, out)
+            }),
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    walk(v, &mut out);
+    out.join(" ")
+}
