@@ -21,16 +21,47 @@ enum FenceLang {
     Other,
 }
 
-/// Byte ranges of code and their languages. `whole` treats the entire text as
-/// code in that language when it has no fenced blocks.
+/// Byte ranges of code and their languages: fenced blocks, then bare code
+/// between them. `whole` treats the entire text as code in that language when
+/// it has no fenced blocks.
 pub fn regions(text: &str, whole: Option<Lang>, fence_default: Option<Lang>) -> Vec<(Range<usize>, Lang)> {
+    let blocks = fenced_blocks(text, fence_default);
+    if blocks.is_empty() && !text.is_empty() {
+        if let Some(l) = whole.or_else(|| guess_lang(text)) {
+            return vec![(0..text.len(), l)];
+        }
+    }
+    let mut out = Vec::new();
+    let mut gap = 0;
+    for b in &blocks {
+        out.extend(bare_regions(text, gap..b.whole.start));
+        if let (Some(l), false) = (b.lang, b.body.is_empty()) {
+            out.push((b.body.clone(), l));
+        }
+        gap = b.whole.end;
+    }
+    out.extend(bare_regions(text, gap..text.len()));
+    out.sort_by_key(|(r, _)| r.start);
+    out
+}
+
+/// A fenced block: its body, the whole block with its fence lines, and its
+/// language (`None` for a language the lexer does not know).
+struct Block {
+    body: Range<usize>,
+    whole: Range<usize>,
+    lang: Option<Lang>,
+}
+
+fn fenced_blocks(text: &str, fence_default: Option<Lang>) -> Vec<Block> {
     let resolve = |fl: FenceLang, body: &str| match fl {
         FenceLang::Known(l) => Some(l),
         FenceLang::Guess => fence_default.or_else(|| guess_lang(body)),
         FenceLang::Other => None,
     };
     let mut out = Vec::new();
-    let mut open: Option<(String, usize, FenceLang)> = None;
+    // (fence, block start, body start, language)
+    let mut open: Option<(String, usize, usize, FenceLang)> = None;
     let mut pos = 0usize;
     for line in text.split_inclusive('\n') {
         let start = pos;
@@ -51,33 +82,168 @@ pub fn regions(text: &str, whole: Option<Lang>, fence_default: Option<Lang>) -> 
                     None if word.is_empty() => FenceLang::Guess,
                     None => FenceLang::Other,
                 };
-                open = Some((fence, pos, fl));
+                open = Some((fence, start, pos, fl));
             }
-            Some((f, body_start, fl))
+            Some((f, block_start, body_start, fl))
                 if is_fence && fence.starts_with(f.as_str()) && trimmed[fence.len()..].trim().is_empty() =>
             {
                 let body = *body_start..start;
-                if let Some(l) = resolve(*fl, &text[body.clone()]) {
-                    if !body.is_empty() {
-                        out.push((body, l));
-                    }
-                }
+                let lang = resolve(*fl, &text[body.clone()]);
+                out.push(Block { body, whole: *block_start..pos, lang });
                 open = None;
             }
             _ => {}
         }
     }
-    if let Some((_, body_start, fl)) = open {
-        if let (Some(l), true) = (resolve(fl, &text[body_start..]), text.len() > body_start) {
-            out.push((body_start..text.len(), l));
-        }
-    }
-    if out.is_empty() && !text.is_empty() {
-        if let Some(l) = whole.or_else(|| guess_lang(text)) {
-            out.push((0..text.len(), l));
-        }
+    if let Some((_, block_start, body_start, fl)) = open {
+        let lang = resolve(fl, &text[body_start..]);
+        out.push(Block { body: body_start..text.len(), whole: block_start..text.len(), lang });
     }
     out
+}
+
+/// How a line of unfenced text reads.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum LineKind {
+    Blank,
+    /// Plainly code: a statement, a brace, a preprocessor line, a header.
+    Code,
+    /// Either: comments, signatures, continuation lines, short labels.
+    Soft,
+    /// A sentence or a line of a paragraph.
+    Prose,
+}
+
+/// Marks that prose almost never has: operators, brackets, calls
+/// (`name(`), member access and snake_case names. Parentheses after a space
+/// and semicolons are left out, since sentences use them.
+fn code_marks(t: &str) -> usize {
+    let mut n = 0;
+    let mut prev = ' ';
+    for c in t.chars() {
+        n += match c {
+            '{' | '}' | '[' | ']' | '=' | '<' | '>' | '&' | '|' | '*' | '+' | '%' | '^' | '~' => 1,
+            '(' | '_' if prev.is_alphanumeric() || prev == '_' => 1,
+            _ => 0,
+        };
+        prev = c;
+    }
+    n
+}
+
+fn line_kind(line: &str) -> LineKind {
+    let t = line.trim();
+    if t.is_empty() {
+        return LineKind::Blank;
+    }
+    let indented = line.starts_with(['\t', ' ']) && line.len() - line.trim_start().len() >= 2;
+    let words = t
+        .split_whitespace()
+        .filter(|w| w.chars().all(|c| c.is_alphabetic() || "'’,.:;?!\"".contains(c)))
+        .count();
+    let dense = code_marks(t) * 100 >= t.chars().count() * 3;
+    let first = t.split(|c: char| !c.is_alphanumeric() && c != '_' && c != '#').next().unwrap_or("");
+    if ["#include", "#define", "#if", "#ifdef", "#ifndef", "#endif", "#else", "#elif", "#undef", "#pragma"]
+        .contains(&first)
+    {
+        return LineKind::Code;
+    }
+    if t.starts_with("//") || t.starts_with("/*") || t.starts_with("*/") || t.starts_with("* ") || t == "*" {
+        return LineKind::Soft;
+    }
+    if t.starts_with('}') || t.ends_with('{') {
+        return LineKind::Code;
+    }
+    let jump = ["return", "break", "continue", "goto"].contains(&first);
+    if t.ends_with(';') && (dense || jump || !t.contains(' ')) {
+        return LineKind::Code;
+    }
+    if t.ends_with(':') && python_header(t) {
+        return LineKind::Code;
+    }
+    if (first == "return" || first == "import" || first == "from") && words <= 5 && (dense || t.contains('.'))
+    {
+        return LineKind::Code;
+    }
+    // A short sentence or label ("Then, bare:", "That is all.") is prose too.
+    let sentence = words >= 2 && t.ends_with([':', '.', '?', '!']);
+    match ((words >= 4 || sentence) && !dense, indented) {
+        // Inside a function, an indented line of words is a wrapped string
+        // or comment more often than a paragraph.
+        (true, true) => LineKind::Soft,
+        (true, false) => LineKind::Prose,
+        (false, true) => LineKind::Code,
+        (false, false) => LineKind::Soft,
+    }
+}
+
+/// `if x:`, `def f(a):`, `else:`: a Python block header, not a sentence
+/// ending in a colon.
+fn python_header(t: &str) -> bool {
+    const KW: &[&str] =
+        &["def", "class", "if", "elif", "else", "for", "while", "try", "except", "finally", "with", "async"];
+    let first = t.split(|c: char| !c.is_alphanumeric() && c != '_').next().unwrap_or("");
+    KW.contains(&first) && (t.contains('(') || t.split_whitespace().count() <= 6)
+}
+
+/// Runs of code-shaped lines in `text[range]`, each with a guessed language:
+/// at least three plain code lines and no line of prose inside. Prose around
+/// code breaks a run; comments, signatures and blank lines do not.
+fn bare_regions(text: &str, range: Range<usize>) -> Vec<(Range<usize>, Lang)> {
+    let mut out = Vec::new();
+    // (first code/soft line start, last code/soft line end, code lines)
+    let mut run: Option<(usize, usize, usize)> = None;
+    let mut pos = range.start;
+    let close = |run: Option<(usize, usize, usize)>, out: &mut Vec<(Range<usize>, Lang)>| {
+        if let Some((a, b, code)) = run {
+            if code >= 3 {
+                if let Some(l) = region_lang(&text[a..b]) {
+                    out.push((a..b, l));
+                }
+            }
+        }
+    };
+    for line in text[range.clone()].split_inclusive('\n') {
+        let start = pos;
+        pos += line.len();
+        let end = start + line.trim_end().len();
+        match line_kind(line) {
+            LineKind::Blank => {}
+            LineKind::Prose => close(run.take(), &mut out),
+            kind => {
+                let code = usize::from(kind == LineKind::Code);
+                run = Some(match run {
+                    Some((a, _, c)) => (a, end, c + code),
+                    None => (start + (line.len() - line.trim_start().len()), end, code),
+                });
+            }
+        }
+    }
+    close(run, &mut out);
+    out
+}
+
+/// The language of a region already known to be code: the clearest markers,
+/// else C for brace-and-semicolon code (the C family lexes alike, and C's
+/// keywords are the common core) and Python for colon-and-indent code.
+fn region_lang(region: &str) -> Option<Lang> {
+    if let Some(l) = guess_lang(region) {
+        return Some(l);
+    }
+    let mut sorted = marker_scores(region).to_vec();
+    sorted.sort_by_key(|s| std::cmp::Reverse(s.1));
+    if sorted[0].1 >= 2 && sorted[0].1 > sorted[1].1 {
+        return Some(sorted[0].0);
+    }
+    let braces = region.matches(['{', '}', ';']).count();
+    let headers = region.lines().filter(|l| l.trim_end().ends_with(':') && python_header(l.trim())).count();
+    if braces >= 3 {
+        Some(Lang::C)
+    } else if headers >= 1 {
+        Some(Lang::Python)
+    } else {
+        None
+    }
 }
 
 /// The language of `text` if it plainly looks like code: at least three
@@ -98,8 +264,17 @@ pub fn guess_lang(text: &str) -> Option<Lang> {
     if code_like < 3 || code_like * 10 < lines.len() * 4 {
         return None;
     }
+    let scores = marker_scores(text);
+    let mut sorted = scores.to_vec();
+    sorted.sort_by_key(|s| std::cmp::Reverse(s.1));
+    let (best, top) = sorted[0];
+    (top >= 3 && top > sorted[1].1).then_some(best)
+}
+
+/// Per language, how strongly `text` shows that language's markers.
+fn marker_scores(text: &str) -> [(Lang, i32); 8] {
     let has = |needle: &str| text.matches(needle).count().min(5) as i32;
-    let scores = [
+    [
         (
             Lang::Python,
             has("def ") * 2
@@ -161,11 +336,7 @@ pub fn guess_lang(text: &str) -> Option<Lang> {
             Lang::TypeScript,
             has("interface ") * 2 + has(": string") * 2 + has(": number") * 2 + has("export "),
         ),
-    ];
-    let mut sorted = scores.to_vec();
-    sorted.sort_by_key(|s| std::cmp::Reverse(s.1));
-    let (best, top) = sorted[0];
-    (top >= 3 && top > sorted[1].1).then_some(best)
+    ]
 }
 
 #[cfg(test)]
@@ -200,5 +371,39 @@ mod tests {
         // A fence with no language is guessed from its content.
         let fenced = format!("Here:\n```\n{c}```\nbye");
         assert_eq!(regions(&fenced, None, None).first().map(|r| r.1), Some(Lang::C));
+    }
+
+    #[test]
+    fn finds_bare_code_between_paragraphs() {
+        let c = "static int count(struct node *n)\n{\n\tint k = 0;\n\n\t/* walk it */\n\twhile (n) {\n\t\tk++;\n\t\tn = n->next;\n\t}\n\treturn k;\n}";
+        let t = format!(
+            "The function below walks the list once and stops at the end.\nIt returns the count.\n\n{c}\n\nLet me know if you want the tests for this as well.\n"
+        );
+        let r = regions(&t, None, None);
+        assert_eq!(r.len(), 1, "{r:?}");
+        assert_eq!(&t[r[0].0.clone()], c);
+        assert_eq!(r[0].1, Lang::C);
+        let py = "def area(r):\n    k = math.pi * r * r\n    return k\n";
+        let t = format!("Here is how you compute the area of a circle.\n{py}That is all there is to it.\n");
+        let r = regions(&t, None, None);
+        assert_eq!(
+            r.iter().map(|(g, l)| (&t[g.clone()], *l)).collect::<Vec<_>>(),
+            vec![(py.trim_end(), Lang::Python)]
+        );
+    }
+
+    #[test]
+    fn bare_code_is_also_found_beside_fences() {
+        let t = "First:\n```c\nint x = 1;\n```\nand then, bare:\n\nint f(void)\n{\n\tg();\n\treturn 1;\n}\n";
+        let got: Vec<&str> = regions(t, None, None).iter().map(|(r, _)| &t[r.clone()]).collect();
+        assert_eq!(got, vec!["int x = 1;\n", "int f(void)\n{\n\tg();\n\treturn 1;\n}"]);
+    }
+
+    #[test]
+    fn prose_with_semicolons_and_colons_is_not_code() {
+        let kjv = "And God said, Let there be light: and there was light.\nAnd God saw the light, that it was good;\nand God divided the light from the darkness.\nAnd the evening and the morning were the first day;\nfor so it was; and so it remained;\nIf you ask me:\nthe answer is simple; it always was;\n";
+        assert!(regions(kjv, None, None).is_empty(), "{:?}", regions(kjv, None, None));
+        let list = "Steps:\n- open the file;\n- read it (all of it);\n- close it.\n";
+        assert!(regions(list, None, None).is_empty());
     }
 }

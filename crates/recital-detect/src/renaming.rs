@@ -24,6 +24,11 @@ pub struct Renaming {
     /// Identifier occurrences that agree with a one-to-one mapping of names
     /// (the first pairing of each name wins).
     pub consistent: usize,
+    /// Consistent occurrences of a name already seen in the span: the
+    /// mapping's evidence. A list of declarations uses each name once, so any
+    /// mapping fits it and says nothing; a function uses its parameters and
+    /// locals again and again.
+    pub repeats: usize,
     /// Literal occurrences (numbers, strings).
     pub literals: usize,
     /// Literals identical on both sides.
@@ -36,7 +41,14 @@ impl Renaming {
     /// canonical match) compare as nothing in common.
     pub fn compare(out: &[(&str, &str)], src: &[(&str, &str)]) -> Self {
         use std::collections::HashMap;
-        let mut r = Renaming { identifiers: 0, distinct: 0, consistent: 0, literals: 0, equal_literals: 0 };
+        let mut r = Renaming {
+            identifiers: 0,
+            distinct: 0,
+            consistent: 0,
+            repeats: 0,
+            literals: 0,
+            equal_literals: 0,
+        };
         if out.len() != src.len() {
             return r;
         }
@@ -44,13 +56,16 @@ impl Renaming {
         let mut back: HashMap<&str, &str> = HashMap::new();
         for (&(ca, a), &(cb, b)) in out.iter().zip(src) {
             if ca != cb {
-                return Renaming { consistent: 0, equal_literals: 0, ..r };
+                return Renaming { consistent: 0, repeats: 0, equal_literals: 0, ..r };
             }
             if ca == ID {
                 r.identifiers += 1;
+                let seen = fwd.contains_key(a);
                 let f = *fwd.entry(a).or_insert(b);
                 let g = *back.entry(b).or_insert(a);
-                r.consistent += (f == b && g == a) as usize;
+                let ok = f == b && g == a;
+                r.consistent += ok as usize;
+                r.repeats += (ok && seen) as usize;
             } else if ca == NUM || ca == STR {
                 r.literals += 1;
                 r.equal_literals += (a == b) as usize;
@@ -61,11 +76,14 @@ impl Renaming {
     }
 
     /// A renamed copy: at least [`MIN_DISTINCT`] distinct names, at least
-    /// 95 % of identifier occurrences consistent with one mapping, and at
-    /// least half the literals unchanged (where there are any).
+    /// 95 % of identifier occurrences consistent with one mapping, of which
+    /// at least [`MIN_REPEATS`] and a fifth are repeats (evidence, not just
+    /// room), and at least half the literals unchanged (where there are any).
     pub fn is_renamed_copy(&self) -> bool {
         self.distinct >= MIN_DISTINCT
             && self.consistent * 20 >= self.identifiers * 19
+            && self.repeats >= MIN_REPEATS
+            && self.repeats * 5 >= self.identifiers
             && self.equal_literals * 2 >= self.literals
     }
 }
@@ -73,6 +91,9 @@ impl Renaming {
 /// Fewer distinct names than this say too little: `i`, `n` and `x` map onto
 /// anything.
 pub const MIN_DISTINCT: usize = 4;
+
+/// Fewer repeated names than this are no evidence of one mapping.
+pub const MIN_REPEATS: usize = 2;
 
 #[cfg(test)]
 mod tests {
@@ -107,6 +128,12 @@ mod tests {
         let b = "{ .mask = 0xffff0000, .value = 0x00040000, .name = \"604\", .setup = setup_604 },";
         let r = cmp(a, b);
         assert_eq!(r.consistent, r.identifiers);
+        assert!(!r.is_renamed_copy(), "{r:?}");
+        // Each name once: any mapping fits, so it is no evidence.
+        let a = "extern void cpu_probe(void);\nextern void hub_init(int n);\nextern void rtc_init(u32 id);";
+        let b = "extern void omap_save(void);\nextern void ctl_restore(int k);\nextern void prm_init(u16 x);";
+        let r = cmp(a, b);
+        assert_eq!((r.consistent, r.repeats), (r.identifiers, 0), "{r:?}");
         assert!(!r.is_renamed_copy(), "{r:?}");
         // Too few names to say anything.
         assert!(!cmp("x = y + 1;", "a = b + 1;").is_renamed_copy());

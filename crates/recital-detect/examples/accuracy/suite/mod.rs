@@ -102,6 +102,8 @@ pub enum Class {
     CodeReformat,
     CodeComments,
     JsonCode,
+    CodeBare,
+    CodeRenameBare,
     CodeHeldOut,
 }
 
@@ -122,12 +124,14 @@ impl Class {
         Class::MarkdownProse,
         Class::HeldOut,
     ];
-    pub const CODE: [Class; 6] = [
+    pub const CODE: [Class; 8] = [
         Class::CodeVerbatim,
         Class::CodeRename,
         Class::CodeReformat,
         Class::CodeComments,
         Class::JsonCode,
+        Class::CodeBare,
+        Class::CodeRenameBare,
         Class::CodeHeldOut,
     ];
 
@@ -152,6 +156,8 @@ impl Class {
             Class::CodeReformat => "code reformatted",
             Class::CodeComments => "code comments changed",
             Class::JsonCode => "code JSON-escaped",
+            Class::CodeBare => "code bare amid prose",
+            Class::CodeRenameBare => "code renamed bare",
             Class::CodeHeldOut => "code held-out only",
         }
     }
@@ -160,6 +166,12 @@ impl Class {
     /// is the content of a string literal ([`perturb::json_string`]).
     pub fn json(self) -> bool {
         matches!(self, Class::JsonProse | Class::JsonCode)
+    }
+
+    /// Code without fences, each block after a paragraph of prose: the
+    /// detector has to find the code itself.
+    pub fn bare(self) -> bool {
+        matches!(self, Class::CodeBare | Class::CodeRenameBare)
     }
 
     pub fn held_out_only(self) -> bool {
@@ -173,7 +185,7 @@ impl Class {
         match self {
             Class::Verbatim | Class::CodeVerbatim => Some(0.99),
             Class::Diacritics => None,
-            Class::CodeRename => Some(0.9),
+            Class::CodeRename | Class::CodeRenameBare => Some(0.9),
             Class::HeldOut | Class::CodeHeldOut => Some(0.99),
             _ => Some(0.95),
         }
@@ -205,8 +217,10 @@ impl Class {
     /// ranges of the result that are new text (rewritten or added comments).
     fn perturb_code(self, s: &str, lang: Lang, rng: &mut Rng) -> (String, &'static str, Vec<Range<usize>>) {
         match self {
-            Class::CodeVerbatim => (s.to_string(), "", vec![]),
-            Class::CodeRename => (perturb::rename_identifiers(s, lang, rng), "", vec![]),
+            Class::CodeVerbatim | Class::CodeBare => (s.to_string(), "", vec![]),
+            Class::CodeRename | Class::CodeRenameBare => {
+                (perturb::rename_identifiers(s, lang, rng), "", vec![])
+            }
             Class::CodeReformat => (perturb::reformat(s, lang, rng), "", vec![]),
             Class::CodeComments => perturb::change_comments(s, lang, rng),
             Class::JsonCode => (s.to_string(), "", vec![]),
@@ -248,6 +262,23 @@ const CODE_CONNECTIVES: &[&str] = &[
     "For comparison, another approach:",
     "Here is the code:",
     "And the related routine:",
+];
+
+/// Sentences of the prose a model writes around bare code (joined into
+/// paragraphs of 2–4, each sentence at least 6 words).
+const CODE_PROSE: &[&str] = &[
+    "The function below walks the list once and stops at the first match.",
+    "It returns zero on success and a negative error code otherwise.",
+    "Note that the caller must hold the lock while this runs.",
+    "I kept the original structure so that the change is easy to review.",
+    "This is the part that handles the edge cases you asked about.",
+    "The buffer is allocated once and reused for every request.",
+    "You could also write this with a loop, but recursion reads better here.",
+    "Make sure the input is validated before it reaches this point.",
+    "The second version avoids the extra copy of the data.",
+    "Here is how the existing code in the project does it.",
+    "After that, the result is written back to the device registers.",
+    "Let me know if you want the tests for this as well.",
 ];
 
 /// A copied excerpt placed in an output.
@@ -419,8 +450,13 @@ impl<'a> Generator<'a> {
             let lang = match &seg {
                 Seg::Copy(_, _, _, _, l, _) | Seg::Held(_, l) => *l,
             };
-            let fenced = lang.is_some() && !class.json();
-            if let Some(lang) = lang {
+            let fenced = lang.is_some() && !class.json() && !class.bare();
+            if class.bare() {
+                let n = self.rng.range(2, 4);
+                let para: Vec<&str> = (0..n).map(|_| *self.rng.pick(CODE_PROSE)).collect();
+                out.text.push_str(&para.join(" "));
+                out.text.push_str(if self.rng.chance(0.7) { "\n\n" } else { "\n" });
+            } else if let Some(lang) = lang {
                 let c = self.rng.pick(CODE_CONNECTIVES);
                 out.text.push_str(c);
                 if fenced {
