@@ -17,7 +17,9 @@ pub enum ChannelKind {
     Refusal,
     /// Reasoning shown to the client (`reasoning_content`, `reasoning`, `thinking`).
     Reasoning,
-    /// A tool call's name.
+    /// A tool call's name. The proxies never produce it (a name is an
+    /// identifier from the caller's own tool list); `recital filter
+    /// --channel tool_name` accepts it for texts that are.
     ToolName,
     /// A tool call's arguments: a JSON document (`function.arguments`,
     /// `input_json_delta`), judged on its string values.
@@ -27,11 +29,18 @@ pub enum ChannelKind {
     /// A tool call's free-text input (custom tools, code-interpreter code):
     /// plain text, unlike the JSON arguments of function tools.
     ToolInput,
+    /// What a tool the provider ran itself returned into the answer (web
+    /// fetch, search, code execution: Anthropic's `*_tool_result` blocks):
+    /// a JSON document, judged on its string values.
+    ToolResult,
+    /// The quotations an answer's citations carry (`cited_text`, with the
+    /// titles and URLs around them): a JSON document of the citations.
+    Citation,
 }
 
 impl ChannelKind {
     /// Every kind, in a stable order.
-    pub const ALL: [ChannelKind; 7] = [
+    pub const ALL: [ChannelKind; 9] = [
         ChannelKind::Text,
         ChannelKind::Refusal,
         ChannelKind::Reasoning,
@@ -39,6 +48,8 @@ impl ChannelKind {
         ChannelKind::ToolArguments,
         ChannelKind::Structured,
         ChannelKind::ToolInput,
+        ChannelKind::ToolResult,
+        ChannelKind::Citation,
     ];
 
     /// The name used in decisions and the audit log.
@@ -51,6 +62,8 @@ impl ChannelKind {
             ChannelKind::ToolArguments => "tool_arguments",
             ChannelKind::Structured => "structured",
             ChannelKind::ToolInput => "tool_input",
+            ChannelKind::ToolResult => "tool_result",
+            ChannelKind::Citation => "citation",
         }
     }
 
@@ -63,7 +76,10 @@ impl ChannelKind {
     /// string values and rewritten so that they stay valid JSON.
     pub fn format(self) -> Format {
         match self {
-            ChannelKind::ToolArguments | ChannelKind::Structured => Format::Json,
+            ChannelKind::ToolArguments
+            | ChannelKind::Structured
+            | ChannelKind::ToolResult
+            | ChannelKind::Citation => Format::Json,
             _ => Format::Plain,
         }
     }
@@ -112,7 +128,11 @@ impl fmt::Display for ChannelId {
             write!(f, "choice {}: ", self.choice)?;
         }
         match self.kind {
-            ChannelKind::ToolName | ChannelKind::ToolArguments | ChannelKind::ToolInput => {
+            ChannelKind::ToolName
+            | ChannelKind::ToolArguments
+            | ChannelKind::ToolInput
+            | ChannelKind::ToolResult
+            | ChannelKind::Citation => {
                 write!(f, "{}[{}]", self.kind.name(), self.item)
             }
             k => f.write_str(k.name()),

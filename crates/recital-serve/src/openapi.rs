@@ -43,7 +43,7 @@ fn messages_op(jurisdiction: &Value) -> Value {
     }
     o["parameters"] = json!([jurisdiction.clone()]);
     o["security"] = json!([{"bearer": []}, {"apiKey": []}]);
-    o["description"] = json!("Each text, thinking and tool_use block is a channel keyed by its block index (streamed: text_delta, thinking_delta, input_json_delta); redacted_thinking passes. A blocked message ends with stop_reason \"refusal\" and stop_details {type: \"refusal\", explanation}; whole, its content is []. Streamed deltas may carry a `recital` object {channel, index, annotations, check_offset}, the refusal's message_delta {action: \"block\", channel, index, statement, request_id}; a whole message carries `recital` {request_id, jurisdiction, decisions[]} (each with the block's index). Server flag --strict-openai removes every `recital` field.");
+    o["description"] = json!("Each text, thinking and tool_use block is a channel keyed by its block index (streamed: text_delta, thinking_delta, input_json_delta); so is every server tool's result block (*_tool_result, judged whole on its JSON string values, streamed or not), and the citations of a text block (channel `citation`; streamed citations_delta events are held until their block stops, then sent with what may be shown of them); redacted_thinking passes. The query string (?beta=true) is forwarded. A blocked message ends with stop_reason \"refusal\" and stop_details {type: \"refusal\", explanation}; whole, its content is []. Streamed deltas may carry a `recital` object {channel, index, annotations, check_offset}, the refusal's message_delta {action: \"block\", channel, index, statement, request_id}; a whole message carries `recital` {request_id, jurisdiction, decisions[]} (each with the block's index). Server flag --strict-openai removes every `recital` field.");
     o
 }
 
@@ -88,6 +88,7 @@ pub fn document() -> Value {
             "/v1/chat/completions": {"post": chat},
             "/v1/completions": {"post": comp},
             "/v1/messages": {"post": messages},
+            "/v1/messages/count_tokens": {"post": op("Anthropic's token count of a request, forwarded to the upstream as it is (it holds no model output).", Some("MessagesRequest"), "200", "MessagesResponse")},
             "/v1/works": {
                 "post": op("Register a work (rightsholder, admin). Answers 201 once the work is durable and searchable.", Some("WorkRequest"), "201", "Work"),
                 "get": op("List the caller's works (admins: all).", None, "200", "WorkList")

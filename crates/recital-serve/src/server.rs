@@ -80,11 +80,7 @@ async fn configure_keys(config: &ServeConfig, store: &Arc<Store>) -> anyhow::Res
             );
         }
         tracing::warn!(
-            "NO AUTHENTICATION: no --keys and no RECITAL_API_KEY; every caller on {} is an admin",
-            config.addr
-        );
-        eprintln!(
-            "recital serve: WARNING: running WITHOUT AUTHENTICATION on {} (loopback only). Every local caller is an admin. Use --keys FILE or RECITAL_API_KEY.",
+            "running WITHOUT AUTHENTICATION on {} (loopback only): every local caller is an admin; use --keys FILE or RECITAL_API_KEY",
             config.addr
         );
         // The open mode's admin is a stored key with a secret nobody knows.
@@ -137,6 +133,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/v1/completions", post(crate::proxy::completions))
         .route("/v1/responses", post(crate::proxy::responses))
         .route("/v1/messages", post(crate::proxy::messages))
+        .route("/v1/messages/count_tokens", post(crate::proxy::messages_count_tokens))
         .route("/v1/works", post(api::registry::create_work).get(api::registry::list_works))
         .route("/v1/works/{id}", get(api::registry::get_work).delete(api::registry::withdraw_work))
         .route("/v1/notices", post(api::registry::create_notice).get(api::registry::list_notices))

@@ -29,6 +29,10 @@ enum Block {
     Redacted,
     Text(String),
     Tool(Value),
+    /// A server tool's result: a fetched page, whole in its block's start.
+    Fetched(String),
+    /// A text with one citation quoting `cited` (streamed: a `citations_delta`).
+    Cited(String, String),
 }
 
 impl Block {
@@ -40,6 +44,10 @@ impl Block {
             Block::Tool(input) => {
                 json!({"type": "tool_use", "id": "toolu_1", "name": "write_file", "input": input})
             }
+            Block::Fetched(page) => json!({"type": "web_fetch_tool_result", "tool_use_id": "srvtoolu_1",
+                "content": {"type": "web_fetch_result", "url": "https://example.org/essay",
+                            "content": {"type": "document", "source": {"type": "text", "media_type": "text/plain", "data": page}, "title": "Essay"}}}),
+            Block::Cited(t, q) => json!({"type": "text", "text": t, "citations": [citation(q)]}),
         }
     }
 
@@ -50,7 +58,8 @@ impl Block {
             Block::Thinking(_) => json!({"type": "thinking", "thinking": "", "signature": ""}),
             Block::Text(_) => json!({"type": "text", "text": ""}),
             Block::Tool(_) => json!({"type": "tool_use", "id": "toolu_1", "name": "write_file", "input": {}}),
-            Block::Redacted => self.whole(),
+            Block::Redacted | Block::Fetched(_) => self.whole(),
+            Block::Cited(..) => json!({"type": "text", "text": ""}),
         };
         let delta = |d: Value| json!({"type": "content_block_delta", "index": index, "delta": d});
         let mut out = vec![json!({"type": "content_block_start", "index": index, "content_block": start})];
@@ -70,11 +79,20 @@ impl Block {
                     delta(json!({"type": "input_json_delta", "partial_json": p.iter().collect::<String>()}))
                 }));
             }
-            Block::Redacted => {}
+            Block::Cited(t, q) => {
+                out.extend(words(t).into_iter().map(|w| delta(json!({"type": "text_delta", "text": w}))));
+                out.push(delta(json!({"type": "citations_delta", "citation": citation(q)})));
+            }
+            Block::Redacted | Block::Fetched(_) => {}
         }
         out.push(json!({"type": "content_block_stop", "index": index}));
         out
     }
+}
+
+fn citation(q: &str) -> Value {
+    json!({"type": "web_search_result_location", "cited_text": q, "url": "https://example.org/essay",
+           "title": "Essay", "encrypted_index": "ZW5j"})
 }
 
 fn words(text: &str) -> Vec<String> {
@@ -380,4 +398,41 @@ fn an_upstream_that_stops_short_releases_what_is_held_then_errors() {
     assert_eq!(streamed(&st["events"], 0, "text_delta", "text"), CLEAN, "the held text is released: {st}");
     assert_eq!(st["error"]["body"]["type"], "error", "the client is told the stream broke: {st}");
     assert_eq!(st["error"]["body"]["error"]["type"], "api_error", "{st}");
+}
+
+#[test]
+fn server_tool_results_and_citations_are_checked_and_beta_calls_pass() {
+    let dir = tempfile::tempdir().unwrap();
+    build_index(dir.path());
+    let q = quote(&prose(1, 3000), 200, 290);
+    let blocks = [Block::Fetched(format!("Essay\n\n{q}")), Block::Cited(CLEAN.to_string(), q.clone())];
+    let up = RawUpstream::start(reply(&blocks, "end_turn", true));
+    let s = serve(dir.path(), "tools", &up, &[]);
+    let r = run_client(json!({"base": s.base, "extras": true}));
+    for (name, m) in [
+        ("whole", ok(&r, "whole")),
+        ("helper_stream", &ok(&r, "helper_stream")["final"]),
+        ("beta_whole", ok(&r, "beta_whole")),
+    ] {
+        no_leak(m, &q, name);
+        let c = &m["content"];
+        assert_eq!(c[0]["type"], "web_fetch_tool_result", "{name}: {m}");
+        let page =
+            c[0]["content"]["content"]["source"]["data"].as_str().unwrap_or_else(|| panic!("{name}: {m}"));
+        assert!(page.starts_with("Essay\n\n[redacted"), "{name}: the page is redacted in place: {page}");
+        assert_eq!(c[1]["text"], CLEAN, "{name}: the text passes");
+        let cited = c[1]["citations"][0]["cited_text"].as_str().unwrap_or_else(|| panic!("{name}: {m}"));
+        assert!(cited.contains("[redacted"), "{name}: {cited}");
+        assert_eq!(c[1]["citations"][0]["url"], "https://example.org/essay", "{name}");
+    }
+    no_leak(events(&r), &q, "raw_stream");
+    let audited = audited_channels(&s);
+    for want in ["tool_result[0]", "citation[1]"] {
+        assert!(audited.iter().any(|c| c == want), "audit names {want}: {audited:?}");
+    }
+    // count_tokens is forwarded; the beta call's query string reaches the upstream.
+    assert_eq!(r["count_tokens"]["ok"], true, "{}", r["count_tokens"]);
+    let paths: Vec<String> = up.requests().into_iter().map(|s| s.path).collect();
+    assert!(paths.iter().any(|p| p == "/v1/messages/count_tokens"), "{paths:?}");
+    assert!(paths.iter().any(|p| p == "/v1/messages?beta=true"), "{paths:?}");
 }

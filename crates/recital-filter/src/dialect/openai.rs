@@ -43,8 +43,10 @@ impl Dialect {
 /// filter and is passed on as it is.
 pub fn parse_response(bytes: &[u8], dialect: Dialect) -> Result<Value, FilterError> {
     let want = dialect.object();
+    // The Responses API's object is itself called `response`.
+    let what = if want == "response" { "Responses API".to_string() } else { want.to_string() };
     let body: Value = serde_json::from_slice(bytes)
-        .map_err(|e| FilterError::Input(format!("not a JSON {want} response: {e}")))?;
+        .map_err(|e| FilterError::Input(format!("not a JSON {what} response: {e}")))?;
     if let Some(object) = body.get("object").and_then(Value::as_str) {
         if object != want {
             return Err(FilterError::Input(format!(
@@ -306,5 +308,7 @@ mod tests {
         assert!(e.contains("no `choices` array"), "{e}");
         let e = parse_response(b"Hello", Dialect::Chat).unwrap_err().to_string();
         assert!(e.contains("not a JSON chat.completion response"), "{e}");
+        let e = parse_response(b"Hello", Dialect::Responses).unwrap_err().to_string();
+        assert!(e.contains("not a JSON Responses API response"), "{e}");
     }
 }

@@ -28,7 +28,7 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::State;
+use axum::extract::{RawQuery, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{json, Value};
@@ -54,15 +54,57 @@ const DEFAULT_VERSION: &str = "2023-06-01";
 pub async fn messages(
     state: State<Arc<AppState>>,
     caller: Result<Caller, ApiError>,
+    RawQuery(query): RawQuery,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    handle(state, caller, headers, body).await.unwrap_or_else(error_response)
+    handle(state, caller, query, headers, body).await.unwrap_or_else(error_response)
+}
+
+/// `POST /v1/messages/count_tokens`: counts the tokens of a request. Its
+/// answer holds no model output, so it is forwarded as it is.
+pub async fn count_tokens(
+    State(state): State<Arc<AppState>>,
+    caller: Result<Caller, ApiError>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let go = async {
+        caller?;
+        let body = body.map_err(body_error)?;
+        let upstream = super::upstream_base(&state)?;
+        let req: Value = crate::json::parse(&body)?;
+        let url = with_query(super::upstream_url(&upstream, "/messages/count_tokens"), query.as_deref());
+        let resp =
+            super::send_upstream(&state, upstream_headers(state.http.post(url).json(&req), &headers)).await?;
+        if !resp.status().is_success() {
+            return Ok(upstream_error(&state, resp).await);
+        }
+        let bytes = resp.bytes().await.map_err(|e| {
+            ApiError::upstream(StatusCode::BAD_GATEWAY, format!("the upstream response broke off: {e}"))
+        })?;
+        let v: Value = serde_json::from_slice(&bytes).map_err(|e| {
+            ApiError::upstream(StatusCode::BAD_GATEWAY, format!("the upstream answered invalid JSON: {e}"))
+        })?;
+        ApiResult::Ok(axum::Json(v).into_response())
+    };
+    go.await.unwrap_or_else(error_response)
+}
+
+/// The client's query string (`?beta=true` from the SDKs' beta calls), which
+/// the upstream reads too.
+fn with_query(url: String, query: Option<&str>) -> String {
+    match query.filter(|q| !q.is_empty()) {
+        Some(q) => format!("{url}?{q}"),
+        None => url,
+    }
 }
 
 async fn handle(
     State(state): State<Arc<AppState>>,
     caller: Result<Caller, ApiError>,
+    query: Option<String>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult<Response> {
@@ -75,7 +117,8 @@ async fn handle(
     let context = prompt_context(&req);
     let stream = req.get("stream").and_then(Value::as_bool).unwrap_or(false);
     state.metrics.proxy_requests.fetch_add(1, Ordering::Relaxed);
-    let up = state.http.post(super::upstream_url(&upstream, "/messages")).json(&req);
+    let url = with_query(super::upstream_url(&upstream, "/messages"), query.as_deref());
+    let up = state.http.post(url).json(&req);
     let resp = super::send_upstream(&state, upstream_headers(up, &headers)).await?;
     if !resp.status().is_success() {
         return Ok(upstream_error(&state, resp).await);
@@ -159,12 +202,15 @@ fn collect_text(content: Option<&Value>, out: &mut Vec<String>) {
 }
 
 /// The channel kind of a content block's `type`; `None`: the block carries
-/// no text of the model's that can be read.
+/// no text of the model's that can be read. A server tool's result (`web_fetch_tool_result`,
+/// `code_execution_tool_result`, any `*_tool_result`) is judged too: the
+/// provider ran the tool, and what it fetched reaches the client all the same.
 pub(super) fn block_kind(block_type: &str) -> Option<ChannelKind> {
     match block_type {
         "text" => Some(ChannelKind::Text),
         "thinking" => Some(ChannelKind::Reasoning),
         "tool_use" | "server_tool_use" | "mcp_tool_use" => Some(ChannelKind::ToolArguments),
+        t if t.ends_with("_tool_result") => Some(ChannelKind::ToolResult),
         _ => None,
     }
 }
@@ -174,6 +220,8 @@ pub(super) fn block_field(kind: ChannelKind) -> &'static str {
     match kind {
         ChannelKind::Reasoning => "thinking",
         ChannelKind::ToolArguments => "input",
+        ChannelKind::ToolResult => "content",
+        ChannelKind::Citation => "citations",
         _ => "text",
     }
 }
@@ -183,15 +231,28 @@ pub(super) fn block_channel(kind: ChannelKind, index: u32) -> ChannelId {
     ChannelId { choice: 0, kind, item: index }
 }
 
-/// A whole block's channel and text. A tool's `input` is an object: it is
+/// Whether the channel's text is a JSON document (a tool's input or
+/// result, citations) rather than a string.
+pub(super) fn is_json(kind: ChannelKind) -> bool {
+    matches!(kind, ChannelKind::ToolArguments | ChannelKind::ToolResult | ChannelKind::Citation)
+}
+
+/// A whole block's channels and texts: its own text, and the quotations of
+/// its citations. A JSON field (a tool's input or result, the citations) is
 /// judged as its JSON text (string values only).
-fn block_text(index: u32, block: &Value) -> Option<(ChannelId, String)> {
-    let kind = block_kind(block.get("type")?.as_str()?)?;
+fn block_texts(index: u32, block: &Value) -> Vec<(ChannelId, String)> {
+    let mut out = Vec::new();
+    let Some(kind) = block.get("type").and_then(Value::as_str).and_then(block_kind) else { return out };
+    let field = block.get(block_field(kind));
     let text = match kind {
-        ChannelKind::ToolArguments => block.get("input").map_or_else(|| "{}".to_string(), Value::to_string),
-        _ => block.get(block_field(kind))?.as_str()?.to_string(),
+        k if is_json(k) => Some(field.map_or_else(|| "{}".to_string(), Value::to_string)),
+        _ => field.and_then(Value::as_str).map(str::to_string),
     };
-    Some((block_channel(kind, index), text))
+    out.extend(text.map(|t| (block_channel(kind, index), t)));
+    if let Some(c) = block.get("citations").filter(|c| c.as_array().is_some_and(|a| !a.is_empty())) {
+        out.push((block_channel(ChannelKind::Citation, index), c.to_string()));
+    }
+    out
 }
 
 /// The explanation a refusal carries (Anthropic's `stop_details`).
@@ -221,7 +282,7 @@ async fn whole(call: Whole, resp: reqwest::Response) -> ApiResult<Response> {
     })?;
     let blocks = body.get("content").and_then(Value::as_array).cloned().unwrap_or_default();
     let texts: Vec<(ChannelId, String)> =
-        blocks.iter().enumerate().filter_map(|(i, b)| block_text(i as u32, b)).collect();
+        blocks.iter().enumerate().flat_map(|(i, b)| block_texts(i as u32, b)).collect();
     let st = state.clone();
     let (ctx, j) = (context, jurisdiction.clone());
     let filtered = tokio::task::spawn_blocking(move || {
@@ -259,19 +320,20 @@ fn rewrite(body: &mut Value, filtered: &FilteredOutput) {
     }
     let Some(blocks) = body.get_mut("content").and_then(Value::as_array_mut) else { return };
     for (i, block) in blocks.iter_mut().enumerate() {
-        let Some((id, original)) = block_text(i as u32, block) else { continue };
-        let Some(text) = filtered.get(id).and_then(|r| r.text.as_ref()) else { continue };
-        if *text == original {
-            // Untouched: the block stays exactly as the upstream wrote it
-            // (a tool input is not re-parsed).
-            continue;
+        for (id, original) in block_texts(i as u32, block) {
+            let Some(text) = filtered.get(id).and_then(|r| r.text.as_ref()) else { continue };
+            if *text == original {
+                // Untouched: the block stays exactly as the upstream wrote it
+                // (a tool input is not re-parsed).
+                continue;
+            }
+            block[block_field(id.kind)] = match id.kind {
+                // The redaction markers are inside the JSON's strings, so it
+                // parses; `{}` only if the filter ever broke that promise.
+                k if is_json(k) => serde_json::from_str(text).unwrap_or_else(|_| json!({})),
+                _ => json!(text),
+            };
         }
-        block[block_field(id.kind)] = match id.kind {
-            // The redaction markers are inside the JSON's strings, so it
-            // parses; `{}` only if the filter ever broke that promise.
-            ChannelKind::ToolArguments => serde_json::from_str(text).unwrap_or_else(|_| json!({})),
-            _ => json!(text),
-        };
     }
 }
 
@@ -370,10 +432,22 @@ mod tests {
     #[test]
     fn blocks_map_to_channels_keyed_by_their_index() {
         let text = json!({"type": "text", "text": "hi"});
-        assert_eq!(block_text(2, &text), Some((block_channel(ChannelKind::Text, 2), "hi".to_string())));
+        assert_eq!(block_texts(2, &text), vec![(block_channel(ChannelKind::Text, 2), "hi".to_string())]);
         let tool = json!({"type": "tool_use", "id": "t", "name": "f", "input": {"a": "b"}});
-        assert_eq!(block_text(1, &tool).unwrap().1, r#"{"a":"b"}"#);
-        assert_eq!(block_text(0, &json!({"type": "redacted_thinking", "data": "xyz"})), None);
+        assert_eq!(block_texts(1, &tool)[0].1, r#"{"a":"b"}"#);
+        assert_eq!(block_texts(0, &json!({"type": "redacted_thinking", "data": "xyz"})), vec![]);
+        // A server tool's result, and the quotations of a text's citations.
+        let fetched = json!({"type": "web_fetch_tool_result", "tool_use_id": "s", "content": {"type": "web_fetch_result", "content": {"source": {"data": "page"}}}});
+        let got = block_texts(3, &fetched);
+        assert_eq!(got[0].0, block_channel(ChannelKind::ToolResult, 3));
+        assert!(got[0].1.contains(r#""data":"page""#), "{got:?}");
+        let cited =
+            json!({"type": "text", "text": "t", "citations": [{"type": "char_location", "cited_text": "q"}]});
+        let got = block_texts(0, &cited);
+        assert_eq!(
+            got.iter().map(|c| c.0.kind).collect::<Vec<_>>(),
+            [ChannelKind::Text, ChannelKind::Citation]
+        );
     }
 
     #[test]

@@ -7,7 +7,10 @@
 //! `input_json_delta`, and a block start's own initial text) goes through
 //! the block's channel and comes back as deltas of the same kind and index.
 //! `content_block_stop` completes the channel: what it held is released
-//! before the stop. A thinking block's `signature_delta` waits for that
+//! before the stop. A server tool's result arrives whole in its block's
+//! start and is judged whole before the start goes out. The quotations of
+//! `citations_delta` events wait for their block's stop and are judged
+//! together, as one JSON document. A thinking block's `signature_delta` waits for that
 //! release, so that it still comes last in its block, as the API sends it. A block ends the message as Anthropic's own classifiers
 //! do: the open blocks stopped, `stop_reason: "refusal"`, `message_stop`,
 //! and the upstream request dropped.
@@ -30,6 +33,8 @@ pub struct MessagesStream {
     open: Vec<u32>,
     /// `signature_delta` events waiting for their block's held text.
     signatures: Vec<(u32, Value)>,
+    /// `citations_delta` events waiting for their block's stop.
+    citations: Vec<(u32, Value)>,
     /// The upstream's count of output tokens so far (a refusal's
     /// `message_delta` must carry usage; the client reads it).
     output_tokens: u64,
@@ -113,6 +118,13 @@ impl MessagesStream {
             return Ok(());
         };
         let field = block_field(kind);
+        if kind == ChannelKind::ToolResult {
+            let id = block_channel(kind, index);
+            let content = block.get(field).map_or_else(|| "null".to_string(), Value::to_string);
+            block[field] = self.judge_whole(cx, id, &content)?;
+            cx.emit_typed(v);
+            return Ok(());
+        }
         let initial = match (kind, block.get(field)) {
             (ChannelKind::ToolArguments, Some(Value::Object(o))) if !o.is_empty() => {
                 Value::Object(o.clone()).to_string()
@@ -130,13 +142,55 @@ impl MessagesStream {
         self.send_step(cx, id, step)
     }
 
-    /// A text delta goes through its block's channel; the others
-    /// (`signature_delta`, `citations_delta`) carry none of the model's text.
+    /// A JSON document judged whole on channel `id` (a tool's result, a
+    /// block's citations): what may be shown of it, still JSON.
+    fn judge_whole(&mut self, cx: &mut Cx, id: ChannelId, doc: &str) -> Result<Value, Outcome> {
+        let mut shown = String::new();
+        for text in [Some(doc), None] {
+            let step = run(cx, id, text)?;
+            if let Some(decision) = &step.blocked {
+                return Err(self.refuse(cx, id, decision));
+            }
+            shown.push_str(&step.text);
+        }
+        // The filter redacts inside the JSON's strings, so it parses.
+        Ok(serde_json::from_str(&shown).unwrap_or(Value::Null))
+    }
+
+    /// The block's held citations, judged together, each sent as the
+    /// `citations_delta` it came in, with what may be shown of it.
+    fn release_citations(&mut self, cx: &mut Cx, index: u32) -> Flow {
+        let (mine, rest): (Vec<_>, Vec<_>) =
+            std::mem::take(&mut self.citations).into_iter().partition(|c| c.0 == index);
+        self.citations = rest;
+        if mine.is_empty() {
+            return Ok(());
+        }
+        let list: Vec<Value> =
+            mine.iter().map(|(_, e)| e.pointer("/delta/citation").cloned().unwrap_or(Value::Null)).collect();
+        let shown = self.judge_whole(
+            cx,
+            block_channel(ChannelKind::Citation, index),
+            &Value::Array(list).to_string(),
+        )?;
+        for ((_, mut ev), citation) in mine.into_iter().zip(shown.as_array().cloned().unwrap_or_default()) {
+            ev["delta"]["citation"] = citation;
+            cx.emit_typed(&ev);
+        }
+        Ok(())
+    }
+
+    /// A text delta goes through its block's channel; a signature and the
+    /// citations wait for the block's stop.
     fn block_delta(&mut self, cx: &mut Cx, v: &mut Value) -> Flow {
         let index = index_of(v);
         let dtype = v.pointer("/delta/type").and_then(Value::as_str).unwrap_or("");
         if dtype == "signature_delta" {
             self.signatures.push((index, v.take()));
+            return Ok(());
+        }
+        if dtype == "citations_delta" {
+            self.citations.push((index, v.take()));
             return Ok(());
         }
         let Some((kind, field)) = delta_kind(dtype) else {
@@ -153,6 +207,7 @@ impl MessagesStream {
     fn block_stop(&mut self, cx: &mut Cx, v: &mut Value) -> Flow {
         let index = index_of(v);
         self.release(cx, index)?;
+        self.release_citations(cx, index)?;
         self.open.retain(|&i| i != index);
         for (_, sig) in self.signatures.iter().filter(|s| s.0 == index) {
             cx.emit_typed(sig);

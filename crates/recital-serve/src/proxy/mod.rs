@@ -40,7 +40,7 @@ use crate::engine;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 
-pub use messages::messages;
+pub use messages::{count_tokens as messages_count_tokens, messages};
 pub use recital_filter::LOOKBACK_BYTES;
 
 /// Which OpenAI endpoint is proxied.

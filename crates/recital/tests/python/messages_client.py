@@ -1,7 +1,8 @@
 """Drives `recital serve`'s `POST /v1/messages` with the official `anthropic`
 client and prints what the client received, as JSON.
 
-argv[1]: JSON {"base": URL, "key": KEY or null, "bad_key": KEY or null}.
+argv[1]: JSON {"base": URL, "key": KEY or null, "bad_key": KEY or null,
+"extras": also the beta call and count_tokens}.
 Each case's result is the client's own parsed objects (`model_dump()`), so
 the test sees exactly what an application would; an exception the client
 raises is reported with its class and body, never swallowed.
@@ -74,10 +75,23 @@ def bad_key():
     return c.messages.create(**args).model_dump()
 
 
+def beta_whole():
+    """`client.beta.messages.create`: the same call with `?beta=true`."""
+    return client.beta.messages.create(**args).model_dump()
+
+
+def count_tokens():
+    a = {k: v for k, v in args.items() if k != "max_tokens"}
+    return client.messages.count_tokens(**a).model_dump()
+
+
 case("whole", whole)
 case("raw_stream", raw_stream)
 case("helper_stream", helper_stream)
 case("invalid", invalid)
+if cfg.get("extras"):
+    case("beta_whole", beta_whole)
+    case("count_tokens", count_tokens)
 if cfg.get("bad_key"):
     case("bad_key", bad_key)
 print(json.dumps(out))
