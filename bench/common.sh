@@ -3,7 +3,7 @@
 # work files and builds live (each overridable from the environment):
 #   RECITAL_BENCH_DATA  corpora installed by bench/corpora.sh (~/.cache/recital-bench)
 #   RECITAL_BENCH_WORK  indexes and raw outputs (~/.cache/recital-bench-work)
-#   CARGO_TARGET_DIR    builds, shared with scripts/test.sh (~/.cache/recital/target)
+#   CARGO_TARGET_DIR    builds, shared with .ci/run (~/.cache/recital/target)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 DATA=${RECITAL_BENCH_DATA:-$HOME/.cache/recital-bench}

@@ -2,11 +2,12 @@
 # The whole test suite: formatting, lints, docs, and every unit, property and
 # integration test of the workspace. `.ci/run` calls exactly this script.
 #
-# Builds go to a target directory outside the clone (reused between runs and
-# clones) so CI on 2 cores does not rebuild dependencies from scratch each time.
+# Builds go where `cargo run` puts them (the clone's target/, or
+# $CARGO_TARGET_DIR: `.ci/run` sets it to a cache outside the clone), so the
+# README's two commands share one build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/recital/target}"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 
 scripts/install-test-corpora.sh

@@ -206,7 +206,8 @@ pub fn ingest(
         );
     }
     if report.skipped_binary > 0 {
-        tracing::warn!("skipped {} binary file(s)", report.skipped_binary);
+        // The build report carries the number (`skipped_binary`) for the caller to show.
+        tracing::info!("skipped {} binary file(s)", report.skipped_binary);
     }
     if report.lossy_utf8 > 0 {
         tracing::warn!("{} document(s) were not valid UTF-8 and were decoded lossily", report.lossy_utf8);
@@ -269,7 +270,8 @@ fn read_plain(
 ) -> Result<()> {
     let bytes = std::fs::read(&f.path).map_err(|e| IndexError::io(&f.path, e))?;
     if bytes[..bytes.len().min(8192)].contains(&0) {
-        tracing::warn!("{}: binary file skipped", f.path.display());
+        // One summary line at the end; --verbose lists each.
+        tracing::info!("{}: binary file skipped", f.path.display());
         report.skipped_binary += 1;
         return Ok(());
     }

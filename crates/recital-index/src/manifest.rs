@@ -90,6 +90,16 @@ impl Manifest {
 
     /// Reads and checks the manifest of the index at `dir`.
     pub fn load(dir: &Path) -> Result<Self> {
+        if dir.is_file() {
+            let hint = match dir.parent().filter(|p| p.join(MANIFEST).is_file()) {
+                Some(p) => format!("; it is inside the index {}", p.display()),
+                None => String::new(),
+            };
+            return Err(IndexError::Input(format!(
+                "{} is a file, not an index directory (--index takes the directory that `recital index build` made){hint}",
+                dir.display()
+            )));
+        }
         let path = dir.join(MANIFEST);
         let bytes = match std::fs::read(&path) {
             Ok(b) => b,

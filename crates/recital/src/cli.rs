@@ -48,6 +48,17 @@ pub enum Command {
     /// Work with models.
     #[command(subcommand)]
     Model(ModelCommand),
+    /// Print a shell completion script: `recital completions bash > /etc/bash_completion.d/recital`.
+    Completions(CompletionsArgs),
+    /// Print the manual page (roff): `recital man | man -l -`.
+    Man,
+}
+
+#[derive(Args, Debug)]
+pub struct CompletionsArgs {
+    /// The shell to complete in.
+    #[arg(value_name = "SHELL")]
+    pub shell: clap_complete::Shell,
 }
 
 #[derive(Args, Debug)]
@@ -69,25 +80,25 @@ pub struct AuditArgs {
     #[arg(long, value_name = "N")]
     pub samples: Option<usize>,
     /// Seed of sampling, exposure alternatives and bootstrap.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, value_name = "N", default_value_t = 0)]
     pub seed: u64,
     /// Prompt tokens of sampled probes (k).
-    #[arg(long, default_value_t = 32)]
+    #[arg(long, value_name = "N", default_value_t = 32)]
     pub prefix_tokens: usize,
     /// Continuation tokens of sampled probes (ℓ).
-    #[arg(long, default_value_t = 32)]
+    #[arg(long, value_name = "N", default_value_t = 32)]
     pub suffix_tokens: usize,
     /// Alternatives each canary is ranked against.
-    #[arg(long, default_value_t = 1000)]
+    #[arg(long, value_name = "N", default_value_t = 1000)]
     pub exposure_references: usize,
     /// Shorter prompt lengths tried on the first 200 probes (prefix-length sweep).
-    #[arg(long, value_delimiter = ',', default_value = "8,16", value_name = "K,...")]
+    #[arg(long, value_delimiter = ',', default_value = "8,16", value_name = "N,...")]
     pub sweep: Vec<usize>,
     /// Skip the prefix-length sweep.
     #[arg(long)]
     pub no_sweep: bool,
     /// Probes in flight at once (for endpoints; local models run one at a time).
-    #[arg(long, default_value_t = 4)]
+    #[arg(long, value_name = "N", default_value_t = 4)]
     pub concurrency: usize,
     /// API key for endpoints (else RECITAL_MODEL_API_KEY).
     #[arg(long, value_name = "KEY")]
@@ -106,25 +117,25 @@ pub struct CanaryLabArgs {
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
     /// Training epochs.
-    #[arg(long, default_value_t = 10)]
+    #[arg(long, value_name = "N", default_value_t = 10)]
     pub epochs: usize,
     /// Also save the model after these epochs (comma-separated).
     #[arg(long, value_delimiter = ',', value_name = "N,...")]
     pub save_epochs: Vec<usize>,
     /// Canaries per duplicate bucket.
-    #[arg(long, default_value_t = 32)]
+    #[arg(long, value_name = "N", default_value_t = 32)]
     pub per_bucket: usize,
     /// Duplicate counts (comma-separated).
-    #[arg(long, value_delimiter = ',', default_value = "1,2,4,8,16,32")]
+    #[arg(long, value_name = "N,...", value_delimiter = ',', default_value = "1,2,4,8,16,32")]
     pub buckets: Vec<usize>,
     /// Canaries never inserted (membership non-members).
-    #[arg(long, default_value_t = 200)]
+    #[arg(long, value_name = "N", default_value_t = 200)]
     pub non_members: usize,
     /// Background lines of the synthetic grammar.
-    #[arg(long, default_value_t = 4000)]
+    #[arg(long, value_name = "N", default_value_t = 4000)]
     pub background_lines: usize,
     /// Seed.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, value_name = "N", default_value_t = 0)]
     pub seed: u64,
 }
 
@@ -165,18 +176,24 @@ pub struct PolicyCheckArgs {
 
 #[derive(Args, Debug)]
 pub struct ServeArgs {
-    /// Index directory.
+    /// Configuration file (TOML): one key per flag below, named as the flag without its dashes
+    /// (`upstream-timeout = 30`); a flag given on the command line wins over its key. Relative paths
+    /// in the file are relative to the file's directory.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Index directory (required, here or in --config).
     #[arg(long, value_name = "DIR")]
-    pub index: PathBuf,
+    pub index: Option<PathBuf>,
     /// Policy file (TOML) [default: the built-in "everywhere" preset].
     #[arg(long, value_name = "FILE")]
     pub policy: Option<PathBuf>,
-    /// SQLite database for the registry, notices, keys and audit log (created if missing).
-    #[arg(long, value_name = "FILE", default_value = "recital.db")]
-    pub db: PathBuf,
-    /// Address to listen on.
-    #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:8080")]
-    pub addr: std::net::SocketAddr,
+    /// SQLite database for the registry, notices, keys and audit log (created if missing)
+    /// [default: recital.db].
+    #[arg(long, value_name = "FILE")]
+    pub db: Option<PathBuf>,
+    /// Address to listen on [default: 127.0.0.1:8080].
+    #[arg(long, value_name = "HOST:PORT")]
+    pub addr: Option<std::net::SocketAddr>,
     /// OpenAI-compatible model server to proxy (`http://host:port`, `https://…`, or `…/v1`).
     /// Requests carry `Authorization: Bearer $RECITAL_UPSTREAM_API_KEY` when that is set.
     #[arg(long, value_name = "URL")]
@@ -186,18 +203,20 @@ pub struct ServeArgs {
     #[arg(long, value_name = "FILE")]
     pub upstream_ca: Option<PathBuf>,
     /// API keys (JSONL: name, key or key_sha256, role, default_jurisdiction, rate_per_minute).
+    /// Without it, `RECITAL_API_KEY` (at least 16 characters) is the one admin key; with neither,
+    /// the service runs without authentication, on a loopback address only.
     #[arg(long, value_name = "FILE")]
     pub keys: Option<PathBuf>,
-    /// Largest request body in bytes.
-    #[arg(long, value_name = "BYTES", default_value_t = 4 << 20)]
-    pub max_body: usize,
-    /// Seconds the upstream may take to answer, and between streamed chunks.
-    #[arg(long, value_name = "SECS", default_value_t = 120, value_parser = clap::value_parser!(u64).range(1..=86_400))]
-    pub upstream_timeout: u64,
+    /// Largest request body in bytes [default: 4194304].
+    #[arg(long, value_name = "BYTES")]
+    pub max_body: Option<usize>,
+    /// Seconds the upstream may take to answer, and between streamed chunks [default: 120].
+    #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub upstream_timeout: Option<u64>,
     /// Seconds a client may take to send a request's line and headers (also how long an idle
-    /// keep-alive connection stays open); slower clients are disconnected.
-    #[arg(long, value_name = "SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=86_400))]
-    pub header_timeout: u64,
+    /// keep-alive connection stays open); slower clients are disconnected [default: 10].
+    #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub header_timeout: Option<u64>,
     /// Remove every non-standard field (citations, decisions) from proxied responses.
     #[arg(long)]
     pub strict_openai: bool,
@@ -245,7 +264,7 @@ pub struct StatsArgs {
 #[derive(Args, Debug)]
 #[command(group = clap::ArgGroup::new("mode").multiple(false))]
 pub struct BuildArgs {
-    /// Index directory (for `build`: must not exist or be empty).
+    /// Index directory: `build` creates it (it must not exist, or be empty); `add` adds a delta shard to it.
     #[arg(long, value_name = "DIR")]
     pub index: PathBuf,
     /// Rights sidecar (JSONL or CSV): path glob or doc id → licence, holder, URL, opt-out, jurisdictions, category.

@@ -157,6 +157,10 @@ fn bad_input_gets_one_line_errors() {
     // Missing index.
     let e = fails(&["count", "--index", &p("nope"), "x"]);
     assert!(e.contains("not a recital index"), "{e}");
+    // An index path that is a file.
+    std::fs::write(t.path().join("afile"), "x").unwrap();
+    let e = fails(&["count", "--index", &p("afile"), "x"]);
+    assert!(e.contains("is a file, not an index directory"), "{e}");
     // Empty input.
     std::fs::create_dir(t.path().join("empty")).unwrap();
     let e = fails(&["index", "build", "--index", &p("i1"), &p("empty")]);
@@ -819,4 +823,40 @@ fn rights_problems_are_warnings_or_errors_never_silent() {
     assert_eq!(r["ingest"]["noassertion"], 1, "{r}");
     assert_eq!(r["ingest"]["unmatched_rules"][0]["rule"], "path \"/usr/share/common-licenses/GPL*\"");
     assert_eq!(r["license_classes"].as_array().unwrap().len(), 3, "{r}");
+}
+
+#[test]
+fn skipped_binary_files_are_one_summary_line_and_logs_have_no_colour() {
+    let t = tempfile::tempdir().unwrap();
+    let c = t.path().join("c");
+    std::fs::create_dir(&c).unwrap();
+    std::fs::write(c.join("a.txt"), "It was the best of times, it was the worst of times.").unwrap();
+    for n in ["x.bin", "y.bin", "z.bin"] {
+        std::fs::write(c.join(n), [0u8, 1, 2, 3]).unwrap();
+    }
+    let idx = t.path().join("i");
+    // stderr is a pipe here, and NO_COLOR is unset: still no escape codes.
+    let o = recital()
+        .env_remove("NO_COLOR")
+        .args(["index", "build", "--index", idx.to_str().unwrap(), c.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    let (out, err) = (String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+    assert!(out.contains("skipped 3 binary file(s) (--verbose lists them)"), "{out}");
+    assert!(!err.contains("x.bin") && !err.contains('\u{1b}'), "{err}");
+    let o = recital()
+        .env_remove("NO_COLOR")
+        .args([
+            "index",
+            "add",
+            "--verbose",
+            "--index",
+            idx.to_str().unwrap(),
+            c.join("x.bin").to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("x.bin: binary file skipped") && !err.contains('\u{1b}'), "{err}");
 }

@@ -66,7 +66,7 @@ pub fn build(a: BuildArgs, add: bool) -> anyhow::Result<()> {
         src as f64 / 1e6 / report.seconds.max(1e-9)
     );
     if report.ingest.skipped_binary > 0 {
-        println!("skipped {} binary file(s)", report.ingest.skipped_binary);
+        println!("skipped {} binary file(s) (--verbose lists them)", report.ingest.skipped_binary);
     }
     let i = &report.ingest;
     output::licenses(&i.licenses, i.noassertion, &classes, &policy.label());

@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 mod audit;
+mod completions;
 mod demo;
 mod filter;
 mod index;
@@ -34,6 +35,8 @@ pub fn run(cmd: Command) -> anyhow::Result<u8> {
         Command::Audit(a) => audit::run(a),
         Command::CanaryLab(a) => audit::canary_lab(a),
         Command::Model(ModelCommand::Serve(a)) => audit::serve_model(a),
+        Command::Completions(a) => completions::completions(a),
+        Command::Man => completions::man(),
     };
     done.map(|()| 0)
 }
