@@ -140,7 +140,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/v1/works", post(api::registry::create_work).get(api::registry::list_works))
         .route("/v1/works/{id}", get(api::registry::get_work).delete(api::registry::withdraw_work))
         .route("/v1/notices", post(api::registry::create_notice).get(api::registry::list_notices))
-        .route("/v1/notices/{id}", get(api::registry::get_notice))
+        .route("/v1/notices/{id}", get(api::registry::get_notice).delete(api::registry::withdraw_notice))
         .route("/v1/audit", get(api::admin::audit))
         .route("/healthz", get(api::admin::healthz))
         .route("/readyz", get(api::admin::readyz))
