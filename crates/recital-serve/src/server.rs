@@ -146,6 +146,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/readyz", get(api::admin::readyz))
         .route("/metrics", get(api::admin::metrics))
         .route("/openapi.json", get(crate::openapi::handler))
+        .nest_service("/console", crate::console::router(state.clone()))
         .fallback(|| async { crate::error::ApiError::not_found("no such endpoint") })
         // After every route (it is set on those already registered). axum
         // still adds the `Allow` header; the body is our JSON error.

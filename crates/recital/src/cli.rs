@@ -201,6 +201,12 @@ pub struct ServeArgs {
     /// Remove every non-standard field (citations, decisions) from proxied responses.
     #[arg(long)]
     pub strict_openai: bool,
+    /// Seconds the web console (`/console/`) keeps a scan result at its URL (in memory).
+    #[arg(long, value_name = "SECS", default_value_t = 86_400, value_parser = clap::value_parser!(u64).range(1..=31_536_000))]
+    pub console_retention: u64,
+    /// Directory of audit runs (`recital audit --out`) whose `report.html` files the console lists.
+    #[arg(long, value_name = "DIR")]
+    pub audit_reports: Option<PathBuf>,
 }
 
 #[derive(Subcommand, Debug)]

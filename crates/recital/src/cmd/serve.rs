@@ -20,6 +20,8 @@ pub fn run(a: ServeArgs) -> anyhow::Result<()> {
     c.upstream_timeout = Duration::from_secs(a.upstream_timeout);
     c.header_timeout = Duration::from_secs(a.header_timeout);
     c.strict_openai = a.strict_openai;
+    c.console_retention = Duration::from_secs(a.console_retention);
+    c.audit_reports = a.audit_reports;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
