@@ -457,6 +457,11 @@ pub struct ScanArgs {
     /// counted) instead of failing on the first.
     #[arg(long, requires = "batch")]
     pub skip_bad_lines: bool,
+    /// Also write the scan view (the web console's) as one self-contained HTML file, to share:
+    /// spans shaded by kind and decision, their sources and the statement of reasons; source
+    /// snippets limited as `recital serve` limits them.
+    #[arg(long, value_name = "FILE", conflicts_with = "batch")]
+    pub html: Option<PathBuf>,
     /// With --jsonl or --parquet: scanning threads [default: one per core].
     #[arg(long, value_name = "N", requires = "batch", value_parser = clap::value_parser!(u32).range(1..=1024))]
     pub threads: Option<u32>,
