@@ -74,6 +74,9 @@ pub struct SourceView {
     pub snippet: String,
     /// For `near` and `code-canonical`: output and source aligned.
     pub aligned: Vec<AlignedRow>,
+    /// The snippet stops at the API's limit before the copy ends: the rest
+    /// of the span is not compared (rather than marked as added).
+    pub aligned_partial: bool,
 }
 
 /// One row of the side-by-side view: the same stretch of output and source.
@@ -158,6 +161,11 @@ impl ScanView {
                     refs.push(doc);
                     docs[doc].spans += 1;
                 }
+                let (aligned, aligned_partial) = if aligned_kind && !src.snippet.is_empty() {
+                    align_limited(&s.text, &src.snippet)
+                } else {
+                    (Vec::new(), false)
+                };
                 let web =
                     src.url.as_deref().filter(|u| u.starts_with("https://") || u.starts_with("http://"));
                 sources.push(SourceView {
@@ -169,11 +177,8 @@ impl ScanView {
                     url: web.map(str::to_string),
                     url_text: src.url.clone().filter(|_| web.is_none()),
                     snippet: src.snippet.clone(),
-                    aligned: if aligned_kind && !src.snippet.is_empty() {
-                        align(&s.text, &src.snippet)
-                    } else {
-                        Vec::new()
-                    },
+                    aligned,
+                    aligned_partial,
                 });
             }
             spans.push(SpanView {
@@ -269,6 +274,22 @@ fn words(s: &str) -> Vec<&str> {
         out.push(&s[start..]);
     }
     out
+}
+
+/// [`align`] for a snippet that may stop at the API's limit (it then ends
+/// in `…`): output words past the end of the source shown are left out of
+/// the rows rather than marked as added. True when that happened.
+fn align_limited(output: &str, snippet: &str) -> (Vec<AlignedRow>, bool) {
+    let Some(shown) = snippet.strip_suffix('…') else {
+        return (align(output, snippet), false);
+    };
+    let mut rows = align(output, shown);
+    let mut cut = false;
+    while rows.last().is_some_and(|r| r.tag == "output-only") {
+        rows.pop();
+        cut = true;
+    }
+    (rows, cut)
 }
 
 /// Aligns the output's span with the source's matched text, word by word,
@@ -384,6 +405,17 @@ mod tests {
         // A line break where the source has a space is no difference.
         let rows = align("profit hath a man \nof all", "profit hath a man of all");
         assert_eq!(rows.len(), 1, "{:?}", rows.iter().map(|r| r.tag).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn a_limited_snippet_is_compared_only_as_far_as_it_goes() {
+        let (rows, partial) = align_limited("a b c d e f", "a b c…");
+        assert!(partial);
+        assert_eq!(rows.len(), 1);
+        assert_eq!((rows[0].tag, rows[0].output.as_str()), ("same", "a b c "));
+        let (rows, partial) = align_limited("a b x", "a b c");
+        assert!(!partial);
+        assert_eq!(rows.last().unwrap().tag, "changed");
     }
 
     #[test]
