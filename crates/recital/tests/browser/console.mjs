@@ -235,7 +235,8 @@ async function registryFlow(page) {
   await page.fill('#w-license', 'MIT');
   await page.fill('#w-holder', 'Console Press');
   await page.fill('#w-url', 'https://example.org/console-work');
-  await page.fill('#w-text', cfg.work);
+  // The text as an uploaded file (the form's other way in).
+  await page.setInputFiles('#w-file', { name: 'work.txt', mimeType: 'text/plain', buffer: Buffer.from(cfg.work) });
   await page.click('#register');
   await page.waitForSelector('p.ok');
   assert.match(await page.textContent('p.ok'), /Registered work-[0-9a-f]{16} \(Console Test Work\): searchable after \d+ ms/);
@@ -243,8 +244,22 @@ async function registryFlow(page) {
   await shot(page, '09-works');
 
   summary.decisions.registered = await scan(page, cfg.quote);
-  assert.ok((await citedLabels(page)).includes('Console Test Work'), 'the new work is cited at once');
+  const labels = await citedLabels(page);
+  assert.ok(labels.includes('Console Test Work'), `the new work is cited at once: ${labels}`);
   assert.equal(summary.decisions.registered, 'annotate', 'MIT: cited, not blocked');
+  // The same output uploaded, with itself as the context: nothing is flagged.
+  await page.goto(cfg.base + '/console/');
+  await page.setInputFiles('#file', { name: 'out.txt', mimeType: 'text/plain', buffer: Buffer.from(cfg.quote) });
+  await page.click('summary');
+  await page.fill('#context', cfg.quote);
+  await Promise.all([page.waitForNavigation(), page.click('#scan')]);
+  assert.equal(await page.locator('mark.span').count(), 0, 'text in the context is exempt');
+  assert.equal((await page.textContent('#decision-h .badge')).trim(), 'allow');
+  await page.goto(summary.scan_url.replace(/req-[0-9a-f]+$/, 'req-0000000000000000'));
+  assert.match(await page.textContent('.error'), /retention time, or it was run by another key/);
+  // A client's scan is not a rightsholder's to see.
+  const other = await page.goto(summary.scan_url);
+  assert.equal(other.status(), 404, 'a scan is for the key that ran it (and admins)');
 
   await page.goto(cfg.base + '/console/notices');
   await accessible(page, 'notices');
