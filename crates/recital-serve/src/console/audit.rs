@@ -127,11 +127,18 @@ pub async fn log(State(c): State<Arc<Console>>, s: Session, Query(filter): Query
     }
     let (store, q_page, q_all) =
         (c.app.store.clone(), filter.query(PAGE, true), filter.query(DASHBOARD_RECORDS, false));
+    let who = s.principal.clone();
     let got = tokio::task::spawn_blocking(move || {
-        Ok::<_, crate::store::StoreError>((store.query_audit(&q_page)?, store.query_audit(&q_all)?))
+        // Registered works are cited by id: the dashboard names them by title.
+        let titles: HashMap<String, String> = store
+            .list_works(&who, crate::store::MAX_PAGE, None)?
+            .into_iter()
+            .filter_map(|w| w.title.map(|t| (w.id, t)))
+            .collect();
+        Ok::<_, crate::store::StoreError>((store.query_audit(&q_page)?, store.query_audit(&q_all)?, titles))
     })
     .await;
-    let (page, all) = match got {
+    let (page, all, titles) = match got {
         Ok(Ok(v)) => v,
         Ok(Err(e)) => return page_error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
         Err(e) => return page_error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
@@ -147,7 +154,14 @@ pub async fn log(State(c): State<Arc<Console>>, s: Session, Query(filter): Query
             Row { record, link }
         })
         .collect();
-    render(&AuditPage { nav: Nav::of(&s), chart: chart(&all), top: top_cited(&all), filter, rows, older })
+    render(&AuditPage {
+        nav: Nav::of(&s),
+        chart: chart(&all),
+        top: top_cited(&all, &titles),
+        filter,
+        rows,
+        older,
+    })
 }
 
 /// Chart width and height in SVG units.
@@ -203,7 +217,7 @@ fn chart(records: &[AuditRecord]) -> Chart {
     }
 }
 
-fn top_cited(records: &[AuditRecord]) -> Vec<TopBar> {
+fn top_cited(records: &[AuditRecord], titles: &HashMap<String, String>) -> Vec<TopBar> {
     let mut counts: HashMap<&str, usize> = HashMap::new();
     for r in records {
         for s in &r.entry.sources {
@@ -219,7 +233,7 @@ fn top_cited(records: &[AuditRecord]) -> Vec<TopBar> {
         .map(|(i, (doc, count))| TopBar {
             y: i * 20,
             w: (count * 260).div_ceil(max),
-            doc: doc.to_string(),
+            doc: titles.get(doc).map_or_else(|| doc.to_string(), |t| format!("{t} ({doc})")),
             count,
         })
         .collect()
@@ -336,9 +350,10 @@ mod tests {
             rec(2, 0, "block", &["b"]),
             rec(3, 0, "redact", &["c", "b"]),
         ];
-        let top = top_cited(&recs);
+        let titles = HashMap::from([("a".to_string(), "Alpha".to_string())]);
+        let top = top_cited(&recs, &titles);
         let names: Vec<_> = top.iter().map(|t| (t.doc.as_str(), t.count)).collect();
-        assert_eq!(names, [("b", 3), ("a", 1), ("c", 1)]);
+        assert_eq!(names, [("b", 3), ("Alpha (a)", 1), ("c", 1)]);
         assert_eq!(top[0].w, 260);
     }
 

@@ -301,6 +301,7 @@ async function adminFlow(page) {
   assert.ok(rows >= 3, `audit rows: ${rows}`);
   assert.match(await page.textContent('#audit'), /block/);
   assert.ok(await page.locator('.dashboard svg rect').count() >= 2, 'the dashboard draws bars');
+  assert.match(await page.textContent('.dashboard'), /Console Test Work \(work-[0-9a-f]{16}\)/, 'works by title');
   await shot(page, '12-audit-log');
   await accessible(page, 'audit');
   await page.selectOption('#f-action', 'block');
