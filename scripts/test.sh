@@ -18,6 +18,10 @@ export RECITAL_TEST_PYTHON
 # real-model test.
 RECITAL_TEST_GGUF="$(scripts/install-test-model.sh)"
 export RECITAL_TEST_GGUF
+# Debian's Chromium, playwright-core and axe-core for the web console's browser
+# tests (tests/console.rs).
+RECITAL_TEST_NODE_MODULES="$(scripts/install-test-browser.sh)"
+export RECITAL_TEST_NODE_MODULES
 # candle on 2 cores: one thread per process is 4x faster than rayon's default
 # when tests run side by side (research §10, pitfall 2).
 export RAYON_NUM_THREADS="${RAYON_NUM_THREADS:-1}"

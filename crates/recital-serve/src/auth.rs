@@ -112,41 +112,49 @@ impl FromRequestParts<Arc<AppState>> for Caller {
     async fn from_request_parts(parts: &mut Parts, state: &Arc<AppState>) -> Result<Self, Self::Rejection> {
         let principal = match &state.auth {
             AuthMode::Open(p) => p.clone(),
-            AuthMode::Keys => {
-                let secret = presented_key(&parts.headers)?;
-                let hash: [u8; 32] = sha2::Sha256::digest(secret.as_bytes()).into();
-                let cached = state.keys.0.lock().unwrap_or_else(|p| p.into_inner()).get(&hash).cloned();
-                match cached {
-                    Some(p) => p,
-                    None => {
-                        let store = state.store.clone();
-                        let s = secret.to_string();
-                        let found = tokio::task::spawn_blocking(move || store.authenticate(&s))
-                            .await
-                            .map_err(|e| ApiError::internal("key lookup", e))?
-                            .map_err(|e| ApiError::internal("key lookup", e))?;
-                        let p = found.ok_or_else(|| ApiError::unauthorized("unknown API key"))?;
-                        state.keys.0.lock().unwrap_or_else(|p| p.into_inner()).insert(hash, p.clone());
-                        p
-                    }
-                }
-            }
+            AuthMode::Keys => principal_for_secret(state, &presented_key(&parts.headers)?).await?,
         };
-        if let Some(rpm) = principal.rate_per_minute {
-            if let Err(wait) = state.rate.check(principal.key_id, rpm) {
-                state.metrics.rate_limited.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                let mut e = ApiError::new(
-                    StatusCode::TOO_MANY_REQUESTS,
-                    "rate_limited",
-                    format!(
-                        "key {:?} is limited to {rpm} requests per minute (its rate_per_minute); retry in {wait} s",
-                        principal.name
-                    ),
-                );
-                e.retry_after = Some(wait);
-                return Err(e);
-            }
-        }
+        check_rate(state, &principal)?;
         Ok(Caller(principal))
     }
+}
+
+/// The principal of an API key: from the cache of verified keys, else the
+/// store (then cached). The console's sign-in checks keys through this too.
+pub async fn principal_for_secret(state: &AppState, secret: &str) -> Result<Principal, ApiError> {
+    let hash: [u8; 32] = sha2::Sha256::digest(secret.as_bytes()).into();
+    let cached = state.keys.0.lock().unwrap_or_else(|p| p.into_inner()).get(&hash).cloned();
+    if let Some(p) = cached {
+        return Ok(p);
+    }
+    let store = state.store.clone();
+    let s = secret.to_string();
+    let found = tokio::task::spawn_blocking(move || store.authenticate(&s))
+        .await
+        .map_err(|e| ApiError::internal("key lookup", e))?
+        .map_err(|e| ApiError::internal("key lookup", e))?;
+    let p = found.ok_or_else(|| ApiError::unauthorized("unknown API key"))?;
+    state.keys.0.lock().unwrap_or_else(|p| p.into_inner()).insert(hash, p.clone());
+    Ok(p)
+}
+
+/// Takes one request from the key's rate limit (its `rate_per_minute`).
+pub fn check_rate(state: &AppState, principal: &Principal) -> Result<(), ApiError> {
+    let Some(rpm) = principal.rate_per_minute else {
+        return Ok(());
+    };
+    let Err(wait) = state.rate.check(principal.key_id, rpm) else {
+        return Ok(());
+    };
+    state.metrics.rate_limited.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let mut e = ApiError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        "rate_limited",
+        format!(
+            "key {:?} is limited to {rpm} requests per minute (its rate_per_minute); retry in {wait} s",
+            principal.name
+        ),
+    );
+    e.retry_after = Some(wait);
+    Err(e)
 }

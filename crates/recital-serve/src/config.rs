@@ -37,6 +37,10 @@ pub struct ServeConfig {
     pub header_timeout: Duration,
     /// Strip every non-standard field from proxied responses.
     pub strict_openai: bool,
+    /// How long the web console keeps a scan result at its URL.
+    pub console_retention: Duration,
+    /// Directory of audit runs whose `report.html` the console lists.
+    pub audit_reports: Option<PathBuf>,
 }
 
 impl ServeConfig {
@@ -56,6 +60,8 @@ impl ServeConfig {
             body_timeout: Duration::from_secs(30),
             header_timeout: Duration::from_secs(10),
             strict_openai: false,
+            console_retention: Duration::from_secs(24 * 3600),
+            audit_reports: None,
         }
     }
 }

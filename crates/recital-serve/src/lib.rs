@@ -11,7 +11,10 @@
 //!   notice-and-action that takes effect before the call returns, without a
 //!   rebuild ([`api::registry`]);
 //! - `GET /v1/audit` (admins), `/metrics`, `/healthz`, `/readyz`,
-//!   `/openapi.json` and a small results page at `/`.
+//!   `/openapi.json` and a small results page at `/`;
+//! - `/console/`: the web console for reviewers, rightsholders and
+//!   administrators (sign-in, scan view, registry, audit log), server-rendered
+//!   with no external assets.
 //!
 //! State lives in three places, each for a reason: the corpus index (immutable
 //! shards plus delta shards and tombstones, [`corpus`]), SQLite for everything
@@ -22,6 +25,7 @@
 pub mod api;
 pub mod auth;
 pub mod config;
+mod console;
 pub mod corpus;
 pub mod engine;
 pub mod error;
@@ -35,4 +39,5 @@ pub mod store;
 pub mod tls;
 
 pub use config::ServeConfig;
+pub use console::scan_html;
 pub use server::run;

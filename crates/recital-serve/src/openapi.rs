@@ -101,7 +101,10 @@ pub fn document() -> Value {
                 "post": op("File a notice about a registered work, a corpus document or a URL. Answers 201 once durable and effective.", Some("NoticeRequest"), "201", "Notice"),
                 "get": op("List the caller's notices (admins: all).", None, "200", "NoticeList")
             },
-            "/v1/notices/{id}": {"get": op("Status and timestamps (received, effective) of a notice.", None, "200", "Notice")},
+            "/v1/notices/{id}": {
+                "get": op("Status and timestamps (received, effective) of a notice.", None, "200", "Notice"),
+                "delete": op("Withdraw a notice (its filer, admins): it stops applying at once.", None, "200", "Notice")
+            },
             "/v1/audit": {"get": op("The audit log of annotate, redact and block decisions, newest first (admins). Query: since, until (unix ms), action, key, rule, source, limit, before.", None, "200", "AuditList")},
             "/healthz": {"get": {"summary": "Liveness.", "security": [], "responses": {"200": {"description": "up"}}}},
             "/readyz": {"get": {"summary": "Readiness (index open, not shutting down).", "security": [], "responses": {"200": {"description": "ready"}, "503": {"description": "not ready"}}}},

@@ -137,12 +137,13 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/v1/works", post(api::registry::create_work).get(api::registry::list_works))
         .route("/v1/works/{id}", get(api::registry::get_work).delete(api::registry::withdraw_work))
         .route("/v1/notices", post(api::registry::create_notice).get(api::registry::list_notices))
-        .route("/v1/notices/{id}", get(api::registry::get_notice))
+        .route("/v1/notices/{id}", get(api::registry::get_notice).delete(api::registry::withdraw_notice))
         .route("/v1/audit", get(api::admin::audit))
         .route("/healthz", get(api::admin::healthz))
         .route("/readyz", get(api::admin::readyz))
         .route("/metrics", get(api::admin::metrics))
         .route("/openapi.json", get(crate::openapi::handler))
+        .nest_service("/console", crate::console::router(state.clone()))
         .fallback(|| async { crate::error::ApiError::not_found("no such endpoint") })
         // After every route (it is set on those already registered). axum
         // still adds the `Allow` header; the body is our JSON error.

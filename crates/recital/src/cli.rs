@@ -220,6 +220,12 @@ pub struct ServeArgs {
     /// Remove every non-standard field (citations, decisions) from proxied responses.
     #[arg(long)]
     pub strict_openai: bool,
+    /// Seconds the web console (`/console/`) keeps a scan result at its URL (in memory) [default: 86400].
+    #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=31_536_000))]
+    pub console_retention: Option<u64>,
+    /// Directory of audit runs (`recital audit --out`) whose `report.html` files the console lists.
+    #[arg(long, value_name = "DIR")]
+    pub audit_reports: Option<PathBuf>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -470,6 +476,11 @@ pub struct ScanArgs {
     /// counted) instead of failing on the first.
     #[arg(long, requires = "batch")]
     pub skip_bad_lines: bool,
+    /// Also write the scan view (the web console's) as one self-contained HTML file, to share:
+    /// spans shaded by kind and decision, their sources and the statement of reasons; source
+    /// snippets limited as `recital serve` limits them.
+    #[arg(long, value_name = "FILE", conflicts_with = "batch")]
+    pub html: Option<PathBuf>,
     /// With --jsonl or --parquet: scanning threads [default: one per core].
     #[arg(long, value_name = "N", requires = "batch", value_parser = clap::value_parser!(u32).range(1..=1024))]
     pub threads: Option<u32>,

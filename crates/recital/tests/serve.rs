@@ -428,14 +428,33 @@ fn registry_works_notices_roles_and_tenants() {
         .json(&json!({"target": {"type": "document", "doc_id": "manual.txt"}, "reason": "our manual"}))
         .send()
         .unwrap();
-    assert_eq!(r.status(), 201, "{}", r.text().unwrap());
+    assert_eq!(r.status(), 201);
+    let doc_notice: Value = r.json().unwrap();
+    let manual_quote = json!({"text": quote(&prose(3, 3000), 10, 90)});
     let v: Value = authed(Method::POST, &s, "/v1/filter", "rk_client_0123456789abcdef")
-        .json(&json!({"text": quote(&prose(3, 3000), 10, 90)}))
+        .json(&manual_quote)
         .send()
         .unwrap()
         .json()
         .unwrap();
     assert_eq!(v["action"], "block", "{v}");
+    // Withdrawn by its filer (not by another tenant, not by a client), the
+    // notice stops applying before the call returns.
+    let path = format!("/v1/notices/{}", doc_notice["id"].as_str().unwrap());
+    let status = |key: &str| authed(Method::DELETE, &s, &path, key).send().unwrap().status().as_u16();
+    assert_eq!(status("rk_client_0123456789abcdef"), 403);
+    assert_eq!(status("rk_rh_a_0123456789abcdef"), 404);
+    let n: Value =
+        authed(Method::DELETE, &s, &path, "rk_rh_b_0123456789abcdef").send().unwrap().json().unwrap();
+    assert_eq!(n["status"], "withdrawn", "{n}");
+    assert!(n["closed_at"].as_i64().is_some(), "{n}");
+    let v: Value = authed(Method::POST, &s, "/v1/filter", "rk_client_0123456789abcdef")
+        .json(&manual_quote)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(v["action"], "annotate", "MIT again once the notice is withdrawn: {v}");
     // The audit log is for admins only.
     assert_eq!(
         authed(Method::GET, &s, "/v1/audit", "rk_rh_a_0123456789abcdef").send().unwrap().status(),
@@ -666,6 +685,7 @@ fn bad_requests_get_clear_errors_and_leave_the_server_healthy() {
     assert!(m.contains("recital_upstream_errors_total 1"), "{m}");
     let api: Value = c.get(s.url("/openapi.json")).send().unwrap().json().unwrap();
     assert!(api["paths"]["/v1/notices/{id}"]["get"].is_object());
+    assert!(api["paths"]["/v1/notices/{id}"]["delete"].is_object());
     assert_eq!(s.terminate().code(), Some(0));
 }
 

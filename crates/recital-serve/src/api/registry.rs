@@ -330,6 +330,23 @@ pub async fn get_notice(
         .ok_or_else(|| ApiError::not_found(missing))
 }
 
+/// `DELETE /v1/notices/{id}`: withdraw a notice; it stops applying before
+/// the call returns.
+pub async fn withdraw_notice(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Notice>> {
+    caller.require(&[Role::Rightsholder, Role::Admin], "withdraw notices")?;
+    let (store, who, nid) = (state.store.clone(), caller.0.clone(), id.clone());
+    let notice = blocking(move || store.withdraw_notice(&who, &nid, now_ms()))
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no notice {id:?}")))?;
+    refresh_notified(&state).await?;
+    tracing::info!(notice = %notice.id, "notice withdrawn");
+    Ok(Json(notice))
+}
+
 /// After a restart: index works whose registration was cut short, and make
 /// received notices effective (the notified set is rebuilt from the store).
 pub async fn recover(state: &Arc<AppState>) -> anyhow::Result<()> {

@@ -91,6 +91,11 @@ fn single(
     for w in &report.warnings {
         tracing::warn!("{w}");
     }
+    if let Some(out) = &a.html {
+        let html =
+            recital_serve::scan_html(&input.text, &report, &decision).context("rendering the scan view")?;
+        std::fs::write(out, html).with_context(|| format!("writing {}", out.display()))?;
+    }
     if a.json {
         print_json(&output::WithDecision { report: &report, decision: &decision })?;
     } else {

@@ -25,6 +25,8 @@ struct ServeFile {
     upstream_timeout: Option<u64>,
     header_timeout: Option<u64>,
     strict_openai: Option<bool>,
+    console_retention: Option<u64>,
+    audit_reports: Option<PathBuf>,
 }
 
 impl ServeFile {
@@ -41,9 +43,14 @@ impl ServeFile {
                 *p = dir.join(&*p);
             }
         }
-        for (key, secs) in [("upstream-timeout", f.upstream_timeout), ("header-timeout", f.header_timeout)] {
-            if secs.is_some_and(|s| !(1..=86_400).contains(&s)) {
-                bail!("{}: {key} must be 1 to 86400 seconds", path.display());
+        let limits = [
+            ("upstream-timeout", f.upstream_timeout, 86_400),
+            ("header-timeout", f.header_timeout, 86_400),
+            ("console-retention", f.console_retention, 31_536_000),
+        ];
+        for (key, secs, max) in limits {
+            if secs.is_some_and(|s| !(1..=max).contains(&s)) {
+                bail!("{}: {key} must be 1 to {max} seconds", path.display());
             }
         }
         Ok(f)
@@ -72,6 +79,8 @@ fn config(a: ServeArgs) -> anyhow::Result<recital_serve::ServeConfig> {
     c.upstream_timeout = Duration::from_secs(a.upstream_timeout.or(f.upstream_timeout).unwrap_or(120));
     c.header_timeout = Duration::from_secs(a.header_timeout.or(f.header_timeout).unwrap_or(10));
     c.strict_openai = a.strict_openai || f.strict_openai.unwrap_or(false);
+    c.console_retention = Duration::from_secs(a.console_retention.or(f.console_retention).unwrap_or(86_400));
+    c.audit_reports = a.audit_reports.or(f.audit_reports);
     Ok(c)
 }
 

@@ -1,0 +1,355 @@
+//! The registry for rightsholders: register a work (text or file), list
+//! works and notices, file a notice, see since when it is in force,
+//! withdraw either. Every change goes through the API's own handlers, so it
+//! is effective before the page answers, exactly as the API promises.
+
+use std::sync::Arc;
+
+use askama::Template;
+use axum::extract::{Multipart, Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::Form;
+use serde::Deserialize;
+
+use crate::api::registry::{self as api, NoticeRequest};
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::json::Body;
+use crate::store::{NewWork, Notice, NoticeTarget, Principal, StoreError, Work, WorkMode, MAX_PAGE};
+
+use super::session::{self, Session};
+use super::{render, Console, Nav, PageError, PageResult};
+
+#[derive(Template)]
+#[template(path = "console/works.html")]
+struct WorksPage {
+    nav: Nav,
+    works: Vec<Work>,
+    message: Option<String>,
+    error: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "console/notices.html")]
+struct NoticesPage {
+    nav: Nav,
+    notices: Vec<NoticeRow>,
+    works: Vec<Work>,
+    message: Option<String>,
+    error: Option<String>,
+}
+
+/// A notice with its target in words.
+struct NoticeRow {
+    notice: Notice,
+    target: String,
+}
+
+fn target_text(t: &NoticeTarget) -> String {
+    match t {
+        NoticeTarget::Work { work_id } => format!("work {work_id}"),
+        NoticeTarget::Document { doc_id } => format!("document {doc_id}"),
+        NoticeTarget::Url { url } => format!("URL {url}"),
+    }
+}
+
+/// Answers 403 to a client key, as the API does.
+fn require_registry(s: &Session) -> Result<(), PageError> {
+    if s.can_register() {
+        Ok(())
+    } else {
+        Err(PageError::new(StatusCode::FORBIDDEN, "A client key may not use the registry."))
+    }
+}
+
+/// The checks every registry form passes first: role, origin, CSRF token.
+fn check_form(s: &Session, headers: &HeaderMap, csrf: &str) -> Result<(), PageError> {
+    require_registry(s)?;
+    session::check_origin(headers)?;
+    s.check_csrf(csrf)
+}
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, PageError> {
+    match tokio::task::spawn_blocking(f).await {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) => Err(PageError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())),
+        Err(e) => Err(PageError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())),
+    }
+}
+
+async fn list_works(c: &Console, who: &Principal) -> Result<Vec<Work>, PageError> {
+    let (store, who) = (c.app.store.clone(), who.clone());
+    blocking(move || store.list_works(&who, MAX_PAGE, None)).await
+}
+
+async fn works_page(c: &Console, s: &Session, message: Option<String>, error: Option<String>) -> PageResult {
+    let works = list_works(c, &s.principal).await?;
+    let status = if error.is_some() { StatusCode::BAD_REQUEST } else { StatusCode::OK };
+    let mut resp = render(&WorksPage { nav: Nav::of(s), works, message, error });
+    *resp.status_mut() = status;
+    Ok(resp)
+}
+
+async fn notices_page(
+    c: &Console,
+    s: &Session,
+    message: Option<String>,
+    error: Option<String>,
+) -> PageResult {
+    let works = list_works(c, &s.principal).await?;
+    let (store, who) = (c.app.store.clone(), s.principal.clone());
+    let notices = blocking(move || store.list_notices(&who, MAX_PAGE, None)).await?;
+    let notices =
+        notices.into_iter().map(|n| NoticeRow { target: target_text(&n.target), notice: n }).collect();
+    let status = if error.is_some() { StatusCode::BAD_REQUEST } else { StatusCode::OK };
+    let mut resp = render(&NoticesPage { nav: Nav::of(s), notices, works, message, error });
+    *resp.status_mut() = status;
+    Ok(resp)
+}
+
+/// `GET /console/works`.
+pub async fn works(State(c): State<Arc<Console>>, s: Session) -> PageResult {
+    require_registry(&s)?;
+    works_page(&c, &s, None, None).await
+}
+
+/// The register form, read from multipart (the text may be a file).
+async fn read_work_form(mut m: Multipart) -> Result<(String, NewWork), PageError> {
+    let bad = |e: axum::extract::multipart::MultipartError| PageError::new(e.status(), e.body_text());
+    let mut csrf = String::new();
+    let mut file: Option<(Option<String>, Vec<u8>)> = None;
+    let mut w = NewWork {
+        title: None,
+        text: String::new(),
+        mode: WorkMode::Text,
+        language: None,
+        license: "NOASSERTION".into(),
+        holder: None,
+        url: None,
+        tdm_opt_out: false,
+        jurisdictions: Vec::new(),
+        category: None,
+    };
+    let opt = |v: String| Some(v.trim().to_string()).filter(|v| !v.is_empty());
+    while let Some(field) = m.next_field().await.map_err(bad)? {
+        let name = field.name().unwrap_or("").to_string();
+        if name == "file" {
+            let fname = field.file_name().map(str::to_string).filter(|n| !n.is_empty());
+            let bytes = field.bytes().await.map_err(bad)?;
+            if !bytes.is_empty() {
+                file = Some((fname, bytes.to_vec()));
+            }
+            continue;
+        }
+        let v = field.text().await.map_err(bad)?;
+        match name.as_str() {
+            "csrf" => csrf = v,
+            "title" => w.title = opt(v),
+            "text" => w.text = v,
+            "license" => w.license = opt(v).unwrap_or_else(|| "NOASSERTION".into()),
+            "holder" => w.holder = opt(v),
+            "url" => w.url = opt(v),
+            "category" => w.category = opt(v),
+            "mode" if v == "code" => w.mode = WorkMode::Code,
+            "tdm_opt_out" => w.tdm_opt_out = true,
+            "jurisdictions" => w.jurisdictions = split_list(&v),
+            _ => {}
+        }
+    }
+    if let Some((fname, bytes)) = file {
+        w.text = String::from_utf8(bytes)
+            .map_err(|_| PageError::new(StatusCode::BAD_REQUEST, "The uploaded file is not UTF-8 text."))?;
+        if w.title.is_none() {
+            w.title = fname;
+        }
+    }
+    Ok((csrf, w))
+}
+
+fn split_list(v: &str) -> Vec<String> {
+    v.split([',', ' ']).map(str::trim).filter(|j| !j.is_empty()).map(str::to_string).collect()
+}
+
+/// `POST /console/works`: register a work; it is searchable when the page answers.
+pub async fn register(
+    State(c): State<Arc<Console>>,
+    s: Session,
+    headers: HeaderMap,
+    m: Multipart,
+) -> PageResult {
+    require_registry(&s)?;
+    let (csrf, work) = read_work_form(m).await?;
+    check_form(&s, &headers, &csrf)?;
+    let caller = Caller(s.principal.clone());
+    match api::create_work(State(c.app.clone()), caller, Body(work)).await {
+        Ok((_, axum::Json(w))) => {
+            let ms = w.effective_after_ms.unwrap_or(0);
+            let msg = format!("Registered {} ({}): searchable after {ms} ms.", w.work.id, title(&w.work));
+            works_page(&c, &s, Some(msg), None).await
+        }
+        Err(e) => api_failure(&c, &s, e, Page::Works).await,
+    }
+}
+
+fn title(w: &Work) -> &str {
+    w.title.as_deref().unwrap_or("untitled")
+}
+
+enum Page {
+    Works,
+    Notices,
+}
+
+/// A refused request: the page again, with the API's message; a failure of
+/// the service itself as an error page.
+async fn api_failure(c: &Console, s: &Session, e: ApiError, page: Page) -> PageResult {
+    if e.status.is_server_error() {
+        return Err(e.into());
+    }
+    match page {
+        Page::Works => works_page(c, s, None, Some(e.message)).await,
+        Page::Notices => notices_page(c, s, None, Some(e.message)).await,
+    }
+}
+
+/// A form with only its CSRF token.
+#[derive(Deserialize)]
+pub struct TokenForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+/// `POST /console/works/{id}/withdraw`.
+pub async fn withdraw_work(
+    State(c): State<Arc<Console>>,
+    s: Session,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Form(f): Form<TokenForm>,
+) -> PageResult {
+    check_form(&s, &headers, &f.csrf)?;
+    match api::withdraw_work(State(c.app.clone()), Caller(s.principal.clone()), Path(id)).await {
+        Ok(axum::Json(w)) => {
+            works_page(&c, &s, Some(format!("Withdrew {}: it no longer matches.", w.id)), None).await
+        }
+        Err(e) => api_failure(&c, &s, e, Page::Works).await,
+    }
+}
+
+/// `GET /console/notices`.
+pub async fn notices(State(c): State<Arc<Console>>, s: Session) -> PageResult {
+    require_registry(&s)?;
+    notices_page(&c, &s, None, None).await
+}
+
+/// The notice form.
+#[derive(Deserialize)]
+pub struct NoticeForm {
+    #[serde(default)]
+    csrf: String,
+    /// `work`, `document` or `url`.
+    target_type: String,
+    /// A work id (from the list), for `work`.
+    #[serde(default)]
+    work_id: String,
+    /// A document id or URL, for `document` and `url`.
+    #[serde(default)]
+    target: String,
+    #[serde(default)]
+    reason: String,
+    #[serde(default)]
+    jurisdictions: String,
+    #[serde(default)]
+    contact: String,
+}
+
+fn notice_request(f: NoticeForm) -> Result<NoticeRequest, ApiError> {
+    let target = f.target.trim().to_string();
+    let target = match f.target_type.as_str() {
+        "work" => NoticeTarget::Work { work_id: f.work_id.trim().to_string() },
+        "document" => NoticeTarget::Document { doc_id: target },
+        "url" => NoticeTarget::Url { url: target },
+        other => {
+            return Err(ApiError::bad_request("invalid_request", format!("unknown target type {other:?}")))
+        }
+    };
+    Ok(NoticeRequest {
+        target,
+        reason: f.reason,
+        requested_action: None,
+        jurisdictions: split_list(&f.jurisdictions),
+        contact: Some(f.contact.trim().to_string()).filter(|c| !c.is_empty()),
+    })
+}
+
+/// `POST /console/notices`: file a notice; it is in force when the page answers.
+pub async fn file_notice(
+    State(c): State<Arc<Console>>,
+    s: Session,
+    headers: HeaderMap,
+    Form(f): Form<NoticeForm>,
+) -> PageResult {
+    check_form(&s, &headers, &f.csrf)?;
+    let req = match notice_request(f) {
+        Ok(r) => r,
+        Err(e) => return api_failure(&c, &s, e, Page::Notices).await,
+    };
+    match api::create_notice(State(c.app.clone()), Caller(s.principal.clone()), Body(req)).await {
+        Ok((_, axum::Json(n))) => {
+            let since = n.effective_at_rfc3339.clone().unwrap_or_else(|| "now".into());
+            let msg = format!("Notice {} on {} is in force since {since}.", n.id, target_text(&n.target));
+            notices_page(&c, &s, Some(msg), None).await
+        }
+        Err(e) => api_failure(&c, &s, e, Page::Notices).await,
+    }
+}
+
+/// `POST /console/notices/{id}/withdraw`.
+pub async fn withdraw_notice(
+    State(c): State<Arc<Console>>,
+    s: Session,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Form(f): Form<TokenForm>,
+) -> PageResult {
+    check_form(&s, &headers, &f.csrf)?;
+    match api::withdraw_notice(State(c.app.clone()), Caller(s.principal.clone()), Path(id)).await {
+        Ok(axum::Json(n)) => {
+            notices_page(&c, &s, Some(format!("Withdrew notice {}: it no longer applies.", n.id)), None).await
+        }
+        Err(e) => api_failure(&c, &s, e, Page::Notices).await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lists_split_on_commas_and_spaces() {
+        assert_eq!(split_list("DE, FR  EU"), ["DE", "FR", "EU"]);
+        assert!(split_list(" , ").is_empty());
+    }
+
+    #[test]
+    fn notice_forms_become_api_requests() {
+        let form = |t: &str| NoticeForm {
+            csrf: String::new(),
+            target_type: t.into(),
+            work_id: " work-1 ".into(),
+            target: " novel.txt ".into(),
+            reason: "mine".into(),
+            jurisdictions: "DE,FR".into(),
+            contact: " ".into(),
+        };
+        let r = notice_request(form("work")).unwrap();
+        assert_eq!(r.target, NoticeTarget::Work { work_id: "work-1".into() });
+        assert_eq!(r.jurisdictions, ["DE", "FR"]);
+        assert_eq!(r.contact, None);
+        let r = notice_request(form("document")).unwrap();
+        assert_eq!(r.target, NoticeTarget::Document { doc_id: "novel.txt".into() });
+        assert!(notice_request(form("planet")).is_err());
+    }
+}
