@@ -25,24 +25,38 @@ enum FenceLang {
 /// between them. `whole` treats the entire text as code in that language when
 /// it has no fenced blocks.
 pub fn regions(text: &str, whole: Option<Lang>, fence_default: Option<Lang>) -> Vec<(Range<usize>, Lang)> {
+    let mut out = declared_regions(text, whole, fence_default);
+    if out.len() == 1 && out[0].0 == (0..text.len()) {
+        return out;
+    }
+    let blocks = fenced_blocks(text, fence_default);
+    let mut gap = 0;
+    for b in &blocks {
+        out.extend(bare_regions(text, gap..b.whole.start));
+        gap = b.whole.end;
+    }
+    out.extend(bare_regions(text, gap..text.len()));
+    out.sort_by_key(|(r, _)| r.start);
+    out
+}
+
+/// The code a text declares: its fenced blocks, or the whole text when the
+/// caller says it is code or it plainly is. Bare code between paragraphs is
+/// found by [`regions`] only, since its boundaries are a guess: the scan
+/// searches it on the canonical stream but judges its near-verbatim matches
+/// as prose.
+pub fn declared_regions(
+    text: &str,
+    whole: Option<Lang>,
+    fence_default: Option<Lang>,
+) -> Vec<(Range<usize>, Lang)> {
     let blocks = fenced_blocks(text, fence_default);
     if blocks.is_empty() && !text.is_empty() {
         if let Some(l) = whole.or_else(|| guess_lang(text)) {
             return vec![(0..text.len(), l)];
         }
     }
-    let mut out = Vec::new();
-    let mut gap = 0;
-    for b in &blocks {
-        out.extend(bare_regions(text, gap..b.whole.start));
-        if let (Some(l), false) = (b.lang, b.body.is_empty()) {
-            out.push((b.body.clone(), l));
-        }
-        gap = b.whole.end;
-    }
-    out.extend(bare_regions(text, gap..text.len()));
-    out.sort_by_key(|(r, _)| r.start);
-    out
+    blocks.into_iter().filter(|b| !b.body.is_empty()).filter_map(|b| Some((b.body, b.lang?))).collect()
 }
 
 /// A fenced block: its body, the whole block with its fence lines, and its

@@ -367,8 +367,11 @@ fn scan_inner(
         }
     }
     // In code, punctuation is syntax, not markup: every token there counts.
+    // Only in declared code: a bare region's bounds are a guess, and a
+    // paragraph of a technical text must keep prose's stricter bar.
+    let declared = crate::code::declared_regions(text, opts.code, opts.fence_default);
     let in_code: Vec<bool> =
-        ts.tokens.iter().map(|t| regions.iter().any(|(r, _)| r.contains(&t.src.start))).collect();
+        ts.tokens.iter().map(|t| declared.iter().any(|(r, _)| r.contains(&t.src.start))).collect();
     let content: Vec<bool> = (0..n).map(|i| in_code[i] || is_content(toks[i].as_bytes())).collect();
     let mut per_doc: HashMap<DocKey, Vec<Seed>> = HashMap::default();
     let limit = opts.seed_occurrences.max(opts.max_sources);
