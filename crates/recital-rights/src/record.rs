@@ -47,6 +47,9 @@ pub struct RightsRecord {
     /// TDMRep `tdm-policy`: where the TDM licensing terms are.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tdm_policy: Option<String>,
+    /// ISCC code identifying the work (a Text-Code of a file's text).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub iscc: Option<String>,
     /// Every statement about these fields, applied or outranked.
     pub provenance: Vec<Provenance>,
 }
@@ -66,6 +69,7 @@ pub(crate) enum Field {
     License,
     Holder,
     Url,
+    Iscc,
 }
 
 impl Field {
@@ -76,6 +80,7 @@ impl Field {
             Field::License => "license",
             Field::Holder => "holder",
             Field::Url => "url",
+            Field::Iscc => "iscc",
         }
     }
 }
@@ -147,6 +152,7 @@ pub(crate) fn resolve(selector: Selector, mut claims: Vec<Claim>) -> Option<Righ
         url: None,
         tdm_opt_out: None,
         tdm_policy: None,
+        iscc: None,
         provenance: Vec::with_capacity(claims.len()),
     };
     let mut last: Option<Field> = None;
@@ -164,6 +170,7 @@ pub(crate) fn resolve(selector: Selector, mut claims: Vec<Claim>) -> Option<Righ
             Field::License => r.license = v,
             Field::Holder => r.holder = v,
             Field::Url => r.url = v,
+            Field::Iscc => r.iscc = v,
         }
     }
     Some(r)

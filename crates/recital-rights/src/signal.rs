@@ -48,6 +48,8 @@ pub enum Signal {
     DebianCopyright,
     /// ScanCode toolkit JSON output.
     ScanCode,
+    /// The ISCC Text-Code computed from a file's text (ISO 24138).
+    IsccText,
 }
 
 impl Signal {
@@ -65,6 +67,7 @@ impl Signal {
             Signal::ReuseDep5 => ".reuse/dep5",
             Signal::DebianCopyright => "debian/copyright",
             Signal::ScanCode => "ScanCode",
+            Signal::IsccText => "ISCC Text-Code",
         }
     }
 
@@ -83,12 +86,13 @@ impl Signal {
             Signal::ReuseDep5 => 65,
             Signal::DebianCopyright => 55,
             Signal::ScanCode => 20,
+            Signal::IsccText => 5,
         }
     }
 
     /// Every signal, highest precedence first within web and code (for the
     /// documentation table and its test).
-    pub const ALL: [Signal; 12] = [
+    pub const ALL: [Signal; 13] = [
         Signal::HtmlMeta,
         Signal::TdmHeader,
         Signal::TdmrepJson,
@@ -101,6 +105,7 @@ impl Signal {
         Signal::ReuseDep5,
         Signal::DebianCopyright,
         Signal::ScanCode,
+        Signal::IsccText,
     ];
 }
 

@@ -124,6 +124,8 @@ fn every_code_signal_at_once_follows_the_precedence() {
     let s = |v: &[(&str, bool)]| v.iter().map(|(a, b)| (a.to_string(), *b)).collect::<Vec<_>>();
     // REUSE.toml over debian/copyright.
     let plain = record(&got.records, "src/plain.c");
+    assert!(plain.iscc.as_deref().is_some_and(|c| c.starts_with("ISCC:EAA")), "{plain:?}");
+    assert_eq!(signals(plain, "iscc"), s(&[("ISCC Text-Code", true)]));
     assert_eq!(plain.license.as_deref(), Some("Apache-2.0"));
     assert_eq!(signals(plain, "license"), s(&[("REUSE.toml", true), ("debian/copyright", false)]));
     // The file's own header over REUSE.toml (closest).

@@ -12,6 +12,7 @@
 
 mod dep5;
 mod header;
+mod iscc;
 mod reuse;
 pub(crate) mod scancode;
 
@@ -169,6 +170,9 @@ impl Project {
         }
         if let Some(h) = &header.holder {
             out.push(Claim::new(Signal::SpdxHeader, Field::Holder, h, &header.from));
+        }
+        if let Some(code) = iscc::text_code(&self.root.join(rel)) {
+            out.push(Claim::new(Signal::IsccText, Field::Iscc, code, rel).detail("64-bit Text-Code"));
         }
         if let Some(a) = self.reuse.as_ref().and_then(|r| r.find(rel)) {
             let source = "REUSE.toml";
