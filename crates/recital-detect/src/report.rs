@@ -21,12 +21,13 @@
 //! `kind` (`exact` | `near` | `code-canonical` | `boilerplate`), `stream`
 //! (`text` | `canon`: which token stream matched), `similarity` (1.0 unless
 //! `near`), and `sources`, each with `doc_id`, `path`, `license` and the other
-//! rights fields, the matched range in the source and a short snippet.
+//! rights fields (`tdm_policy`, `iscc` and `provenance` when imported
+//! signals gave them), the matched range in the source and a short snippet.
 //! New fields may be added within a schema version; none is removed or renamed.
 
 use serde::Serialize;
 
-use recital_index::Stream;
+use recital_index::{Provenance, Stream};
 
 /// Schema identifier written into every report.
 pub const SCHEMA: &str = "recital.scan/1";
@@ -67,6 +68,17 @@ pub struct Source {
     /// Category.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub category: Option<String>,
+    /// Where the rightsholder's TDM licensing terms are (TDMRep `tdm-policy`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tdm_policy: Option<String>,
+    /// ISCC code of the work, when one is known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub iscc: Option<String>,
+    /// Which signal said what about these rights (from `recital rights
+    /// import`): signal, field, value, source, observed, applied. Absent for
+    /// rights typed into a sidecar by hand.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub provenance: Vec<Provenance>,
     /// Matched byte range in the source's original text (0 and 0, like the
     /// snippet fields, when the scan ran with `locate_sources` off).
     pub source_byte_start: usize,

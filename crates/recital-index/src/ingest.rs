@@ -27,7 +27,7 @@ use crate::build::DocInput;
 use crate::doctable::DocMode;
 use crate::error::{IndexError, Result};
 use crate::license::{self, LicenseCount, LicenseTally};
-use crate::rights::{RightsRules, UnmatchedRule};
+use crate::rights::{DocKeys, RightsRules, UnmatchedRule};
 
 /// Invalid licences warned about one by one; the rest are counted.
 const LICENSE_WARNINGS: u64 = 10;
@@ -286,10 +286,16 @@ fn read_plain(
     let mode = mode_for(opts.mode, Lang::from_path(&f.path), report);
     let declared = recital_text::spdx::identifier(&text);
     let spdx = own_license(declared.as_deref(), || f.path.display().to_string(), opts, report)?;
-    let rights = opts.rights.resolve(&f.rel, &[&f.rel], Some(&f.path), spdx.as_deref(), None);
+    let keys = DocKeys { id: &f.rel, paths: &[&f.rel], url: None, file: Some(&f.path) };
+    let rights = opts.rights.resolve(&keys, spdx.as_deref(), None);
     report.count(&rights);
     report.text_bytes += text.len() as u64;
     sink(&DocInput { id: &f.rel, path: Some(&f.rel), text: &text, mode, rights })
+}
+
+fn is_web_url(s: &str) -> bool {
+    let l = s.get(..8).unwrap_or(s).to_ascii_lowercase();
+    l.starts_with("http://") || l.starts_with("https://")
 }
 
 fn read_jsonl(
@@ -371,13 +377,10 @@ fn read_jsonl(
         let declared = str_field("license").or_else(|| str_field("spdx"));
         let record_license = own_license(declared, here, opts, report)?;
         let record_path = path.as_deref().unwrap_or(&id);
-        let rights = opts.rights.resolve(
-            &id,
-            &[record_path, &f.rel],
-            Some(&f.path),
-            spdx.as_deref(),
-            record_license.as_deref(),
-        );
+        // The page a crawl-derived record came from: its `url` field, else an id that is a URL.
+        let url = str_field("url").or_else(|| Some(id.as_str()).filter(|i| is_web_url(i)));
+        let keys = DocKeys { id: &id, paths: &[record_path, &f.rel], url, file: Some(&f.path) };
+        let rights = opts.rights.resolve(&keys, spdx.as_deref(), record_license.as_deref());
         report.count(&rights);
         report.text_bytes += text.len() as u64;
         sink(&DocInput { id: &id, path: path.as_deref(), text, mode, rights })?;

@@ -62,6 +62,6 @@ pub use error::{IndexError, Result};
 pub use index::{CountResult, Hit, Index, IndexStats, LocateResult, Occurrence, Query};
 pub use ingest::{IngestOptions, ModeChoice};
 pub use license::{LicenseCount, LicenseTally};
-pub use rights::{Rights, RightsRules, UnmatchedRule};
+pub use rights::{normalize_url, DocKeys, Provenance, Rights, RightsRules, UnmatchedRule};
 pub use stream::Stream;
 pub use writer::{add, add_docs, build, compact, remove, BuildOptions};

@@ -6,7 +6,11 @@
 //! {"path": "prose/kjv/*.txt", "license": "LicenseRef-PublicDomain", "holder": "…",
 //!  "url": "…", "tdm_opt_out": false, "jurisdictions": ["*"], "category": "prose"}
 //! ```
-//! A rule names its documents by `doc_id` (exact) or `path`: a glob matched
+//! A rule names its documents by `doc_id` (exact), by `doc_url` (the page a
+//! document was extracted from: a JSONL record's `url` field, or an id that
+//! is an `http(s)` URL; a file saved by a mirror as `HOST/PATH`, relative to
+//! the input root or the sidecar's directory, counts as `https://HOST/PATH`),
+//! or by `path`: a glob matched
 //! against the document's path relative to its input root *and*, for files that
 //! lie under the sidecar's own directory, against the path relative to that
 //! directory — so a sidecar at the top of a corpus works whichever of its
@@ -27,8 +31,9 @@
 //! document then quietly `NOASSERTION`) is reported after ingest
 //! ([`RightsRules::unmatched`]): a warning, an error under `--strict`.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use globset::{Glob, GlobMatcher};
 use serde::{Deserialize, Serialize};
@@ -57,6 +62,94 @@ pub struct Rights {
     /// Category (prose, code, lyrics, news, …).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub category: Option<String>,
+    /// Where the rightsholder's TDM licensing terms are (TDMRep `tdm-policy`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tdm_policy: Option<String>,
+    /// ISCC code identifying the work across copies (ISO 24138).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iscc: Option<String>,
+    /// Which signal said what about these rights, from where and when; the
+    /// signals that lost to a higher-precedence one are kept, with
+    /// `applied: false`. Empty for rights typed into a sidecar by hand.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub provenance: Vec<Provenance>,
+}
+
+/// One signal's statement about one rights field: the provenance of a value.
+///
+/// `recital rights import` writes these (crate `recital-rights`); they travel
+/// with the rights into the index, the scan report's sources and the policy's
+/// statement of reasons, which cites the applied one ("TDM reservation via
+/// tdmrep.json of example.org, 2026-03-01").
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Provenance {
+    /// The signal: `tdmrep.json`, `tdm-reservation header`, `html meta`,
+    /// `robots.txt`, `ai.txt`, `REUSE.toml`, `.reuse/dep5`, `debian/copyright`,
+    /// `SPDX header`, `ScanCode`, `SPDX-License-Identifier line`, `sidecar`…
+    pub signal: String,
+    /// The rights field it speaks to (`tdm_opt_out`, `license`, `holder`,
+    /// `tdm_policy`, `url`, `iscc`).
+    pub field: String,
+    /// What it said, as the field's value (`true`, `MIT`).
+    pub value: String,
+    /// Where it was read: a URL, or a file with its line (`debian/copyright:12`).
+    pub source: String,
+    /// When it was observed (the crawl's capture time, RFC 3339), if known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed: Option<String>,
+    /// The rule or line that said it (`User-agent: GPTBot / Disallow: /`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    /// Whether this statement gave the field its value (false: a signal of
+    /// higher precedence, or a later rule, decided it).
+    pub applied: bool,
+}
+
+impl Provenance {
+    /// How a statement of reasons names the signal: `tdmrep.json of
+    /// example.org, 2026-03-01` (the host for a URL; for a file, the file, or
+    /// `SPDX header in src/a.c`; the day it was observed when known).
+    pub fn citation(&self) -> String {
+        let file = self
+            .source
+            .rsplit_once(':')
+            .filter(|(_, l)| l.parse::<u32>().is_ok())
+            .map_or(&*self.source, |(f, _)| f);
+        let mut s = match host_of(&self.source) {
+            Some(host) => format!("{} of {host}", self.signal),
+            // `debian/copyright:12` says what it is.
+            None if file.ends_with(&self.signal) => self.source.clone(),
+            None => format!("{} in {}", self.signal, self.source),
+        };
+        if let Some(day) = self.observed.as_deref().map(|d| d.get(..10).unwrap_or(d)) {
+            s.push_str(", ");
+            s.push_str(day);
+        }
+        s
+    }
+}
+
+/// The host of an `http(s)://` URL.
+fn host_of(url: &str) -> Option<&str> {
+    let rest = url
+        .split_once("://")
+        .filter(|(s, _)| s.eq_ignore_ascii_case("http") || s.eq_ignore_ascii_case("https"))?
+        .1;
+    let authority = rest.split(['/', '?', '#']).next()?;
+    let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    Some(host).filter(|h| !h.is_empty())
+}
+
+/// A document URL as rules compare it: without its fragment, scheme and host
+/// in lower case, an empty path as `/`.
+pub fn normalize_url(url: &str) -> String {
+    let url = url.trim();
+    let url = url.split_once('#').map_or(url, |(u, _)| u);
+    let Some((scheme, rest)) = url.split_once("://") else { return url.to_string() };
+    let cut = rest.find(['/', '?']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(cut);
+    let tail = if tail.is_empty() || tail.starts_with('?') { format!("/{tail}") } else { tail.to_string() };
+    format!("{}://{}{tail}", scheme.to_ascii_lowercase(), authority.to_ascii_lowercase())
 }
 
 impl Default for Rights {
@@ -68,6 +161,9 @@ impl Default for Rights {
             tdm_opt_out: false,
             jurisdictions: vec!["*".into()],
             category: None,
+            tdm_policy: None,
+            iscc: None,
+            provenance: Vec::new(),
         }
     }
 }
@@ -92,6 +188,14 @@ struct RuleRecord {
     jurisdictions: Option<StrList>,
     #[serde(default)]
     category: Option<String>,
+    #[serde(default)]
+    doc_url: Option<String>,
+    #[serde(default)]
+    tdm_policy: Option<String>,
+    #[serde(default)]
+    iscc: Option<String>,
+    #[serde(default)]
+    provenance: Vec<Provenance>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -111,12 +215,19 @@ enum StrList {
 enum Selector {
     DocId(String),
     Path(GlobMatcher),
+    /// A document URL, normalised ([`normalize_url`]), and where a mirror
+    /// saves it (`HOST/PATH`).
+    DocUrl {
+        url: String,
+        saved: Option<String>,
+    },
 }
 
 impl Selector {
     fn describe(&self, record: &RuleRecord) -> String {
         match (self, &record.path) {
             (Selector::DocId(id), _) => format!("doc_id {id:?}"),
+            (Selector::DocUrl { url, .. }, _) => format!("doc_url {url:?}"),
             (Selector::Path(_), Some(p)) => format!("path {p:?}"),
             (Selector::Path(g), None) => format!("path {:?}", g.glob().glob()),
         }
@@ -129,6 +240,12 @@ struct Rule {
     record: RuleRecord,
     tdm_opt_out: Option<bool>,
     jurisdictions: Option<Vec<String>>,
+    /// Derived, not written by the user: not reported when it matches nothing.
+    quiet: bool,
+    /// The directory of the rule's file (paths may be relative to it).
+    base: Option<Arc<PathBuf>>,
+    /// The file the rule came from, for reports.
+    file: Arc<str>,
     /// Documents matched so far (atomic: ingest runs on a reader thread
     /// while the rules are shared).
     hits: AtomicU64,
@@ -160,8 +277,6 @@ impl std::fmt::Display for UnmatchedRule {
 #[derive(Default)]
 pub struct RightsRules {
     rules: Vec<Rule>,
-    base: Option<std::path::PathBuf>,
-    file: String,
 }
 
 impl RightsRules {
@@ -169,54 +284,59 @@ impl RightsRules {
     pub fn load(path: &Path) -> Result<Self> {
         let text = std::fs::read_to_string(path).map_err(|e| IndexError::io(path, e))?;
         let is_csv = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("csv"));
-        let mut records = Vec::new();
-        if is_csv {
-            let mut rdr = csv::ReaderBuilder::new().trim(csv::Trim::All).from_reader(text.as_bytes());
-            for (i, rec) in rdr.deserialize::<std::collections::HashMap<String, String>>().enumerate() {
-                let line = i + 2;
-                let rec = rec.map_err(|e| IndexError::Input(format!("{}:{line}: {e}", path.display())))?;
-                let mut r = RuleRecord::default();
-                for (k, v) in rec {
-                    let v = if v.is_empty() { None } else { Some(v) };
-                    match k.as_str() {
-                        "doc_id" => r.doc_id = v,
-                        "path" => r.path = v,
-                        "license" => r.license = v,
-                        "holder" => r.holder = v,
-                        "url" => r.url = v,
-                        "tdm_opt_out" => r.tdm_opt_out = v.map(BoolLike::Str),
-                        "jurisdictions" => r.jurisdictions = v.map(StrList::Str),
-                        "category" => r.category = v,
-                        other => {
-                            return Err(IndexError::Input(format!(
-                                "{}:1: unknown column {other:?} (known: doc_id, path, license, holder, url, tdm_opt_out, jurisdictions, category)",
-                                path.display()
-                            )))
-                        }
-                    }
-                }
-                records.push((line, r));
-            }
+        let records = if is_csv {
+            csv_records(&text, path)?
         } else {
-            for (i, l) in text.lines().enumerate() {
-                let l = l.trim();
-                if l.is_empty() || l.starts_with('#') {
-                    continue;
-                }
-                let r: RuleRecord = serde_json::from_str(l)
-                    .map_err(|e| IndexError::Input(format!("{}:{}: {e}", path.display(), i + 1)))?;
-                records.push((i + 1, r));
-            }
-        }
+            jsonl_records(&text, &path.display().to_string())?
+        };
+        let base = path.canonicalize().ok().and_then(|p| p.parent().map(|d| d.to_owned()));
+        Self::compile(records, &path.display().to_string(), base, false)
+    }
+
+    /// Rules from JSONL text that did not come from a file the user wrote:
+    /// the rights records `recital rights import` derives from a crawl or a
+    /// code project. `label` names them in errors; `base` is the directory
+    /// their paths are relative to. A derived record that matches no document
+    /// is not reported (a crawl holds more pages than a corpus keeps).
+    pub fn from_jsonl(text: &str, label: &str, base: Option<&Path>) -> Result<Self> {
+        let records = jsonl_records(text, label)?;
+        let base = base.and_then(|b| b.canonicalize().ok());
+        Self::compile(records, label, base, true)
+    }
+
+    /// These rules followed by `later`'s, which override them field by field
+    /// (each rule keeps its own file and base directory).
+    pub fn then(mut self, later: RightsRules) -> RightsRules {
+        self.rules.extend(later.rules);
+        self
+    }
+
+    fn compile(
+        records: Vec<(usize, RuleRecord)>,
+        file: &str,
+        base: Option<std::path::PathBuf>,
+        quiet: bool,
+    ) -> Result<Self> {
+        let base = base.map(Arc::new);
+        let file: Arc<str> = Arc::from(file);
         let mut rules = Vec::with_capacity(records.len());
         for (line, record) in records {
-            let at = |why: String| IndexError::Input(format!("{}:{line}: {why}", path.display()));
-            let selector = match (&record.doc_id, &record.path) {
-                (Some(id), None) => Selector::DocId(id.clone()),
-                (None, Some(p)) => Selector::Path(
+            let at = |why: String| IndexError::Input(format!("{file}:{line}: {why}"));
+            let selector = match (&record.doc_id, &record.path, &record.doc_url) {
+                (Some(id), None, None) => Selector::DocId(id.clone()),
+                (None, Some(p), None) => Selector::Path(
                     Glob::new(p).map_err(|e| at(format!("bad path glob {p:?}: {e}")))?.compile_matcher(),
                 ),
-                _ => return Err(at("each rule needs exactly one of \"doc_id\" or \"path\"".into())),
+                (None, None, Some(u)) => {
+                    let url = normalize_url(u);
+                    let saved = url.split_once("://").map(|(_, rest)| rest.to_string());
+                    Selector::DocUrl { url, saved }
+                }
+                _ => {
+                    return Err(at(
+                        "each rule needs exactly one of \"doc_id\", \"path\" or \"doc_url\"".into()
+                    ))
+                }
             };
             let tdm_opt_out = match &record.tdm_opt_out {
                 None => None,
@@ -240,10 +360,19 @@ impl RightsRules {
                 }
                 record.license = Some(crate::license::check(l).map_err(|e| at(e.to_string()))?);
             }
-            rules.push(Rule { line, selector, record, tdm_opt_out, jurisdictions, hits: AtomicU64::new(0) });
+            rules.push(Rule {
+                line,
+                selector,
+                record,
+                tdm_opt_out,
+                jurisdictions,
+                quiet,
+                base: base.clone(),
+                file: file.clone(),
+                hits: AtomicU64::new(0),
+            });
         }
-        let base = path.canonicalize().ok().and_then(|p| p.parent().map(|d| d.to_owned()));
-        Ok(Self { rules, base, file: path.display().to_string() })
+        Ok(Self { rules })
     }
 
     /// The rules that have matched no document so far (call after ingest),
@@ -251,9 +380,9 @@ impl RightsRules {
     pub fn unmatched(&self) -> Vec<UnmatchedRule> {
         self.rules
             .iter()
-            .filter(|r| r.hits.load(Ordering::Relaxed) == 0)
+            .filter(|r| !r.quiet && r.hits.load(Ordering::Relaxed) == 0)
             .map(|r| UnmatchedRule {
-                at: format!("{}:{}", self.file, r.line),
+                at: format!("{}:{}", r.file, r.line),
                 rule: r.selector.describe(&r.record),
                 hint: hint(r),
             })
@@ -270,66 +399,200 @@ impl RightsRules {
         self.rules.is_empty()
     }
 
-    /// Rights of a document: `paths` are the paths path rules are matched against
-    /// (the document's path relative to its input root; for a JSONL record also
-    /// the record's own path and the dump file's), `file` the file it was read
-    /// from, `spdx_line` the document's own SPDX line (wins for the licence),
+    /// Rights of a document: `keys` name it (its id, the paths path rules
+    /// are matched against, its URL, the file it was read from), `spdx_line`
+    /// is the document's own SPDX line (wins for the licence),
     /// `record_license` a licence field of its JSONL record.
+    ///
+    /// Rules apply in order, later ones overriding earlier ones field by
+    /// field; a field's provenance from an overridden rule stays, with
+    /// `applied: false`.
     pub fn resolve(
         &self,
-        doc_id: &str,
-        paths: &[&str],
-        file: Option<&Path>,
+        keys: &DocKeys<'_>,
         spdx_line: Option<&str>,
         record_license: Option<&str>,
     ) -> Rights {
         let mut r = Rights::default();
-        let from_base: Option<String> = match (&self.base, file) {
-            (Some(b), Some(f)) => f
-                .canonicalize()
-                .ok()
-                .and_then(|f| f.strip_prefix(b).ok().map(|p| p.to_string_lossy().replace('\\', "/"))),
-            _ => None,
-        };
+        let url = keys.url.map(normalize_url);
+        let mut from_base: Vec<(*const PathBuf, Option<String>)> = Vec::new();
         if let Some(l) = record_license {
             r.license = l.to_string();
         }
         for rule in &self.rules {
             let hit = match &rule.selector {
-                Selector::DocId(id) => id == doc_id,
+                Selector::DocId(id) => id == keys.id,
+                Selector::DocUrl { url: u, saved } => {
+                    url.as_deref() == Some(u.as_str())
+                        || saved.as_deref().is_some_and(|s| {
+                            keys.paths.contains(&s)
+                                || relative_to_base(rule, keys.file, &mut from_base) == Some(s)
+                        })
+                }
                 Selector::Path(g) => {
-                    paths.iter().any(|p| g.is_match(p)) || from_base.as_deref().is_some_and(|p| g.is_match(p))
+                    keys.paths.iter().any(|p| g.is_match(p))
+                        || relative_to_base(rule, keys.file, &mut from_base).is_some_and(|p| g.is_match(p))
                 }
             };
-            if !hit {
-                continue;
-            }
-            rule.hits.fetch_add(1, Ordering::Relaxed);
-            let rec = &rule.record;
-            if let Some(v) = &rec.license {
-                r.license = v.clone();
-            }
-            if let Some(v) = &rec.holder {
-                r.holder = Some(v.clone());
-            }
-            if let Some(v) = &rec.url {
-                r.url = Some(v.clone());
-            }
-            if let Some(v) = rule.tdm_opt_out {
-                r.tdm_opt_out = v;
-            }
-            if let Some(v) = &rule.jurisdictions {
-                r.jurisdictions = v.clone();
-            }
-            if let Some(v) = &rec.category {
-                r.category = Some(v.clone());
+            if hit {
+                rule.hits.fetch_add(1, Ordering::Relaxed);
+                rule.apply(&mut r);
             }
         }
         if let Some(l) = spdx_line {
+            if !r.provenance.is_empty() {
+                // Imported signals are on record: say what overrode them.
+                supersede(&mut r.provenance, "license");
+                r.provenance.push(Provenance {
+                    signal: "SPDX-License-Identifier line".into(),
+                    field: "license".into(),
+                    value: l.to_string(),
+                    source: keys.file.map_or_else(|| keys.id.to_string(), |f| f.display().to_string()),
+                    observed: None,
+                    detail: None,
+                    applied: true,
+                });
+            }
             r.license = l.to_string();
         }
         r
     }
+}
+
+/// What names a document to the rules.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DocKeys<'a> {
+    /// Its id (`doc_id` rules).
+    pub id: &'a str,
+    /// Paths `path` rules are matched against: the document's path relative
+    /// to its input root; for a JSONL record also its own path and the dump
+    /// file's.
+    pub paths: &'a [&'a str],
+    /// Its URL, if it has one (`doc_url` rules): a JSONL record's `url`.
+    pub url: Option<&'a str>,
+    /// The file it was read from (`path` rules relative to a sidecar's directory).
+    pub file: Option<&'a Path>,
+}
+
+impl Rule {
+    /// Applies the rule's fields to `r`, keeping the provenance of what it overrides.
+    fn apply(&self, r: &mut Rights) {
+        let rec = &self.record;
+        if let Some(v) = &rec.license {
+            supersede(&mut r.provenance, "license");
+            r.license = v.clone();
+        }
+        if let Some(v) = &rec.holder {
+            supersede(&mut r.provenance, "holder");
+            r.holder = Some(v.clone());
+        }
+        if let Some(v) = &rec.url {
+            supersede(&mut r.provenance, "url");
+            r.url = Some(v.clone());
+        }
+        if let Some(v) = self.tdm_opt_out {
+            supersede(&mut r.provenance, "tdm_opt_out");
+            r.tdm_opt_out = v;
+        }
+        if let Some(v) = &rec.tdm_policy {
+            supersede(&mut r.provenance, "tdm_policy");
+            r.tdm_policy = Some(v.clone());
+        }
+        if let Some(v) = &rec.iscc {
+            supersede(&mut r.provenance, "iscc");
+            r.iscc = Some(v.clone());
+        }
+        if let Some(v) = &self.jurisdictions {
+            r.jurisdictions = v.clone();
+        }
+        if let Some(v) = &rec.category {
+            r.category = Some(v.clone());
+        }
+        for p in &rec.provenance {
+            if !r.provenance.contains(p) {
+                r.provenance.push(p.clone());
+            }
+        }
+    }
+}
+
+/// Marks the provenance of `field` as no longer deciding it.
+fn supersede(provenance: &mut [Provenance], field: &str) {
+    for p in provenance.iter_mut().filter(|p| p.field == field) {
+        p.applied = false;
+    }
+}
+
+/// The document's path relative to the rule's base directory, if it lies
+/// under it (computed once per base and document).
+fn relative_to_base<'c>(
+    rule: &Rule,
+    file: Option<&Path>,
+    cache: &'c mut Vec<(*const PathBuf, Option<String>)>,
+) -> Option<&'c str> {
+    let base = rule.base.as_ref()?;
+    let key = Arc::as_ptr(base);
+    let i = match cache.iter().position(|(k, _)| *k == key) {
+        Some(i) => i,
+        None => {
+            let rel = file.and_then(|f| f.canonicalize().ok()).and_then(|f| {
+                f.strip_prefix(base.as_path()).ok().map(|p| p.to_string_lossy().replace('\\', "/"))
+            });
+            cache.push((key, rel));
+            cache.len() - 1
+        }
+    };
+    cache[i].1.as_deref()
+}
+
+/// The rules of a CSV sidecar, with their lines.
+fn csv_records(text: &str, path: &Path) -> Result<Vec<(usize, RuleRecord)>> {
+    let mut records = Vec::new();
+    let mut rdr = csv::ReaderBuilder::new().trim(csv::Trim::All).from_reader(text.as_bytes());
+    for (i, rec) in rdr.deserialize::<std::collections::HashMap<String, String>>().enumerate() {
+        let line = i + 2;
+        let rec = rec.map_err(|e| IndexError::Input(format!("{}:{line}: {e}", path.display())))?;
+        let mut r = RuleRecord::default();
+        for (k, v) in rec {
+            let v = if v.is_empty() { None } else { Some(v) };
+            match k.as_str() {
+                "doc_id" => r.doc_id = v,
+                "path" => r.path = v,
+                "doc_url" => r.doc_url = v,
+                "license" => r.license = v,
+                "holder" => r.holder = v,
+                "url" => r.url = v,
+                "tdm_opt_out" => r.tdm_opt_out = v.map(BoolLike::Str),
+                "tdm_policy" => r.tdm_policy = v,
+                "iscc" => r.iscc = v,
+                "jurisdictions" => r.jurisdictions = v.map(StrList::Str),
+                "category" => r.category = v,
+                other => {
+                    return Err(IndexError::Input(format!(
+                        "{}:1: unknown column {other:?} (known: doc_id, path, doc_url, license, holder, url, tdm_opt_out, tdm_policy, iscc, jurisdictions, category)",
+                        path.display()
+                    )))
+                }
+            }
+        }
+        records.push((line, r));
+    }
+    Ok(records)
+}
+
+/// The rules of a JSONL sidecar, with their lines (`#` comments and blank lines skipped).
+fn jsonl_records(text: &str, file: &str) -> Result<Vec<(usize, RuleRecord)>> {
+    let mut records = Vec::new();
+    for (i, l) in text.lines().enumerate() {
+        let l = l.trim();
+        if l.is_empty() || l.starts_with('#') {
+            continue;
+        }
+        let r: RuleRecord =
+            serde_json::from_str(l).map_err(|e| IndexError::Input(format!("{file}:{}: {e}", i + 1)))?;
+        records.push((i + 1, r));
+    }
+    Ok(records)
 }
 
 /// A likely reason for a rule to match nothing.
@@ -350,6 +613,12 @@ fn hint(rule: &Rule) -> Option<String> {
 mod tests {
     use super::*;
 
+    /// A document named by one path, which is also its id.
+    fn keys(path: &'static str) -> DocKeys<'static> {
+        let paths: &'static [&'static str] = Box::leak(Box::new([path]));
+        DocKeys { id: path, paths, url: None, file: None }
+    }
+
     #[test]
     fn later_rules_override_and_spdx_wins() {
         let d = tempfile::tempdir().unwrap();
@@ -364,15 +633,15 @@ mod tests {
         )
         .unwrap();
         let rules = RightsRules::load(&p).unwrap();
-        let h = rules.resolve("prose/hamlet.txt", &["prose/hamlet.txt"], None, None, None);
+        let h = rules.resolve(&keys("prose/hamlet.txt"), None, None);
         assert_eq!(h.license, "LicenseRef-PublicDomain");
         assert_eq!(h.holder.as_deref(), Some("Everyone"));
         assert!(h.tdm_opt_out);
         assert_eq!(h.jurisdictions, vec!["EU"]);
-        let c = rules.resolve("src/a.c", &["src/a.c"], None, Some("GPL-2.0"), None);
+        let c = rules.resolve(&keys("src/a.c"), Some("GPL-2.0"), None);
         assert_eq!(c.license, "GPL-2.0");
         assert!(!c.tdm_opt_out);
-        let none = RightsRules::default().resolve("x", &[], None, None, None);
+        let none = RightsRules::default().resolve(&DocKeys { id: "x", ..DocKeys::default() }, None, None);
         assert_eq!(none.license, NOASSERTION);
     }
 
@@ -382,7 +651,7 @@ mod tests {
         let p = d.path().join("r.csv");
         std::fs::write(&p, "path,license,tdm_opt_out,jurisdictions\n*.c,BSD-3-Clause,yes,EU;UK\n").unwrap();
         let rules = RightsRules::load(&p).unwrap();
-        let r = rules.resolve("a.c", &["a.c"], None, None, None);
+        let r = rules.resolve(&keys("a.c"), None, None);
         assert_eq!(r.license, "BSD-3-Clause");
         assert!(r.tdm_opt_out);
         assert_eq!(r.jurisdictions, vec!["EU", "UK"]);
@@ -404,7 +673,7 @@ mod tests {
         let e = RightsRules::load(&p).err().unwrap().to_string();
         assert!(e.contains("r.jsonl:2") && e.contains("GPL-3.0-only or GPL-3.0-or-later"), "{e}");
         std::fs::write(&p, "{\"path\": \"**\", \"license\": \"mit or apache-2.0\"}\n").unwrap();
-        let r = RightsRules::load(&p).unwrap().resolve("a", &["a"], None, None, None);
+        let r = RightsRules::load(&p).unwrap().resolve(&keys("a"), None, None);
         assert_eq!(r.license, "MIT OR Apache-2.0");
     }
 
@@ -420,12 +689,72 @@ mod tests {
         .unwrap();
         let rules = RightsRules::load(&p).unwrap();
         assert_eq!(rules.unmatched().len(), 3);
-        rules.resolve("src/a.c", &["src/a.c"], None, None, None);
+        rules.resolve(&keys("src/a.c"), None, None);
         let u = rules.unmatched();
         assert_eq!(u.len(), 2, "{u:?}");
         assert!(u[0].at.ends_with("r.jsonl:1"), "{u:?}");
         assert!(u[0].to_string().contains("not absolute"), "{}", u[0]);
         assert_eq!(u[1].rule, "doc_id \"gone\"");
         assert!(u[1].hint.is_none());
+    }
+
+    #[test]
+    fn derived_rules_keep_provenance_and_match_urls() {
+        let prov = |signal: &str, value: &str, applied: bool| Provenance {
+            signal: signal.into(),
+            field: "tdm_opt_out".into(),
+            value: value.into(),
+            source: "https://Example.org/.well-known/tdmrep.json".into(),
+            observed: Some("2026-03-01T10:00:00Z".into()),
+            detail: None,
+            applied,
+        };
+        let line = serde_json::json!({"doc_url": "HTTPS://EXAMPLE.org/a#top", "tdm_opt_out": true,
+            "provenance": [prov("tdmrep.json", "true", true), prov("robots.txt", "false", false)]});
+        let derived = RightsRules::from_jsonl(
+            &format!("{line}\n{{\"doc_url\": \"https://example.org/unseen\", \"tdm_opt_out\": true}}\n"),
+            "crawl",
+            None,
+        )
+        .unwrap();
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("r.jsonl");
+        std::fs::write(
+            &p,
+            "{\"path\": \"**\", \"license\": \"MIT\"}\n{\"doc_id\": \"b\", \"tdm_opt_out\": false}\n",
+        )
+        .unwrap();
+        let rules = derived.then(RightsRules::load(&p).unwrap());
+        let paths = ["a"];
+        let a = rules.resolve(
+            &DocKeys { id: "a", paths: &paths, url: Some("https://example.org/a"), file: None },
+            None,
+            None,
+        );
+        assert!(a.tdm_opt_out);
+        assert_eq!(a.license, "MIT");
+        assert_eq!(a.provenance.len(), 2, "{a:?}");
+        assert!(a.provenance[0].applied && !a.provenance[1].applied);
+        assert_eq!(a.provenance[0].citation(), "tdmrep.json of Example.org, 2026-03-01");
+        // The hand-written rule for "b" overrides the derived one: its signal is kept, not applied.
+        let paths = ["b"];
+        let b = rules.resolve(
+            &DocKeys { id: "b", paths: &paths, url: Some("https://example.org/a"), file: None },
+            Some("GPL-2.0"),
+            None,
+        );
+        assert!(!b.tdm_opt_out);
+        assert!(b.provenance.iter().all(|p| !p.applied || p.field == "license"), "{b:?}");
+        assert_eq!(b.provenance.last().unwrap().signal, "SPDX-License-Identifier line");
+        // The derived rule that matched nothing is not reported; a user's would be.
+        assert!(rules.unmatched().is_empty(), "{:?}", rules.unmatched());
+        assert!(RightsRules::from_jsonl("{\"doc_id\": \"a\", \"doc_url\": \"x\"}", "crawl", None).is_err());
+    }
+
+    #[test]
+    fn urls_normalise() {
+        assert_eq!(normalize_url("HTTPS://Example.ORG"), "https://example.org/");
+        assert_eq!(normalize_url("https://example.org?q=1#x"), "https://example.org/?q=1");
+        assert_eq!(normalize_url("https://example.org/A/b#c"), "https://example.org/A/b");
     }
 }

@@ -281,6 +281,43 @@ fn jurisdictions_of_the_request() {
 }
 
 #[test]
+fn reasons_cite_the_signal_that_set_the_flag() {
+    let p = policy();
+    let said =
+        |signal: &str, field: &str, value: &str, source: &str, applied: bool| recital_index::Provenance {
+            signal: signal.into(),
+            field: field.into(),
+            value: value.into(),
+            source: source.into(),
+            observed: Some("2026-03-01T09:30:00Z".into()),
+            detail: None,
+            applied,
+        };
+    let opted = Source {
+        tdm_opt_out: true,
+        provenance: vec![
+            said("tdmrep.json", "tdm_opt_out", "true", "https://example.org/.well-known/tdmrep.json", true),
+            said("robots.txt", "tdm_opt_out", "false", "https://example.org/robots.txt", false),
+            said("REUSE.toml", "license", "MIT", "REUSE.toml", true),
+        ],
+        ..source("a", "MIT")
+    };
+    let d = decide_one(&p, opted, 60, Some("DE"));
+    assert_eq!(d.action, Action::Redact);
+    assert!(
+        d.reason
+            .contains("opt-out (CDSM Art. 4(3)): TDM reservation via tdmrep.json of example.org, 2026-03-01"),
+        "{}",
+        d.reason
+    );
+    assert!(d.reason.contains("licensed MIT (permissive) per REUSE.toml"), "{}", d.reason);
+    // The losing robots.txt signal is not cited; a flag typed by hand cites nothing.
+    assert!(!d.reason.contains("robots.txt"), "{}", d.reason);
+    let typed = decide_one(&p, Source { tdm_opt_out: true, ..source("a", "MIT") }, 60, Some("DE"));
+    assert!(typed.reason.contains("(CDSM Art. 4(3))") && !typed.reason.contains(" via "), "{}", typed.reason);
+}
+
+#[test]
 fn a_sources_own_jurisdictions_limit_every_rule() {
     let p = policy();
     let us_only = Source { jurisdictions: vec!["US".into()], ..source("a", "GPL-2.0-only") };

@@ -46,6 +46,9 @@ fn source(text_len: usize, (lic, tdm, j, cat, doc): SourceSpec) -> Source {
         // Mostly everywhere (as most rights are), sometimes limited.
         jurisdictions: JURIS.get(j).map(|j| vec![j.to_string()]).unwrap_or_default(),
         category: CATEGORIES.get(cat).map(|c| c.to_string()),
+        tdm_policy: None,
+        iscc: None,
+        provenance: Vec::new(),
         source_byte_start: 0,
         source_byte_end: text_len,
         snippet: String::new(),

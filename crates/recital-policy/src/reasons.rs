@@ -2,7 +2,7 @@
 //! (in the manner of DSA Art. 17). Plain, factual sentences built only from
 //! the report, the request and the policy — never from guesses.
 
-use recital_detect::report::Span;
+use recital_detect::report::{Source, Span};
 use recital_detect::SpanKind;
 use recital_index::Stream;
 
@@ -242,10 +242,11 @@ fn clauses(ctx: &Ctx<'_>, rule: Option<&Rule>, sources: &[&Outcome<'_>]) -> Vec<
     if one {
         let f = &sources[0].facts;
         out.push(format!(
-            "source {:?} is licensed {} ({})",
+            "source {:?} is licensed {} ({}){}",
             f.source_label(),
             license_text(&f.source.license),
-            f.class
+            f.class,
+            signal(f.source, "license", " per ")
         ));
     } else {
         let named: Vec<String> = sources
@@ -264,9 +265,17 @@ fn clauses(ctx: &Ctx<'_>, rule: Option<&Rule>, sources: &[&Outcome<'_>]) -> Vec<
         Some(false) => out.push(format!("{subject} is under no rightsholder notice")),
         None => {}
     }
+    // The signal that set the flag, when imported signals did (one source only).
+    let tdm_signal =
+        |lead| if one { signal(sources[0].facts.source, "tdm_opt_out", lead) } else { String::new() };
     match rule.tdm_opt_out {
-        Some(true) => out.push(format!("{subject} carries a text-and-data-mining opt-out (CDSM Art. 4(3))")),
-        Some(false) => out.push(format!("{subject} carries no text-and-data-mining opt-out")),
+        Some(true) => out.push(format!(
+            "{subject} carries a text-and-data-mining opt-out (CDSM Art. 4(3)){}",
+            tdm_signal(": TDM reservation via ")
+        )),
+        Some(false) => {
+            out.push(format!("{subject} carries no text-and-data-mining opt-out{}", tdm_signal(" per ")))
+        }
         None => {}
     }
     if let Some(m) = rule.min_coverage {
@@ -290,6 +299,18 @@ fn clauses(ctx: &Ctx<'_>, rule: Option<&Rule>, sources: &[&Outcome<'_>]) -> Vec<
         }
     }
     out
+}
+
+/// The imported signal that gave `field` its value, cited after `lead`
+/// (`: TDM reservation via tdmrep.json of example.org, 2026-03-01`); empty
+/// when the value was typed into a sidecar by hand.
+fn signal(source: &Source, field: &str, lead: &str) -> String {
+    source
+        .provenance
+        .iter()
+        .find(|p| p.applied && p.field == field)
+        .map(|p| format!("{lead}{}", p.citation()))
+        .unwrap_or_default()
 }
 
 /// `bytes 120–480, 64 tokens, exact copy`.

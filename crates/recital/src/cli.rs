@@ -40,6 +40,9 @@ pub enum Command {
     /// Work with policy files.
     #[command(subcommand)]
     Policy(PolicyCommand),
+    /// Read published rights signals into rights records.
+    #[command(subcommand)]
+    Rights(RightsCommand),
     /// Measure what a model memorised of its training data: extraction, membership, exposure, taxonomy.
     Audit(AuditArgs),
     /// Build the canary lab: a synthetic corpus with canaries at controlled duplicate counts, its index, a tiny
@@ -276,6 +279,11 @@ pub struct BuildArgs {
     /// Rights sidecar (JSONL or CSV): path glob or doc id → licence, holder, URL, opt-out, jurisdictions, category.
     #[arg(long, value_name = "FILE")]
     pub rights: Option<PathBuf>,
+    /// Rights signals applied before --rights (which overrides them): a crawl (WARC file or directory of
+    /// saved responses: TDMRep, robots.txt, ai.txt) or a code project (REUSE, debian/copyright, SPDX
+    /// headers), a DEP-5 copyright file or ScanCode JSON, as `recital rights import` reads them.
+    #[arg(long, value_name = "DIR|WARC")]
+    pub rights_from: Vec<PathBuf>,
     /// Rights problems are errors, not warnings: a sidecar rule that matches no document, a document's
     /// own licence (SPDX line, JSONL field) that is not an SPDX expression.
     #[arg(long)]
@@ -307,6 +315,40 @@ pub struct BuildArgs {
     /// Files, directories or JSONL dumps (.jsonl, .jsonl.gz, .jsonl.zst).
     #[arg(required = true, value_name = "INPUT")]
     pub inputs: Vec<PathBuf>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum RightsCommand {
+    /// Turn the rights signals at a path into rights records (JSONL, a sidecar for `index build --rights`),
+    /// each with the provenance of its values: which signal said what, from where, when.
+    Import(RightsImportArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct RightsImportArgs {
+    /// A crawl (WARC file, or directory of saved responses laid out HOST/PATH), a code project directory,
+    /// a REUSE.toml, .reuse/dep5 or Debian copyright file, or ScanCode JSON output.
+    #[arg(value_name = "PATH")]
+    pub path: PathBuf,
+    /// What PATH holds, when the guess from its name and contents is wrong.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub kind: RightsKind,
+    /// Write the records here instead of to standard output.
+    #[arg(long, short, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
+
+/// What `recital rights import` reads.
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+pub enum RightsKind {
+    /// Guess from the path.
+    Auto,
+    /// A crawl: WARC file or directory of saved responses.
+    Web,
+    /// A code project, REUSE.toml, dep5 or copyright file.
+    Code,
+    /// ScanCode toolkit JSON output.
+    Scancode,
 }
 
 #[derive(Args, Debug)]

@@ -108,6 +108,7 @@ pub fn work_doc(w: &Work, text: String, mode: WorkMode) -> NewDoc {
             tdm_opt_out: w.tdm_opt_out,
             jurisdictions: w.jurisdictions.clone(),
             category: w.category.clone(),
+            ..Rights::default()
         },
     }
 }

@@ -8,10 +8,14 @@ use crate::cli::{BuildArgs, IndexOnly, RemoveArgs, StatsArgs};
 use crate::output::{self, bytes, print_json};
 
 fn ingest_options(a: &BuildArgs) -> anyhow::Result<IngestOptions> {
-    let rights = match &a.rights {
-        Some(p) => RightsRules::load(p)?,
-        None => RightsRules::default(),
-    };
+    // Imported signals first: a hand-written sidecar overrides them.
+    let mut rights = RightsRules::default();
+    for from in &a.rights_from {
+        rights = rights.then(super::rights::imported_rules(from)?);
+    }
+    if let Some(p) = &a.rights {
+        rights = rights.then(RightsRules::load(p)?);
+    }
     let mode = if a.code {
         ModeChoice::Code
     } else if a.text {

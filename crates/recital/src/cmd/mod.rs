@@ -8,10 +8,11 @@ mod index;
 mod input;
 mod policy;
 mod query;
+mod rights;
 mod scan;
 mod serve;
 
-use crate::cli::{Command, IndexCommand, ModelCommand, PolicyCommand};
+use crate::cli::{Command, IndexCommand, ModelCommand, PolicyCommand, RightsCommand};
 
 /// Runs a parsed command; its exit status (0 unless the command has
 /// statuses of its own: `filter`, `scan`).
@@ -32,6 +33,7 @@ pub fn run(cmd: Command) -> anyhow::Result<u8> {
         Command::Demo(a) => demo::run(a),
         Command::Serve(a) => serve::run(a),
         Command::Policy(PolicyCommand::Check(a)) => policy::check(a),
+        Command::Rights(RightsCommand::Import(a)) => rights::import(a),
         Command::Audit(a) => audit::run(a),
         Command::CanaryLab(a) => audit::canary_lab(a),
         Command::Model(ModelCommand::Serve(a)) => audit::serve_model(a),

@@ -1,0 +1,152 @@
+//! Issue 21 end to end, with the real binary: rights signals published on a
+//! crawled site (TDMRep's `tdmrep.json`, a page's `tdm-reservation` meta)
+//! are imported (`recital rights import`), applied at build time
+//! (`recital index build --rights-from`), and used by the EU preset: a copy
+//! of a TDM-reserved work is withheld (redacted) for a request from the EU
+//! and only cited elsewhere, and the statement of reasons names the signal.
+
+mod support;
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use support::{prose, quote};
+
+fn recital(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_recital")).args(args).env("NO_COLOR", "1").output().expect("binary runs")
+}
+
+fn ok(args: &[&str]) -> String {
+    let o = recital(args);
+    assert!(o.status.success(), "recital {args:?} failed: {}", String::from_utf8_lossy(&o.stderr));
+    String::from_utf8(o.stdout).unwrap()
+}
+
+fn eu_preset() -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../policies/eu-only.toml").display().to_string()
+}
+
+/// A crawl of example.org saved as `wget --mirror --save-headers` does.
+fn save_crawl(dir: &Path) {
+    let page = |path: &str, head: &str, body: &str| {
+        let p = dir.join("example.org").join(path);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        let headers =
+            format!("HTTP/1.1 200 OK\r\nDate: Sun, 01 Mar 2026 09:30:00 GMT\r\nContent-Type: {head}\r\n\r\n");
+        std::fs::write(p, format!("{headers}{body}")).unwrap();
+    };
+    page(
+        ".well-known/tdmrep.json",
+        "application/json",
+        r#"[{"location": "/books/*", "tdm-reservation": 1, "tdm-policy": "https://example.org/tdm-licence"}]"#,
+    );
+    page("robots.txt", "text/plain", "User-agent: GPTBot\nAllow: /\n");
+    page("books/novel.html", "text/html", "<html><head><title>Novel</title></head><body>…</body></html>");
+    page("essays/open.html", "text/html", "<html><head></head><body>…</body></html>");
+}
+
+#[test]
+fn a_tdm_reserved_work_is_withheld_in_the_eu_and_cited_elsewhere() {
+    let d = tempfile::tempdir().unwrap();
+    let crawl = d.path().join("crawl");
+    save_crawl(&crawl);
+    // The corpus extracted from the crawl: JSONL with each page's URL, as text pipelines write it.
+    let (novel, essay) = (prose(2101, 400), prose(2102, 400));
+    let corpus = d.path().join("corpus.jsonl");
+    std::fs::write(
+        &corpus,
+        format!(
+            "{}\n{}\n",
+            serde_json::json!({"id": "novel", "url": "https://example.org/books/novel.html", "text": novel}),
+            serde_json::json!({"id": "essay", "url": "https://example.org/essays/open.html", "text": essay})
+        ),
+    )
+    .unwrap();
+    let sidecar = d.path().join("licences.jsonl");
+    std::fs::write(&sidecar, "{\"path\": \"**\", \"license\": \"MIT\"}\n").unwrap();
+
+    // 1. The import: one record per page, with provenance.
+    let out = ok(&["rights", "import", crawl.to_str().unwrap()]);
+    let records: Vec<serde_json::Value> = out.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(records.len(), 2, "{out}");
+    let novel_rec = records
+        .iter()
+        .find(|r| r["doc_url"] == "https://example.org/books/novel.html")
+        .expect("novel record");
+    assert_eq!(novel_rec["tdm_opt_out"], true);
+    assert_eq!(novel_rec["tdm_policy"], "https://example.org/tdm-licence");
+    let applied: Vec<&serde_json::Value> =
+        novel_rec["provenance"].as_array().unwrap().iter().filter(|p| p["field"] == "tdm_opt_out").collect();
+    assert_eq!(applied[0]["signal"], "tdmrep.json");
+    assert_eq!(applied[0]["applied"], true);
+    assert_eq!(applied[1]["signal"], "robots.txt", "the losing signal is kept: {novel_rec}");
+    assert_eq!(applied[1]["applied"], false);
+
+    // 2. Applied at build time (the licence sidecar on top).
+    let idx = d.path().join("idx");
+    ok(&[
+        "index",
+        "build",
+        "--index",
+        idx.to_str().unwrap(),
+        "--rights-from",
+        crawl.to_str().unwrap(),
+        "--rights",
+        sidecar.to_str().unwrap(),
+        "--strict",
+        corpus.to_str().unwrap(),
+    ]);
+
+    // 3. The EU preset: redact the reserved work for DE, cite it for the US; the open essay is cited.
+    let output = d.path().join("output.txt");
+    std::fs::write(&output, format!("Here it is: {}.", quote(&novel, 100, 180))).unwrap();
+    let scan = |j: &str| -> serde_json::Value {
+        serde_json::from_str(&ok(&[
+            "scan",
+            "--index",
+            idx.to_str().unwrap(),
+            "--policy",
+            &eu_preset(),
+            "--jurisdiction",
+            j,
+            "--json",
+            output.to_str().unwrap(),
+        ]))
+        .unwrap()
+    };
+    let de = scan("DE");
+    assert_eq!(de["decision"]["action"], "redact", "{de:#}");
+    let span = &de["decision"]["spans"][0];
+    assert_eq!(span["rule"], "eea-tdm-opt-out");
+    let reason = span["reason"].as_str().unwrap();
+    assert!(reason.contains("TDM reservation via tdmrep.json of example.org, 2026-03-01"), "{reason}");
+    let source = &de["spans"][0]["sources"][0];
+    assert_eq!(source["doc_id"], "novel");
+    assert_eq!(source["tdm_opt_out"], true);
+    assert_eq!(source["tdm_policy"], "https://example.org/tdm-licence");
+    assert!(
+        source["provenance"].as_array().is_some_and(|p| p.iter().any(|p| p["signal"] == "tdmrep.json")),
+        "{source}"
+    );
+    let us = scan("US");
+    assert_eq!(us["decision"]["action"], "annotate", "{us:#}");
+    assert_eq!(us["decision"]["spans"][0]["rule"], "elsewhere-cite");
+
+    std::fs::write(&output, format!("Here it is: {}.", quote(&essay, 100, 180))).unwrap();
+    let open = scan("DE");
+    assert_eq!(open["decision"]["action"], "annotate", "{open:#}");
+    assert_eq!(open["decision"]["spans"][0]["rule"], "eea-attribution");
+}
+
+#[test]
+fn an_unreadable_signal_source_is_one_error() {
+    let d = tempfile::tempdir().unwrap();
+    let bad = d.path().join("scan.json");
+    std::fs::write(&bad, "{\"files\": 1}").unwrap();
+    let o = recital(&["rights", "import", bad.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("scan.json") && err.contains("ScanCode"), "{err}");
+    let o = recital(&["rights", "import", d.path().join("missing").to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+}
