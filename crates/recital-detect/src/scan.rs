@@ -278,6 +278,7 @@ fn scan_inner(
     mut memo: Memo<'_>,
 ) -> Result<ScanReport, DetectError> {
     opts.validate()?;
+    index.verify_once()?;
     let text = input.text.as_str();
     let ts = recital_text::tokenize(text);
     let toks: Vec<&str> = (0..ts.len()).map(|i| ts.text(i)).collect();

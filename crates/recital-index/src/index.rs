@@ -299,6 +299,13 @@ impl Index {
         &self.shards
     }
 
+    /// Checks every shard's checksums once per process ([`Shard::verify_once`]):
+    /// the queries that can fail ([`Index::count`], [`Index::locate`], and a
+    /// scan) call it first, and a server calls it at start.
+    pub fn verify_once(&self) -> Result<()> {
+        self.shards.iter().try_for_each(|s| s.shard.verify_once())
+    }
+
     /// Exact number of occurrences of a token sequence (already normalised).
     pub fn count_tokens<S: AsRef<str>>(&self, stream: Stream, toks: &[S]) -> u64 {
         if toks.is_empty() {
@@ -316,6 +323,7 @@ impl Index {
 
     /// Occurrences and document frequency of a text, normalised like the corpus.
     pub fn count(&self, query: &Query) -> Result<CountResult> {
+        self.verify_once()?;
         let toks = &query.tokens;
         let count = self.count_tokens(query.stream, toks);
         let mut doc_count = 0u64;
@@ -405,6 +413,7 @@ impl Index {
 
     /// Up to `limit` occurrences with documents, offsets, snippets and rights.
     pub fn locate(&self, query: &Query, limit: usize) -> Result<LocateResult> {
+        self.verify_once()?;
         let (count, occ) = self.count_and_occurrences(query.stream, &query.tokens, limit);
         let hits = occ.into_iter().map(|o| self.hit(query.stream, o)).collect::<Result<Vec<_>>>()?;
         Ok(LocateResult { count, hits, query_tokens: query.tokens.clone(), stream: query.stream })

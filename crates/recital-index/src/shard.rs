@@ -12,6 +12,7 @@
 //! new (delta) shards; removals are tombstones kept beside it.
 
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use crate::docstore::DocStore;
 use crate::doctable::{DocInfo, DocTable};
@@ -84,6 +85,8 @@ pub struct Shard {
     pub text: StreamIndex,
     /// The canonical code stream, if the shard has code.
     pub canon: Option<StreamIndex>,
+    /// The full checksum, done once, on first use ([`Shard::verify_once`]).
+    checked: OnceLock<std::result::Result<(), String>>,
 }
 
 impl Shard {
@@ -112,7 +115,7 @@ impl Shard {
         if let Some(c) = &canon {
             check(c)?;
         }
-        Ok(Self { name, dir: dir.to_owned(), docs, store, rights, text, canon })
+        Ok(Self { name, dir: dir.to_owned(), docs, store, rights, text, canon, checked: OnceLock::new() })
     }
 
     /// Writes the rights table of a shard being built.
@@ -144,6 +147,20 @@ impl Shard {
         let info = self.docs.get(doc)?;
         let rights = self.rights.get(info.rights as usize).cloned().unwrap_or_default();
         Ok((info, rights))
+    }
+
+    /// [`Shard::verify`], once per process: opening checks only the small
+    /// files (a full read of a large one would dominate a cold query), so the
+    /// first query checks the rest and a corrupted shard is refused, with its
+    /// file named, instead of searched. Later calls repeat the first answer;
+    /// concurrent first calls wait for the one that reads.
+    pub fn verify_once(&self) -> Result<()> {
+        match self.checked.get_or_init(|| self.verify().map_err(|e| e.to_string())) {
+            Ok(()) => Ok(()),
+            Err(why) => Err(IndexError::Input(format!(
+                "{why} (run `recital index verify`; rebuild or restore the index)"
+            ))),
+        }
     }
 
     /// Verifies every checksum of the shard.

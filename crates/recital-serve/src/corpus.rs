@@ -42,8 +42,17 @@ pub struct Corpus {
 impl Corpus {
     /// Opens the index at `dir`.
     pub fn open(dir: &Path) -> anyhow::Result<Self> {
-        let index = Index::open(dir)?;
-        Ok(Self { dir: dir.to_owned(), current: RwLock::new(Arc::new(index)), write: Default::default() })
+        let index = Arc::new(Index::open(dir)?);
+        // The large files' checksums, read now in the background so that the
+        // first request does not wait for them; a corrupted shard is then
+        // refused by every scan, with its file named.
+        let check = index.clone();
+        std::thread::spawn(move || {
+            if let Err(e) = check.verify_once() {
+                tracing::error!("{e}");
+            }
+        });
+        Ok(Self { dir: dir.to_owned(), current: RwLock::new(index), write: Default::default() })
     }
 
     /// The current snapshot.

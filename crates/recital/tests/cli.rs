@@ -860,3 +860,35 @@ fn skipped_binary_files_are_one_summary_line_and_logs_have_no_colour() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("x.bin: binary file skipped") && !err.contains('\u{1b}'), "{err}");
 }
+
+#[test]
+fn a_corrupted_large_file_is_refused_on_first_use() {
+    // Over a mebibyte of suffix array: checked on first use, not on open.
+    let t = tempfile::tempdir().unwrap();
+    let c = t.path().join("c");
+    std::fs::create_dir(&c).unwrap();
+    let mut x: u64 = 7;
+    let mut text = String::new();
+    while text.len() < 4_000_000 {
+        x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        text.push_str(&format!("w{} ", (x >> 33) % 50_000));
+    }
+    std::fs::write(c.join("big.txt"), &text).unwrap();
+    let idx = t.path().join("idx");
+    let idx_s = idx.to_str().unwrap().to_string();
+    ok(&["index", "build", "--index", &idx_s, c.to_str().unwrap()]);
+    let sa = idx.join("shard-000001/text.sa");
+    let mut b = std::fs::read(&sa).unwrap();
+    assert!(b.len() > 1 << 20, "the test needs a file that is not checked on open");
+    let mid = b.len() / 2;
+    b[mid] ^= 0x5a;
+    std::fs::write(&sa, b).unwrap();
+    let out = t.path().join("out.txt");
+    std::fs::write(&out, &text[..400]).unwrap();
+    for args in
+        [vec!["count", "--index", &idx_s, "w1 w2"], vec!["scan", "--index", &idx_s, out.to_str().unwrap()]]
+    {
+        let e = fails(&args);
+        assert!(e.contains("text.sa") && e.contains("checksum"), "{args:?}: {e}");
+    }
+}
