@@ -19,13 +19,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     recital_index::build(&dir.path().join("i"), &[sample.join("prose")], &opts, &BuildOptions::default())?;
     let index = Arc::new(Index::open(&dir.path().join("i"))?);
 
-    // The judge: an index and a policy (the built-in one here).
+    // The judge: an index and a policy (the built-in one here). Hamlet is in
+    // the public domain, which the policy allows; here its "rightsholder" has
+    // filed a notice, so every copy of it is taken out.
     let policy = Policy::builtin_default();
     let options = policy.scan_options();
-    let judge = IndexJudge::new(index, policy, options);
+    let judge = IndexJudge::new(index, policy, options).with_notified(vec!["shakespeare/hamlet.txt".into()]);
 
-    let quote = "To be, or not to be, that is the question: Whether 'tis nobler in the mind to suffer \
-                 The slings and arrows of outrageous fortune, Or to take arms against a sea of troubles";
+    let quote = "To be, or not to be,--that is the question:-- Whether 'tis nobler in the mind to suffer \
+                 The slings and arrows of outrageous fortune Or to take arms against a sea of troubles, \
+                 And by opposing end them?--To die,--to sleep,-- No more; and by a sleep to say we end \
+                 The heartache, and the thousand natural shocks That flesh is heir to";
     let text = ChannelId::new(0, ChannelKind::Text);
     let tool = ChannelId::tool(0, ChannelKind::ToolArguments, 0);
     let args = serde_json::json!({"path": "poem.txt", "content": quote}).to_string();
@@ -36,6 +40,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("whole: {:?}", out.action);
     for c in &out.channels {
         println!("  {}: {:?} -> {}", c.channel, c.decision.action, c.text.as_deref().unwrap_or("(blocked)"));
+        println!("    {}", c.decision.statement);
     }
 
     // Streamed: deltas in, what may be shown so far out.
