@@ -17,7 +17,7 @@ use crate::error::{AuditError, Result};
 use crate::exposure::{extrapolated_exposure, log_perplexity_bits, rank_exposure, FitMethod, TieRule};
 use crate::extraction::{is_extractable, lcs_ratio, memorisation_score, rouge_l};
 use crate::membership::{self, DEFAULT_MIN_K};
-use crate::probes::{Probe, ProbeSource};
+use crate::probes::{Probe, ProbeSource, ProbeText};
 use crate::rng::Xoshiro256;
 use crate::taxonomy::{classify, Classification, SequenceEvidence, TaxonomyConfig};
 
@@ -167,10 +167,12 @@ pub struct Subject<'a> {
     pub index: Option<&'a Index>,
 }
 
-fn ids_of(model: &dyn LanguageModel, given: &Option<Vec<u32>>, text: &str) -> Result<Vec<u32>> {
-    match given {
-        Some(ids) => Ok(ids.clone()),
-        None => Ok(model.encode(text)?),
+/// A probe's prefix and suffix ids: the sampler's when it cut them, else
+/// the probe's text tokenised as one and split at the prompt's boundary.
+fn ids_of(model: &dyn LanguageModel, probe: &Probe, text: &ProbeText) -> Result<(Vec<u32>, Vec<u32>)> {
+    match (&probe.prefix_ids, &probe.suffix_ids) {
+        (Some(p), Some(s)) => Ok((p.clone(), s.clone())),
+        _ => text.encode(model),
     }
 }
 
@@ -193,8 +195,9 @@ pub fn measure(
     probe_no: usize,
 ) -> Result<ProbeResult> {
     let model = subject.model;
-    let prefix = ids_of(model, &probe.prefix_ids, &probe.prefix)?;
-    let suffix = ids_of(model, &probe.suffix_ids, &probe.suffix)?;
+    let text = ProbeText::of(model, probe)?;
+    let (prefix, suffix) =
+        ids_of(model, probe, &text).map_err(|e| AuditError::Input(format!("probe {}: {e}", probe.id)))?;
     if prefix.is_empty() || suffix.is_empty() {
         return Err(AuditError::Input(format!("probe {}: prefix or suffix has no tokens", probe.id)));
     }
@@ -214,8 +217,9 @@ pub fn measure(
     };
     let reference = match subject.reference {
         Some(r) => {
-            let rp = ids_of(r, &None, &probe.prefix)?;
-            let rs = ids_of(r, &None, &probe.suffix)?;
+            let (rp, rs) = text
+                .encode(r)
+                .map_err(|e| AuditError::Input(format!("probe {} (reference model): {e}", probe.id)))?;
             let rscored = r.score(&rp, &rs)?;
             let rloss = membership::loss(&rscored.log_probs)?;
             let rgen = if extracted { r.generate(&rp, rs.len(), Decoding::Greedy)?.tokens } else { vec![] };
@@ -242,10 +246,12 @@ pub fn measure(
             let mut rng =
                 Xoshiro256::seed_from_u64(config.seed ^ (probe_no as u64).wrapping_mul(0x9E37_79B9));
             let mut alts = Vec::with_capacity(config.exposure_references);
+            // Alternatives are tokenised in the canary's context, as the canary is.
+            let canary = space.secret_of(&probe.suffix);
             while alts.len() < config.exposure_references {
-                let s = space.draw(&mut rng);
-                if s != probe.suffix {
-                    alts.push(model.encode(&s)?);
+                let s = space.draw_like(text.suffix(), &mut rng);
+                if space.secret_of(&s) != canary {
+                    alts.push(text.encode_suffix_after(model, &prefix, &s)?);
                 }
             }
             let refs: Vec<f64> = model
@@ -278,9 +284,8 @@ pub fn measure(
             }
         }
     }
-    let duplicates = probe.duplicates.or_else(|| {
-        subject.index.map(|ix| crate::probes::corpus_count(ix, &format!("{}{}", probe.prefix, probe.suffix)))
-    });
+    let duplicates =
+        probe.duplicates.or_else(|| subject.index.map(|ix| crate::probes::corpus_count(ix, text.text())));
     let classification = extracted.then(|| {
         classify(
             &SequenceEvidence {
@@ -321,6 +326,9 @@ pub fn measure(
 /// an audit directory are reused only under the same fingerprint.
 pub fn fingerprint(subject: &Subject<'_>, probes: &[Probe], config: &AuditConfig) -> String {
     let mut h = Sha256::new();
+    // How probes become token ids and counts: results of an audit that
+    // tokenised prefix and suffix apart (before issue 16) are not reused.
+    h.update(b"probe-text/2\n");
     let info = |m: &dyn LanguageModel| {
         let i = m.info();
         format!("{}|{}|{:?}|{:?}", i.source, i.backend, i.weights_sha256, i.tokenizer_sha256)
