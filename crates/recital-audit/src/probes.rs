@@ -295,11 +295,14 @@ impl ProbeText {
         let prefix = model.encode(self.prefix())?;
         let k = all.iter().zip(&prefix).take_while(|(a, b)| a == b).count();
         if k == 0 || k == all.len() {
-            return Err(AuditError::Input(format!(
-                "{:?} does not split into prompt and continuation tokens at {:?}",
-                self.text,
-                self.prefix()
-            )));
+            // The prompt ends inside a token (or the tokenizer ignores its
+            // input): the halves encoded apart are the nearest split there is
+            // (what the audit always did; `--verbose` shows it).
+            tracing::info!(
+                text = %self.text,
+                "the prompt does not end at a token boundary; prefix and suffix are encoded apart"
+            );
+            return Ok((prefix, model.encode(self.suffix())?));
         }
         let mut all = all;
         let suffix = all.split_off(k);
@@ -540,6 +543,41 @@ mod tests {
         assert_eq!(bucket_of(32), (32, 63));
         assert_eq!(bucket_label(5), "4–7");
         assert_eq!(bucket_label(1), "1");
+    }
+
+    /// A "model" whose tokenizer ignores its input, as some test servers'
+    /// `/tokenize` does: no token boundary to split at.
+    struct Constant;
+
+    impl LanguageModel for Constant {
+        fn info(&self) -> &recital_model::ModelInfo {
+            unimplemented!("not needed")
+        }
+        fn encode(&self, _: &str) -> recital_model::Result<Vec<u32>> {
+            Ok(vec![1, 2, 3])
+        }
+        fn decode(&self, _: &[u32]) -> recital_model::Result<String> {
+            Ok("a b".into())
+        }
+        fn score(&self, _: &[u32], _: &[u32]) -> recital_model::Result<recital_model::Scored> {
+            unimplemented!("not needed")
+        }
+        fn generate(
+            &self,
+            _: &[u32],
+            _: usize,
+            _: recital_model::Decoding,
+        ) -> recital_model::Result<recital_model::Generated> {
+            unimplemented!("not needed")
+        }
+    }
+
+    #[test]
+    fn no_token_boundary_falls_back_to_the_halves() {
+        let t = ProbeText::join("the pin of ada is", "1 2");
+        assert_eq!(t.encode(&Constant).unwrap(), (vec![1, 2, 3], vec![1, 2, 3]));
+        // A canary's alternatives must keep the prompt's tokens: refused, not guessed.
+        assert!(t.encode_suffix_after(&Constant, &[1, 2, 3], " 3 4").is_err());
     }
 
     #[test]
