@@ -47,7 +47,9 @@
 //! The audit itself:
 //!
 //! - [`probes`]: prefix/suffix probes in the model's tokens, sampled from
-//!   the index and stratified by duplicate count, or read from a JSONL.
+//!   the index and stratified by duplicate count, or read from a JSONL;
+//!   each is one text ([`probes::ProbeText`]) tokenised and counted as the
+//!   model saw it in training.
 //! - [`run`]: every probe through the model ([`recital_model`]), every
 //!   metric per probe, results appended as they complete so that an
 //!   interrupted audit resumes.

@@ -33,7 +33,9 @@ pub struct SecretSpace {
 impl SecretSpace {
     /// Refuses spaces exposure cannot rank in: fewer than two distinct
     /// symbols, no or absurdly long secrets, or a suffix that is not a secret
-    /// of the space (its alternatives would not be comparable).
+    /// of the space (its alternatives would not be comparable). A suffix may
+    /// start with whitespace (`" 3 8 …"`, as byte-level tokenizers see it):
+    /// that whitespace joins it to the prefix and is not part of the secret.
     pub fn check(&self, suffix: &str) -> std::result::Result<(), String> {
         let distinct: std::collections::BTreeSet<char> = self.alphabet.chars().collect();
         if distinct.len() < 2 || distinct.len() != self.alphabet.chars().count() {
@@ -42,13 +44,14 @@ impl SecretSpace {
         if self.length == 0 || self.length > 64 {
             return Err(format!("secret.length {} is not in 1..=64", self.length));
         }
-        let body = suffix.strip_suffix(self.after.as_str()).unwrap_or("");
+        let secret = self.secret_of(suffix);
+        let body = secret.strip_suffix(self.after.as_str()).unwrap_or("");
         let symbols: Vec<&str> = if self.separator.is_empty() {
             body.split_terminator("").skip(1).collect()
         } else {
             body.split(self.separator.as_str()).collect()
         };
-        let fits = suffix.ends_with(self.after.as_str())
+        let fits = secret.ends_with(self.after.as_str())
             && symbols.len() == self.length
             && symbols
                 .iter()
@@ -57,6 +60,19 @@ impl SecretSpace {
             return Err(format!("the suffix {suffix:?} is not a secret of the declared space"));
         }
         Ok(())
+    }
+
+    /// The secret in a suffix: the suffix without the whitespace that joins
+    /// it to the prefix (whitespace that is a symbol of the alphabet stays).
+    pub fn secret_of<'s>(&self, suffix: &'s str) -> &'s str {
+        suffix.trim_start_matches(|c: char| c.is_whitespace() && !self.alphabet.contains(c))
+    }
+
+    /// A random alternative to the canary `suffix`: a secret drawn from the
+    /// space, written after the same joining whitespace as the canary's.
+    pub fn draw_like(&self, suffix: &str, rng: &mut Xoshiro256) -> String {
+        let lead = &suffix[..suffix.len() - self.secret_of(suffix).len()];
+        format!("{lead}{}", self.draw(rng))
     }
 
     /// |R|, the number of possible secrets.
@@ -204,6 +220,118 @@ pub fn corpus_count(index: &Index, text: &str) -> u64 {
     index.count_tokens(Stream::Text, &toks[1..toks.len() - 1])
 }
 
+/// A probe as one text, the way the model sees it, and where the prompt
+/// ends in it. Duplicates are counted on [`ProbeText::text`], and prefix and
+/// suffix are tokenised together ([`ProbeText::encode`]), so that neither
+/// depends on what a tokenizer's decoder does with the space between them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProbeText {
+    text: String,
+    split: usize,
+}
+
+impl ProbeText {
+    /// The text of a prefix and a suffix written as strings (a probe file):
+    /// joined as written when either side has whitespace at the join (`"the
+    /// pin of x is"` + `" 3 8"`), else with one space between them (`"… is"`
+    /// + `"3 8"`: probe files name words, as the canary lab writes them).
+    pub fn join(prefix: &str, suffix: &str) -> Self {
+        let spaced = prefix.ends_with(char::is_whitespace) || suffix.starts_with(char::is_whitespace);
+        let sep = if spaced || prefix.is_empty() || suffix.is_empty() { "" } else { " " };
+        Self { text: format!("{prefix}{sep}{suffix}"), split: prefix.len() }
+    }
+
+    /// The text of a window cut in model tokens: the whole window decoded at
+    /// once (a decoder that drops a word-initial space, as Metaspace and
+    /// WordPiece do, would glue two separately decoded halves together).
+    pub fn decode(model: &dyn LanguageModel, prefix_ids: &[u32], suffix_ids: &[u32]) -> Result<Self> {
+        let all: Vec<u32> = prefix_ids.iter().chain(suffix_ids).copied().collect();
+        let text = model.decode(&all)?;
+        let prefix = model.decode(prefix_ids)?;
+        if text.starts_with(&prefix) {
+            return Ok(Self { text, split: prefix.len() });
+        }
+        // A decoder that rewrites across the join (clean-up of spaces before
+        // punctuation): fall back to the halves, whose join is the best guess.
+        Ok(Self::join(&prefix, &model.decode(suffix_ids)?))
+    }
+
+    /// The text of a probe: its token windows decoded whole when it has
+    /// them, else its prefix and suffix joined.
+    pub fn of(model: &dyn LanguageModel, probe: &Probe) -> Result<Self> {
+        match (&probe.prefix_ids, &probe.suffix_ids) {
+            (Some(p), Some(s)) => Self::decode(model, p, s),
+            _ => Ok(Self::join(&probe.prefix, &probe.suffix)),
+        }
+    }
+
+    /// The whole text.
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// The prompt part.
+    pub fn prefix(&self) -> &str {
+        &self.text[..self.split]
+    }
+
+    /// The continuation part, with the whitespace that joins it to the prompt.
+    pub fn suffix(&self) -> &str {
+        &self.text[self.split..]
+    }
+
+    /// The text with another continuation (a canary's alternative secret).
+    pub fn with_suffix(&self, suffix: &str) -> Self {
+        Self { text: format!("{}{suffix}", self.prefix()), split: self.split }
+    }
+
+    /// Prefix and suffix ids as the model tokenises the whole text: the
+    /// text is encoded once and split at the token boundary of the prompt —
+    /// after the longest run of leading tokens it shares with the prompt
+    /// encoded alone. A byte-level BPE thus puts the joining space into the
+    /// suffix's first token (`" 3"`, not `"3"`), as it does in training.
+    pub fn encode(&self, model: &dyn LanguageModel) -> Result<(Vec<u32>, Vec<u32>)> {
+        let all = model.encode(&self.text)?;
+        let prefix = model.encode(self.prefix())?;
+        let k = all.iter().zip(&prefix).take_while(|(a, b)| a == b).count();
+        if k == 0 || k == all.len() {
+            // The prompt ends inside a token (or the tokenizer ignores its
+            // input): the halves encoded apart are the nearest split there is
+            // (what the audit always did; `--verbose` shows it).
+            tracing::info!(
+                text = %self.text,
+                "the prompt does not end at a token boundary; prefix and suffix are encoded apart"
+            );
+            return Ok((prefix, model.encode(self.suffix())?));
+        }
+        let mut all = all;
+        let suffix = all.split_off(k);
+        Ok((all, suffix))
+    }
+
+    /// The suffix ids of this text with another continuation, split at the
+    /// same token boundary as `prefix_ids` (a canary's alternatives are
+    /// scored after the canary's own prompt tokens). An error when the other
+    /// continuation changes the prompt's tokens.
+    pub fn encode_suffix_after(
+        &self,
+        model: &dyn LanguageModel,
+        prefix_ids: &[u32],
+        suffix: &str,
+    ) -> Result<Vec<u32>> {
+        let other = self.with_suffix(suffix);
+        let mut all = model.encode(other.text())?;
+        if all.len() <= prefix_ids.len() || all[..prefix_ids.len()] != *prefix_ids {
+            return Err(AuditError::Input(format!(
+                "{:?} tokenises its prompt differently from the canary's; exposure needs secrets that start at \
+                 a token boundary",
+                other.text
+            )));
+        }
+        Ok(all.split_off(prefix_ids.len()))
+    }
+}
+
 /// Reads probes from a JSONL file and cuts `text` records into windows of
 /// `prefix_len + suffix_len` model tokens.
 pub fn read_probes(
@@ -344,7 +472,8 @@ pub fn sample_from_index(
         let (p, s) = (&ids[start..start + prefix_len], &ids[start + prefix_len..start + w]);
         let prefix = model.decode(p).map_err(|e| AuditError::Input(e.to_string()))?;
         let suffix = model.decode(s).map_err(|e| AuditError::Input(e.to_string()))?;
-        let dup = corpus_count(index, &format!("{prefix}{suffix}")).max(1);
+        let whole = ProbeText::decode(model, p, s).map_err(|e| AuditError::Input(e.to_string()))?;
+        let dup = corpus_count(index, whole.text()).max(1);
         candidates += 1;
         by_bucket.entry(bucket_of(dup)).or_default().push(Probe {
             id: format!("idx-{seed}-{attempt}"),
@@ -414,6 +543,41 @@ mod tests {
         assert_eq!(bucket_of(32), (32, 63));
         assert_eq!(bucket_label(5), "4–7");
         assert_eq!(bucket_label(1), "1");
+    }
+
+    /// A "model" whose tokenizer ignores its input, as some test servers'
+    /// `/tokenize` does: no token boundary to split at.
+    struct Constant;
+
+    impl LanguageModel for Constant {
+        fn info(&self) -> &recital_model::ModelInfo {
+            unimplemented!("not needed")
+        }
+        fn encode(&self, _: &str) -> recital_model::Result<Vec<u32>> {
+            Ok(vec![1, 2, 3])
+        }
+        fn decode(&self, _: &[u32]) -> recital_model::Result<String> {
+            Ok("a b".into())
+        }
+        fn score(&self, _: &[u32], _: &[u32]) -> recital_model::Result<recital_model::Scored> {
+            unimplemented!("not needed")
+        }
+        fn generate(
+            &self,
+            _: &[u32],
+            _: usize,
+            _: recital_model::Decoding,
+        ) -> recital_model::Result<recital_model::Generated> {
+            unimplemented!("not needed")
+        }
+    }
+
+    #[test]
+    fn no_token_boundary_falls_back_to_the_halves() {
+        let t = ProbeText::join("the pin of ada is", "1 2");
+        assert_eq!(t.encode(&Constant).unwrap(), (vec![1, 2, 3], vec![1, 2, 3]));
+        // A canary's alternatives must keep the prompt's tokens: refused, not guessed.
+        assert!(t.encode_suffix_after(&Constant, &[1, 2, 3], " 3 4").is_err());
     }
 
     #[test]

@@ -17,7 +17,7 @@ use crate::error::{AuditError, Result};
 use crate::exposure::{extrapolated_exposure, log_perplexity_bits, rank_exposure, FitMethod, TieRule};
 use crate::extraction::{is_extractable, lcs_ratio, memorisation_score, rouge_l};
 use crate::membership::{self, DEFAULT_MIN_K};
-use crate::probes::{Probe, ProbeSource};
+use crate::probes::{Probe, ProbeSource, ProbeText};
 use crate::rng::Xoshiro256;
 use crate::taxonomy::{classify, Classification, SequenceEvidence, TaxonomyConfig};
 
@@ -167,10 +167,12 @@ pub struct Subject<'a> {
     pub index: Option<&'a Index>,
 }
 
-fn ids_of(model: &dyn LanguageModel, given: &Option<Vec<u32>>, text: &str) -> Result<Vec<u32>> {
-    match given {
-        Some(ids) => Ok(ids.clone()),
-        None => Ok(model.encode(text)?),
+/// A probe's prefix and suffix ids: the sampler's when it cut them, else
+/// the probe's text tokenised as one and split at the prompt's boundary.
+fn ids_of(model: &dyn LanguageModel, probe: &Probe, text: &ProbeText) -> Result<(Vec<u32>, Vec<u32>)> {
+    match (&probe.prefix_ids, &probe.suffix_ids) {
+        (Some(p), Some(s)) => Ok((p.clone(), s.clone())),
+        _ => text.encode(model),
     }
 }
 
@@ -193,8 +195,9 @@ pub fn measure(
     probe_no: usize,
 ) -> Result<ProbeResult> {
     let model = subject.model;
-    let prefix = ids_of(model, &probe.prefix_ids, &probe.prefix)?;
-    let suffix = ids_of(model, &probe.suffix_ids, &probe.suffix)?;
+    let text = ProbeText::of(model, probe)?;
+    let (prefix, suffix) =
+        ids_of(model, probe, &text).map_err(|e| AuditError::Input(format!("probe {}: {e}", probe.id)))?;
     if prefix.is_empty() || suffix.is_empty() {
         return Err(AuditError::Input(format!("probe {}: prefix or suffix has no tokens", probe.id)));
     }
@@ -214,8 +217,9 @@ pub fn measure(
     };
     let reference = match subject.reference {
         Some(r) => {
-            let rp = ids_of(r, &None, &probe.prefix)?;
-            let rs = ids_of(r, &None, &probe.suffix)?;
+            let (rp, rs) = text
+                .encode(r)
+                .map_err(|e| AuditError::Input(format!("probe {} (reference model): {e}", probe.id)))?;
             let rscored = r.score(&rp, &rs)?;
             let rloss = membership::loss(&rscored.log_probs)?;
             let rgen = if extracted { r.generate(&rp, rs.len(), Decoding::Greedy)?.tokens } else { vec![] };
@@ -242,10 +246,12 @@ pub fn measure(
             let mut rng =
                 Xoshiro256::seed_from_u64(config.seed ^ (probe_no as u64).wrapping_mul(0x9E37_79B9));
             let mut alts = Vec::with_capacity(config.exposure_references);
+            // Alternatives are tokenised in the canary's context, as the canary is.
+            let canary = space.secret_of(&probe.suffix);
             while alts.len() < config.exposure_references {
-                let s = space.draw(&mut rng);
-                if s != probe.suffix {
-                    alts.push(model.encode(&s)?);
+                let s = space.draw_like(text.suffix(), &mut rng);
+                if space.secret_of(&s) != canary {
+                    alts.push(text.encode_suffix_after(model, &prefix, &s)?);
                 }
             }
             let refs: Vec<f64> = model
@@ -278,9 +284,8 @@ pub fn measure(
             }
         }
     }
-    let duplicates = probe.duplicates.or_else(|| {
-        subject.index.map(|ix| crate::probes::corpus_count(ix, &format!("{}{}", probe.prefix, probe.suffix)))
-    });
+    let duplicates =
+        probe.duplicates.or_else(|| subject.index.map(|ix| crate::probes::corpus_count(ix, text.text())));
     let classification = extracted.then(|| {
         classify(
             &SequenceEvidence {
@@ -321,6 +326,9 @@ pub fn measure(
 /// an audit directory are reused only under the same fingerprint.
 pub fn fingerprint(subject: &Subject<'_>, probes: &[Probe], config: &AuditConfig) -> String {
     let mut h = Sha256::new();
+    // How probes become token ids and counts: results of an audit that
+    // tokenised prefix and suffix apart (before issue 16) are not reused.
+    h.update(b"probe-text/2\n");
     let info = |m: &dyn LanguageModel| {
         let i = m.info();
         format!("{}|{}|{:?}|{:?}", i.source, i.backend, i.weights_sha256, i.tokenizer_sha256)
@@ -369,15 +377,7 @@ pub fn run(
                 out.display()
             )));
         }
-        if let Ok(f) = std::fs::File::open(&results_path) {
-            for line in std::io::BufReader::new(f).lines() {
-                let line = line.map_err(|e| AuditError::io(&results_path, e))?;
-                // A line cut short by an interruption is simply redone.
-                if let Ok(r) = serde_json::from_str::<ProbeResult>(&line) {
-                    done.insert(r.id.clone(), r);
-                }
-            }
-        }
+        done = read_results(&results_path)?;
     } else {
         let stamp = serde_json::to_vec_pretty(&RunStamp { fingerprint: fp, probes: probes.len() })
             .map_err(|e| AuditError::Input(e.to_string()))?;
@@ -454,9 +454,89 @@ pub fn run(
     Ok(probes.iter().filter_map(|p| done.remove(&p.id)).collect())
 }
 
+/// The complete results of an earlier run, by probe id (none when the file
+/// does not exist). A line cut short by an interruption is skipped, and its
+/// probe redone. Numbers read back are the numbers written, bit for bit
+/// (serde_json's `float_roundtrip`): a resumed audit reports what an
+/// uninterrupted one does.
+fn read_results(path: &Path) -> Result<HashMap<String, ProbeResult>> {
+    let mut done = HashMap::new();
+    let Ok(f) = std::fs::File::open(path) else { return Ok(done) };
+    for line in std::io::BufReader::new(f).lines() {
+        let line = line.map_err(|e| AuditError::io(path, e))?;
+        if let Ok(r) = serde_json::from_str::<ProbeResult>(&line) {
+            done.insert(r.id.clone(), r);
+        }
+    }
+    Ok(done)
+}
+
 /// Writes a file under a temporary name, then renames it into place.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let tmp: PathBuf = path.with_extension("tmp");
     std::fs::write(&tmp, bytes).map_err(|e| AuditError::io(&tmp, e))?;
     std::fs::rename(&tmp, path).map_err(|e| AuditError::io(path, e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn result(id: &str, loss: f64) -> ProbeResult {
+        ProbeResult {
+            id: id.into(),
+            member: Some(true),
+            duplicates: Some(3),
+            source: None,
+            prefix_tokens: 8,
+            suffix_tokens: 8,
+            suffix: "w9 w10".into(),
+            generated: "w9 w10".into(),
+            extracted: true,
+            memorisation_score: 1.0,
+            lcs_ratio: 1.0,
+            rouge_l: 1.0,
+            loss,
+            zlib_ratio: 37.0 / loss,
+            min_k_percent: -loss * 1.7,
+            min_k_plus_plus: Some(loss.sqrt()),
+            reference: None,
+            exposure: None,
+            output_match: None,
+            sweep: vec![],
+            classification: None,
+        }
+    }
+
+    /// Without serde_json's `float_roundtrip`, about one f64 in nine reads
+    /// back one ulp off; these four do (found by a seeded search).
+    #[test]
+    fn resumed_results_are_bit_identical() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("results.jsonl");
+        let losses = [10.317529449369799, 0.41976141852037996, 11.828288335594435, 3.9512434809257844];
+        let written: Vec<ProbeResult> =
+            losses.iter().enumerate().map(|(i, &l)| result(&format!("p{i}"), l)).collect();
+        let mut text = String::new();
+        for r in &written {
+            text.push_str(&serde_json::to_string(r).unwrap());
+            text.push('\n');
+        }
+        text.push_str("{\"id\": \"cut sho"); // an interrupted last line
+        std::fs::write(&path, text).unwrap();
+        let read = read_results(&path).unwrap();
+        assert_eq!(read.len(), written.len());
+        for w in &written {
+            let r = &read[&w.id];
+            for (a, b) in [
+                (r.loss, w.loss),
+                (r.zlib_ratio, w.zlib_ratio),
+                (r.min_k_percent, w.min_k_percent),
+                (r.min_k_plus_plus.unwrap(), w.min_k_plus_plus.unwrap()),
+            ] {
+                assert_eq!(a.to_bits(), b.to_bits(), "wrote {b:?}, read back {a:?}");
+            }
+        }
+        assert!(read_results(&dir.path().join("absent.jsonl")).unwrap().is_empty());
+    }
 }

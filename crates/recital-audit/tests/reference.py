@@ -114,7 +114,7 @@ def min_k_pp(case):
 def zlib_case(case):
     # Carlini et al. 2021 (ftramer/LM_Memorization extraction.py):
     # zlib_entropy = len(zlib.compress(bytes(text, 'utf-8'))); ratio over log ppl.
-    lengths = [len(zlib.compress(t.encode("utf-8"))) for t in case["texts"]]
+    lengths = [len(zlib.compress(t.encode("utf-8"), 6)) for t in case["texts"]]
     ratios = [n / loss for n, loss in zip(lengths, case["losses"])]
     return {"lengths": lengths, "ratios": ratios, "zlib_version": zlib.ZLIB_VERSION}
 

@@ -184,6 +184,10 @@ impl Endpoint {
                     }
                     format!("HTTP {status}: {}", truncate(&text))
                 }
+                // reqwest's message hides the cause ("error sending request").
+                Err(e) if e.is_timeout() => {
+                    format!("no response within the request timeout of {:?}", self.opts.timeout)
+                }
                 Err(e) => e.to_string(),
             };
             if attempt >= self.opts.retries {

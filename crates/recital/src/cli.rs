@@ -109,6 +109,12 @@ pub struct AuditArgs {
     /// A tokenizer.json matching the endpoint's model (else the server's /tokenize).
     #[arg(long, value_name = "FILE")]
     pub tokenizer: Option<PathBuf>,
+    /// Seconds an endpoint request may take before it counts as failed (and is retried).
+    #[arg(long, default_value_t = 120.0, value_name = "SECONDS")]
+    pub request_timeout: f64,
+    /// Retries of a failed endpoint request (connection error, timeout, 429, 5xx), with back-off from 0.25 s.
+    #[arg(long, default_value_t = 4, value_name = "N")]
+    pub retries: u32,
     /// Output directory: report.json, report.html, results.jsonl (resumable).
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,

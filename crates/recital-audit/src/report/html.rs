@@ -356,6 +356,12 @@ code,.mono{{font-family:ui-monospace,monospace;font-size:12px}}
             .collect();
         s.push_str(&table(&["score", "ROC-AUC", "95 % bootstrap CI", "TPR @ 1 % FPR"], &rows));
     }
+    if !r.omitted_metrics.is_empty() {
+        s.push_str("<h2>Not measured</h2>");
+        let rows: Vec<Vec<String>> =
+            r.omitted_metrics.iter().map(|o| vec![o.metric.clone(), o.why.clone()]).collect();
+        s.push_str(&table(&["score", "why"], &rows));
+    }
 
     s.push_str("<h2>Taxonomy</h2>");
     let rows: Vec<Vec<String>> = r

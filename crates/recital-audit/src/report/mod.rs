@@ -89,6 +89,16 @@ pub struct MembershipRow {
     pub roc: Vec<(f64, f64)>,
 }
 
+/// A metric the audit could not compute, and why (research §11: every
+/// report says what its access mode leaves out).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OmittedMetric {
+    /// Metric name, as in [`MembershipRow::metric`].
+    pub metric: String,
+    /// Why it is missing.
+    pub why: String,
+}
+
 /// Membership inference over probes with known membership.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Membership {
@@ -199,6 +209,9 @@ pub struct Report {
     pub by_duplicates: Vec<DuplicateBucket>,
     /// Membership inference, when probes carry membership labels of both kinds.
     pub membership: Option<Membership>,
+    /// Membership scores left out of every probe, with the reason (Min-K%++
+    /// on an endpoint; the reference ratio without `--reference`).
+    pub omitted_metrics: Vec<OmittedMetric>,
     /// Inserted canaries (members) measured for exposure.
     pub canaries: usize,
     /// Median extrapolated exposure of never-inserted canaries (the
@@ -301,6 +314,34 @@ fn membership(results: &[ProbeResult], config: &AuditConfig) -> Option<Membershi
         note: "scores of the true continuation given the prompt; higher-is-member orientation; ties count ½ (Mann–Whitney)"
             .into(),
     })
+}
+
+/// Why Min-K%++ is missing on a model of this access.
+pub const MIN_K_PLUS_PLUS_NEEDS: &str = "Min-K%++ needs the full next-token distribution (the mean and standard deviation \
+     of log p over the whole vocabulary at every position); an endpoint gives the log-probability of each token and the \
+     top-k alternatives at most";
+
+/// Membership scores no probe has, with the reason.
+fn omitted_metrics(results: &[ProbeResult], model: &ModelInfo) -> Vec<OmittedMetric> {
+    let mut out = Vec::new();
+    if !results.is_empty() && results.iter().all(|r| r.min_k_plus_plus.is_none()) {
+        let why = match model.access {
+            recital_model::Access::TokenLogprobs => MIN_K_PLUS_PLUS_NEEDS.to_string(),
+            recital_model::Access::FullDistribution => {
+                "every probe had a one-hot next-token distribution at some position, where the Min-K%++ z-score is \
+                 undefined"
+                    .to_string()
+            }
+        };
+        out.push(OmittedMetric { metric: MembershipMetric::MinKPlusPlus.name().into(), why });
+    }
+    if !results.is_empty() && results.iter().all(|r| r.reference.is_none()) {
+        out.push(OmittedMetric {
+            metric: MembershipMetric::ReferenceRatio.name().into(),
+            why: "no reference model was given (--reference)".into(),
+        });
+    }
+    out
 }
 
 fn by_duplicates(results: &[ProbeResult]) -> Vec<DuplicateBucket> {
@@ -440,6 +481,7 @@ pub fn build(
         extraction,
         by_duplicates: by_duplicates(results),
         membership: membership(results, config),
+        omitted_metrics: omitted_metrics(results, model),
         canaries: results.iter().filter(|r| r.exposure.is_some() && r.member != Some(false)).count(),
         non_member_median_exposure: median(
             results
@@ -543,6 +585,11 @@ mod tests {
             loss.tpr_at_1pct_fpr.is_none() && loss.tpr_note.as_deref().unwrap().contains("100 non-members")
         );
         assert!(m.metrics.iter().all(|x| x.metric != "min_k_plus_plus"), "no μ/σ, no Min-K%++");
+        // …and the report says why, in report.json and in the summary.
+        let why = r.omitted_metrics.iter().find(|o| o.metric == "min_k_plus_plus").unwrap();
+        assert!(why.why.contains("full next-token distribution") && why.why.contains("top-k"), "{why:?}");
+        assert!(r.omitted_metrics.iter().any(|o| o.metric == "reference_ratio"));
+        assert!(r.summary.iter().any(|p| p.contains("Min-K%++ needs the full")), "{:?}", r.summary);
         assert!(r.summary.iter().any(|p| p.contains("8 of 20")), "{:?}", r.summary);
     }
 }

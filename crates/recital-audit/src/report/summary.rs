@@ -133,6 +133,11 @@ pub(super) fn write(r: &Report) -> Vec<String> {
             ));
         }
     }
+    if !r.omitted_metrics.is_empty() {
+        let list: Vec<String> =
+            r.omitted_metrics.iter().map(|o| format!("{}: {}", o.metric, o.why)).collect();
+        out.push(format!("Not measured. {}.", list.join("; ")));
+    }
     if r.canaries > 0 {
         let best = r
             .by_duplicates

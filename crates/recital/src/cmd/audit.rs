@@ -29,6 +29,12 @@ fn now_rfc3339() -> String {
 
 /// `recital audit`.
 pub fn run(a: AuditArgs) -> anyhow::Result<()> {
+    if !(a.request_timeout.is_finite() && a.request_timeout > 0.0 && a.request_timeout <= 86_400.0) {
+        bail!("--request-timeout {} is not a number of seconds in (0, 86400]", a.request_timeout);
+    }
+    if a.retries > 100 {
+        bail!("--retries {} is more than 100", a.retries);
+    }
     let endpoint = EndpointOptions {
         api_key: a
             .api_key
@@ -36,6 +42,8 @@ pub fn run(a: AuditArgs) -> anyhow::Result<()> {
             .or_else(|| std::env::var("RECITAL_MODEL_API_KEY").ok().filter(|k| !k.is_empty())),
         tokenizer: a.tokenizer.clone(),
         cache_dir: Some(a.out.join("cache")),
+        timeout: std::time::Duration::from_secs_f64(a.request_timeout),
+        retries: a.retries,
         ..Default::default()
     };
     if a.prefix_tokens == 0 || a.suffix_tokens == 0 {
