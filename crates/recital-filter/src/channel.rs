@@ -33,6 +33,10 @@ pub enum ChannelKind {
     /// fetch, search, code execution: Anthropic's `*_tool_result` blocks):
     /// a JSON document, judged on its string values.
     ToolResult,
+    /// What a tool the provider ran itself printed or returned as text
+    /// (the Responses API's `mcp_call.output`, a code interpreter's logs, file
+    /// search results): plain text.
+    ToolOutput,
     /// The quotations an answer's citations carry (`cited_text`, with the
     /// titles and URLs around them): a JSON document of the citations.
     Citation,
@@ -40,7 +44,7 @@ pub enum ChannelKind {
 
 impl ChannelKind {
     /// Every kind, in a stable order.
-    pub const ALL: [ChannelKind; 9] = [
+    pub const ALL: [ChannelKind; 10] = [
         ChannelKind::Text,
         ChannelKind::Refusal,
         ChannelKind::Reasoning,
@@ -49,6 +53,7 @@ impl ChannelKind {
         ChannelKind::Structured,
         ChannelKind::ToolInput,
         ChannelKind::ToolResult,
+        ChannelKind::ToolOutput,
         ChannelKind::Citation,
     ];
 
@@ -63,6 +68,7 @@ impl ChannelKind {
             ChannelKind::Structured => "structured",
             ChannelKind::ToolInput => "tool_input",
             ChannelKind::ToolResult => "tool_result",
+            ChannelKind::ToolOutput => "tool_output",
             ChannelKind::Citation => "citation",
         }
     }
@@ -132,6 +138,7 @@ impl fmt::Display for ChannelId {
             | ChannelKind::ToolArguments
             | ChannelKind::ToolInput
             | ChannelKind::ToolResult
+            | ChannelKind::ToolOutput
             | ChannelKind::Citation => {
                 write!(f, "{}[{}]", self.kind.name(), self.item)
             }

@@ -362,7 +362,13 @@ fn responses_reply(q: &str) -> Reply {
         json!({"id": "resp_1", "object": "response", "created_at": 1, "model": "m",
         "status": status, "output": output, "parallel_tool_calls": true, "tool_choice": "auto", "tools": []})
     };
-    let whole = response(json!([reasoning(&reason), call(&args), message(&says, &lps)]), "completed");
+    // A server-side MCP tool whose output quotes the passage.
+    let mcp = |out: Value| json!({"type": "mcp_call", "id": "mcp_1", "server_label": "library", "name": "fetch_page", "arguments": "{\"page\": 3}", "output": out, "error": null});
+    let fetched = format!("Page 3:\n{q}");
+    let whole = response(
+        json!([reasoning(&reason), call(&args), message(&says, &lps), mcp(json!(fetched))]),
+        "completed",
+    );
     let mut ev = vec![
         json!({"type": "response.created", "sequence_number": 0, "response": response(json!([]), "in_progress")}),
     ];
@@ -410,6 +416,8 @@ fn responses_reply(q: &str) -> Reply {
         json!({"type": "response.content_part.done", "item_id": "msg_1", "output_index": 2, "content_index": 0, "part": {"type": "output_text", "text": says, "annotations": [], "logprobs": lps}}),
     );
     push(json!({"type": "response.output_item.done", "output_index": 2, "item": message(&says, &lps)}));
+    push(json!({"type": "response.output_item.added", "output_index": 3, "item": mcp(Value::Null)}));
+    push(json!({"type": "response.output_item.done", "output_index": 3, "item": mcp(json!(fetched))}));
     push(json!({"type": "response.completed", "response": whole.clone()}));
     Reply { whole, events: ev }
 }
@@ -447,9 +455,14 @@ fn the_responses_api_is_filtered_in_every_item_and_event() {
         .map(|e| e["token"].as_str().unwrap())
         .collect();
     assert_eq!(lp, shown, "log-probability tokens concatenate to the text shown");
+    let fetched = out[3]["output"].as_str().unwrap();
+    assert!(fetched.starts_with("Page 3:\n[redacted"), "a server tool's output is redacted: {fetched}");
     let channels = w["recital"]["decisions"].to_string();
     assert!(
-        channels.contains("reasoning") && channels.contains("tool_arguments") && channels.contains("text"),
+        channels.contains("reasoning")
+            && channels.contains("tool_arguments")
+            && channels.contains("text")
+            && channels.contains("tool_output"),
         "{channels}"
     );
 

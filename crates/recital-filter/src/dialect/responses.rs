@@ -77,11 +77,24 @@ pub fn item_channels(
                 );
             }
         }
-        "function_call" | "mcp_call" => {
-            add(ChannelKind::ToolArguments, 0, vec![s("arguments")], item.get("arguments"))
+        "function_call" => add(ChannelKind::ToolArguments, 0, vec![s("arguments")], item.get("arguments")),
+        // What server-side tools returned reaches the client too.
+        "mcp_call" => {
+            add(ChannelKind::ToolArguments, 0, vec![s("arguments")], item.get("arguments"));
+            add(ChannelKind::ToolOutput, 0, vec![s("output")], item.get("output"));
         }
         "custom_tool_call" => add(ChannelKind::ToolInput, 0, vec![s("input")], item.get("input")),
-        "code_interpreter_call" => add(ChannelKind::ToolInput, 0, vec![s("code")], item.get("code")),
+        "code_interpreter_call" => {
+            add(ChannelKind::ToolInput, 0, vec![s("code")], item.get("code"));
+            for (k, o) in parts("outputs").iter().enumerate() {
+                add(ChannelKind::ToolOutput, k, vec![s("outputs"), k.to_string(), s("logs")], o.get("logs"));
+            }
+        }
+        "file_search_call" => {
+            for (k, r) in parts("results").iter().enumerate() {
+                add(ChannelKind::ToolOutput, k, vec![s("results"), k.to_string(), s("text")], r.get("text"));
+            }
+        }
         _ => {}
     }
     out
