@@ -3,7 +3,7 @@
 //! licences. The output here is the demo's: Hamlet in capitals with invisible
 //! characters and homoglyphs, an edited Ecclesiastes, a renamed zlib function.
 //!
-//! `cargo run -p recital-detect --example usage`
+//! `cargo run -p recital-detect --example detect_usage`
 
 use std::path::Path;
 

@@ -3,7 +3,7 @@
 //! continuation, token by token, and let it complete a prefix greedily: the
 //! two questions a memorisation audit asks.
 //!
-//! `cargo run -p recital-model --example usage -- http://localhost:8000/v1 [TOKENIZER.json]`
+//! `cargo run -p recital-model --example model_usage -- http://localhost:8000/v1 [TOKENIZER.json]`
 //! (with `--features candle`: a `.gguf` file or a model directory instead of a URL)
 
 use recital_model::openai::EndpointOptions;
@@ -12,7 +12,9 @@ use recital_model::Decoding;
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
     let Some(spec) = args.next() else {
-        eprintln!("usage: usage MODEL (an endpoint URL, a .gguf file or a model directory) [TOKENIZER.json]");
+        eprintln!(
+            "usage: model_usage MODEL (an endpoint URL, a .gguf file or a model directory) [TOKENIZER.json]"
+        );
         std::process::exit(2);
     };
     let options = EndpointOptions { tokenizer: args.next().map(Into::into), ..Default::default() };

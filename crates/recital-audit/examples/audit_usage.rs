@@ -3,7 +3,7 @@
 //! canary's exposure. (`recital audit` computes the inputs from a model and
 //! an index; here they are made up with a fixed seed.)
 //!
-//! `cargo run -p recital-audit --example usage`
+//! `cargo run -p recital-audit --example audit_usage`
 
 use recital_audit::exposure::{rank_exposure, TieRule};
 use recital_audit::extraction::{is_extractable, memorisation_score};

@@ -4,7 +4,7 @@
 //! machine; give any crawl (WARC), code project, REUSE.toml or ScanCode
 //! JSON instead.
 //!
-//! `cargo run -p recital-rights --example usage [PATH]`
+//! `cargo run -p recital-rights --example rights_usage [PATH]`
 
 use std::path::PathBuf;
 

@@ -4,7 +4,7 @@
 //! `curl -s localhost:8080/v1/filter -d '{"text": "To be, or not to be, that is the question"}'`,
 //! or open http://localhost:8080/console/. Ctrl-C stops it.
 //!
-//! `cargo run -p recital-serve --example usage [ADDR]`
+//! `cargo run -p recital-serve --example serve_usage [ADDR]`
 
 use std::path::Path;
 

@@ -2,7 +2,7 @@
 //! the bundled sample corpus, then filter a chat answer whose text and tool
 //! call both quote Hamlet, whole and as a stream of deltas.
 //!
-//! `cargo run -p recital-filter --example usage`
+//! `cargo run -p recital-filter --example filter_usage`
 
 use std::path::Path;
 use std::sync::Arc;

@@ -2,7 +2,7 @@
 //! scan found — allow, annotate, redact or block — per jurisdiction, with a
 //! statement of reasons, and `apply` rewrites the text accordingly.
 //!
-//! `cargo run -p recital-policy --example usage`
+//! `cargo run -p recital-policy --example policy_usage`
 
 use std::path::Path;
 

@@ -3,7 +3,7 @@
 //! homoglyphs, compatibility forms) fold to the same tokens, and each token
 //! keeps its byte range in the input as given.
 //!
-//! `cargo run -p recital-text --example usage`
+//! `cargo run -p recital-text --example text_usage`
 
 use recital_text::code::{canonical, Lang};
 

@@ -2,7 +2,7 @@
 //! rights sidecar, then ask the one question everything else stands on: how
 //! often, and where, does this token sequence occur?
 //!
-//! `cargo run -p recital-index --example usage`
+//! `cargo run -p recital-index --example index_usage`
 
 use std::path::Path;
 
