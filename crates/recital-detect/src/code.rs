@@ -25,38 +25,37 @@ enum FenceLang {
 /// between them. `whole` treats the entire text as code in that language when
 /// it has no fenced blocks.
 pub fn regions(text: &str, whole: Option<Lang>, fence_default: Option<Lang>) -> Vec<(Range<usize>, Lang)> {
-    let mut out = declared_regions(text, whole, fence_default);
-    if out.len() == 1 && out[0].0 == (0..text.len()) {
-        return out;
-    }
-    let blocks = fenced_blocks(text, fence_default);
-    let mut gap = 0;
-    for b in &blocks {
-        out.extend(bare_regions(text, gap..b.whole.start));
-        gap = b.whole.end;
-    }
-    out.extend(bare_regions(text, gap..text.len()));
-    out.sort_by_key(|(r, _)| r.start);
-    out
+    marked_regions(text, whole, fence_default).into_iter().map(|(r, l, _)| (r, l)).collect()
 }
 
-/// The code a text declares: its fenced blocks, or the whole text when the
-/// caller says it is code or it plainly is. Bare code between paragraphs is
-/// found by [`regions`] only, since its boundaries are a guess: the scan
-/// searches it on the canonical stream but judges its near-verbatim matches
-/// as prose.
-pub fn declared_regions(
+/// [`regions`] in order, each marked `true` when the text declares it (a
+/// fenced block, or the whole text when the caller says it is code or it
+/// plainly is) and `false` for bare code found between paragraphs. The scan
+/// searches both on the canonical stream but judges near-verbatim matches in
+/// bare code as prose, since a bare region's bounds are a guess.
+pub fn marked_regions(
     text: &str,
     whole: Option<Lang>,
     fence_default: Option<Lang>,
-) -> Vec<(Range<usize>, Lang)> {
+) -> Vec<(Range<usize>, Lang, bool)> {
     let blocks = fenced_blocks(text, fence_default);
     if blocks.is_empty() && !text.is_empty() {
         if let Some(l) = whole.or_else(|| guess_lang(text)) {
-            return vec![(0..text.len(), l)];
+            return vec![(0..text.len(), l, true)];
         }
     }
-    blocks.into_iter().filter(|b| !b.body.is_empty()).filter_map(|b| Some((b.body, b.lang?))).collect()
+    let bare = |range: Range<usize>| bare_regions(text, range).into_iter().map(|(r, l)| (r, l, false));
+    let mut out = Vec::new();
+    let mut gap = 0;
+    for b in blocks {
+        out.extend(bare(gap..b.whole.start));
+        gap = b.whole.end;
+        if let (Some(l), false) = (b.lang, b.body.is_empty()) {
+            out.push((b.body, l, true));
+        }
+    }
+    out.extend(bare(gap..text.len()));
+    out
 }
 
 /// A fenced block: its body, the whole block with its fence lines, and its

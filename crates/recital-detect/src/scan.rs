@@ -318,14 +318,15 @@ fn scan_inner(
 
     // The code regions' canonical streams, searched beside the text stream
     // on a second thread when there are many lexemes (a long code answer).
-    let regions: Vec<(Range<usize>, recital_text::TokenStream)> =
-        crate::code::regions(text, opts.code, opts.fence_default)
-            .into_iter()
-            .map(|(region, lang)| {
-                let cts = recital_text::code::canonical(&text[region.clone()], lang);
-                (region, cts)
-            })
-            .collect();
+    let marked = crate::code::marked_regions(text, opts.code, opts.fence_default);
+    let declared: Vec<Range<usize>> = marked.iter().filter(|m| m.2).map(|m| m.0.clone()).collect();
+    let regions: Vec<(Range<usize>, recital_text::TokenStream)> = marked
+        .into_iter()
+        .map(|(region, lang, _)| {
+            let cts = recital_text::code::canonical(&text[region.clone()], lang);
+            (region, cts)
+        })
+        .collect();
     let canon_lengths = |regions: &[(Range<usize>, recital_text::TokenStream)]| -> Vec<Vec<u32>> {
         regions
             .iter()
@@ -370,9 +371,8 @@ fn scan_inner(
     // In code, punctuation is syntax, not markup: every token there counts.
     // Only in declared code: a bare region's bounds are a guess, and a
     // paragraph of a technical text must keep prose's stricter bar.
-    let declared = crate::code::declared_regions(text, opts.code, opts.fence_default);
     let in_code: Vec<bool> =
-        ts.tokens.iter().map(|t| declared.iter().any(|(r, _)| r.contains(&t.src.start))).collect();
+        ts.tokens.iter().map(|t| declared.iter().any(|r| r.contains(&t.src.start))).collect();
     let content: Vec<bool> = (0..n).map(|i| in_code[i] || is_content(toks[i].as_bytes())).collect();
     let mut per_doc: HashMap<DocKey, Vec<Seed>> = HashMap::default();
     let limit = opts.seed_occurrences.max(opts.max_sources);

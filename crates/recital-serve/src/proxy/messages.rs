@@ -81,15 +81,20 @@ pub async fn count_tokens(
         if !resp.status().is_success() {
             return Ok(upstream_error(&state, resp).await);
         }
-        let bytes = resp.bytes().await.map_err(|e| {
-            ApiError::upstream(StatusCode::BAD_GATEWAY, format!("the upstream response broke off: {e}"))
-        })?;
-        let v: Value = serde_json::from_slice(&bytes).map_err(|e| {
-            ApiError::upstream(StatusCode::BAD_GATEWAY, format!("the upstream answered invalid JSON: {e}"))
-        })?;
-        ApiResult::Ok(axum::Json(v).into_response())
+        ApiResult::Ok(axum::Json(read_json(&state, resp).await?).into_response())
     };
     go.await.unwrap_or_else(error_response)
+}
+
+/// An upstream's whole JSON answer.
+async fn read_json(state: &AppState, resp: reqwest::Response) -> ApiResult<Value> {
+    let bytes = resp.bytes().await.map_err(|e| {
+        state.metrics.upstream_errors.fetch_add(1, Ordering::Relaxed);
+        ApiError::upstream(StatusCode::BAD_GATEWAY, format!("the upstream response broke off: {e}"))
+    })?;
+    serde_json::from_slice(&bytes).map_err(|e| {
+        ApiError::upstream(StatusCode::BAD_GATEWAY, format!("the upstream answered invalid JSON: {e}"))
+    })
 }
 
 /// The client's query string (`?beta=true` from the SDKs' beta calls), which
@@ -273,13 +278,7 @@ struct Whole {
 /// Non-streamed: every block judged at once, then the message rewritten.
 async fn whole(call: Whole, resp: reqwest::Response) -> ApiResult<Response> {
     let Whole { state, caller, jurisdiction, context, request_id } = call;
-    let bytes = resp.bytes().await.map_err(|e| {
-        state.metrics.upstream_errors.fetch_add(1, Ordering::Relaxed);
-        ApiError::upstream(StatusCode::BAD_GATEWAY, format!("the upstream response broke off: {e}"))
-    })?;
-    let mut body: Value = serde_json::from_slice(&bytes).map_err(|e| {
-        ApiError::upstream(StatusCode::BAD_GATEWAY, format!("the upstream answered invalid JSON: {e}"))
-    })?;
+    let mut body = read_json(&state, resp).await?;
     let blocks = body.get("content").and_then(Value::as_array).cloned().unwrap_or_default();
     let texts: Vec<(ChannelId, String)> =
         blocks.iter().enumerate().flat_map(|(i, b)| block_texts(i as u32, b)).collect();
