@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::io::BufRead;
 use std::path::Path;
 
-use recital_index::{Index, Query, Stream};
+use recital_index::{DocAddr, Index, Query, Stream};
 use recital_model::LanguageModel;
 use serde::{Deserialize, Serialize};
 
@@ -428,14 +428,7 @@ pub fn sample_from_index(
     suffix_len: usize,
     seed: u64,
 ) -> Result<(Vec<Probe>, SamplingFrame)> {
-    let mut docs = Vec::new();
-    for (si, s) in index.shards().iter().enumerate() {
-        for d in 0..s.shard.docs.len() {
-            if s.is_live(d) {
-                docs.push((si, d));
-            }
-        }
-    }
+    let docs: Vec<DocAddr> = index.docs().collect();
     if docs.is_empty() || n == 0 {
         return Err(AuditError::Input("the index has no documents to sample probes from".into()));
     }
@@ -449,10 +442,9 @@ pub fn sample_from_index(
         if candidates >= pool_target {
             break;
         }
-        let (si, d) = docs[rng.index(docs.len())];
-        let shard = &index.shards()[si].shard;
-        let (info, rights) = shard.doc(d).map_err(|e| AuditError::Input(e.to_string()))?;
-        let text = shard.store.text(info.loc).map_err(|e| AuditError::Input(e.to_string()))?;
+        let addr = docs[rng.index(docs.len())];
+        let doc = index.doc(addr).map_err(|e| AuditError::Input(e.to_string()))?;
+        let text = index.doc_text(addr).map_err(|e| AuditError::Input(e.to_string()))?;
         const SLICE: usize = 32 << 10;
         let mut from = if text.len() > SLICE { rng.index(text.len() - SLICE) } else { 0 };
         while !text.is_char_boundary(from) {
@@ -482,10 +474,10 @@ pub fn sample_from_index(
             member: Some(true),
             duplicates: Some(dup),
             source: Some(ProbeSource {
-                doc_id: Some(info.id.clone()),
-                path: info.path.clone(),
-                license: Some(rights.license.clone()),
-                holder: rights.holder.clone(),
+                doc_id: Some(doc.id.clone()),
+                path: doc.path.clone(),
+                license: Some(doc.rights.license.clone()),
+                holder: doc.rights.holder.clone(),
                 token_offset: Some(start),
             }),
             secret: None,

@@ -27,7 +27,7 @@ use std::ops::Range;
 /// window), which bounds what crafted input could cost.
 type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
 
-use recital_index::{Index, Occurrence, Stream};
+use recital_index::{DocAddr, Index, Occurrence, Stream};
 use recital_text::code::Lang;
 
 use crate::chain::{chain, extend, is_content, Seed};
@@ -285,7 +285,7 @@ fn scan_inner(
     let n = toks.len();
     let mut found: Vec<Found> = Vec::new();
     if let Some((m, _)) = memo.as_mut() {
-        let snap = (index as *const Index as usize, index.manifest().generation);
+        let snap = (index as *const Index as usize, index.generation());
         if m.snapshot != Some(snap) {
             m.lengths.clear();
             m.counts.clear();
@@ -467,7 +467,7 @@ fn scan_inner(
                 const REACH: usize = 256;
                 let lo = c.doc_start.saturating_sub(REACH);
                 let hi = c.doc_end + REACH;
-                if let Some(st) = index.shards()[key.0].shard.stream(Stream::Text) {
+                if let Some(st) = index.doc_tokens(Stream::Text, DocAddr::new(key.0, key.1)) {
                     // (A document can hold several chains: one kept stretch each.)
                     let covers = |d: &DocIds| d.get(lo, hi).is_some();
                     let read;
@@ -481,24 +481,24 @@ fn scan_inner(
                             kept.push(reuse.unwrap_or_else(|| DocIds {
                                 from: lo,
                                 to: hi + REACH,
-                                ids: st.files.doc_token_ids(key.1, lo, hi + REACH),
+                                ids: st.ids(lo, hi + REACH),
                             }));
                         }
                         kept.iter().find_map(|d| d.get(lo, hi)).unwrap_or_default()
                     } else {
-                        read = st.files.doc_token_ids(key.1, lo, hi);
+                        read = st.ids(lo, hi);
                         &read
                     };
                     c.doc_start -= lo;
                     c.doc_end -= lo;
-                    let doc_tok = |i: usize| ids.get(i).map(|&id| st.vocab.bytes(id));
+                    let doc_tok = |i: usize| ids.get(i).map(|&id| st.text(id));
                     extended = extend(c, &toks, doc_tok, |i| content[i], 4);
                     if c.content_matched >= opts.min_tokens && c.content_evidence >= opts.min_tokens {
                         let doc_words = ids
                             .get(c.doc_start..c.doc_end.min(ids.len()))
                             .unwrap_or_default()
                             .iter()
-                            .filter(|&&id| in_code[c.out_start] || is_content(st.vocab.bytes(id)))
+                            .filter(|&&id| in_code[c.out_start] || is_content(st.text(id)))
                             .count();
                         content_sim = Some(content_similarity(c, &content, doc_words));
                     }
@@ -544,12 +544,11 @@ fn scan_inner(
         }
         let matched = covered.iter().filter(|&&x| x).count();
         if matched >= opts.min_tokens {
-            let s = &index.shards()[key.0];
-            let (info, rights) = s.shard.doc(key.1).map_err(DetectError::from)?;
+            let doc = index.doc(DocAddr::new(key.0, key.1)).map_err(DetectError::from)?;
             documents.push(DocumentMatch {
-                doc_id: info.id,
-                path: info.path,
-                license: rights.license,
+                doc_id: doc.id,
+                path: doc.path,
+                license: doc.rights.license,
                 coverage: matched as f64 / n.max(1) as f64,
                 matched_tokens: matched,
                 similarity: best_sim,
@@ -958,7 +957,7 @@ fn pending(
     occ.iter()
         .take(opts.max_sources)
         .map(|&o| {
-            let doc_id = index.shards()[o.shard].shard.docs.id(o.doc)?;
+            let doc_id = index.doc_id(o.addr())?;
             Ok(Pending { stream, occ: o, doc_id })
         })
         .collect()
@@ -992,10 +991,10 @@ fn locate_all(index: &Index, found: &[Found], locate: bool) -> Result<Vec<Source
 fn source(index: &Index, stream: Stream, o: Occurrence, locate: bool) -> Result<Source, DetectError> {
     if !locate {
         // Document and rights only: no text decoded.
-        let (info, rights) = index.shards()[o.shard].shard.doc(o.doc)?;
+        let recital_index::Doc { id, path, rights, .. } = index.doc(o.addr())?;
         return Ok(Source {
-            doc_id: info.id,
-            path: info.path,
+            doc_id: id,
+            path,
             license: rights.license,
             holder: rights.holder,
             url: rights.url,

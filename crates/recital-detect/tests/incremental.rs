@@ -88,8 +88,9 @@ proptest! {
                     let d = text(w);
                     let d = if d.trim().is_empty() { "cat".to_string() } else { d };
                     let doc = DocInput { id: "added", path: None, text: &d, mode: DocMode::Text, rights: Rights::default() };
-                    recital_index::add_docs(&idx_dir, &[doc]).unwrap();
-                    idx = Index::open(&idx_dir).unwrap();
+                    let mut w = recital_index::IndexWriter::open(&idx_dir).unwrap();
+                    w.add_docs(&[doc]).unwrap();
+                    idx = w.commit().unwrap();
                 }
             }
             let mut start = prev.saturating_sub(lookback).max(ws);

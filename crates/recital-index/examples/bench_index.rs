@@ -13,8 +13,9 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use recital_index::stream::Stream;
-use recital_index::{varint, Index};
+use recital_index::raw::{self, varint};
+use recital_index::Index;
+use recital_index::Stream;
 
 struct Rng(u64);
 impl Rng {
@@ -63,7 +64,7 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
 
 /// Samples an occurring `len`-token sequence: a random suffix of a random shard.
 fn sample(idx: &Index, rng: &mut Rng, len: usize) -> Option<Vec<String>> {
-    let shards = idx.shards();
+    let shards = raw::shards(idx);
     let s = &shards[(rng.next() % shards.len() as u64) as usize];
     let files = &s.shard.text.files;
     if files.is_empty() {
@@ -137,7 +138,7 @@ fn main() {
     report.insert("warm_count".into(), warm.into());
     // Cold: evict, open, count. The warm index is closed first: pages it maps
     // could not be evicted.
-    let shard_names: Vec<String> = idx.shards().iter().map(|s| s.shard.name().to_string()).collect();
+    let shard_names: Vec<String> = raw::shards(&idx).iter().map(|s| s.shard.name().to_string()).collect();
     drop(idx);
     let mut cold = serde_json::Map::new();
     for (len, qs) in &queries {
@@ -156,17 +157,17 @@ fn main() {
     }
     report.insert("cold_open_and_count".into(), cold.into());
     let idx = Index::open(&dir).expect("open index");
-    assert_eq!(idx.shards().len(), shard_names.len());
+    assert_eq!(raw::shards(&idx).len(), shard_names.len());
     // Naive scan over decoded id arrays (decoding not timed).
     let decoded: Vec<Vec<u32>> =
-        idx.shards().iter().map(|s| decode_all(s.shard.text.files.tokens())).collect();
+        raw::shards(&idx).iter().map(|s| decode_all(s.shard.text.files.tokens())).collect();
     let mut naive = serde_json::Map::new();
     for (len, qs) in &queries {
         let mut lat = Vec::new();
         for q in qs.iter().take(5) {
             let t = Instant::now();
             let mut c = 0u64;
-            for (s, ids) in idx.shards().iter().zip(&decoded) {
+            for (s, ids) in raw::shards(&idx).iter().zip(&decoded) {
                 let Some(p) = q.iter().map(|t| s.shard.text.vocab.id(t)).collect::<Option<Vec<u32>>>() else {
                     continue;
                 };
@@ -181,12 +182,11 @@ fn main() {
     drop(decoded);
     // libsais alone on the same id sequences.
     let mut sais = 0.0;
-    for s in idx.shards() {
+    for s in raw::shards(&idx) {
         for st in [Some(&s.shard.text), s.shard.canon.as_ref()].into_iter().flatten() {
             let mut ids: Vec<i32> = decode_all(st.files.tokens()).into_iter().map(|x| x as i32).collect();
             let t = Instant::now();
-            let sa =
-                recital_index::stream::build_suffix_array(&mut ids, st.vocab.len() as u32).expect("sais");
+            let sa = raw::build_suffix_array(&mut ids, st.vocab.len() as u32).expect("sais");
             sais += t.elapsed().as_secs_f64();
             std::hint::black_box(sa);
         }

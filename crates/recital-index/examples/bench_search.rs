@@ -15,7 +15,8 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use recital_index::{varint, Index, Stream};
+use recital_index::raw::{self, varint};
+use recital_index::{Index, Stream};
 
 fn main() {
     let mut stream = Stream::Text;
@@ -34,7 +35,7 @@ fn main() {
     }
     assert!(!dirs.is_empty(), "usage: bench_search [--stream text|canon] INDEX_DIR...");
     let idxs: Vec<Index> = dirs.iter().map(|d| Index::open(d).expect("open index")).collect();
-    let files = |i: usize| &idxs[i].shards()[0].shard.stream(stream).expect("stream").files;
+    let files = |i: usize| &raw::shards(&idxs[i])[0].shard.stream(stream).expect("stream").files;
     // Patterns from the first index (every index must hold the same corpus).
     let toks = files(0).tokens();
     let mut seed = 0x9E37_79B9_7F4A_7C15u64;

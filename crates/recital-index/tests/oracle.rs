@@ -6,7 +6,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
 
 use proptest::prelude::*;
-use recital_index::{BuildOptions, Index, IngestOptions, Query, Stream};
+use recital_index::{BuildOptions, Index, IndexWriter, IngestOptions, Query, Stream};
 use recital_text::code::Lang;
 
 const WORDS: &[&str] =
@@ -23,6 +23,8 @@ struct Corpus {
     shard_tokens: u64,
     queries: Vec<Vec<usize>>,
     from_docs: Vec<(usize, usize, usize)>,
+    /// Add and remove in one writer's commit rather than in two.
+    one_commit: bool,
 }
 
 fn doc(alpha: &'static [&'static str]) -> impl Strategy<Value = String> {
@@ -40,15 +42,10 @@ fn corpus() -> impl Strategy<Value = Corpus> {
             prop_oneof![Just(u64::MAX), 8u64..120],
             prop::collection::vec(prop::collection::vec(0..alpha.len(), 1..5), 1..12),
             prop::collection::vec((0usize..12, 0usize..40, 1usize..8), 0..8),
+            any::<bool>(),
         )
-            .prop_map(move |(base, delta, remove, shard_tokens, queries, from_docs)| Corpus {
-                code,
-                base,
-                delta,
-                remove,
-                shard_tokens,
-                queries,
-                from_docs,
+            .prop_map(move |(base, delta, remove, shard_tokens, queries, from_docs, one_commit)| {
+                Corpus { code, base, delta, remove, shard_tokens, queries, from_docs, one_commit }
             })
     })
 }
@@ -98,6 +95,32 @@ fn index_one_file(tmp: &Path, name: &str, text: &str) -> std::path::PathBuf {
     idx_dir
 }
 
+/// The snapshot's documents are the live ones: listed once each, found by
+/// id, with their stored text; removed ids are not found.
+fn check_docs(
+    idx: &Index,
+    live: &[&(String, String)],
+    removed: &BTreeSet<String>,
+) -> Result<(), TestCaseError> {
+    let listed: BTreeSet<String> = idx.docs().map(|a| idx.doc(a).unwrap().id).collect();
+    let want: BTreeSet<String> = live.iter().map(|(id, _)| id.clone()).collect();
+    prop_assert_eq!(&listed, &want, "docs() lists the live documents");
+    prop_assert_eq!(idx.docs().count(), live.len(), "each once");
+    for (id, text) in live {
+        let a = idx.find_doc(id).unwrap();
+        prop_assert!(a.is_some(), "find_doc({:?})", id);
+        let a = a.unwrap();
+        prop_assert_eq!(&idx.doc_id(a).unwrap(), id);
+        prop_assert_eq!(&idx.doc_text(a).unwrap(), text);
+        prop_assert!(idx.is_live(a));
+    }
+    for id in removed {
+        prop_assert_eq!(idx.find_doc(id).unwrap(), None, "removed {:?} is not found", id);
+    }
+    prop_assert_eq!(idx.find_doc("no such id").unwrap(), None);
+    Ok(())
+}
+
 fn occurrences(doc: &[String], q: &[String]) -> Vec<usize> {
     if q.is_empty() || doc.len() < q.len() {
         return vec![];
@@ -121,8 +144,9 @@ fn check(c: &Corpus) -> Result<(), TestCaseError> {
     }
     built.unwrap();
     let mut delta = delta;
+    let mut writer = IndexWriter::open(&dir).unwrap().with_options(bopts.clone());
     if !delta.is_empty() {
-        let added = recital_index::add(&dir, &[tmp.path().join("delta")], &opts, &bopts);
+        let added = writer.add_files(&[tmp.path().join("delta")], &opts);
         if delta.iter().all(|(_, d)| tokens(d, Stream::Text).is_empty()) {
             prop_assert!(added.is_err(), "adding documents without tokens must be refused");
             delta.clear();
@@ -130,18 +154,28 @@ fn check(c: &Corpus) -> Result<(), TestCaseError> {
             added.unwrap();
         }
     }
+    if !c.one_commit {
+        writer.commit().unwrap();
+    }
     let all: Vec<(String, String)> = base.iter().chain(&delta).cloned().collect();
     let removed: BTreeSet<String> =
         all.iter().zip(&c.remove).filter(|(_, r)| **r).map(|((id, _), _)| id.clone()).collect();
     if !removed.is_empty() {
         let ids: Vec<String> = removed.iter().cloned().collect();
-        recital_index::remove(&dir, &ids).unwrap();
+        writer.remove(&ids).unwrap();
     }
+    let committed = writer.commit().unwrap();
+    drop(writer);
     let live: Vec<&(String, String)> = all.iter().filter(|(id, _)| !removed.contains(id)).collect();
 
     let streams: &[Stream] = if c.code { &[Stream::Text, Stream::Canon] } else { &[Stream::Text] };
     for round in 0..2 {
         let idx = Index::open(&dir).unwrap();
+        check_docs(&idx, &live, &removed)?;
+        if round == 0 {
+            prop_assert_eq!(committed.generation(), idx.generation(), "commit returns the new snapshot");
+            check_docs(&committed, &live, &removed)?;
+        }
         for &stream in streams {
             let docs: HashMap<&str, Vec<String>> =
                 live.iter().map(|(id, t)| (id.as_str(), tokens(t, stream))).collect();
@@ -186,6 +220,14 @@ fn check(c: &Corpus) -> Result<(), TestCaseError> {
                         q,
                         "byte range of a hit"
                     );
+                    if stream == Stream::Text {
+                        // This occurrence, not a neighbouring repeat of the same words.
+                        prop_assert_eq!(
+                            tokens(&text[..h.byte_start], stream).len(),
+                            h.token_start,
+                            "a hit's bytes are its own tokens'"
+                        );
+                    }
                 }
                 // Longest prefix that occurs in a live document.
                 let want_lp = (0..=q.len())
@@ -228,7 +270,9 @@ fn check(c: &Corpus) -> Result<(), TestCaseError> {
         }
         // Second round: the same answers after compaction.
         if round == 0 {
-            recital_index::compact(&dir, &bopts).unwrap();
+            let mut w = IndexWriter::open(&dir).unwrap().with_options(bopts.clone());
+            w.compact().unwrap();
+            w.commit().unwrap();
         }
     }
     Ok(())
@@ -357,7 +401,7 @@ fn long_inputs_match_lengths_equal_brute_force() {
     let bopts = BuildOptions { shard_tokens: 900, ..BuildOptions::default() };
     recital_index::build(&idx_dir, &[dir], &IngestOptions::default(), &bopts).unwrap();
     let idx = Index::open(&idx_dir).unwrap();
-    assert!(idx.shards().len() > 1);
+    assert!(idx.shard_count() > 1);
     // ~9000 tokens: document excerpts, noise and an unknown word, ending in an
     // excerpt that runs to the end of the input.
     let mut q: Vec<String> = Vec::new();

@@ -7,7 +7,7 @@
 use std::collections::{HashMap, HashSet};
 use std::process::Command;
 
-use recital_index::{BuildOptions, Index, IngestOptions, Query, Stream};
+use recital_index::{BuildOptions, Index, IndexWriter, IngestOptions, Query, Stream};
 
 fn kjv_chapters() -> Option<Vec<(String, String)>> {
     let out = Command::new("bible").arg("gen1:1-rev22:21").output().ok()?;
@@ -59,12 +59,15 @@ fn kjv_counts_equal_brute_force() {
     let bopts = BuildOptions { shard_tokens: 200_000, ..Default::default() };
     recital_index::build(&dir, &[write_jsonl("base.jsonl", base)], &IngestOptions::default(), &bopts)
         .unwrap();
-    recital_index::add(&dir, &[write_jsonl("delta.jsonl", delta)], &IngestOptions::default(), &bopts)
-        .unwrap();
+    let mut w = IndexWriter::open(&dir).unwrap().with_options(bopts);
+    w.add_files(&[write_jsonl("delta.jsonl", delta)], &IngestOptions::default()).unwrap();
+    w.commit().unwrap();
     let removed = ["Genesis 1", "John 11", "Revelation 22"];
-    recital_index::remove(&dir, &removed.map(String::from)).unwrap();
+    w.remove(&removed.map(String::from)).unwrap();
+    w.commit().unwrap();
+    drop(w);
     let idx = Index::open(&dir).unwrap();
-    assert!(idx.shards().len() >= 4, "{} shards", idx.shards().len());
+    assert!(idx.shard_count() >= 4, "{} shards", idx.shard_count());
 
     let live: Vec<(&str, Vec<String>)> = chapters
         .iter()

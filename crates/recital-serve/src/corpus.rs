@@ -6,12 +6,11 @@
 //! disk with the index crate's atomic manifest protocol, opens the new snapshot
 //! and swaps it in. A scan that started on the old snapshot finishes on it.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{Arc, RwLock};
 
 use recital_detect::{Input, ScanOptions, ScanReport};
-use recital_index::manifest::ShardKind;
-use recital_index::{BuildOptions, DocInput, DocMode, Index, Rights};
+use recital_index::{BuildOptions, DocInput, DocMode, Index, IndexWriter, Rights};
 
 /// Delta shards tolerated before they are merged: each one adds a binary
 /// search per query (bench: 20 deltas cost 30 % of `/v1/scan` throughput).
@@ -34,7 +33,6 @@ pub struct NewDoc {
 
 /// The live index and the lock that serialises changes to it.
 pub struct Corpus {
-    dir: PathBuf,
     current: RwLock<Arc<Index>>,
     write: tokio::sync::Mutex<()>,
 }
@@ -45,14 +43,15 @@ impl Corpus {
         let index = Arc::new(Index::open(dir)?);
         // The large files' checksums, read now in the background so that the
         // first request does not wait for them; a corrupted shard is then
-        // refused by every scan, with its file named.
+        // refused by every scan, with its file named. The document id tables
+        // (the registry's lookups) are built there too.
         let check = index.clone();
         std::thread::spawn(move || {
-            if let Err(e) = check.verify_once() {
+            if let Err(e) = check.verify_once().and_then(|()| check.find_doc("").map(drop)) {
                 tracing::error!("{e}");
             }
         });
-        Ok(Self { dir: dir.to_owned(), current: RwLock::new(index), write: Default::default() })
+        Ok(Self { current: RwLock::new(index), write: Default::default() })
     }
 
     /// The current snapshot.
@@ -84,7 +83,6 @@ impl Corpus {
     /// once they are searchable.
     pub async fn add(&self, docs: Vec<NewDoc>) -> anyhow::Result<()> {
         let _w = self.write.lock().await;
-        let dir = self.dir.clone();
         let snap = self.snapshot();
         let index = tokio::task::spawn_blocking(move || -> anyhow::Result<Index> {
             let inputs: Vec<DocInput<'_>> = docs
@@ -97,9 +95,10 @@ impl Corpus {
                     rights: d.rights.clone(),
                 })
                 .collect();
-            recital_index::add_docs(&dir, &inputs)?;
             // Only the new delta shard is opened; the others are shared.
-            Ok(snap.reopen()?)
+            let mut w = IndexWriter::for_snapshot(&snap)?;
+            w.add_docs(&inputs)?;
+            Ok(w.commit()?)
         })
         .await??;
         self.swap(index);
@@ -110,18 +109,20 @@ impl Corpus {
     /// gone are not an error (withdrawal is idempotent).
     pub async fn remove(&self, ids: Vec<String>) -> anyhow::Result<()> {
         let _w = self.write.lock().await;
-        let dir = self.dir.clone();
-        let live: Vec<String> = {
-            let snap = self.snapshot();
-            ids.into_iter().filter(|id| has_live_doc(&snap, id)).collect()
-        };
+        let snap = self.snapshot();
+        let mut live = Vec::new();
+        for id in ids {
+            if has_live_doc(&snap, &id)? {
+                live.push(id);
+            }
+        }
         if live.is_empty() {
             return Ok(());
         }
-        let snap = self.snapshot();
         let index = tokio::task::spawn_blocking(move || -> anyhow::Result<Index> {
-            recital_index::remove(&dir, &live)?;
-            Ok(snap.reopen()?)
+            let mut w = IndexWriter::for_snapshot(&snap)?;
+            w.remove(&live)?;
+            Ok(w.commit()?)
         })
         .await??;
         self.swap(index);
@@ -135,22 +136,18 @@ impl Corpus {
     pub async fn compact_deltas_if_many(&self) -> anyhow::Result<bool> {
         let _w = self.write.lock().await;
         let snap = self.snapshot();
-        let deltas = snap.shards().iter().filter(|s| s.entry.kind == ShardKind::Delta).count();
-        let base_tombstoned =
-            snap.shards().iter().any(|s| s.entry.kind == ShardKind::Base && s.entry.tombstones.is_some());
-        if deltas < COMPACT_AT_DELTAS || base_tombstoned {
-            return Ok(false);
-        }
-        let dir = self.dir.clone();
-        let index = tokio::task::spawn_blocking(move || -> anyhow::Result<Index> {
+        let (index, compacted) = tokio::task::spawn_blocking(move || -> anyhow::Result<(Index, bool)> {
             let opts = BuildOptions { threads: 1, ..Default::default() };
-            recital_index::compact(&dir, &opts)?;
+            let mut w = IndexWriter::for_snapshot(&snap)?.with_options(opts);
+            let r = w.compact_deltas(COMPACT_AT_DELTAS)?;
             // The base shard stays open (and its caches warm); the merged one is new.
-            Ok(snap.reopen()?)
+            Ok((w.commit()?, !r.merged.is_empty()))
         })
         .await??;
-        self.swap(index);
-        Ok(true)
+        if compacted {
+            self.swap(index);
+        }
+        Ok(compacted)
     }
 
     fn swap(&self, index: Index) {
@@ -158,12 +155,8 @@ impl Corpus {
     }
 }
 
-/// True if a live document of the index has this id. Delta shards (where
-/// registered works live) are searched first: they are small.
-pub fn has_live_doc(index: &Index, id: &str) -> bool {
-    index
-        .shards()
-        .iter()
-        .rev()
-        .any(|s| (0..s.shard.docs.len()).any(|d| s.is_live(d) && s.shard.docs.id(d).is_ok_and(|x| x == id)))
+/// True if a live document of the index has this id (a hash lookup per
+/// shard once each shard's id table is built).
+pub fn has_live_doc(index: &Index, id: &str) -> anyhow::Result<bool> {
+    Ok(index.find_doc(id)?.is_some())
 }

@@ -247,6 +247,9 @@ pub enum IndexCommand {
     Remove(RemoveArgs),
     /// Merge delta shards and drop removed documents for good.
     Compact(IndexOnly),
+    /// Take in the shards of indexes built elsewhere (one per partition of a
+    /// corpus), in one commit; creates the index if it does not exist.
+    Adopt(AdoptArgs),
     /// Show index statistics.
     Stats(StatsArgs),
     /// Verify every checksum of every index file.
@@ -313,7 +316,7 @@ pub struct BuildArgs {
     #[arg(long, default_value = "id", value_name = "FIELD")]
     pub id_field: String,
     /// Token budget per shard (bounds build memory at about 10 bytes per token).
-    #[arg(long, value_name = "N", default_value_t = recital_index::build::DEFAULT_SHARD_TOKENS)]
+    #[arg(long, value_name = "N", default_value_t = recital_index::DEFAULT_SHARD_TOKENS)]
     pub shard_tokens: u64,
     /// Print a machine-readable JSON report.
     #[arg(long)]
@@ -368,6 +371,19 @@ pub struct RemoveArgs {
     /// Document ids to remove.
     #[arg(required = true, value_name = "DOC_ID")]
     pub ids: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct AdoptArgs {
+    /// Index directory (created if it does not exist).
+    #[arg(long, value_name = "DIR")]
+    pub index: PathBuf,
+    /// Print a machine-readable JSON report.
+    #[arg(long)]
+    pub json: bool,
+    /// Indexes whose shards to adopt (they are copied and left as they are).
+    #[arg(required = true, value_name = "SOURCE_DIR")]
+    pub sources: Vec<PathBuf>,
 }
 
 #[derive(Args, Debug)]

@@ -150,6 +150,80 @@ fn add_remove_compact_take_effect_at_once() {
     assert_eq!(s["shards"].as_array().unwrap().len(), 1);
 }
 
+/// Partitions of a corpus built apart and adopted into one index answer
+/// as the index built in one go: the same counts and the same locations.
+#[test]
+fn adopted_partitions_equal_one_build() {
+    let t = tempfile::tempdir().unwrap();
+    let prose = sample().join("prose");
+    let mut files: Vec<PathBuf> = ["kjv", "shakespeare"]
+        .iter()
+        .flat_map(|d| std::fs::read_dir(prose.join(d)).unwrap().map(|e| e.unwrap().path()))
+        .filter(|p| p.is_file())
+        .collect();
+    files.sort();
+    let parts: Vec<PathBuf> = (0..3).map(|i| t.path().join(format!("part{i}"))).collect();
+    let all = t.path().join("all");
+    for p in parts.iter().chain([&all]) {
+        std::fs::create_dir_all(p).unwrap();
+    }
+    for (i, f) in files.iter().enumerate() {
+        let name = f.file_name().unwrap();
+        std::fs::copy(f, parts[i % 3].join(name)).unwrap();
+        std::fs::copy(f, all.join(name)).unwrap();
+    }
+    let one = t.path().join("one");
+    ok(&["index", "build", "--index", one.to_str().unwrap(), all.to_str().unwrap()]);
+    let built: Vec<String> = parts
+        .iter()
+        .map(|p| {
+            let d = p.with_extension("idx");
+            ok(&["index", "build", "--index", d.to_str().unwrap(), p.to_str().unwrap()]);
+            d.to_str().unwrap().to_string()
+        })
+        .collect();
+    let merged = t.path().join("merged");
+    let m = merged.to_str().unwrap();
+    // Two into a new index, then the third into the existing one.
+    let r = json(&["index", "adopt", "--index", m, "--json", &built[0], &built[1]]);
+    assert_eq!(r["adopted"].as_array().unwrap().len(), 2, "{r}");
+    let human = ok(&["index", "adopt", "--index", m, &built[2]]);
+    assert!(human.starts_with("adopted 1 shard(s)"), "{human}");
+    for q in ["to be or not to be", "in the beginning", "the lord", "king", "and"] {
+        let a = json(&["locate", "--index", one.to_str().unwrap(), "--json", "--limit", "1000", q]);
+        let b = json(&["locate", "--index", m, "--json", "--limit", "1000", q]);
+        assert_eq!(a["count"], b["count"], "{q}");
+        if a["count"].as_u64().unwrap() > 1000 {
+            // Which 1,000 hits are listed depends on the shards.
+            continue;
+        }
+        let key = |v: &serde_json::Value| {
+            let mut k: Vec<(String, u64)> = v["hits"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|h| (h["doc_id"].as_str().unwrap().to_string(), h["byte_start"].as_u64().unwrap()))
+                .collect();
+            k.sort();
+            k
+        };
+        assert_eq!(key(&a), key(&b), "{q}");
+    }
+    ok(&["index", "verify", "--index", m]);
+    let s = json(&["index", "stats", "--index", m, "--json"]);
+    assert_eq!(s["docs"].as_u64().unwrap() as usize, files.len());
+    // The sources are left as they were; an index with removals is refused.
+    ok(&["index", "verify", "--index", &built[0]]);
+    let first = files[0].file_name().unwrap().to_str().unwrap().to_string();
+    ok(&["index", "remove", "--index", &built[0], &first]);
+    let err = fails(&["index", "adopt", "--index", m, &built[0]]);
+    assert!(err.contains("has removed documents") && err.contains("compact"), "{err}");
+    let err = fails(&["index", "adopt", "--index", m, m]);
+    assert!(err.contains("cannot adopt itself"), "{err}");
+    let err = fails(&["index", "adopt", "--index", m, t.path().join("nope").to_str().unwrap()]);
+    assert!(err.contains("nope"), "{err}");
+}
+
 #[test]
 fn bad_input_gets_one_line_errors() {
     let t = tempfile::tempdir().unwrap();

@@ -140,7 +140,7 @@ pub(crate) fn spdx_of(name: &str) -> (String, bool) {
         other => other.clone(),
     });
     let text = mapped.to_spdx_string();
-    match recital_index::license::check(&text) {
+    match recital_index::check_license(&text) {
         Ok(canonical) => (canonical, all.get()),
         Err(_) => (license_ref(name), false),
     }
@@ -175,12 +175,12 @@ fn one(name: &str) -> Option<String> {
             let v = if v.contains('.') { v.to_string() } else { format!("{v}.0") };
             let id =
                 format!("{}-{v}-{}", family.to_ascii_uppercase(), if later { "or-later" } else { "only" });
-            return recital_index::license::check(&id).ok();
+            return recital_index::check_license(&id).ok();
         }
     }
     // Apache-2, MPL-2, CC-BY-SA-3 (a bare major version).
     let candidates = [n.to_string(), format!("{n}.0")];
-    candidates.into_iter().find_map(|c| recital_index::license::check(&c).ok().filter(|c| !c.contains(' ')))
+    candidates.into_iter().find_map(|c| recital_index::check_license(&c).ok().filter(|c| !c.contains(' ')))
 }
 
 /// A Debian exception name (`Autoconf exception`, `OpenSSL-exception`) as SPDX.
@@ -189,7 +189,7 @@ fn exception(e: &str) -> Option<String> {
     let guesses =
         [e.clone(), format!("{e}-exception"), format!("{}-exception-2.0", e.trim_end_matches("-exception"))];
     for g in guesses {
-        if recital_index::license::check(&format!("MIT WITH {g}")).is_ok() {
+        if recital_index::check_license(&format!("MIT WITH {g}")).is_ok() {
             return Some(g);
         }
     }
@@ -236,7 +236,7 @@ mod tests {
         assert!(ok && e.starts_with("GPL-2.0-or-later WITH Autoconf-exception"), "{e}");
         let (e, ok) = spdx_of("BSD-BY-LC-NE");
         assert_eq!((e.as_str(), ok), ("LicenseRef-BSD-BY-LC-NE", false));
-        assert!(recital_index::license::check(&spdx_of("Permission to use, copy: see below").0).is_ok());
+        assert!(recital_index::check_license(&spdx_of("Permission to use, copy: see below").0).is_ok());
     }
 
     #[test]

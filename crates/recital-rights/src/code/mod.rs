@@ -158,7 +158,7 @@ impl Project {
                 header::Header::default()
             }
         };
-        let own_license = header.license.as_deref().and_then(|l| match recital_index::license::check(l) {
+        let own_license = header.license.as_deref().and_then(|l| match recital_index::check_license(l) {
             Ok(l) => Some(l),
             Err(e) => {
                 self.warnings.push(format!("{}: {e}; header licence skipped", header.from));

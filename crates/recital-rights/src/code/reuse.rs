@@ -93,10 +93,7 @@ impl ReuseToml {
                 Some(ls) if !ls.is_empty() => {
                     let ls: Vec<&str> = ls.iter().map(String::as_str).collect();
                     let joined = super::all_of(&ls);
-                    Some(
-                        recital_index::license::check(&joined)
-                            .map_err(|e| format!("annotation {at}: {e}"))?,
-                    )
+                    Some(recital_index::check_license(&joined).map_err(|e| format!("annotation {at}: {e}"))?)
                 }
                 _ => None,
             };

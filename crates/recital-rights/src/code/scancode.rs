@@ -40,7 +40,7 @@ pub(crate) fn read(path: &Path) -> Result<(Vec<RightsRecord>, Vec<String>)> {
         let source = format!("{at}: {p}");
         let mut claims = Vec::new();
         if let Some(l) = license(f) {
-            match recital_index::license::check(&l) {
+            match recital_index::check_license(&l) {
                 Ok(l) => claims.push(Claim::new(Signal::ScanCode, Field::License, l, &source)),
                 Err(e) => warnings.push(format!("{source}: {e}; licence skipped")),
             }

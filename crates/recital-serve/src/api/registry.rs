@@ -275,7 +275,9 @@ pub async fn create_notice(
         ));
     }
     if let NoticeTarget::Document { doc_id } = &req.target {
-        if !has_live_doc(&state.corpus.snapshot(), doc_id) {
+        let live = has_live_doc(&state.corpus.snapshot(), doc_id)
+            .map_err(|e| ApiError::internal("looking up the document", e))?;
+        if !live {
             return Err(ApiError::not_found(format!("no live document {doc_id:?} in the corpus index")));
         }
     }
@@ -355,7 +357,7 @@ pub async fn recover(state: &Arc<AppState>) -> anyhow::Result<()> {
     let pending = tokio::task::spawn_blocking(move || store.pending_works()).await??;
     for w in pending {
         let snap = state.corpus.snapshot();
-        if !has_live_doc(&snap, &w.id) {
+        if !has_live_doc(&snap, &w.id)? {
             let store = state.store.clone();
             let id = w.id.clone();
             let Some((text, mode)) = tokio::task::spawn_blocking(move || store.work_text(&id)).await?? else {

@@ -1,10 +1,10 @@
 //! `recital index build|add|remove|compact|stats|verify`.
 
 use anyhow::Context;
-use recital_index::{BuildOptions, Index, IngestOptions, ModeChoice, RightsRules};
+use recital_index::{BuildOptions, Index, IndexWriter, IngestOptions, ModeChoice, RightsRules};
 
 use super::input;
-use crate::cli::{BuildArgs, IndexOnly, RemoveArgs, StatsArgs};
+use crate::cli::{AdoptArgs, BuildArgs, IndexOnly, RemoveArgs, StatsArgs};
 use crate::output::{self, bytes, print_json};
 
 fn ingest_options(a: &BuildArgs) -> anyhow::Result<IngestOptions> {
@@ -41,7 +41,10 @@ pub fn build(a: BuildArgs, add: bool) -> anyhow::Result<()> {
     let policy = input::policy(a.policy.as_deref())?;
     let bopts = BuildOptions { shard_tokens: a.shard_tokens, ..Default::default() };
     let report = if add {
-        recital_index::add(&a.index, &a.inputs, &opts, &bopts)?
+        let mut w = IndexWriter::open(&a.index)?.with_options(bopts);
+        let report = w.add_files(&a.inputs, &opts)?;
+        w.commit()?;
+        report
     } else {
         recital_index::build(&a.index, &a.inputs, &opts, &bopts)?
     };
@@ -78,7 +81,9 @@ pub fn build(a: BuildArgs, add: bool) -> anyhow::Result<()> {
 }
 
 pub fn remove(a: RemoveArgs) -> anyhow::Result<()> {
-    let r = recital_index::remove(&a.index, &a.ids)?;
+    let mut w = IndexWriter::open(&a.index)?;
+    let r = w.remove(&a.ids)?;
+    w.commit()?;
     if a.json {
         return print_json(&r);
     }
@@ -87,7 +92,9 @@ pub fn remove(a: RemoveArgs) -> anyhow::Result<()> {
 }
 
 pub fn compact(a: IndexOnly) -> anyhow::Result<()> {
-    let r = recital_index::compact(&a.index, &BuildOptions::default())?;
+    let mut w = IndexWriter::open(&a.index)?;
+    let r = w.compact()?;
+    w.commit()?;
     if a.json {
         return print_json(&r);
     }
@@ -101,6 +108,32 @@ pub fn compact(a: IndexOnly) -> anyhow::Result<()> {
             r.dropped_docs
         );
     }
+    Ok(())
+}
+
+pub fn adopt(a: AdoptArgs) -> anyhow::Result<()> {
+    let t0 = std::time::Instant::now();
+    let shards = if a.index.join("manifest.json").exists() {
+        let mut w = IndexWriter::open(&a.index)?;
+        let shards = w.adopt(&a.sources)?;
+        w.commit()?;
+        shards
+    } else {
+        recital_index::assemble(&a.index, &a.sources)?
+    };
+    if a.json {
+        return print_json(&serde_json::json!({"adopted": shards, "seconds": t0.elapsed().as_secs_f64()}));
+    }
+    let docs: u64 = shards.iter().map(|s| s.docs).sum();
+    let src: u64 = shards.iter().map(|s| s.source_bytes).sum();
+    println!(
+        "adopted {} shard(s) from {} index(es): {} document(s), {} of source, into {}",
+        shards.len(),
+        a.sources.len(),
+        docs,
+        bytes(src),
+        a.index.display()
+    );
     Ok(())
 }
 
@@ -154,8 +187,8 @@ pub fn verify(a: IndexOnly) -> anyhow::Result<()> {
     let idx = Index::open(&a.index)?;
     idx.verify().with_context(|| format!("verifying {}", a.index.display()))?;
     if a.json {
-        return print_json(&serde_json::json!({"ok": true, "shards": idx.shards().len()}));
+        return print_json(&serde_json::json!({"ok": true, "shards": idx.shard_count()}));
     }
-    println!("ok: {} shard(s), every checksum matches", idx.shards().len());
+    println!("ok: {} shard(s), every checksum matches", idx.shard_count());
     Ok(())
 }

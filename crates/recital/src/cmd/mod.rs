@@ -23,6 +23,7 @@ pub fn run(cmd: Command) -> anyhow::Result<u8> {
             IndexCommand::Add(a) => index::build(a, true),
             IndexCommand::Remove(a) => index::remove(a),
             IndexCommand::Compact(a) => index::compact(a),
+            IndexCommand::Adopt(a) => index::adopt(a),
             IndexCommand::Stats(a) => index::stats(a),
             IndexCommand::Verify(a) => index::verify(a),
         },

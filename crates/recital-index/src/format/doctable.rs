@@ -99,11 +99,6 @@ impl DocTableBuilder {
         self.n
     }
 
-    /// True when empty.
-    pub fn is_empty(&self) -> bool {
-        self.n == 0
-    }
-
     /// Writes the table.
     pub fn write(&self, path: &Path) -> Result<()> {
         let mut w = file::EnvelopeWriter::create(path, KIND)?;

@@ -89,16 +89,6 @@ impl VocabBuilder {
         SEPARATOR
     }
 
-    /// Number of distinct entries so far, separator included.
-    pub fn len(&self) -> usize {
-        self.ends.len()
-    }
-
-    /// True when nothing but the separator is known.
-    pub fn is_empty(&self) -> bool {
-        self.ends.len() <= 1
-    }
-
     /// Final ids by frequency: returns `(remap, body)` where `remap[temp] = final`
     /// and `body` is the vocabulary file body.
     pub fn finish(self) -> (Vec<u32>, Vec<u8>) {

@@ -23,11 +23,11 @@ use std::rc::Rc;
 use indicatif::ProgressBar;
 use recital_text::code::Lang;
 
-use crate::build::DocInput;
+use super::sidecar::{DocKeys, RightsRules, UnmatchedRule};
 use crate::doctable::DocMode;
 use crate::error::{IndexError, Result};
 use crate::license::{self, LicenseCount, LicenseTally};
-use crate::rights::{DocKeys, RightsRules, UnmatchedRule};
+use crate::shard_build::DocInput;
 
 /// Invalid licences warned about one by one; the rest are counted.
 const LICENSE_WARNINGS: u64 = 10;
@@ -94,9 +94,9 @@ impl IngestReport {
     }
 }
 
-struct InputFile {
-    path: PathBuf,
-    rel: String,
+pub(super) struct InputFile {
+    pub(super) path: PathBuf,
+    pub(super) rel: String,
     size: u64,
 }
 
@@ -105,6 +105,26 @@ fn is_jsonl(name: &str) -> bool {
     [".jsonl", ".ndjson", ".jsonl.gz", ".ndjson.gz", ".jsonl.zst", ".ndjson.zst", ".jsonl.zstd"]
         .iter()
         .any(|s| n.ends_with(s))
+}
+
+fn is_parquet(name: &str) -> bool {
+    name.to_ascii_lowercase().ends_with(".parquet")
+}
+
+#[cfg(feature = "parquet")]
+use super::parquet::read_parquet;
+
+#[cfg(not(feature = "parquet"))]
+fn read_parquet(
+    f: &InputFile,
+    _: &IngestOptions,
+    _: &mut IngestReport,
+    _: &mut impl FnMut(&DocInput<'_>) -> Result<()>,
+) -> Result<()> {
+    Err(IndexError::Input(format!(
+        "{}: Parquet input needs recital built with the `parquet` feature",
+        f.path.display()
+    )))
 }
 
 fn collect(inputs: &[PathBuf]) -> Result<Vec<InputFile>> {
@@ -189,6 +209,8 @@ pub fn ingest(
     for f in &files {
         if is_jsonl(&f.rel) {
             read_jsonl(f, opts, &mut report, &mut sink, &pb, done)?;
+        } else if is_parquet(&f.rel) {
+            read_parquet(f, opts, &mut report, &mut sink)?;
         } else {
             read_plain(f, opts, &mut report, &mut sink)?;
         }
@@ -317,8 +339,6 @@ fn read_jsonl(
     } else {
         Box::new(raw)
     };
-    let text_field = opts.text_field.as_deref().unwrap_or("text");
-    let id_field = opts.id_field.as_deref().unwrap_or("id");
     let mut rdr = BufReader::with_capacity(1 << 20, reader);
     let mut line = Vec::new();
     let mut lineno = 0usize;
@@ -351,39 +371,53 @@ fn read_jsonl(
             }
         };
         let obj = value.as_object().ok_or_else(|| at("a JSONL record must be a JSON object".into()))?;
-        let text = match obj.get(text_field) {
-            Some(serde_json::Value::String(s)) => s.as_str(),
-            Some(_) => return Err(at(format!("field {text_field:?} is not a string"))),
-            None => {
-                return Err(at(format!("record has no field {text_field:?} (choose it with --text-field)")))
-            }
-        };
-        let id = match obj.get(id_field) {
-            Some(serde_json::Value::String(s)) => s.clone(),
-            Some(serde_json::Value::Number(n)) => n.to_string(),
-            _ => format!("{}:{lineno}", f.rel),
-        };
-        let str_field = |k: &str| obj.get(k).and_then(|v| v.as_str());
-        let path = str_field("path").or_else(|| str_field("title")).map(str::to_string);
-        let lang = ["lang", "language"]
-            .iter()
-            .find_map(|k| str_field(k))
-            .and_then(Lang::from_name)
-            .or_else(|| path.as_deref().and_then(|p| Lang::from_path(Path::new(p))));
-        let mode = mode_for(opts.mode, lang, report);
-        let here = || format!("{}:{lineno}", f.path.display());
-        let declared = recital_text::spdx::identifier(text);
-        let spdx = own_license(declared.as_deref(), here, opts, report)?;
-        let declared = str_field("license").or_else(|| str_field("spdx"));
-        let record_license = own_license(declared, here, opts, report)?;
-        let record_path = path.as_deref().unwrap_or(&id);
-        // The page a crawl-derived record came from: its `url` field, else an id that is a URL.
-        let url = str_field("url").or_else(|| Some(id.as_str()).filter(|i| is_web_url(i)));
-        let keys = DocKeys { id: &id, paths: &[record_path, &f.rel], url, file: Some(&f.path) };
-        let rights = opts.rights.resolve(&keys, spdx.as_deref(), record_license.as_deref());
-        report.count(&rights);
-        report.text_bytes += text.len() as u64;
-        sink(&DocInput { id: &id, path: path.as_deref(), text, mode, rights })?;
+        record_doc(f, obj, &lineno.to_string(), opts, report, sink)?;
     }
     Ok(())
+}
+
+/// The document of one record (a JSONL line, a Parquet row, numbered `n`):
+/// its text and id fields, and `path` or `title`, `lang`, `license` and `url`.
+pub(super) fn record_doc(
+    f: &InputFile,
+    obj: &serde_json::Map<String, serde_json::Value>,
+    n: &str,
+    opts: &IngestOptions,
+    report: &mut IngestReport,
+    sink: &mut impl FnMut(&DocInput<'_>) -> Result<()>,
+) -> Result<()> {
+    let text_field = opts.text_field.as_deref().unwrap_or("text");
+    let id_field = opts.id_field.as_deref().unwrap_or("id");
+    let at = |why: String| IndexError::Input(format!("{}:{n}: {why}", f.path.display()));
+    let text = match obj.get(text_field) {
+        Some(serde_json::Value::String(s)) => s.as_str(),
+        Some(_) => return Err(at(format!("field {text_field:?} is not a string"))),
+        None => return Err(at(format!("record has no field {text_field:?} (choose it with --text-field)"))),
+    };
+    let id = match obj.get(id_field) {
+        Some(serde_json::Value::String(s)) => s.clone(),
+        Some(serde_json::Value::Number(n)) => n.to_string(),
+        _ => format!("{}:{n}", f.rel),
+    };
+    let str_field = |k: &str| obj.get(k).and_then(|v| v.as_str());
+    let path = str_field("path").or_else(|| str_field("title")).map(str::to_string);
+    let lang = ["lang", "language"]
+        .iter()
+        .find_map(|k| str_field(k))
+        .and_then(Lang::from_name)
+        .or_else(|| path.as_deref().and_then(|p| Lang::from_path(Path::new(p))));
+    let mode = mode_for(opts.mode, lang, report);
+    let here = || format!("{}:{n}", f.path.display());
+    let declared = recital_text::spdx::identifier(text);
+    let spdx = own_license(declared.as_deref(), here, opts, report)?;
+    let declared = str_field("license").or_else(|| str_field("spdx"));
+    let record_license = own_license(declared, here, opts, report)?;
+    let record_path = path.as_deref().unwrap_or(&id);
+    // The page a crawl-derived record came from: its `url` field, else an id that is a URL.
+    let url = str_field("url").or_else(|| Some(id.as_str()).filter(|i| is_web_url(i)));
+    let keys = DocKeys { id: &id, paths: &[record_path, &f.rel], url, file: Some(&f.path) };
+    let rights = opts.rights.resolve(&keys, spdx.as_deref(), record_license.as_deref());
+    report.count(&rights);
+    report.text_bytes += text.len() as u64;
+    sink(&DocInput { id: &id, path: path.as_deref(), text, mode, rights })
 }

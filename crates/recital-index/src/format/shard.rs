@@ -87,7 +87,14 @@ pub struct Shard {
     pub canon: Option<StreamIndex>,
     /// The full checksum, done once, on first use ([`Shard::verify_once`]).
     checked: OnceLock<std::result::Result<(), String>>,
+    /// Documents by the hash of their id, built on the first lookup
+    /// ([`Shard::docs_with_id`]).
+    by_id: OnceLock<Result<IdTable>>,
 }
+
+/// Document numbers by the 64-bit hash of their id; a hit is confirmed
+/// against the table (a hash is not an id).
+type IdTable = hashbrown::HashMap<u64, Vec<u32>, foldhash::fast::FixedState>;
 
 impl Shard {
     /// Opens the shard directory `dir`.
@@ -115,7 +122,17 @@ impl Shard {
         if let Some(c) = &canon {
             check(c)?;
         }
-        Ok(Self { name, dir: dir.to_owned(), docs, store, rights, text, canon, checked: OnceLock::new() })
+        Ok(Self {
+            name,
+            dir: dir.to_owned(),
+            docs,
+            store,
+            rights,
+            text,
+            canon,
+            checked: OnceLock::new(),
+            by_id: OnceLock::new(),
+        })
     }
 
     /// Writes the rights table of a shard being built.
@@ -147,6 +164,31 @@ impl Shard {
         let info = self.docs.get(doc)?;
         let rights = self.rights.get(info.rights as usize).cloned().unwrap_or_default();
         Ok((info, rights))
+    }
+
+    /// The documents of this shard whose id is `id`, live or not, in order.
+    /// The first call reads every id once (O(documents)); later calls are a
+    /// hash lookup. A shard is immutable, so the table never goes stale.
+    pub fn docs_with_id(&self, id: &str) -> Result<Vec<u32>> {
+        let table = self.by_id.get_or_init(|| {
+            let mut t = IdTable::default();
+            for d in 0..self.docs.len() {
+                t.entry(xxhash_rust::xxh3::xxh3_64(self.docs.id(d)?.as_bytes())).or_default().push(d as u32);
+            }
+            Ok(t)
+        });
+        let table = table.as_ref().map_err(|e| IndexError::Corrupt {
+            path: self.dir.join("docs.tab"),
+            why: format!("reading document ids: {e}"),
+        })?;
+        let Some(docs) = table.get(&xxhash_rust::xxh3::xxh3_64(id.as_bytes())) else { return Ok(Vec::new()) };
+        let mut out = Vec::new();
+        for &d in docs {
+            if self.docs.id(d as usize)? == id {
+                out.push(d);
+            }
+        }
+        Ok(out)
     }
 
     /// [`Shard::verify`], once per process: opening checks only the small

@@ -11,9 +11,9 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::build::{sync_dir, ShardSummary};
 use crate::error::{IndexError, Result};
 use crate::file::{FORMAT_VERSION, MIN_FORMAT_VERSION};
+use crate::shard_build::{sync_dir, ShardSummary};
 
 /// File name of the manifest.
 pub const MANIFEST: &str = "manifest.json";

@@ -16,10 +16,10 @@ use serde::{Deserialize, Serialize};
 use crate::docstore::DocStoreWriter;
 use crate::doctable::{DocMode, DocTableBuilder};
 use crate::error::{IndexError, Result};
-use crate::pipeline::Tokenized;
 use crate::rights::Rights;
 use crate::shard::Shard;
 use crate::stream::{self, Stream};
+use crate::tokenized::Tokenized;
 use crate::vocab::{Vocab, VocabBuilder};
 
 /// Default token budget per shard: ~4 GB of build memory, far below the 2^31
@@ -128,7 +128,7 @@ impl ShardBuilder {
     /// Adds a document, tokenising it here.
     pub fn add(&mut self, doc: &DocInput<'_>) -> Result<()> {
         let mut scratch = std::mem::take(&mut self.scratch);
-        let t = crate::pipeline::tokenize_doc(crate::pipeline::OwnedDoc::from_input(doc), &mut scratch);
+        let t = crate::tokenized::tokenize_doc(crate::tokenized::OwnedDoc::from_input(doc), &mut scratch);
         self.scratch = scratch;
         self.add_tokenized(&t)
     }
@@ -182,11 +182,6 @@ impl ShardBuilder {
     /// Tokens held so far (both streams).
     pub fn tokens(&self) -> u64 {
         (self.text.ids.len() + if self.has_code { self.canon.ids.len() } else { 0 }) as u64
-    }
-
-    /// Documents held so far.
-    pub fn docs(&self) -> u64 {
-        self.table.len()
     }
 
     /// Sorts, writes and syncs every file of the shard; returns its summary.

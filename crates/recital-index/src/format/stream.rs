@@ -27,7 +27,7 @@
 //! its token indices are rewritten in place into byte offsets. Shards stay under
 //! 2^31 tokens and 4 GiB of stream, so 32-bit entries suffice; the 64-bit path
 //! (libsais64, `u64` entries, 9 bytes per token) is for shards beyond that and is
-//! not needed while the builder cuts shards at [`crate::build::DEFAULT_SHARD_TOKENS`].
+//! not needed while the builder cuts shards at [`crate::shard_build::DEFAULT_SHARD_TOKENS`].
 
 use std::ops::Range;
 use std::path::Path;
@@ -272,8 +272,6 @@ impl Stream {
 pub struct StreamStats {
     /// Tokens, separators excluded.
     pub tokens: u64,
-    /// Bytes of the token file body.
-    pub tok_bytes: u64,
 }
 
 /// Writes the three files of a stream into `dir`. `ids` holds final ids (0 =
@@ -378,7 +376,7 @@ pub fn write_stream_sampled(
     let mut w = EnvelopeWriter::create(&dir.join(format!("{name}.ckpt")), CKPT_KIND)?;
     w.write_u32s(&checkpoints)?;
     w.finish()?;
-    Ok(StreamStats { tokens: (n - n_sep) as u64, tok_bytes: off })
+    Ok(StreamStats { tokens: (n - n_sep) as u64 })
 }
 
 /// Suffix array of an id sequence with libsais, single-threaded.

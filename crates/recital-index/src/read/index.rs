@@ -262,7 +262,12 @@ impl Index {
     }
 
     fn open_reusing(dir: &Path, open: &[LiveShard]) -> Result<Self> {
-        let manifest = Manifest::load(dir)?;
+        Self::with_manifest(dir, Manifest::load(dir)?, open)
+    }
+
+    /// The snapshot `manifest` describes (committed or staged by a writer),
+    /// reusing the shards of `open` that it keeps.
+    pub(crate) fn with_manifest(dir: &Path, manifest: Manifest, open: &[LiveShard]) -> Result<Self> {
         let mut shards = Vec::with_capacity(manifest.shards.len());
         for entry in &manifest.shards {
             let old = open.iter().find(|s| s.entry.summary.name == entry.summary.name);
@@ -290,13 +295,23 @@ impl Index {
     }
 
     /// The manifest this snapshot was opened from.
-    pub fn manifest(&self) -> &Manifest {
+    pub(crate) fn manifest(&self) -> &Manifest {
         &self.manifest
     }
 
+    /// The manifest generation of this snapshot: every commit increments it.
+    pub fn generation(&self) -> u64 {
+        self.manifest.generation
+    }
+
     /// The live shards.
-    pub fn shards(&self) -> &[LiveShard] {
+    pub(crate) fn live_shards(&self) -> &[LiveShard] {
         &self.shards
+    }
+
+    /// The number of shards in this snapshot.
+    pub fn shard_count(&self) -> usize {
+        self.shards.len()
     }
 
     /// Checks every shard's checksums once per process ([`Shard::verify_once`]):
@@ -463,7 +478,14 @@ impl Index {
                     Some(d) => d.text(),
                     None => s.shard.store.text_prefix(info.loc, reach)?.into(),
                 };
-                let (mut a, mut b) = locate_in_text(&text, &want, est, bounds);
+                // Exact where the sample is: the hit is the (token_start -
+                // at)th token after it. The nearest match to the estimate is
+                // the fallback, and can be a neighbouring repeat of the same
+                // words ("the LORD" twice in a verse).
+                let exact = anchor.zip(bounds).and_then(|((src, at), (_, after))| {
+                    token_at(&text, src, after, o.token_start.checked_sub(at)?, &want)
+                });
+                let (mut a, mut b) = exact.unwrap_or_else(|| locate_in_text(&text, &want, est, bounds));
                 if (a, b) == (0, 0) && whole.is_none() && reach < len {
                     text = s.shard.store.text(info.loc)?.into();
                     (a, b) = locate_in_text(&text, &want, est, bounds);
@@ -662,8 +684,8 @@ impl Index {
         (best, self.count_tokens(stream, &toks[..best]))
     }
 
-    /// Statistics of the whole index.
-    pub fn stats(&self) -> IndexStats {
+    /// Statistics of each shard (cheap: no document is read).
+    pub fn shard_stats(&self) -> Vec<ShardStats> {
         let mut shards = Vec::new();
         for s in &self.shards {
             let removed = s.removed.as_ref().map(|r| r.docs.len() as u64).unwrap_or(0);
@@ -679,6 +701,12 @@ impl Index {
                 disk_bytes: s.shard.disk_bytes(),
             });
         }
+        shards
+    }
+
+    /// Statistics of the whole index.
+    pub fn stats(&self) -> IndexStats {
+        let shards = self.shard_stats();
         let sum = |f: fn(&ShardStats) -> u64| shards.iter().map(f).sum::<u64>();
         let docs = sum(|s| s.docs);
         let removed_docs = sum(|s| s.removed_docs);
@@ -787,6 +815,18 @@ fn locate_in_text(text: &str, want: &[&[u8]], est: usize, bounds: Option<(usize,
         tracing::debug!("widening the window for a hit: radius {radius} of {} bytes", text.len());
         radius *= 4;
     }
+}
+
+/// Byte range of tokens `skip..skip + want.len()` of `text` from byte `src`
+/// (a token's start) to about `until`, if they are `want`.
+fn token_at(text: &str, src: usize, until: usize, skip: usize, want: &[&[u8]]) -> Option<(usize, usize)> {
+    if want.is_empty() || src > text.len() || !text.is_char_boundary(src) {
+        return None;
+    }
+    let (_, end) = whitespace_window(text, src, until.max(src));
+    let ts = recital_text::tokenize(&text[src..end]);
+    let found = (0..want.len()).all(|k| skip + k < ts.len() && ts.text(skip + k).as_bytes() == want[k]);
+    found.then(|| (src + ts.tokens[skip].src.start, src + ts.tokens[skip + want.len() - 1].src.end))
 }
 
 /// Byte range of the occurrence of `want` in `text[a..b]` (tokenised) nearest
