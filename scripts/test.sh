@@ -35,3 +35,9 @@ cargo fmt --all -- --check
 cargo clippy --workspace --all-targets "${features[@]}" --quiet -- -D warnings
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps "${features[@]}" --quiet
 cargo test --workspace "${features[@]}"
+
+# The `recital` Python package (crates/recital-py, PyO3 through maturin),
+# built from this tree into its own environment, and its pytest suite, which
+# checks it against the binary the tests above built.
+RECITAL_PY="$(scripts/install-test-python.sh)"
+RECITAL_BIN="$CARGO_TARGET_DIR/debug/recital" "$RECITAL_PY" -m pytest -q -p no:cacheprovider crates/recital-py/tests
