@@ -33,6 +33,24 @@ pub enum AuthMode {
 #[derive(Default)]
 pub struct KeyCache(Mutex<HashMap<[u8; 32], Principal>>);
 
+impl KeyCache {
+    /// Keeps only the cached keys that are still `active` (as
+    /// [`Store::active_keys`](crate::store::Store::active_keys) lists them),
+    /// with their current role and limits: a key revoked or changed through
+    /// another instance stops working here too.
+    pub fn retain_active(&self, active: &[([u8; 32], Principal)]) {
+        let current: HashMap<&[u8; 32], &Principal> = active.iter().map(|(d, p)| (d, p)).collect();
+        let mut cache = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        cache.retain(|digest, p| match current.get(digest) {
+            Some(now) => {
+                *p = (*now).clone();
+                true
+            }
+            None => false,
+        });
+    }
+}
+
 /// Per-key token buckets.
 #[derive(Default)]
 pub struct RateLimiter(Mutex<HashMap<i64, (f64, Instant)>>);
@@ -132,7 +150,7 @@ pub async fn principal_for_secret(state: &AppState, secret: &str) -> Result<Prin
     let found = tokio::task::spawn_blocking(move || store.authenticate(&s))
         .await
         .map_err(|e| ApiError::internal("key lookup", e))?
-        .map_err(|e| ApiError::internal("key lookup", e))?;
+        .map_err(|e| ApiError::from_store("key lookup", e))?;
     let p = found.ok_or_else(|| ApiError::unauthorized("unknown API key"))?;
     state.keys.0.lock().unwrap_or_else(|p| p.into_inner()).insert(hash, p.clone());
     Ok(p)

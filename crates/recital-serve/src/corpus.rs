@@ -6,6 +6,7 @@
 //! disk with the index crate's atomic manifest protocol, opens the new snapshot
 //! and swaps it in. A scan that started on the old snapshot finishes on it.
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 
@@ -81,11 +82,18 @@ impl Corpus {
     }
 
     /// Adds documents as a delta shard and swaps in the new snapshot; returns
-    /// once they are searchable.
-    pub async fn add(&self, docs: Vec<NewDoc>) -> anyhow::Result<()> {
+    /// once they are searchable. Documents already live are skipped, so that
+    /// a work indexed by its registration and by a sync with a shared store
+    /// at the same moment is indexed once.
+    pub async fn add(&self, mut docs: Vec<NewDoc>) -> anyhow::Result<()> {
         let _w = self.write.lock().await;
         let dir = self.dir.clone();
         let snap = self.snapshot();
+        let live = live_among(&snap, &docs.iter().map(|d| d.id.as_str()).collect());
+        docs.retain(|d| !live.contains(&d.id));
+        if docs.is_empty() {
+            return Ok(());
+        }
         let index = tokio::task::spawn_blocking(move || -> anyhow::Result<Index> {
             let inputs: Vec<DocInput<'_>> = docs
                 .iter()
@@ -156,6 +164,26 @@ impl Corpus {
     fn swap(&self, index: Index) {
         *self.current.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(index);
     }
+}
+
+/// Which of `ids` are live documents of the index: one pass over its
+/// documents, newest shards (where registered works live) first, that stops
+/// once every id is found.
+pub fn live_among(index: &Index, ids: &HashSet<&str>) -> HashSet<String> {
+    let mut found = HashSet::new();
+    for s in index.shards().iter().rev() {
+        for d in 0..s.shard.docs.len() {
+            if found.len() == ids.len() {
+                return found;
+            }
+            if let Ok(id) = s.shard.docs.id(d) {
+                if ids.contains(id.as_str()) && s.is_live(d) {
+                    found.insert(id);
+                }
+            }
+        }
+    }
+    found
 }
 
 /// True if a live document of the index has this id. Delta shards (where

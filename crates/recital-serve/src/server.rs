@@ -35,7 +35,11 @@ pub async fn prepare(config: ServeConfig) -> anyhow::Result<(Arc<AppState>, toki
     let corpus = Corpus::open(&config.index)
         .with_context(|| format!("opening the index {}", config.index.display()))?;
     let db = config.db.clone();
-    let store = Arc::new(tokio::task::spawn_blocking(move || Store::open(&db)).await??);
+    let store = Arc::new(
+        tokio::task::spawn_blocking(move || Store::open_at(&db))
+            .await?
+            .with_context(|| format!("opening the database {}", config.db))?,
+    );
     let auth = configure_keys(&config, &store).await?;
     let (audit_tx, audit_rx) = tokio::sync::mpsc::channel::<AuditEntry>(1 << 16);
     let writer = tokio::spawn(audit_writer(store.clone(), audit_rx));
@@ -55,6 +59,7 @@ pub async fn prepare(config: ServeConfig) -> anyhow::Result<(Arc<AppState>, toki
         config,
     });
     api::registry::recover(&state).await.context("recovering the registry")?;
+    follow_shared_store(&state);
     state.ready.store(true, Ordering::Relaxed);
     Ok((state, writer))
 }
@@ -104,6 +109,54 @@ async fn configure_keys(config: &ServeConfig, store: &Arc<Store>) -> anyhow::Res
     let s = store.clone();
     tokio::task::spawn_blocking(move || s.replace_configured_keys(&specs)).await??;
     Ok(AuthMode::Keys)
+}
+
+/// How often an instance on a shared store reloads even without an
+/// announcement: the fallback should a `NOTIFY` be lost.
+const SHARED_STORE_POLL: Duration = Duration::from_secs(30);
+
+/// On a store shared by several instances (PostgreSQL), applies what the
+/// other instances commit: a thread blocks on the store's change
+/// announcements ([`Store::watch`]) and wakes a task that runs
+/// [`api::registry::sync_shared`]; a wait that times out wakes it too (the
+/// slow poll). Both end once the state is dropped. A SQLite store has one
+/// instance, and nothing to follow.
+fn follow_shared_store(state: &Arc<AppState>) {
+    let Some(mut watch) = state.store.watch() else {
+        return;
+    };
+    let (wake, mut woken) = tokio::sync::mpsc::channel::<()>(1);
+    let thread = std::thread::Builder::new().name("recital-store-watch".into()).spawn(move || {
+        while !wake.is_closed() {
+            match watch.wait(SHARED_STORE_POLL) {
+                // A full queue already holds a wake-up: this one is covered.
+                Ok(_) => drop(wake.try_send(())),
+                Err(e) => {
+                    tracing::warn!("following the shared store: {e}; retrying in 1 s");
+                    std::thread::sleep(Duration::from_secs(1));
+                }
+            }
+        }
+    });
+    if let Err(e) = thread {
+        tracing::error!("cannot start the thread that follows the shared store: {e}");
+        return;
+    }
+    let weak = Arc::downgrade(state);
+    tokio::spawn(async move {
+        while woken.recv().await.is_some() {
+            let Some(state) = weak.upgrade() else { break };
+            let t0 = std::time::Instant::now();
+            match api::registry::sync_shared(&state).await {
+                Ok(()) => {
+                    tracing::debug!(ms = t0.elapsed().as_millis() as u64, "synced with the shared store")
+                }
+                Err(e) => {
+                    tracing::warn!("syncing with the shared store failed (retried at the next change): {e:#}")
+                }
+            }
+        }
+    });
 }
 
 /// Writes queued audit records in batches until the queue closes.

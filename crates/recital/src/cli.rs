@@ -196,10 +196,12 @@ pub struct ServeArgs {
     /// Policy file (TOML) [default: the built-in "everywhere" preset].
     #[arg(long, value_name = "FILE")]
     pub policy: Option<PathBuf>,
-    /// SQLite database for the registry, notices, keys and audit log (created if missing)
+    /// Database for the registry, notices, keys and audit log: a SQLite file (created if
+    /// missing), or `postgres://user@host:port/dbname` for a PostgreSQL database shared by
+    /// several instances (each sees the others' works and notices within seconds)
     /// [default: recital.db].
-    #[arg(long, value_name = "FILE")]
-    pub db: Option<PathBuf>,
+    #[arg(long, value_name = "FILE|URL")]
+    pub db: Option<String>,
     /// Address to listen on [default: 127.0.0.1:8080].
     #[arg(long, value_name = "HOST:PORT")]
     pub addr: Option<std::net::SocketAddr>,
