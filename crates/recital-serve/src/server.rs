@@ -163,13 +163,34 @@ fn follow_shared_store(state: &Arc<AppState>) {
 async fn audit_writer(store: Arc<Store>, mut rx: tokio::sync::mpsc::Receiver<AuditEntry>) {
     let mut batch = Vec::with_capacity(AUDIT_BATCH);
     while rx.recv_many(&mut batch, AUDIT_BATCH).await > 0 {
-        let s = store.clone();
-        let entries = std::mem::take(&mut batch);
-        let n = entries.len();
-        match tokio::task::spawn_blocking(move || s.append_audit_batch(&entries)).await {
-            Ok(Ok(_)) => {}
-            Ok(Err(e)) => tracing::error!("writing {n} audit records failed: {e}"),
-            Err(e) => tracing::error!("audit writer task failed: {e}"),
+        write_audit_batch(&store, std::mem::take(&mut batch)).await;
+    }
+}
+
+/// Longest pause between two tries of an audit batch while the database is
+/// unreachable.
+const AUDIT_RETRY_MAX: Duration = Duration::from_secs(5);
+
+/// Writes one batch. While the database is unreachable (PostgreSQL
+/// restarting, the network gone) the batch is retried with growing pauses,
+/// and the records decided meanwhile wait in the queue (bounded: when it is
+/// full, `engine::record` drops and logs), so an outage delays the log
+/// rather than punching a hole in it. Any other error loses the batch, as it
+/// would again on a retry; it is logged.
+async fn write_audit_batch(store: &Arc<Store>, entries: Vec<AuditEntry>) {
+    let entries = Arc::new(entries);
+    let mut pause = Duration::from_millis(250);
+    loop {
+        let (s, batch) = (store.clone(), entries.clone());
+        match tokio::task::spawn_blocking(move || s.append_audit_batch(&batch)).await {
+            Ok(Ok(_)) => return,
+            Ok(Err(e @ store::StoreError::Unavailable { .. })) => {
+                tracing::warn!("{} audit records wait for the database: {e}", entries.len());
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(AUDIT_RETRY_MAX);
+            }
+            Ok(Err(e)) => return tracing::error!("writing {} audit records failed: {e}", entries.len()),
+            Err(e) => return tracing::error!("audit writer task failed: {e}"),
         }
     }
 }

@@ -200,6 +200,18 @@ fn postgres_going_away_gives_503_on_the_registry_and_scans_go_on() {
     assert_eq!(status, 200, "{v}");
 
     pg.start_server();
+    // The decisions made during the outage reach the audit log once it is
+    // back: 1 annotate before, 5 during.
+    let t0 = Instant::now();
+    loop {
+        let (status, log) = call(&a, Method::GET, "/v1/audit?action=annotate", ADMIN, None);
+        let n = log["records"].as_array().map_or(0, Vec::len);
+        if status == 200 && n == 6 {
+            break;
+        }
+        assert!(n <= 6 && t0.elapsed() < Duration::from_secs(15), "{n} annotate records (want 6): {log}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
     let t0 = Instant::now();
     let (status, n) = loop {
         let (status, n) = call(&a, Method::POST, "/v1/notices", PRESS, Some(notice.clone()));
