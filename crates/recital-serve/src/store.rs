@@ -173,7 +173,7 @@ fn redact_password(url: &str) -> String {
 
 /// The durable store, on one of two backends.
 ///
-/// Every query is written once against [`sql::Tx`]; the backends differ in
+/// Every query is written once against `sql.rs`'s `Tx`; the backends differ in
 /// how they connect, lock, migrate and announce changes (`sqlite.rs`,
 /// `pg.rs`). The hot read, key lookup on every request, should not go
 /// through here at all: load [`Store::active_keys`] into memory at startup

@@ -223,3 +223,23 @@ fn postgres_going_away_gives_503_on_the_registry_and_scans_go_on() {
     assert_eq!(status, 201, "the store reconnects once PostgreSQL is back: {n}");
     assert_eq!(filter_action(&a, &manual), "block");
 }
+
+#[test]
+fn an_unreachable_postgres_at_startup_is_a_clear_error_without_the_password() {
+    let dir = tempfile::tempdir().unwrap();
+    let idx = build_index(dir.path());
+    let url = "postgres://recital:s3cret-pw@127.0.0.1:1/registry";
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_recital"))
+        .args(["serve", "--index", idx.to_str().unwrap(), "--db", url, "--addr", "127.0.0.1:0"])
+        .env_remove("RECITAL_API_KEY")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(
+        err.contains("opening the database postgres://recital:***@127.0.0.1:1/registry")
+            && err.contains("database is unavailable"),
+        "{err}"
+    );
+    assert!(!err.contains("s3cret-pw"), "the password is printed: {err}");
+}

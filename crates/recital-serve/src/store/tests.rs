@@ -91,6 +91,18 @@ pub(crate) fn doc_notice(doc_id: &str) -> NewNotice {
 }
 
 #[test]
+fn db_locations_and_their_display_without_passwords() {
+    let pg = DbLocation::parse("postgres://app:pw@db:5432/reg?sslmode=disable");
+    assert_eq!(pg, DbLocation::Postgres("postgres://app:pw@db:5432/reg?sslmode=disable".into()));
+    assert_eq!(pg.to_string(), "postgres://app:***@db:5432/reg?sslmode=disable");
+    assert_eq!(DbLocation::parse("PostgreSQL://h/d").to_string(), "PostgreSQL://h/d");
+    assert_eq!(DbLocation::parse("postgres://app@h/d").to_string(), "postgres://app@h/d");
+    assert_eq!(DbLocation::parse("recital.db"), DbLocation::Sqlite("recital.db".into()));
+    assert_eq!(DbLocation::parse("./postgres.db"), DbLocation::Sqlite("./postgres.db".into()));
+    assert!(matches!(Store::open_postgres("mysql://x"), Err(StoreError::Invalid(_))));
+}
+
+#[test]
 fn store_is_send_and_sync() {
     fn check<T: Send + Sync>() {}
     check::<Store>();
