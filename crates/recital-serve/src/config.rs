@@ -44,6 +44,9 @@ pub struct ServeConfig {
     pub console_retention: Duration,
     /// Directory of audit runs whose `report.html` the console lists.
     pub audit_reports: Option<PathBuf>,
+    /// Bytes of protected source text that `/v1/scan` may show one key per
+    /// UTC day; `None`: no limit.
+    pub reveal_budget: Option<u64>,
 }
 
 impl ServeConfig {
@@ -65,6 +68,7 @@ impl ServeConfig {
             strict_openai: false,
             console_retention: Duration::from_secs(24 * 3600),
             audit_reports: None,
+            reveal_budget: None,
         }
     }
 }

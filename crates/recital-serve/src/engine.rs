@@ -119,6 +119,30 @@ pub fn limit_snippets(report: &mut ScanReport) {
     }
 }
 
+/// Cuts the snippets of `report`, in order, so that together they show at
+/// most `allowance` bytes of source text (what the caller's reveal budget has
+/// left); the rest are emptied. Returns the bytes shown (the `…` marks do
+/// not count: they reveal nothing).
+pub fn cap_snippets(report: &mut ScanReport, allowance: u64) -> u64 {
+    let mut left = allowance as usize;
+    let mut shown = 0u64;
+    for src in report.spans.iter_mut().flat_map(|s| s.sources.iter_mut()) {
+        let bytes = src.snippet.replace('…', "").len();
+        if bytes > left {
+            let mut cut = left.min(src.snippet.len());
+            while !src.snippet.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            src.snippet.truncate(cut);
+        }
+        let now = src.snippet.replace('…', "").len();
+        src.snippet_hit = [0, src.snippet.len()];
+        left -= now;
+        shown += now as u64;
+    }
+    shown
+}
+
 /// `source` with every word that is not aligned to a word of `quoted`
 /// replaced by `…` (runs of them by one): what remains is a subsequence of
 /// the caller's own words, in the source's spelling. Words are compared by

@@ -237,6 +237,11 @@ pub struct ServeArgs {
     /// Directory of audit runs (`recital audit --out`) whose `report.html` files the console lists.
     #[arg(long, value_name = "DIR")]
     pub audit_reports: Option<PathBuf>,
+    /// Bytes of protected source text `/v1/scan` may show each key per UTC day (its snippets);
+    /// past it, scans answer 429 until midnight UTC. Counted per instance, in memory
+    /// [default: no limit].
+    #[arg(long, value_name = "BYTES", value_parser = clap::value_parser!(u64).range(1..))]
+    pub reveal_budget: Option<u64>,
 }
 
 #[derive(Subcommand, Debug)]

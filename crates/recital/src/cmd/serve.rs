@@ -29,6 +29,7 @@ struct ServeFile {
     strict_openai: Option<bool>,
     console_retention: Option<u64>,
     audit_reports: Option<PathBuf>,
+    reveal_budget: Option<u64>,
 }
 
 impl ServeFile {
@@ -88,6 +89,10 @@ fn config(a: ServeArgs) -> anyhow::Result<recital_serve::ServeConfig> {
     c.strict_openai = a.strict_openai || f.strict_openai.unwrap_or(false);
     c.console_retention = Duration::from_secs(a.console_retention.or(f.console_retention).unwrap_or(86_400));
     c.audit_reports = a.audit_reports.or(f.audit_reports);
+    c.reveal_budget = a.reveal_budget.or(f.reveal_budget);
+    if c.reveal_budget == Some(0) {
+        bail!("reveal-budget must be at least 1 byte (omit it for no limit)");
+    }
     Ok(c)
 }
 
