@@ -22,6 +22,10 @@ export RECITAL_TEST_GGUF
 # tests (tests/console.rs).
 RECITAL_TEST_NODE_MODULES="$(scripts/install-test-browser.sh)"
 export RECITAL_TEST_NODE_MODULES
+# Debian's PostgreSQL server binaries for the tests of `serve --db postgres://…`,
+# which start their own throwaway server (crates/recital-serve/tests/support/pg.rs).
+RECITAL_TEST_PG_BIN="$(scripts/install-test-postgres.sh)"
+export RECITAL_TEST_PG_BIN
 # candle on 2 cores: one thread per process is 4x faster than rayon's default
 # when tests run side by side (research §10, pitfall 2).
 export RAYON_NUM_THREADS="${RAYON_NUM_THREADS:-1}"

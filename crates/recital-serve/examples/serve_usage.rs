@@ -19,7 +19,7 @@ fn main() -> anyhow::Result<()> {
     recital_index::build(&at, &[sample.join("prose"), sample.join("code")], &opts, &BuildOptions::default())?;
 
     let mut config = recital_serve::ServeConfig::new(at);
-    config.db = dir.path().join("recital.db");
+    config.db = recital_serve::store::DbLocation::Sqlite(dir.path().join("recital.db"));
     if let Some(addr) = std::env::args().nth(1) {
         config.addr = addr.parse()?;
     }

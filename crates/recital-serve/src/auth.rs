@@ -33,6 +33,24 @@ pub enum AuthMode {
 #[derive(Default)]
 pub struct KeyCache(Mutex<HashMap<[u8; 32], Principal>>);
 
+impl KeyCache {
+    /// Keeps only the cached keys that are still `active` (as
+    /// [`Store::active_keys`](crate::store::Store::active_keys) lists them),
+    /// with their current role and limits: a key revoked or changed through
+    /// another instance stops working here too.
+    pub fn retain_active(&self, active: &[([u8; 32], Principal)]) {
+        let current: HashMap<&[u8; 32], &Principal> = active.iter().map(|(d, p)| (d, p)).collect();
+        let mut cache = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        cache.retain(|digest, p| match current.get(digest) {
+            Some(now) => {
+                *p = (*now).clone();
+                true
+            }
+            None => false,
+        });
+    }
+}
+
 /// Per-key token buckets.
 #[derive(Default)]
 pub struct RateLimiter(Mutex<HashMap<i64, (f64, Instant)>>);
@@ -54,6 +72,41 @@ impl RateLimiter {
         } else {
             Err(((1.0 - *tokens) / rate).ceil() as u64)
         }
+    }
+}
+
+/// Bytes of protected source text shown to each key on the current UTC day
+/// (`--reveal-budget`): the scan API shows the matched text of a source, and
+/// a caller that probes with guesses could otherwise assemble a protected
+/// document from many answers. Kept in memory, per instance.
+#[derive(Default)]
+pub struct RevealBudget(Mutex<HashMap<i64, (i64, u64)>>);
+
+const DAY_MS: i64 = 86_400_000;
+
+impl RevealBudget {
+    /// Bytes the key may still be shown today out of `budget`; on none, the
+    /// seconds until the budget renews (midnight UTC).
+    pub fn remaining(&self, key: i64, budget: u64) -> Result<u64, u64> {
+        let now = crate::store::now_ms();
+        let day = now.div_euclid(DAY_MS);
+        let m = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let used = m.get(&key).filter(|(d, _)| *d == day).map_or(0, |(_, u)| *u);
+        match budget.saturating_sub(used) {
+            0 => Err((((day + 1) * DAY_MS - now + 999) / 1000).max(1) as u64),
+            left => Ok(left),
+        }
+    }
+
+    /// Counts `bytes` shown to the key today.
+    pub fn spend(&self, key: i64, bytes: u64) {
+        let day = crate::store::now_ms().div_euclid(DAY_MS);
+        let mut m = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let e = m.entry(key).or_insert((day, 0));
+        if e.0 != day {
+            *e = (day, 0);
+        }
+        e.1 = e.1.saturating_add(bytes);
     }
 }
 
@@ -132,7 +185,7 @@ pub async fn principal_for_secret(state: &AppState, secret: &str) -> Result<Prin
     let found = tokio::task::spawn_blocking(move || store.authenticate(&s))
         .await
         .map_err(|e| ApiError::internal("key lookup", e))?
-        .map_err(|e| ApiError::internal("key lookup", e))?;
+        .map_err(|e| ApiError::from_store("key lookup", e))?;
     let p = found.ok_or_else(|| ApiError::unauthorized("unknown API key"))?;
     state.keys.0.lock().unwrap_or_else(|p| p.into_inner()).insert(hash, p.clone());
     Ok(p)
@@ -157,4 +210,25 @@ pub fn check_rate(state: &AppState, principal: &Principal) -> Result<(), ApiErro
     );
     e.retry_after = Some(wait);
     Err(e)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reveal_budget_is_per_key_and_says_when_it_renews() {
+        let b = RevealBudget::default();
+        assert_eq!(b.remaining(1, 100), Ok(100));
+        b.spend(1, 60);
+        assert_eq!((b.remaining(1, 100), b.remaining(2, 100)), (Ok(40), Ok(100)));
+        b.spend(1, 50);
+        let wait = b.remaining(1, 100).unwrap_err();
+        assert!((1..=86_400).contains(&wait), "{wait}");
+        // A stale day's count does not carry over.
+        b.0.lock().unwrap().insert(3, (0, 1_000));
+        assert_eq!(b.remaining(3, 100), Ok(100));
+        b.spend(3, 10);
+        assert_eq!(b.remaining(3, 100), Ok(90));
+    }
 }

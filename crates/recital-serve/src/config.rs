@@ -4,6 +4,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::store::DbLocation;
+
 /// Everything `recital serve` is told on its command line.
 #[derive(Debug, Clone)]
 pub struct ServeConfig {
@@ -11,8 +13,9 @@ pub struct ServeConfig {
     pub index: PathBuf,
     /// Policy file (the built-in "everywhere" preset when absent).
     pub policy: Option<PathBuf>,
-    /// SQLite database (registry, notices, keys, audit log).
-    pub db: PathBuf,
+    /// Database of the registry, notices, keys and audit log: a SQLite file,
+    /// or a PostgreSQL database shared with other instances.
+    pub db: DbLocation,
     /// Address to listen on.
     pub addr: SocketAddr,
     /// OpenAI-compatible upstream (`http://host:port`, with or without `/v1`).
@@ -41,6 +44,9 @@ pub struct ServeConfig {
     pub console_retention: Duration,
     /// Directory of audit runs whose `report.html` the console lists.
     pub audit_reports: Option<PathBuf>,
+    /// Bytes of protected source text that `/v1/scan` may show one key per
+    /// UTC day; `None`: no limit.
+    pub reveal_budget: Option<u64>,
 }
 
 impl ServeConfig {
@@ -49,7 +55,7 @@ impl ServeConfig {
         Self {
             index,
             policy: None,
-            db: PathBuf::from("recital.db"),
+            db: DbLocation::Sqlite(PathBuf::from("recital.db")),
             addr: "127.0.0.1:8080".parse().expect("valid address"),
             upstream: None,
             upstream_ca: None,
@@ -62,6 +68,7 @@ impl ServeConfig {
             strict_openai: false,
             console_retention: Duration::from_secs(24 * 3600),
             audit_reports: None,
+            reveal_budget: None,
         }
     }
 }

@@ -6,6 +6,7 @@
 //! disk with the index crate's atomic manifest protocol, opens the new snapshot
 //! and swaps it in. A scan that started on the old snapshot finishes on it.
 
+use std::collections::HashSet;
 use std::path::Path;
 use std::sync::{Arc, RwLock};
 
@@ -80,10 +81,17 @@ impl Corpus {
     }
 
     /// Adds documents as a delta shard and swaps in the new snapshot; returns
-    /// once they are searchable.
-    pub async fn add(&self, docs: Vec<NewDoc>) -> anyhow::Result<()> {
+    /// once they are searchable. Documents already live are skipped, so that
+    /// a work indexed by its registration and by a sync with a shared store
+    /// at the same moment is indexed once.
+    pub async fn add(&self, mut docs: Vec<NewDoc>) -> anyhow::Result<()> {
         let _w = self.write.lock().await;
         let snap = self.snapshot();
+        let live = live_among(&snap, &docs.iter().map(|d| d.id.as_str()).collect())?;
+        docs.retain(|d| !live.contains(&d.id));
+        if docs.is_empty() {
+            return Ok(());
+        }
         let index = tokio::task::spawn_blocking(move || -> anyhow::Result<Index> {
             let inputs: Vec<DocInput<'_>> = docs
                 .iter()
@@ -153,6 +161,18 @@ impl Corpus {
     fn swap(&self, index: Index) {
         *self.current.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(index);
     }
+}
+
+/// Which of `ids` are live documents of the index (a hash lookup per id
+/// and shard, once each shard's id table is built).
+pub fn live_among(index: &Index, ids: &HashSet<&str>) -> anyhow::Result<HashSet<String>> {
+    let mut found = HashSet::new();
+    for id in ids {
+        if index.find_doc(id)?.is_some() {
+            found.insert(id.to_string());
+        }
+    }
+    Ok(found)
 }
 
 /// True if a live document of the index has this id (a hash lookup per

@@ -90,12 +90,21 @@ pub const MAX_SNIPPET_BYTES: usize = 240;
 /// [`MAX_SNIPPET_BYTES`]): the context around a match would let a caller walk
 /// through a protected document one query at a time, turning the filter into
 /// an extraction oracle.
+///
+/// A near-verbatim span is a copy with edits: its source text holds words the
+/// caller left out or changed, and showing them would fill in exactly what
+/// the caller did not have. Those words are shown as `…` (see
+/// [`mask_unquoted`]).
 pub fn limit_snippets(report: &mut ScanReport) {
     for span in &mut report.spans {
+        let near = span.kind == recital_detect::SpanKind::Near;
         for src in &mut span.sources {
             let [a, b] = src.snippet_hit;
             let (a, b) = (a.min(src.snippet.len()), b.min(src.snippet.len()));
             let mut hit = src.snippet.get(a..b).unwrap_or("").to_string();
+            if near {
+                hit = mask_unquoted(&hit, &span.text);
+            }
             if hit.len() > MAX_SNIPPET_BYTES {
                 let mut cut = MAX_SNIPPET_BYTES;
                 while !hit.is_char_boundary(cut) {
@@ -108,6 +117,59 @@ pub fn limit_snippets(report: &mut ScanReport) {
             src.snippet = hit;
         }
     }
+}
+
+/// Cuts the snippets of `report`, in order, so that together they show at
+/// most `allowance` bytes of source text (what the caller's reveal budget has
+/// left); the rest are emptied. Returns the bytes shown (the `…` marks do
+/// not count: they reveal nothing).
+pub fn cap_snippets(report: &mut ScanReport, allowance: u64) -> u64 {
+    let mut left = allowance as usize;
+    let mut shown = 0u64;
+    for src in report.spans.iter_mut().flat_map(|s| s.sources.iter_mut()) {
+        let bytes = src.snippet.replace('…', "").len();
+        if bytes > left {
+            let mut cut = left.min(src.snippet.len());
+            while !src.snippet.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            src.snippet.truncate(cut);
+        }
+        let now = src.snippet.replace('…', "").len();
+        src.snippet_hit = [0, src.snippet.len()];
+        left -= now;
+        shown += now as u64;
+    }
+    shown
+}
+
+/// `source` with every word that is not aligned to a word of `quoted`
+/// replaced by `…` (runs of them by one): what remains is a subsequence of
+/// the caller's own words, in the source's spelling. Words are compared by
+/// their letters and digits, case-folded, so that punctuation and case
+/// differences from normalisation do not hide a quoted word.
+pub fn mask_unquoted(source: &str, quoted: &str) -> String {
+    let key = |w: &str| -> String {
+        w.chars().filter(|c| c.is_alphanumeric()).flat_map(char::to_lowercase).collect()
+    };
+    let src: Vec<&str> = source.split_whitespace().collect();
+    let src_keys: Vec<String> = src.iter().map(|w| key(w)).collect();
+    let quoted_keys: Vec<String> = quoted.split_whitespace().map(key).collect();
+    let mut keep = vec![false; src.len()];
+    for op in similar::capture_diff_slices(similar::Algorithm::Myers, &src_keys, &quoted_keys) {
+        if let similar::DiffOp::Equal { old_index, len, .. } = op {
+            keep[old_index..old_index + len].iter_mut().for_each(|k| *k = true);
+        }
+    }
+    let mut out: Vec<&str> = Vec::with_capacity(src.len());
+    for (w, k) in src.iter().zip(keep) {
+        if k {
+            out.push(w);
+        } else if out.last() != Some(&"…") {
+            out.push("…");
+        }
+    }
+    out.join(" ")
 }
 
 /// Resolves the request's jurisdiction: the `X-Recital-Jurisdiction` header,
@@ -200,4 +262,51 @@ pub fn request_id() -> String {
     let mut b = [0u8; 8];
     let _ = getrandom::fill(&mut b);
     format!("req-{}", hex::encode(b))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn words_the_caller_left_out_or_changed_are_not_shown() {
+        let source = "It was the best of times, it was the worst of times";
+        let quoted = "it was the best of times it was the  of times"; // "worst" left out
+        assert_eq!(mask_unquoted(source, quoted), "It was the best of times, it was the … of times");
+        let changed = "it was the best of days, it was the worst of times";
+        assert_eq!(mask_unquoted(source, changed), "It was the best of … it was the worst of times");
+        assert_eq!(mask_unquoted(source, source), source, "a full quote shows the quote");
+        assert_eq!(mask_unquoted("one two three four", "one four"), "one … four", "a run is one mark");
+    }
+
+    /// Brute-force oracle: is `a` a subsequence of `b`?
+    fn is_subsequence(a: &[String], b: &[String]) -> bool {
+        let mut it = b.iter();
+        a.iter().all(|x| it.any(|y| y == x))
+    }
+
+    fn key(w: &str) -> String {
+        w.chars().filter(|c| c.is_alphanumeric()).flat_map(char::to_lowercase).collect()
+    }
+
+    proptest! {
+        /// Whatever the caller sends, every word shown is one of the
+        /// caller's own, in the caller's order, and the source is never
+        /// longer than it was.
+        #[test]
+        fn shown_words_are_a_subsequence_of_the_quote(
+            source in proptest::collection::vec("[a-dA-D]{1,3}[,.]?", 0..30),
+            quoted in proptest::collection::vec("[a-dA-D]{1,3}", 0..30),
+        ) {
+            let (source, quoted) = (source.join(" "), quoted.join(" "));
+            let shown = mask_unquoted(&source, &quoted);
+            let shown_keys: Vec<String> = shown.split_whitespace().filter(|w| *w != "…").map(key).collect();
+            let quoted_keys: Vec<String> = quoted.split_whitespace().map(key).collect();
+            prop_assert!(is_subsequence(&shown_keys, &quoted_keys), "{shown:?} from {quoted:?}");
+            prop_assert!(shown.split_whitespace().count() <= source.split_whitespace().count());
+            let source_keys: Vec<String> = source.split_whitespace().map(key).collect();
+            prop_assert!(is_subsequence(&shown_keys, &source_keys));
+        }
+    }
 }

@@ -56,6 +56,25 @@ impl ApiError {
         Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message)
     }
 
+    /// A store error: 403, 404 and 400 for the caller's mistakes, 503 when
+    /// the database is unreachable (nothing was written; retry), 500 else.
+    pub fn from_store(context: &str, e: crate::store::StoreError) -> Self {
+        use crate::store::StoreError;
+        match e {
+            StoreError::Forbidden(m) => ApiError::forbidden(m),
+            StoreError::NotFound(m) => ApiError::not_found(m),
+            StoreError::Invalid(m) => ApiError::bad_request("invalid_request", m),
+            e @ StoreError::Unavailable { .. } => {
+                tracing::error!("{context}: {e}");
+                let mut err =
+                    ApiError::unavailable(format!("{context}: {e}; nothing was changed, retry shortly"));
+                err.retry_after = Some(1);
+                err
+            }
+            other => ApiError::internal(context, other),
+        }
+    }
+
     /// The OpenAI-style error type for the status.
     fn kind(&self) -> &'static str {
         match self.status.as_u16() {

@@ -35,7 +35,11 @@ pub async fn prepare(config: ServeConfig) -> anyhow::Result<(Arc<AppState>, toki
     let corpus = Corpus::open(&config.index)
         .with_context(|| format!("opening the index {}", config.index.display()))?;
     let db = config.db.clone();
-    let store = Arc::new(tokio::task::spawn_blocking(move || Store::open(&db)).await??);
+    let store = Arc::new(
+        tokio::task::spawn_blocking(move || Store::open_at(&db))
+            .await?
+            .with_context(|| format!("opening the database {}", config.db))?,
+    );
     let auth = configure_keys(&config, &store).await?;
     let (audit_tx, audit_rx) = tokio::sync::mpsc::channel::<AuditEntry>(1 << 16);
     let writer = tokio::spawn(audit_writer(store.clone(), audit_rx));
@@ -48,6 +52,7 @@ pub async fn prepare(config: ServeConfig) -> anyhow::Result<(Arc<AppState>, toki
         auth,
         keys: Default::default(),
         rate: Default::default(),
+        revealed: Default::default(),
         metrics: Default::default(),
         http,
         audit_tx,
@@ -55,6 +60,7 @@ pub async fn prepare(config: ServeConfig) -> anyhow::Result<(Arc<AppState>, toki
         config,
     });
     api::registry::recover(&state).await.context("recovering the registry")?;
+    follow_shared_store(&state);
     state.ready.store(true, Ordering::Relaxed);
     Ok((state, writer))
 }
@@ -106,17 +112,86 @@ async fn configure_keys(config: &ServeConfig, store: &Arc<Store>) -> anyhow::Res
     Ok(AuthMode::Keys)
 }
 
+/// How often an instance on a shared store reloads even without an
+/// announcement: the fallback should a `NOTIFY` be lost.
+const SHARED_STORE_POLL: Duration = Duration::from_secs(30);
+
+/// On a store shared by several instances (PostgreSQL), applies what the
+/// other instances commit: a thread blocks on the store's change
+/// announcements ([`Store::watch`]) and wakes a task that runs
+/// [`api::registry::sync_shared`]; a wait that times out wakes it too (the
+/// slow poll). Both end once the state is dropped. A SQLite store has one
+/// instance, and nothing to follow.
+fn follow_shared_store(state: &Arc<AppState>) {
+    let Some(mut watch) = state.store.watch() else {
+        return;
+    };
+    let (wake, mut woken) = tokio::sync::mpsc::channel::<()>(1);
+    let thread = std::thread::Builder::new().name("recital-store-watch".into()).spawn(move || {
+        while !wake.is_closed() {
+            match watch.wait(SHARED_STORE_POLL) {
+                // A full queue already holds a wake-up: this one is covered.
+                Ok(_) => drop(wake.try_send(())),
+                Err(e) => {
+                    tracing::warn!("following the shared store: {e}; retrying in 1 s");
+                    std::thread::sleep(Duration::from_secs(1));
+                }
+            }
+        }
+    });
+    if let Err(e) = thread {
+        tracing::error!("cannot start the thread that follows the shared store: {e}");
+        return;
+    }
+    let weak = Arc::downgrade(state);
+    tokio::spawn(async move {
+        while woken.recv().await.is_some() {
+            let Some(state) = weak.upgrade() else { break };
+            let t0 = std::time::Instant::now();
+            match api::registry::sync_shared(&state).await {
+                Ok(()) => {
+                    tracing::debug!(ms = t0.elapsed().as_millis() as u64, "synced with the shared store")
+                }
+                Err(e) => {
+                    tracing::warn!("syncing with the shared store failed (retried at the next change): {e:#}")
+                }
+            }
+        }
+    });
+}
+
 /// Writes queued audit records in batches until the queue closes.
 async fn audit_writer(store: Arc<Store>, mut rx: tokio::sync::mpsc::Receiver<AuditEntry>) {
     let mut batch = Vec::with_capacity(AUDIT_BATCH);
     while rx.recv_many(&mut batch, AUDIT_BATCH).await > 0 {
-        let s = store.clone();
-        let entries = std::mem::take(&mut batch);
-        let n = entries.len();
-        match tokio::task::spawn_blocking(move || s.append_audit_batch(&entries)).await {
-            Ok(Ok(_)) => {}
-            Ok(Err(e)) => tracing::error!("writing {n} audit records failed: {e}"),
-            Err(e) => tracing::error!("audit writer task failed: {e}"),
+        write_audit_batch(&store, std::mem::take(&mut batch)).await;
+    }
+}
+
+/// Longest pause between two tries of an audit batch while the database is
+/// unreachable.
+const AUDIT_RETRY_MAX: Duration = Duration::from_secs(5);
+
+/// Writes one batch. While the database is unreachable (PostgreSQL
+/// restarting, the network gone) the batch is retried with growing pauses,
+/// and the records decided meanwhile wait in the queue (bounded: when it is
+/// full, `engine::record` drops and logs), so an outage delays the log
+/// rather than punching a hole in it. Any other error loses the batch, as it
+/// would again on a retry; it is logged.
+async fn write_audit_batch(store: &Arc<Store>, entries: Vec<AuditEntry>) {
+    let entries = Arc::new(entries);
+    let mut pause = Duration::from_millis(250);
+    loop {
+        let (s, batch) = (store.clone(), entries.clone());
+        match tokio::task::spawn_blocking(move || s.append_audit_batch(&batch)).await {
+            Ok(Ok(_)) => return,
+            Ok(Err(e @ store::StoreError::Unavailable { .. })) => {
+                tracing::warn!("{} audit records wait for the database: {e}", entries.len());
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(AUDIT_RETRY_MAX);
+            }
+            Ok(Err(e)) => return tracing::error!("writing {} audit records failed: {e}", entries.len()),
+            Err(e) => return tracing::error!("audit writer task failed: {e}"),
         }
     }
 }

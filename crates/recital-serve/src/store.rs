@@ -1,19 +1,30 @@
 //! The service's durable store: API keys, registered works, notices and the
-//! audit log, in one embedded SQLite file.
+//! audit log, in an embedded SQLite file (the default) or in PostgreSQL
+//! (several instances sharing one registry).
 //!
-//! Why SQLite: the registry and the audit log are small, relational and
-//! written at human rates (notices, registrations) or at decision rates
-//! (audit); an embedded file needs no second server to operate, and WAL mode
-//! with `synchronous=FULL` makes every commit durable before `Ok` is returned,
-//! which is what "a notice is acknowledged only once it is durable" needs.
+//! Why SQLite by default: the registry and the audit log are small,
+//! relational and written at human rates (notices, registrations) or at
+//! decision rates (audit); an embedded file needs no second server to
+//! operate, and WAL mode with `synchronous=FULL` makes every commit durable
+//! before `Ok` is returned, which is what "a notice is acknowledged only once
+//! it is durable" needs. Why PostgreSQL as well: a provider runs several
+//! instances behind a load balancer, and a SQLite file ties the registry to
+//! one machine. The same guarantee holds there (`synchronous_commit = on`),
+//! and each instance learns of the others' changes through
+//! `LISTEN`/`NOTIFY` ([`Store::watch`]).
 //!
 //! The API is synchronous: every call takes the connection lock, runs one
 //! transaction and returns. The server calls it from
-//! `tokio::task::spawn_blocking` so that an `fsync` never stalls the async
-//! runtime. [`Store`] is `Send + Sync`.
+//! `tokio::task::spawn_blocking` so that an `fsync` or a network round trip
+//! never stalls the async runtime. [`Store`] is `Send + Sync`.
 //!
 //! Layout:
-//! - `schema.rs`: connection settings, the versioned schema and its migrations;
+//! - `sql.rs`: the backend-neutral face every query is written against
+//!   (values, rows, transactions, change topics);
+//! - `sqlite.rs` with `schema.rs`: the SQLite backend, its connection
+//!   settings, versioned schema and migrations;
+//! - `pg.rs`: the PostgreSQL backend, the same schema versions in its
+//!   dialect, and the change listener;
 //! - `keys.rs` and `keyfile.rs`: API keys (stored as SHA-256 only) and the `--keys` file;
 //! - `works.rs`: works registered by rightsholders;
 //! - `notices.rs`: notices and their life cycle;
@@ -28,7 +39,7 @@
 
 /// Defines the text form of a closed set of names (a role, a status):
 /// `as_str`, `Display`, `FromStr` with an error that lists the allowed
-/// names, and the SQLite conversions, so that the database holds readable
+/// names, and the conversions to and from column values, so that the database holds readable
 /// words and a row with an unknown word is reported rather than guessed.
 macro_rules! named_enum {
     ($ty:ident, $what:literal, { $($variant:ident => $name:literal),+ $(,)? }) => {
@@ -63,15 +74,16 @@ macro_rules! named_enum {
             }
         }
 
-        impl rusqlite::types::ToSql for $ty {
-            fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
-                Ok(rusqlite::types::ToSqlOutput::from(self.as_str()))
+        impl $crate::store::sql::ToValue for $ty {
+            fn to_value(&self) -> $crate::store::sql::Value {
+                $crate::store::sql::Value::Text(self.as_str().to_string())
             }
         }
 
-        impl rusqlite::types::FromSql for $ty {
-            fn column_result(v: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<Self> {
-                v.as_str()?.parse().map_err(|e| rusqlite::types::FromSqlError::Other(Box::new(e)))
+        impl $crate::store::sql::FromValue for $ty {
+            fn from_value(v: $crate::store::sql::Value) -> Result<Self, String> {
+                let s = String::from_value(v)?;
+                s.parse().map_err(|e: $crate::store::StoreError| e.to_string())
             }
         }
     };
@@ -82,25 +94,27 @@ mod error;
 mod keyfile;
 mod keys;
 mod notices;
+mod pg;
 mod schema;
+mod sql;
+mod sqlite;
 pub mod time;
 mod works;
 
 #[cfg(test)]
 mod tests;
 
-use std::path::Path;
-use std::sync::{Mutex, MutexGuard};
-
-use rusqlite::Connection;
+use std::path::{Path, PathBuf};
 
 use error::SqlContext;
+use sql::{args, Tx};
 
 pub use audit::{AuditEntry, AuditQuery, AuditRecord, AUDIT_DEFAULT_LIMIT, AUDIT_MAX_LIMIT};
 pub use error::StoreError;
 pub use keyfile::load_keys_file;
 pub use keys::{hash_secret, KeySpec, KeySync, Principal, Role, Secret, MIN_SECRET_LEN};
 pub use notices::{NewNotice, Notice, NoticeStatus, NoticeTarget};
+pub use pg::ChangeWatch;
 pub use schema::SCHEMA_VERSION;
 pub use time::{format_rfc3339, now_ms, parse_rfc3339, Timestamp};
 pub use works::{NewWork, Work, WorkMode, WorkStatus};
@@ -109,14 +123,69 @@ pub use works::{NewWork, Work, WorkMode, WorkStatus};
 /// that one request cannot make the service materialise a whole table.
 pub const MAX_PAGE: usize = 1000;
 
-/// The durable store. One SQLite connection behind a mutex.
+/// Where the store lives: `--db FILE` (SQLite, the embedded default) or
+/// `--db postgres://…` (PostgreSQL, shared by several instances).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DbLocation {
+    /// A SQLite file.
+    Sqlite(PathBuf),
+    /// A PostgreSQL connection URL (`postgres://` or `postgresql://`).
+    Postgres(String),
+}
+
+impl DbLocation {
+    /// Reads a `--db` value: a PostgreSQL URL by its scheme, else a file path.
+    pub fn parse(s: &str) -> DbLocation {
+        let lower = s.get(..13).unwrap_or(s).to_ascii_lowercase();
+        if lower.starts_with("postgres://") || lower.starts_with("postgresql://") {
+            DbLocation::Postgres(s.to_string())
+        } else {
+            DbLocation::Sqlite(PathBuf::from(s))
+        }
+    }
+}
+
+impl std::fmt::Display for DbLocation {
+    /// The file, or the URL without its password (for logs).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DbLocation::Sqlite(p) => write!(f, "{}", p.display()),
+            DbLocation::Postgres(url) => f.write_str(&redact_password(url)),
+        }
+    }
+}
+
+/// `postgres://user:secret@host/db` as `postgres://user:***@host/db`.
+fn redact_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else { return url.to_string() };
+    let (auth, tail) = match rest.find(['/', '?']) {
+        Some(i) => rest.split_at(i),
+        None => (rest, ""),
+    };
+    match auth.rsplit_once('@') {
+        Some((user, host)) => match user.split_once(':') {
+            Some((name, _)) => format!("{scheme}://{name}:***@{host}{tail}"),
+            None => url.to_string(),
+        },
+        None => url.to_string(),
+    }
+}
+
+/// The durable store, on one of two backends.
 ///
-/// Why one connection: writes in SQLite are serialised anyway, and the
-/// registry's read traffic is light. The hot read, key lookup on every
-/// request, should not go through here at all: load [`Store::active_keys`]
-/// into memory at startup and use [`hash_secret`] (see its docs).
+/// Every query is written once against `sql.rs`'s `Tx`; the backends differ in
+/// how they connect, lock, migrate and announce changes (`sqlite.rs`,
+/// `pg.rs`). The hot read, key lookup on every request, should not go
+/// through here at all: load [`Store::active_keys`] into memory at startup
+/// and use [`hash_secret`] (see its docs).
 pub struct Store {
-    conn: Mutex<Connection>,
+    backend: Backend,
+}
+
+enum Backend {
+    Sqlite(sqlite::Sqlite),
+    /// Boxed: its connection settings are large, and a store is opened once.
+    Postgres(Box<pg::Postgres>),
 }
 
 impl Store {
@@ -128,101 +197,116 @@ impl Store {
     /// A new file is created readable by its owner only (on Unix): it holds
     /// the registered works' texts and the key hashes.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
-        create_private(path)?;
-        let conn =
-            Connection::open(path).map_err(|e| StoreError::sqlite(format!("open {}", path.display()), e))?;
-        Self::from_connection(conn, &path.display().to_string())
+        Ok(Store { backend: Backend::Sqlite(sqlite::Sqlite::open(path)?) })
     }
 
     /// Opens a fresh store that lives in memory only: for tests.
     pub fn open_in_memory() -> Result<Store, StoreError> {
-        let conn = Connection::open_in_memory().map_err(|e| StoreError::sqlite("open in-memory store", e))?;
-        Self::from_connection(conn, ":memory:")
+        Ok(Store { backend: Backend::Sqlite(sqlite::Sqlite::open_in_memory()?) })
     }
 
-    fn from_connection(mut conn: Connection, name: &str) -> Result<Store, StoreError> {
-        schema::configure(&conn)?;
-        schema::migrate(&mut conn, name)?;
-        Ok(Store { conn: Mutex::new(conn) })
+    /// Connects to the PostgreSQL database at `url`, creating or upgrading
+    /// its schema; refuses a database with other tables or a newer schema.
+    /// Several instances may open the same database.
+    pub fn open_postgres(url: &str) -> Result<Store, StoreError> {
+        Ok(Store { backend: Backend::Postgres(Box::new(pg::Postgres::open(url)?)) })
     }
 
-    /// Checkpoints the WAL into the main file and closes the database,
-    /// reporting any error (dropping a `Store` closes it too, silently).
-    /// For graceful shutdown: every acknowledged write is already durable,
-    /// so this only leaves a tidy single file behind.
+    /// Opens the store at `db`.
+    pub fn open_at(db: &DbLocation) -> Result<Store, StoreError> {
+        match db {
+            DbLocation::Sqlite(path) => Store::open(path),
+            DbLocation::Postgres(url) => Store::open_postgres(url),
+        }
+    }
+
+    /// Closes the database, reporting any error (dropping a `Store` closes it
+    /// too, silently). For graceful shutdown: every acknowledged write is
+    /// already durable, so this only leaves a tidy state behind (SQLite: the
+    /// WAL checkpointed into a single file).
     pub fn close(self) -> Result<(), StoreError> {
-        let conn = self.conn.into_inner().unwrap_or_else(|poisoned| poisoned.into_inner());
-        conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())).ctx("checkpoint")?;
-        conn.close().map_err(|(_, e)| StoreError::sqlite("close", e))
+        match self.backend {
+            Backend::Sqlite(s) => s.close(),
+            Backend::Postgres(p) => (*p).close(),
+        }
+    }
+
+    /// A listener for changes that other instances commit to a shared store
+    /// (PostgreSQL); `None` for a SQLite file, which one instance owns.
+    pub fn watch(&self) -> Option<ChangeWatch> {
+        match &self.backend {
+            Backend::Sqlite(_) => None,
+            Backend::Postgres(p) => Some(p.watch()),
+        }
     }
 
     /// How many rows are in each state: for metrics and the status page.
     pub fn counts(&self) -> Result<StoreCounts, StoreError> {
-        let conn = self.conn();
-        conn.query_row(
-            "SELECT
-                (SELECT count(*) FROM works WHERE status = 'pending'),
-                (SELECT count(*) FROM works WHERE status = 'indexed'),
-                (SELECT count(*) FROM works WHERE status = 'withdrawn'),
-                (SELECT count(*) FROM notices WHERE status = 'received'),
-                (SELECT count(*) FROM notices WHERE status = 'effective'),
-                (SELECT count(*) FROM notices WHERE status IN ('rejected', 'withdrawn')),
-                (SELECT coalesce(max(id), 0) FROM audit),
-                (SELECT count(*) FROM api_keys WHERE revoked_at IS NULL)",
-            [],
-            |r| {
-                let n = |i: usize| -> rusqlite::Result<u64> { Ok(r.get::<_, i64>(i)?.max(0) as u64) };
-                Ok(StoreCounts {
-                    works_pending: n(0)?,
-                    works_indexed: n(1)?,
-                    works_withdrawn: n(2)?,
-                    notices_received: n(3)?,
-                    notices_effective: n(4)?,
-                    notices_closed: n(5)?,
-                    audit_records: n(6)?,
-                    active_keys: n(7)?,
-                })
-            },
-        )
+        self.read("count rows", |tx| {
+            let r = tx.query_one(
+                "SELECT
+                    (SELECT count(*) FROM works WHERE status = 'pending'),
+                    (SELECT count(*) FROM works WHERE status = 'indexed'),
+                    (SELECT count(*) FROM works WHERE status = 'withdrawn'),
+                    (SELECT count(*) FROM notices WHERE status = 'received'),
+                    (SELECT count(*) FROM notices WHERE status = 'effective'),
+                    (SELECT count(*) FROM notices WHERE status IN ('rejected', 'withdrawn')),
+                    (SELECT coalesce(max(id), 0) FROM audit),
+                    (SELECT count(*) FROM api_keys WHERE revoked_at IS NULL)",
+                args![],
+            )?;
+            let n = |i: usize| -> Result<u64, StoreError> { Ok(r.get::<i64>(i)?.max(0) as u64) };
+            Ok(StoreCounts {
+                works_pending: n(0)?,
+                works_indexed: n(1)?,
+                works_withdrawn: n(2)?,
+                notices_received: n(3)?,
+                notices_effective: n(4)?,
+                notices_closed: n(5)?,
+                audit_records: n(6)?,
+                active_keys: n(7)?,
+            })
+        })
         .ctx("count rows")
     }
 
-    /// The connection. A poisoned lock is taken over: a panic in another
-    /// caller dropped its transaction, which SQLite rolled back, so the
-    /// connection is in a consistent state.
-    fn conn(&self) -> MutexGuard<'_, Connection> {
-        self.conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    /// The SQLite connection, for tests that inspect the file.
+    #[cfg(test)]
+    fn conn(&self) -> std::sync::MutexGuard<'_, rusqlite::Connection> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.conn(),
+            Backend::Postgres(_) => panic!("not a SQLite store"),
+        }
     }
 
-    /// Runs `f` in one immediate transaction and commits. `IMMEDIATE` takes
-    /// the write lock up front, so a read-then-write never fails half way
-    /// with `SQLITE_BUSY` upgrading its lock.
+    /// Runs `f` in one write transaction and commits: writers are serialised
+    /// (SQLite's `IMMEDIATE`; an advisory lock on PostgreSQL), so a
+    /// read-then-write sees no other writer in between. `Ok` means committed
+    /// and durable.
     fn write<T>(
         &self,
         what: &'static str,
-        f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T, StoreError>,
+        f: impl FnOnce(&mut dyn Tx) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
-        let mut conn = self.conn();
-        let tx = conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-            .map_err(|e| StoreError::sqlite(what, e))?;
-        let out = f(&tx)?;
-        tx.commit().map_err(|e| StoreError::sqlite(what, e))?;
-        Ok(out)
+        match &self.backend {
+            Backend::Sqlite(s) => s.transaction(what, true, f),
+            Backend::Postgres(p) => p.transaction(what, true, f),
+        }
+        .ctx(what)
     }
 
-    /// Runs `f` in one deferred (read) transaction, so that a multi-statement
-    /// read sees one snapshot.
+    /// Runs `f` in one read transaction, so that a multi-statement read sees
+    /// one snapshot.
     fn read<T>(
         &self,
         what: &'static str,
-        f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T, StoreError>,
+        f: impl FnOnce(&mut dyn Tx) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
-        let mut conn = self.conn();
-        let tx = conn.transaction().map_err(|e| StoreError::sqlite(what, e))?;
-        let out = f(&tx)?;
-        tx.commit().map_err(|e| StoreError::sqlite(what, e))?;
-        Ok(out)
+        match &self.backend {
+            Backend::Sqlite(s) => s.transaction(what, false, f),
+            Backend::Postgres(p) => p.transaction(what, false, f),
+        }
+        .ctx(what)
     }
 }
 
@@ -246,23 +330,6 @@ pub struct StoreCounts {
     pub audit_records: u64,
     /// Keys that authenticate.
     pub active_keys: u64,
-}
-
-/// Creates `path` with owner-only permissions if it does not exist yet.
-/// SQLite gives its `-wal` and `-shm` files the main file's permissions.
-fn create_private(path: &Path) -> Result<(), StoreError> {
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(0o600);
-    }
-    match opts.open(path) {
-        Ok(_) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
-        Err(e) => Err(StoreError::Io { path: path.to_path_buf(), source: e }),
-    }
 }
 
 /// A fresh random identifier: `prefix` and 16 hex digits (64 bits).

@@ -196,10 +196,12 @@ pub struct ServeArgs {
     /// Policy file (TOML) [default: the built-in "everywhere" preset].
     #[arg(long, value_name = "FILE")]
     pub policy: Option<PathBuf>,
-    /// SQLite database for the registry, notices, keys and audit log (created if missing)
+    /// Database for the registry, notices, keys and audit log: a SQLite file (created if
+    /// missing), or `postgres://user@host:port/dbname` for a PostgreSQL database shared by
+    /// several instances (each sees the others' works and notices within seconds)
     /// [default: recital.db].
-    #[arg(long, value_name = "FILE")]
-    pub db: Option<PathBuf>,
+    #[arg(long, value_name = "FILE|URL")]
+    pub db: Option<String>,
     /// Address to listen on [default: 127.0.0.1:8080].
     #[arg(long, value_name = "HOST:PORT")]
     pub addr: Option<std::net::SocketAddr>,
@@ -235,6 +237,11 @@ pub struct ServeArgs {
     /// Directory of audit runs (`recital audit --out`) whose `report.html` files the console lists.
     #[arg(long, value_name = "DIR")]
     pub audit_reports: Option<PathBuf>,
+    /// Bytes of protected source text `/v1/scan` may show each key per UTC day (its snippets);
+    /// past it, scans answer 429 until midnight UTC. Counted per instance, in memory
+    /// [default: no limit].
+    #[arg(long, value_name = "BYTES", value_parser = clap::value_parser!(u64).range(1..))]
+    pub reveal_budget: Option<u64>,
 }
 
 #[derive(Subcommand, Debug)]

@@ -65,7 +65,7 @@ pub async fn audit(
     let records = tokio::task::spawn_blocking(move || store.query_audit(&q))
         .await
         .map_err(|e| ApiError::internal("audit task", e))?
-        .map_err(|e| ApiError::internal("audit query", e))?;
+        .map_err(|e| ApiError::from_store("audit query", e))?;
     Ok(Json(serde_json::json!({ "records": records })))
 }
 

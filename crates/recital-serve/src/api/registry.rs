@@ -16,7 +16,7 @@ use recital_index::{DocMode, Rights};
 use recital_text::code::Lang;
 
 use crate::auth::Caller;
-use crate::corpus::{has_live_doc, NewDoc};
+use crate::corpus::{has_live_doc, live_among, NewDoc};
 use crate::error::{ApiError, ApiResult};
 use crate::json::Body;
 use crate::state::{AppState, Notified};
@@ -51,12 +51,7 @@ pub struct Page {
 }
 
 fn store_err(e: StoreError) -> ApiError {
-    match e {
-        StoreError::Forbidden(m) => ApiError::forbidden(m),
-        StoreError::NotFound(m) => ApiError::not_found(m),
-        StoreError::Invalid(m) => ApiError::bad_request("invalid_request", m),
-        other => ApiError::internal("registry", other),
-    }
+    ApiError::from_store("registry", e)
 }
 
 async fn blocking<T: Send + 'static>(
@@ -381,6 +376,39 @@ pub async fn recover(state: &Arc<AppState>) -> anyhow::Result<()> {
         let store = state.store.clone();
         tokio::task::spawn_blocking(move || store.mark_notice_effective(&n.id, now_ms())).await??;
     }
+    Ok(())
+}
+
+/// Brings this instance up to date with a store that other instances share
+/// (PostgreSQL): the notified set from the active notices, its own delta
+/// shard from the shared works (each live work it has not indexed yet is
+/// added in one delta shard, each withdrawn one tombstoned), and its cache
+/// of verified keys from the active keys. Run on every change another
+/// instance announces, and on a slow poll in case an announcement was lost.
+pub async fn sync_shared(state: &Arc<AppState>) -> anyhow::Result<()> {
+    refresh_notified(state).await.map_err(|e| anyhow::anyhow!("{}", e.message))?;
+    let store = state.store.clone();
+    let live = tokio::task::spawn_blocking(move || store.live_works()).await??;
+    let indexed = live_among(&state.corpus.snapshot(), &live.iter().map(|w| w.id.as_str()).collect())?;
+    let mut docs = Vec::new();
+    for w in live.into_iter().filter(|w| !indexed.contains(&w.id)) {
+        let (store, id) = (state.store.clone(), w.id.clone());
+        // Withdrawn since the list was read: nothing to index.
+        if let Some((text, mode)) = tokio::task::spawn_blocking(move || store.work_text(&id)).await?? {
+            docs.push(work_doc(&w, text, mode));
+        }
+    }
+    if !docs.is_empty() {
+        let n = docs.len();
+        state.corpus.add(docs).await?;
+        tracing::info!(works = n, "indexed works registered through another instance");
+    }
+    let store = state.store.clone();
+    let withdrawn = tokio::task::spawn_blocking(move || store.withdrawn_work_ids()).await??;
+    state.corpus.remove(withdrawn).await?;
+    let store = state.store.clone();
+    let keys = tokio::task::spawn_blocking(move || store.active_keys()).await??;
+    state.keys.retain_active(&keys);
     Ok(())
 }
 

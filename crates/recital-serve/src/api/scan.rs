@@ -111,9 +111,39 @@ pub async fn scan(
     headers: HeaderMap,
     Body(req): Body<ScanRequest>,
 ) -> ApiResult<Json<ScanResponse>> {
+    let allowance = reveal_allowance(&state, &caller)?;
     let (request_id, _text, mut report, decision) = run(&state, &caller, &headers, req, "/v1/scan").await?;
     engine::limit_snippets(&mut report);
+    if let Some(left) = allowance {
+        let shown = engine::cap_snippets(&mut report, left);
+        state.revealed.spend(caller.0.key_id, shown);
+    }
     Ok(Json(ScanResponse { request_id, decision, report }))
+}
+
+/// The source bytes this scan may show (`None`: no budget), or 429 when the
+/// key's budget for the day is spent.
+fn reveal_allowance(state: &AppState, caller: &Caller) -> ApiResult<Option<u64>> {
+    let Some(budget) = state.config.reveal_budget else {
+        return Ok(None);
+    };
+    match state.revealed.remaining(caller.0.key_id, budget) {
+        Ok(left) => Ok(Some(left)),
+        Err(wait) => {
+            let mut e = ApiError::new(
+                axum::http::StatusCode::TOO_MANY_REQUESTS,
+                "reveal_budget_spent",
+                format!(
+                    "key {:?} has been shown its {budget} bytes of protected source text for today \
+                     (--reveal-budget); /v1/scan answers again at midnight UTC, in {wait} s; \
+                     /v1/filter, which shows no source text, is not limited",
+                    caller.0.name
+                ),
+            );
+            e.retry_after = Some(wait);
+            Err(e)
+        }
+    }
 }
 
 /// `POST /v1/filter`.

@@ -8,11 +8,10 @@
 //! which index "every decision that cited rule R / document D" — the query
 //! a rightsholder's evidence request or a policy review needs.
 
-use rusqlite::types::Value;
-use rusqlite::{params, params_from_iter, Transaction};
 use serde::{Deserialize, Serialize};
 
 use super::error::{SqlContext, StoreError};
+use super::sql::{args, Row, Tx, Value};
 use super::{format_rfc3339, from_json_list, to_json_list, Store, Timestamp};
 
 /// Records returned by a query that gives no limit.
@@ -96,41 +95,44 @@ impl AuditEntry {
     }
 }
 
-fn insert(tx: &Transaction<'_>, e: &AuditEntry) -> Result<i64, StoreError> {
+fn insert(tx: &mut dyn Tx, e: &AuditEntry) -> Result<i64, StoreError> {
     e.check()?;
-    tx.prepare_cached(
-        "INSERT INTO audit (at, key_id, key_name, endpoint, jurisdiction, action, rules, sources, statement,
-                            request_id, input_bytes, channels)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-    )
-    .ctx("append audit")?
-    .execute(params![
-        e.at,
-        e.key_id,
-        e.key_name,
-        e.endpoint,
-        e.jurisdiction,
-        e.action,
-        to_json_list(&e.rules),
-        to_json_list(&e.sources),
-        e.statement,
-        e.request_id,
-        i64::try_from(e.input_bytes).unwrap_or(i64::MAX),
-        to_json_list(&e.channels)
-    ])
-    .ctx("append audit")?;
-    let id = tx.last_insert_rowid();
-    let mut rule = tx
-        .prepare_cached("INSERT OR IGNORE INTO audit_rules (rule, audit_id) VALUES (?1, ?2)")
+    let row = tx
+        .query_one(
+            "INSERT INTO audit (at, key_id, key_name, endpoint, jurisdiction, action, rules, sources, statement,
+                                request_id, input_bytes, channels)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+             RETURNING id",
+            args![
+                e.at,
+                e.key_id,
+                e.key_name,
+                e.endpoint,
+                e.jurisdiction,
+                e.action,
+                to_json_list(&e.rules),
+                to_json_list(&e.sources),
+                e.statement,
+                e.request_id,
+                i64::try_from(e.input_bytes).unwrap_or(i64::MAX),
+                to_json_list(&e.channels)
+            ],
+        )
         .ctx("append audit")?;
+    let id: i64 = row.get(0)?;
     for r in &e.rules {
-        rule.execute(params![r, id]).ctx("append audit rule")?;
+        tx.execute(
+            "INSERT INTO audit_rules (rule, audit_id) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+            args![r, id],
+        )
+        .ctx("append audit rule")?;
     }
-    let mut src = tx
-        .prepare_cached("INSERT OR IGNORE INTO audit_sources (doc_id, audit_id) VALUES (?1, ?2)")
-        .ctx("append audit")?;
     for s in &e.sources {
-        src.execute(params![s, id]).ctx("append audit source")?;
+        tx.execute(
+            "INSERT INTO audit_sources (doc_id, audit_id) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+            args![s, id],
+        )
+        .ctx("append audit source")?;
     }
     Ok(id)
 }
@@ -159,16 +161,17 @@ impl Store {
              FROM audit a WHERE 1 = 1",
         );
         let mut args: Vec<Value> = Vec::new();
+        // `cond` has one `?`: it becomes the next numbered placeholder.
         let mut filter = |cond: &str, v: Value| {
-            sql.push_str(" AND ");
-            sql.push_str(cond);
             args.push(v);
+            sql.push_str(" AND ");
+            sql.push_str(&cond.replace('?', &format!("?{}", args.len())));
         };
         if let Some(t) = q.since {
-            filter("a.at >= ?", Value::Integer(t));
+            filter("a.at >= ?", Value::Int(t));
         }
         if let Some(t) = q.until {
-            filter("a.at < ?", Value::Integer(t));
+            filter("a.at < ?", Value::Int(t));
         }
         if let Some(a) = &q.action {
             filter("a.action = ?", Value::Text(a.clone()));
@@ -183,56 +186,46 @@ impl Store {
             filter("a.id IN (SELECT audit_id FROM audit_sources WHERE doc_id = ?)", Value::Text(s.clone()));
         }
         if let Some(b) = q.before_id {
-            filter("a.id < ?", Value::Integer(b));
+            filter("a.id < ?", Value::Int(b));
         }
         let limit = q.limit.unwrap_or(AUDIT_DEFAULT_LIMIT).clamp(1, AUDIT_MAX_LIMIT);
-        sql.push_str(" ORDER BY a.id DESC LIMIT ?");
-        args.push(Value::Integer(limit as i64));
+        args.push(Value::Int(limit as i64));
+        sql.push_str(&format!(" ORDER BY a.id DESC LIMIT ?{}", args.len()));
 
-        self.read("query audit", |tx| {
-            let mut stmt = tx.prepare(&sql).ctx("query audit")?;
-            let rows = stmt
-                .query_map(params_from_iter(args), |r| {
-                    let at: Timestamp = r.get(1)?;
-                    let input_bytes: i64 = r.get(11)?;
-                    let rules: String = r.get(7)?;
-                    let sources: String = r.get(8)?;
-                    let rec = AuditRecord {
-                        id: r.get(0)?,
-                        at_rfc3339: format_rfc3339(at),
-                        entry: AuditEntry {
-                            at,
-                            key_id: r.get(2)?,
-                            key_name: r.get(3)?,
-                            endpoint: r.get(4)?,
-                            jurisdiction: r.get(5)?,
-                            action: r.get(6)?,
-                            rules: Vec::new(),
-                            sources: Vec::new(),
-                            statement: r.get(9)?,
-                            request_id: r.get(10)?,
-                            input_bytes: input_bytes.max(0) as u64,
-                            channels: Vec::new(),
-                        },
-                    };
-                    let channels: String = r.get(12)?;
-                    Ok((rec, rules, sources, channels))
-                })
-                .ctx("query audit")?;
-            rows.map(|row| {
-                let (mut rec, rules, sources, channels) = row.ctx("read audit")?;
-                rec.entry.rules = from_json_list(&rules, &format!("audit {} rules", rec.id))?;
-                rec.entry.sources = from_json_list(&sources, &format!("audit {} sources", rec.id))?;
-                rec.entry.channels = from_json_list(&channels, &format!("audit {} channels", rec.id))?;
-                Ok(rec)
-            })
-            .collect()
-        })
+        let rows = self.read("query audit", |tx| tx.query(&sql, &args))?;
+        rows.iter().map(audit_row).collect()
     }
 }
 
+fn audit_row(r: &Row) -> Result<AuditRecord, StoreError> {
+    let id: i64 = r.get(0)?;
+    let at: Timestamp = r.get(1)?;
+    let input_bytes: i64 = r.get(11)?;
+    let list = |i: usize, what: &str| -> Result<Vec<String>, StoreError> {
+        from_json_list(&r.get::<String>(i)?, &format!("audit {id} {what}"))
+    };
+    Ok(AuditRecord {
+        id,
+        at_rfc3339: format_rfc3339(at),
+        entry: AuditEntry {
+            at,
+            key_id: r.get(2)?,
+            key_name: r.get(3)?,
+            endpoint: r.get(4)?,
+            jurisdiction: r.get(5)?,
+            action: r.get(6)?,
+            rules: list(7, "rules")?,
+            sources: list(8, "sources")?,
+            statement: r.get(9)?,
+            request_id: r.get(10)?,
+            input_bytes: input_bytes.max(0) as u64,
+            channels: list(12, "channels")?,
+        },
+    })
+}
+
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     fn entry(at: Timestamp, key: &str, action: &str, rules: &[&str], sources: &[&str]) -> AuditEntry {
@@ -257,7 +250,7 @@ mod tests {
     }
 
     fn seeded() -> Store {
-        let store = Store::open_in_memory().unwrap();
+        let store = crate::store::tests::test_store();
         store
             .append_audit_batch(&[
                 entry(1000, "alice", "block", &["lyrics-11-words"], &["song-1"]),
@@ -271,8 +264,8 @@ mod tests {
     }
 
     #[test]
-    fn round_trips_a_record() {
-        let store = Store::open_in_memory().unwrap();
+    pub(crate) fn round_trips_a_record() {
+        let store = crate::store::tests::test_store();
         let e = entry(1_712_320_496_789, "alice", "block", &["r1", "r1"], &["d1"]);
         let id = store.append_audit(&e).unwrap();
         let got = store.query_audit(&AuditQuery::default()).unwrap();
@@ -285,7 +278,7 @@ mod tests {
     }
 
     #[test]
-    fn filters_combine() {
+    pub(crate) fn filters_combine() {
         let store = seeded();
         let q = |f: fn(&mut AuditQuery)| {
             let mut q = AuditQuery::default();
@@ -317,8 +310,8 @@ mod tests {
     }
 
     #[test]
-    fn pages_newest_first_without_gaps() {
-        let store = Store::open_in_memory().unwrap();
+    pub(crate) fn pages_newest_first_without_gaps() {
+        let store = crate::store::tests::test_store();
         let batch: Vec<AuditEntry> = (0..25).map(|i| entry(i, "k", "block", &["r"], &["d"])).collect();
         store.append_audit_batch(&batch).unwrap();
         let mut seen = Vec::new();
@@ -345,8 +338,8 @@ mod tests {
     }
 
     #[test]
-    fn default_and_max_limits() {
-        let store = Store::open_in_memory().unwrap();
+    pub(crate) fn default_and_max_limits() {
+        let store = crate::store::tests::test_store();
         let batch: Vec<AuditEntry> = (0..1100).map(|i| entry(i, "k", "block", &[], &[])).collect();
         store.append_audit_batch(&batch).unwrap();
         assert_eq!(store.query_audit(&AuditQuery::default()).unwrap().len(), AUDIT_DEFAULT_LIMIT);
@@ -355,20 +348,21 @@ mod tests {
     }
 
     #[test]
-    fn the_log_is_append_only() {
+    pub(crate) fn the_log_is_append_only() {
         let store = seeded();
-        let conn = store.conn();
-        assert!(conn.execute("UPDATE audit SET action = 'allow'", []).is_err());
-        assert!(conn.execute("DELETE FROM audit", []).is_err());
-        assert!(conn.execute("DELETE FROM audit_rules", []).is_err());
-        assert!(conn.execute("UPDATE audit_sources SET doc_id = 'x'", []).is_err());
-        let n: i64 = conn.query_row("SELECT count(*) FROM audit", [], |r| r.get(0)).unwrap();
+        let exec = |sql: &str| store.write("tamper", |tx| tx.execute(sql, args![]));
+        assert!(exec("UPDATE audit SET action = 'allow'").is_err());
+        assert!(exec("DELETE FROM audit").is_err());
+        assert!(exec("DELETE FROM audit_rules").is_err());
+        assert!(exec("UPDATE audit_sources SET doc_id = 'x'").is_err());
+        let n: i64 =
+            store.read("count", |tx| tx.query_one("SELECT count(*) FROM audit", args![])?.get(0)).unwrap();
         assert_eq!(n, 5);
     }
 
     #[test]
-    fn a_bad_entry_fails_the_whole_batch() {
-        let store = Store::open_in_memory().unwrap();
+    pub(crate) fn a_bad_entry_fails_the_whole_batch() {
+        let store = crate::store::tests::test_store();
         let mut bad = entry(2, "k", "", &[], &[]);
         bad.action.clear();
         let e = store.append_audit_batch(&[entry(1, "k", "block", &[], &[]), bad]);
@@ -377,7 +371,7 @@ mod tests {
     }
 
     #[test]
-    fn query_deserialises_from_params_and_refuses_typos() {
+    pub(crate) fn query_deserialises_from_params_and_refuses_typos() {
         let q: AuditQuery = serde_json::from_str(r#"{"action": "block", "limit": 5}"#).unwrap();
         assert_eq!((q.action.as_deref(), q.limit, q.since), (Some("block"), Some(5), None));
         assert!(serde_json::from_str::<AuditQuery>(r#"{"acton": "block"}"#).is_err());

@@ -16,6 +16,25 @@ pub enum StoreError {
         #[source]
         source: rusqlite::Error,
     },
+    /// PostgreSQL refused a statement; `context` says what the store was doing.
+    #[error("store: {context}: {source}")]
+    Postgres {
+        /// What the store was doing.
+        context: String,
+        /// The client's error (with the server's message and SQLSTATE).
+        #[source]
+        source: postgres::Error,
+    },
+    /// The database server cannot be reached (down, restarting, network
+    /// gone). Nothing was written; the caller may retry. The HTTP layer
+    /// answers 503.
+    #[error("store: {context}: the database is unavailable: {message}")]
+    Unavailable {
+        /// What the store was doing.
+        context: String,
+        /// Why, as the client saw it.
+        message: String,
+    },
     /// A file (the database or the keys file) could not be read or created.
     #[error("{}: {source}", path.display())]
     Io {
@@ -62,14 +81,29 @@ impl StoreError {
     }
 }
 
-/// Adds context to a `rusqlite::Result`.
+/// Adds context to a database error: what the store was doing.
 pub(crate) trait SqlContext<T> {
-    /// Maps the error into [`StoreError::Sqlite`] with `context`.
+    /// Maps the error into a [`StoreError`] that says `context`.
     fn ctx(self, context: &str) -> Result<T, StoreError>;
 }
 
 impl<T> SqlContext<T> for rusqlite::Result<T> {
     fn ctx(self, context: &str) -> Result<T, StoreError> {
         self.map_err(|e| StoreError::sqlite(context, e))
+    }
+}
+
+/// A backend's error gets the business operation's name instead of the
+/// statement-level one (`execute`, `query`); other errors pass unchanged.
+impl<T> SqlContext<T> for Result<T, StoreError> {
+    fn ctx(self, what: &str) -> Result<T, StoreError> {
+        self.map_err(|e| match e {
+            StoreError::Sqlite { source, .. } => StoreError::Sqlite { context: what.into(), source },
+            StoreError::Postgres { source, .. } => StoreError::Postgres { context: what.into(), source },
+            StoreError::Unavailable { message, .. } => {
+                StoreError::Unavailable { context: what.into(), message }
+            }
+            other => other,
+        })
     }
 }

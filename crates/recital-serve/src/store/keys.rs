@@ -22,11 +22,11 @@
 
 use std::collections::HashSet;
 
-use rusqlite::{params, OptionalExtension, Transaction};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::error::{SqlContext, StoreError};
+use super::sql::{args, Row, Topic, Tx};
 use super::{check_jurisdiction, now_ms, Store, Timestamp};
 
 /// Shortest plain secret accepted: 16 characters. Generated keys are 67.
@@ -235,7 +235,7 @@ enum Change {
 
 const PRINCIPAL_COLUMNS: &str = "id, name, role, default_jurisdiction, rate_per_minute";
 
-fn principal_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Principal> {
+fn principal_row(r: &Row) -> Result<Principal, StoreError> {
     Ok(Principal {
         key_id: r.get(0)?,
         name: r.get(1)?,
@@ -256,9 +256,10 @@ impl Store {
         let digest = key.validate()?;
         self.write("upsert key", |tx| {
             let source: Option<String> = tx
-                .query_row("SELECT source FROM api_keys WHERE name = ?1", [&key.name], |r| r.get(0))
-                .optional()
-                .ctx("look up key")?;
+                .query_opt("SELECT source FROM api_keys WHERE name = ?1", args![key.name])
+                .ctx("look up key")?
+                .map(|r| r.get(0))
+                .transpose()?;
             if source.as_deref() == Some(Source::Config.as_str()) {
                 return Err(StoreError::Invalid(format!(
                     "key {:?} comes from the configuration; change it in the keys file",
@@ -266,12 +267,12 @@ impl Store {
                 )));
             }
             upsert_in(tx, key, &digest, Source::Api, now_ms())?;
-            tx.query_row(
+            tx.notify(Topic::Keys)?;
+            let row = tx.query_one(
                 &format!("SELECT {PRINCIPAL_COLUMNS} FROM api_keys WHERE name = ?1"),
-                [&key.name],
-                principal_row,
-            )
-            .ctx("read key")
+                args![key.name],
+            )?;
+            principal_row(&row)
         })
     }
 
@@ -311,23 +312,25 @@ impl Store {
                     Change::Unchanged => sync.unchanged += 1,
                 }
             }
-            let mut stmt = tx
-                .prepare(
+            let configured: Vec<String> = tx
+                .query(
                     "SELECT name FROM api_keys WHERE source = 'config' AND revoked_at IS NULL ORDER BY id",
+                    args![],
                 )
-                .ctx("list configured keys")?;
-            let configured: Vec<String> = stmt
-                .query_map([], |r| r.get(0))
                 .ctx("list configured keys")?
-                .collect::<Result<_, _>>()
-                .ctx("list configured keys")?;
+                .iter()
+                .map(|r| r.get(0))
+                .collect::<Result<_, _>>()?;
             for name in configured.into_iter().filter(|n| !names.contains(n.as_str())) {
                 tx.execute(
                     "UPDATE api_keys SET revoked_at = ?2, updated_at = ?2 WHERE name = ?1",
-                    params![name, now],
+                    args![name, now],
                 )
                 .ctx("revoke key")?;
                 sync.revoked.push(name);
+            }
+            if !sync.added.is_empty() || !sync.updated.is_empty() || !sync.revoked.is_empty() {
+                tx.notify(Topic::Keys)?;
             }
             Ok(sync)
         })
@@ -340,9 +343,12 @@ impl Store {
             let n = tx
                 .execute(
                     "UPDATE api_keys SET revoked_at = ?2, updated_at = ?2 WHERE name = ?1 AND revoked_at IS NULL",
-                    params![name, now],
+                    args![name, now],
                 )
                 .ctx("revoke key")?;
+            if n > 0 {
+                tx.notify(Topic::Keys)?;
+            }
             Ok(n > 0)
         })
     }
@@ -353,40 +359,38 @@ impl Store {
             return Ok(None);
         }
         let digest = hash_secret(secret);
-        let conn = self.conn();
-        conn.query_row(
-            &format!("SELECT {PRINCIPAL_COLUMNS} FROM api_keys WHERE key_sha256 = ?1 AND revoked_at IS NULL"),
-            [&digest[..]],
-            principal_row,
-        )
-        .optional()
-        .ctx("authenticate")
+        self.read("authenticate", |tx| {
+            tx.query_opt(
+                &format!(
+                    "SELECT {PRINCIPAL_COLUMNS} FROM api_keys WHERE key_sha256 = ?1 AND revoked_at IS NULL"
+                ),
+                args![digest[..]],
+            )?
+            .as_ref()
+            .map(principal_row)
+            .transpose()
+        })
     }
 
     /// Every unrevoked key as (digest, principal): for an in-memory key map
     /// in the server, rebuilt after each key change.
     pub fn active_keys(&self) -> Result<Vec<([u8; 32], Principal)>, StoreError> {
-        let conn = self.conn();
-        let mut stmt = conn
-            .prepare(&format!(
-                "SELECT {PRINCIPAL_COLUMNS}, key_sha256 FROM api_keys WHERE revoked_at IS NULL ORDER BY id"
-            ))
-            .ctx("list keys")?;
-        let rows = stmt
-            .query_map([], |r| {
+        let rows = self.read("list keys", |tx| {
+            tx.query(
+                &format!("SELECT {PRINCIPAL_COLUMNS}, key_sha256 FROM api_keys WHERE revoked_at IS NULL ORDER BY id"),
+                args![],
+            )
+        })?;
+        rows.iter()
+            .map(|r| {
+                let p = principal_row(r)?;
                 let digest: Vec<u8> = r.get(5)?;
-                Ok((digest, principal_row(r)?))
+                let digest: [u8; 32] = digest
+                    .try_into()
+                    .map_err(|_| StoreError::Corrupt(format!("key {:?}: digest is not 32 bytes", p.name)))?;
+                Ok((digest, p))
             })
-            .ctx("list keys")?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (digest, p) = row.ctx("list keys")?;
-            let digest: [u8; 32] = digest
-                .try_into()
-                .map_err(|_| StoreError::Corrupt(format!("key {:?}: digest is not 32 bytes", p.name)))?;
-            out.push((digest, p));
-        }
-        Ok(out)
+            .collect()
     }
 
     /// A new random API key: `rk_` and 64 hex digits (256 bits from the OS).
@@ -410,20 +414,20 @@ fn prefix(name: &str, e: StoreError) -> StoreError {
 
 /// Inserts or updates `k` by name within `tx`.
 fn upsert_in(
-    tx: &Transaction<'_>,
+    tx: &mut dyn Tx,
     k: &KeySpec,
     digest: &[u8; 32],
     source: Source,
     now: Timestamp,
 ) -> Result<Change, StoreError> {
     let clash: Option<String> = tx
-        .query_row(
+        .query_opt(
             "SELECT name FROM api_keys WHERE key_sha256 = ?1 AND name <> ?2",
-            params![&digest[..], k.name],
-            |r| r.get(0),
+            args![digest[..], k.name],
         )
-        .optional()
-        .ctx("check key digest")?;
+        .ctx("check key digest")?
+        .map(|r| r.get(0))
+        .transpose()?;
     if let Some(other) = clash {
         return Err(StoreError::Invalid(format!(
             "key {:?} has the same secret as key {other:?} (revoked keys included); generate a new one",
@@ -432,23 +436,23 @@ fn upsert_in(
     }
     type Existing = (Vec<u8>, Role, Option<String>, Option<u32>, String, Option<Timestamp>);
     let existing: Option<Existing> = tx
-        .query_row(
+        .query_opt(
             "SELECT key_sha256, role, default_jurisdiction, rate_per_minute, source, revoked_at
              FROM api_keys WHERE name = ?1",
-            [&k.name],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)),
+            args![k.name],
         )
-        .optional()
-        .ctx("look up key")?;
+        .ctx("look up key")?
+        .map(|r| Ok::<_, StoreError>((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)))
+        .transpose()?;
     match existing {
         None => {
             tx.execute(
                 "INSERT INTO api_keys (name, key_sha256, role, default_jurisdiction, rate_per_minute, source,
                                        created_at, updated_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)",
-                params![
+                args![
                     k.name,
-                    &digest[..],
+                    digest[..],
                     k.role,
                     k.default_jurisdiction,
                     k.rate_per_minute,
@@ -473,7 +477,7 @@ fn upsert_in(
                 "UPDATE api_keys SET key_sha256 = ?2, role = ?3, default_jurisdiction = ?4, rate_per_minute = ?5,
                                      source = ?6, updated_at = ?7, revoked_at = NULL
                  WHERE name = ?1",
-                params![k.name, &digest[..], k.role, k.default_jurisdiction, k.rate_per_minute, source.as_str(), now],
+                args![k.name, digest[..], k.role, k.default_jurisdiction, k.rate_per_minute, source.as_str(), now],
             )
             .ctx("update key")?;
             Ok(Change::Updated)
@@ -482,7 +486,7 @@ fn upsert_in(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     pub(crate) fn spec(name: &str, secret: &str, role: Role) -> KeySpec {
@@ -496,7 +500,7 @@ mod tests {
     }
 
     #[test]
-    fn role_names_round_trip_and_unknown_is_a_clear_error() {
+    pub(crate) fn role_names_round_trip_and_unknown_is_a_clear_error() {
         for r in [Role::Client, Role::Rightsholder, Role::Admin] {
             assert_eq!(r.as_str().parse::<Role>().unwrap(), r);
             assert_eq!(serde_json::to_string(&r).unwrap(), format!("\"{r}\""));
@@ -507,8 +511,8 @@ mod tests {
     }
 
     #[test]
-    fn authenticate_by_plain_or_prehashed_secret() {
-        let store = Store::open_in_memory().unwrap();
+    pub(crate) fn authenticate_by_plain_or_prehashed_secret() {
+        let store = crate::store::tests::test_store();
         let s1 = Store::generate_secret();
         let p = store.upsert_key(&spec("a", &s1, Role::Client)).unwrap();
         let s2 = Store::generate_secret();
@@ -533,7 +537,7 @@ mod tests {
     }
 
     #[test]
-    fn generated_secrets_are_distinct_and_well_formed() {
+    pub(crate) fn generated_secrets_are_distinct_and_well_formed() {
         let a = Store::generate_secret();
         let b = Store::generate_secret();
         assert_ne!(a, b);
@@ -542,8 +546,8 @@ mod tests {
     }
 
     #[test]
-    fn weak_or_malformed_keys_are_refused() {
-        let store = Store::open_in_memory().unwrap();
+    pub(crate) fn weak_or_malformed_keys_are_refused() {
+        let store = crate::store::tests::test_store();
         for bad in [
             spec("a", "short", Role::Admin),
             spec("a", "sixteen chars ok", Role::Admin), // whitespace
@@ -565,7 +569,7 @@ mod tests {
     }
 
     #[test]
-    fn debug_output_redacts_plain_secrets() {
+    pub(crate) fn debug_output_redacts_plain_secrets() {
         let s = Store::generate_secret();
         let shown = format!("{:?}", spec("a", &s, Role::Admin));
         assert!(!shown.contains(&s), "{shown}");
@@ -573,8 +577,8 @@ mod tests {
     }
 
     #[test]
-    fn configured_keys_are_replaced_and_removed_ones_revoked() {
-        let store = Store::open_in_memory().unwrap();
+    pub(crate) fn configured_keys_are_replaced_and_removed_ones_revoked() {
+        let store = crate::store::tests::test_store();
         let (sa, sb, sc) = (Store::generate_secret(), Store::generate_secret(), Store::generate_secret());
         let runtime = Store::generate_secret();
         store.upsert_key(&spec("runtime", &runtime, Role::Client)).unwrap();
@@ -618,8 +622,8 @@ mod tests {
     }
 
     #[test]
-    fn duplicate_names_or_secrets_are_refused() {
-        let store = Store::open_in_memory().unwrap();
+    pub(crate) fn duplicate_names_or_secrets_are_refused() {
+        let store = crate::store::tests::test_store();
         let s = Store::generate_secret();
         let e = store.replace_configured_keys(&[
             spec("a", &s, Role::Admin),
@@ -636,8 +640,8 @@ mod tests {
     }
 
     #[test]
-    fn env_admin_replaced_by_a_keys_file_is_revoked() {
-        let store = Store::open_in_memory().unwrap();
+    pub(crate) fn env_admin_replaced_by_a_keys_file_is_revoked() {
+        let store = crate::store::tests::test_store();
         let env = Store::generate_secret();
         store.replace_configured_keys(&[KeySpec::env_admin(env.clone())]).unwrap();
         assert_eq!(store.authenticate(&env).unwrap().unwrap().role, Role::Admin);

@@ -9,10 +9,10 @@
 //! from it at startup, so a notice acknowledged before a crash is honoured
 //! after it.
 
-use rusqlite::{params, OptionalExtension, Transaction};
 use serde::{Deserialize, Serialize};
 
 use super::error::{SqlContext, StoreError};
+use super::sql::{args, Row, Topic, Tx, Value};
 use super::works::{cursor, fresh_id};
 use super::{
     check_len, format_rfc3339, from_json_list, jurisdictions_or_everywhere, now_ms, page_limit, to_json_list,
@@ -173,60 +173,39 @@ const NOTICE_SELECT: &str = "SELECT n.id, n.owner_key, k.name, n.target_type, n.
         n.status_detail
      FROM notices n JOIN api_keys k ON k.id = n.owner_key";
 
-/// The columns that need decoding outside SQLite: target type, target, jurisdictions.
-struct NoticeRow(Notice, String, String, String);
-
-fn notice_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<NoticeRow> {
+fn notice_row(r: &Row) -> Result<Notice, StoreError> {
+    let id: String = r.get(0)?;
     let received_at: Timestamp = r.get(10)?;
     let effective_at: Option<Timestamp> = r.get(11)?;
     let closed_at: Option<Timestamp> = r.get(12)?;
-    Ok(NoticeRow(
-        Notice {
-            id: r.get(0)?,
-            owner_key: r.get(1)?,
-            owner_name: r.get(2)?,
-            target: NoticeTarget::Url { url: String::new() },
-            reason: r.get(5)?,
-            requested_action: r.get(6)?,
-            jurisdictions: Vec::new(),
-            contact: r.get(8)?,
-            status: r.get(9)?,
-            received_at,
-            received_at_rfc3339: format_rfc3339(received_at),
-            effective_at,
-            effective_at_rfc3339: effective_at.map(format_rfc3339),
-            closed_at,
-            closed_at_rfc3339: closed_at.map(format_rfc3339),
-            status_detail: r.get(13)?,
-        },
-        r.get(3)?,
-        r.get(4)?,
-        r.get(7)?,
-    ))
+    let (kind, value, jurisdictions): (String, String, String) = (r.get(3)?, r.get(4)?, r.get(7)?);
+    Ok(Notice {
+        target: NoticeTarget::from_parts(&kind, value)?,
+        jurisdictions: from_json_list(&jurisdictions, &format!("notice {id} jurisdictions"))?,
+        id,
+        owner_key: r.get(1)?,
+        owner_name: r.get(2)?,
+        reason: r.get(5)?,
+        requested_action: r.get(6)?,
+        contact: r.get(8)?,
+        status: r.get(9)?,
+        received_at,
+        received_at_rfc3339: format_rfc3339(received_at),
+        effective_at,
+        effective_at_rfc3339: effective_at.map(format_rfc3339),
+        closed_at,
+        closed_at_rfc3339: closed_at.map(format_rfc3339),
+        status_detail: r.get(13)?,
+    })
 }
 
-impl NoticeRow {
-    fn finish(self) -> Result<Notice, StoreError> {
-        let NoticeRow(mut n, kind, value, jurisdictions) = self;
-        n.target = NoticeTarget::from_parts(&kind, value)?;
-        n.jurisdictions = from_json_list(&jurisdictions, &format!("notice {} jurisdictions", n.id))?;
-        Ok(n)
-    }
+fn query_notices(tx: &mut dyn Tx, sql: &str, args: &[Value]) -> Result<Vec<Notice>, StoreError> {
+    tx.query(sql, args).ctx("query notices")?.iter().map(notice_row).collect()
 }
 
-fn query_notices(
-    tx: &Transaction<'_>,
-    sql: &str,
-    args: impl rusqlite::Params,
-) -> Result<Vec<Notice>, StoreError> {
-    let mut stmt = tx.prepare_cached(sql).ctx("query notices")?;
-    let rows = stmt.query_map(args, notice_row).ctx("query notices")?;
-    rows.map(|r| r.ctx("read notice")?.finish()).collect()
-}
-
-fn one_notice(tx: &Transaction<'_>, id: &str, owner: Option<i64>) -> Result<Option<Notice>, StoreError> {
-    let sql = format!("{NOTICE_SELECT} WHERE n.id = ?1 AND (?2 IS NULL OR n.owner_key = ?2)");
-    Ok(query_notices(tx, &sql, params![id, owner])?.pop())
+fn one_notice(tx: &mut dyn Tx, id: &str, owner: Option<i64>) -> Result<Option<Notice>, StoreError> {
+    let sql = format!("{NOTICE_SELECT} WHERE n.id = ?1 AND (CAST(?2 AS BIGINT) IS NULL OR n.owner_key = ?2)");
+    Ok(query_notices(tx, &sql, args![id, owner])?.pop())
 }
 
 impl NewNotice {
@@ -277,13 +256,13 @@ impl Store {
             let work_seq = match &n.target {
                 NoticeTarget::Work { work_id } => {
                     let row: Option<(i64, WorkStatus)> = tx
-                        .query_row(
-                            "SELECT seq, status FROM works WHERE id = ?1 AND (?2 IS NULL OR owner_key = ?2)",
-                            params![work_id, owner],
-                            |r| Ok((r.get(0)?, r.get(1)?)),
+                        .query_opt(
+                            "SELECT seq, status FROM works WHERE id = ?1 AND (CAST(?2 AS BIGINT) IS NULL OR owner_key = ?2)",
+                            args![work_id, owner],
                         )
-                        .optional()
-                        .ctx("look up notice target")?;
+                        .ctx("look up notice target")?
+                        .map(|r| Ok::<_, StoreError>((r.get(0)?, r.get(1)?)))
+                        .transpose()?;
                     match row {
                         None => return Err(StoreError::NotFound(format!("work {work_id}"))),
                         Some((_, WorkStatus::Withdrawn)) => {
@@ -299,7 +278,7 @@ impl Store {
                 "INSERT INTO notices (id, owner_key, target_type, target, work_seq, reason, requested_action,
                                       jurisdictions, contact, status, received_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'received', ?10)",
-                params![
+                args![
                     id,
                     who.key_id,
                     n.target.kind(),
@@ -313,6 +292,7 @@ impl Store {
                 ],
             )
             .ctx("insert notice")?;
+            tx.notify(Topic::Notices)?;
             one_notice(tx, &id, None)?
                 .ok_or_else(|| StoreError::Corrupt(format!("notice {id} vanished after insert")))
         })
@@ -325,7 +305,7 @@ impl Store {
         self.write("mark notice effective", |tx| {
             tx.execute(
                 "UPDATE notices SET status = 'effective', effective_at = ?2 WHERE id = ?1 AND status = 'received'",
-                params![id, at],
+                args![id, at],
             )
             .ctx("mark notice effective")?;
             notice_status(tx, id)
@@ -338,12 +318,16 @@ impl Store {
     pub fn reject_notice(&self, id: &str, detail: &str) -> Result<NoticeStatus, StoreError> {
         check_len("detail", detail, 4096)?;
         self.write("reject notice", |tx| {
-            tx.execute(
-                "UPDATE notices SET status = 'rejected', status_detail = ?2, closed_at = ?3
-                 WHERE id = ?1 AND status IN ('received', 'effective')",
-                params![id, detail, now_ms()],
-            )
-            .ctx("reject notice")?;
+            let changed = tx
+                .execute(
+                    "UPDATE notices SET status = 'rejected', status_detail = ?2, closed_at = ?3
+                     WHERE id = ?1 AND status IN ('received', 'effective')",
+                    args![id, detail, now_ms()],
+                )
+                .ctx("reject notice")?;
+            if changed > 0 {
+                tx.notify(Topic::Notices)?;
+            }
             notice_status(tx, id)
         })
     }
@@ -367,9 +351,10 @@ impl Store {
             }
             tx.execute(
                 "UPDATE notices SET status = 'withdrawn', closed_at = ?2 WHERE id = ?1",
-                params![id, at],
+                args![id, at],
             )
             .ctx("withdraw notice")?;
+            tx.notify(Topic::Notices)?;
             one_notice(tx, id, None)
         })
     }
@@ -394,9 +379,9 @@ impl Store {
                 Some(a) => cursor(tx, "notices", a, owner)?,
             };
             let sql = format!(
-                "{NOTICE_SELECT} WHERE (?1 IS NULL OR n.owner_key = ?1) AND n.seq > ?2 ORDER BY n.seq LIMIT ?3"
+                "{NOTICE_SELECT} WHERE (CAST(?1 AS BIGINT) IS NULL OR n.owner_key = ?1) AND n.seq > ?2 ORDER BY n.seq LIMIT ?3"
             );
-            query_notices(tx, &sql, params![owner, from, page_limit(limit) as i64])
+            query_notices(tx, &sql, args![owner, from, page_limit(limit) as i64])
         })
     }
 
@@ -408,26 +393,26 @@ impl Store {
             query_notices(
                 tx,
                 &format!("{NOTICE_SELECT} WHERE n.status IN ('received', 'effective') ORDER BY n.seq"),
-                [],
+                args![],
             )
         })
     }
 }
 
-fn notice_status(tx: &Transaction<'_>, id: &str) -> Result<NoticeStatus, StoreError> {
-    tx.query_row("SELECT status FROM notices WHERE id = ?1", [id], |r| r.get(0))
-        .optional()
+fn notice_status(tx: &mut dyn Tx, id: &str) -> Result<NoticeStatus, StoreError> {
+    tx.query_opt("SELECT status FROM notices WHERE id = ?1", args![id])
         .ctx("read notice status")?
-        .ok_or_else(|| StoreError::NotFound(format!("notice {id}")))
+        .ok_or_else(|| StoreError::NotFound(format!("notice {id}")))?
+        .get(0)
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::store::tests::{doc_notice, fixture, new_work};
 
     #[test]
-    fn target_json_is_tagged() {
+    pub(crate) fn target_json_is_tagged() {
         let t: NoticeTarget = serde_json::from_str(r#"{"type": "work", "work_id": "work-1"}"#).unwrap();
         assert_eq!(t, NoticeTarget::Work { work_id: "work-1".into() });
         let t = NoticeTarget::Url { url: "https://example.org/x".into() };
@@ -440,7 +425,7 @@ mod tests {
     }
 
     #[test]
-    fn life_cycle_received_effective_withdrawn() {
+    pub(crate) fn life_cycle_received_effective_withdrawn() {
         let f = fixture();
         let n = f.store.insert_notice(&f.rh_a, &doc_notice("corpus/doc-1")).unwrap();
         assert!(n.id.starts_with("ntc-"));
@@ -469,7 +454,7 @@ mod tests {
     }
 
     #[test]
-    fn active_notices_lists_received_and_effective_only() {
+    pub(crate) fn active_notices_lists_received_and_effective_only() {
         let f = fixture();
         let a = f.store.insert_notice(&f.rh_a, &doc_notice("d-a")).unwrap();
         let b = f.store.insert_notice(&f.rh_b, &doc_notice("d-b")).unwrap();
@@ -492,7 +477,7 @@ mod tests {
     }
 
     #[test]
-    fn work_targets_must_be_live_and_visible() {
+    pub(crate) fn work_targets_must_be_live_and_visible() {
         let f = fixture();
         let w = f.store.insert_work(&f.rh_a, &new_work("text of a registered work")).unwrap();
         let on_work = NewNotice {
@@ -519,7 +504,7 @@ mod tests {
     }
 
     #[test]
-    fn invalid_notices_are_refused() {
+    pub(crate) fn invalid_notices_are_refused() {
         let f = fixture();
         let cases = [
             NewNotice { reason: " ".into(), ..doc_notice("d") },

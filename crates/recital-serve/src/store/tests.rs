@@ -43,7 +43,26 @@ pub(crate) fn fixture_in(store: Store) -> Fixture {
 }
 
 pub(crate) fn fixture() -> Fixture {
-    fixture_in(Store::open_in_memory().unwrap())
+    fixture_in(test_store())
+}
+
+thread_local! {
+    /// Set while [`registry_tests_pass_on_postgres`] runs the tests again:
+    /// the server, and how many databases it has made.
+    static POSTGRES: std::cell::RefCell<Option<(pg::TestPg, u32)>> = const { std::cell::RefCell::new(None) };
+}
+
+/// A fresh, empty store: in memory, or a new PostgreSQL database while the
+/// tests run against PostgreSQL.
+pub(crate) fn test_store() -> Store {
+    POSTGRES.with(|cell| match &mut *cell.borrow_mut() {
+        Some((server, made)) => {
+            *made += 1;
+            let url = server.create_db(&format!("store_test_{made}"));
+            Store::open_postgres(&url).unwrap_or_else(|e| panic!("{e}\n{}", server.log()))
+        }
+        None => Store::open_in_memory().unwrap(),
+    })
 }
 
 pub(crate) fn new_work(text: &str) -> NewWork {
@@ -69,6 +88,18 @@ pub(crate) fn doc_notice(doc_id: &str) -> NewNotice {
         jurisdictions: vec![],
         contact: None,
     }
+}
+
+#[test]
+fn db_locations_and_their_display_without_passwords() {
+    let pg = DbLocation::parse("postgres://app:pw@db:5432/reg?sslmode=disable");
+    assert_eq!(pg, DbLocation::Postgres("postgres://app:pw@db:5432/reg?sslmode=disable".into()));
+    assert_eq!(pg.to_string(), "postgres://app:***@db:5432/reg?sslmode=disable");
+    assert_eq!(DbLocation::parse("PostgreSQL://h/d").to_string(), "PostgreSQL://h/d");
+    assert_eq!(DbLocation::parse("postgres://app@h/d").to_string(), "postgres://app@h/d");
+    assert_eq!(DbLocation::parse("recital.db"), DbLocation::Sqlite("recital.db".into()));
+    assert_eq!(DbLocation::parse("./postgres.db"), DbLocation::Sqlite("./postgres.db".into()));
+    assert!(matches!(Store::open_postgres("mysql://x"), Err(StoreError::Invalid(_))));
 }
 
 #[test]
@@ -326,4 +357,118 @@ fn counts_and_close() {
     let wal = dir.path().join("s.db-wal");
     assert!(!wal.exists() || std::fs::metadata(&wal).unwrap().len() == 0, "close checkpoints the WAL");
     assert_eq!(Store::open(&path).unwrap().counts().unwrap(), want);
+}
+
+#[path = "../../tests/support/pg.rs"]
+mod pg;
+
+/// The store's tests again, each on a fresh database of a real PostgreSQL
+/// server: one query layer, two dialects, the same results. (Tests that
+/// inspect the SQLite file itself, its pragmas, WAL and crash recovery,
+/// stay SQLite-only; the service's tests cover PostgreSQL crashes.)
+#[test]
+fn registry_tests_pass_on_postgres() {
+    use super::{audit, keys, notices, works};
+    let tests: &[(&str, fn())] = &[
+        ("rightsholders_see_only_their_own_works", rightsholders_see_only_their_own_works),
+        ("rightsholders_see_only_their_own_notices", rightsholders_see_only_their_own_notices),
+        ("clients_have_no_access_to_the_registry", clients_have_no_access_to_the_registry),
+        ("counts_on_postgres", counts_on_postgres),
+        ("works: insert", works::tests::insert_returns_metadata_without_text_and_defaults),
+        ("works: code language", works::tests::code_works_keep_their_language),
+        ("works: invalid", works::tests::invalid_works_are_refused),
+        ("works: pending/indexed", works::tests::pending_then_indexed_is_idempotent_and_respects_withdrawal),
+        ("works: withdraw", works::tests::withdraw_is_idempotent_and_deletes_the_text),
+        ("works: paging", works::tests::paging_walks_every_work_once),
+        ("notices: life cycle", notices::tests::life_cycle_received_effective_withdrawn),
+        ("notices: active", notices::tests::active_notices_lists_received_and_effective_only),
+        ("notices: work targets", notices::tests::work_targets_must_be_live_and_visible),
+        ("notices: invalid", notices::tests::invalid_notices_are_refused),
+        ("keys: authenticate", keys::tests::authenticate_by_plain_or_prehashed_secret),
+        ("keys: weak", keys::tests::weak_or_malformed_keys_are_refused),
+        ("keys: replace configured", keys::tests::configured_keys_are_replaced_and_removed_ones_revoked),
+        ("keys: duplicates", keys::tests::duplicate_names_or_secrets_are_refused),
+        ("keys: env admin", keys::tests::env_admin_replaced_by_a_keys_file_is_revoked),
+        ("audit: round trip", audit::tests::round_trips_a_record),
+        ("audit: filters", audit::tests::filters_combine),
+        ("audit: paging", audit::tests::pages_newest_first_without_gaps),
+        ("audit: limits", audit::tests::default_and_max_limits),
+        ("audit: append-only", audit::tests::the_log_is_append_only),
+        ("audit: bad batch", audit::tests::a_bad_entry_fails_the_whole_batch),
+    ];
+    POSTGRES.with(|cell| *cell.borrow_mut() = Some((pg::TestPg::start(), 0)));
+    for (name, test) in tests {
+        eprintln!("on PostgreSQL: {name}");
+        test();
+    }
+    let made = POSTGRES.with(|cell| cell.borrow_mut().take().map(|(_, n)| n));
+    assert!(made.is_some_and(|n| n as usize >= tests.len()), "each test opened its own database: {made:?}");
+}
+
+/// What only PostgreSQL has: a second instance on the same database sees
+/// the first one's writes, is told of them, and an older recital cannot
+/// open a newer schema.
+#[test]
+fn postgres_is_shared_announces_changes_and_refuses_newer_schemas() {
+    let server = pg::TestPg::start();
+    let url = server.create_db("shared");
+    let a = fixture_in(Store::open_postgres(&url).unwrap());
+    let b = Store::open_postgres(&url).unwrap();
+    let mut watch = b.watch().expect("a PostgreSQL store can be watched");
+    assert!(watch.wait(std::time::Duration::from_millis(10)).unwrap(), "a fresh listener says: reload");
+    assert!(!watch.wait(std::time::Duration::from_millis(50)).unwrap(), "nothing happened");
+    let n = a.store.insert_notice(&a.rh_a, &doc_notice("doc-1")).unwrap();
+    assert!(watch.wait(std::time::Duration::from_secs(5)).unwrap(), "B is told of A's notice");
+    assert_eq!(b.active_notices().unwrap().into_iter().map(|n| n.id).collect::<Vec<_>>(), [n.id]);
+    let mut own = a.store.watch().unwrap();
+    assert!(own.wait(std::time::Duration::from_millis(10)).unwrap());
+    b.insert_notice(&a.rh_b, &doc_notice("doc-2")).unwrap();
+    assert!(own.wait(std::time::Duration::from_secs(5)).unwrap(), "A is told of B's notice");
+    a.store.insert_notice(&a.rh_a, &doc_notice("doc-3")).unwrap();
+    assert!(!own.wait(std::time::Duration::from_millis(300)).unwrap(), "A's own changes are not news to A");
+    // A second open of an up-to-date database migrates nothing; a newer one is refused.
+    drop(Store::open_postgres(&url).unwrap());
+    b.write("bump", |tx| tx.execute("UPDATE recital_schema SET version = version + 1", sql::args![]))
+        .unwrap();
+    match Store::open_postgres(&url) {
+        Err(StoreError::NewerSchema { found, supported }) => assert_eq!(found, supported + 1),
+        Err(e) => panic!("expected NewerSchema, got {e}"),
+        Ok(_) => panic!("a newer schema was opened"),
+    }
+    // A database with other tables is not taken over.
+    let other = server.create_db("other");
+    let foreign = Store::open_postgres(&other).unwrap();
+    foreign.write("t", |tx| tx.execute("DROP TABLE recital_schema", sql::args![])).unwrap();
+    let e = Store::open_postgres(&other).err().expect("a foreign database opened");
+    assert!(e.to_string().contains("not a recital store"), "{e}");
+    let e = Store::open_postgres("postgres://nobody@127.0.0.1:1/none").err().expect("no server there");
+    assert!(matches!(e, StoreError::Unavailable { .. }), "{e}");
+}
+
+/// [`counts_and_close`] without the SQLite file.
+fn counts_on_postgres() {
+    let f = fixture();
+    let w = f.store.insert_work(&f.rh_a, &new_work("one")).unwrap();
+    f.store.mark_work_indexed(&w.id, 1).unwrap();
+    f.store.insert_notice(&f.rh_a, &doc_notice("d")).unwrap();
+    f.store
+        .append_audit(&AuditEntry {
+            at: 1,
+            key_id: None,
+            key_name: None,
+            endpoint: "/v1/scan".into(),
+            jurisdiction: "*".into(),
+            action: "block".into(),
+            rules: vec![],
+            sources: vec![],
+            statement: String::new(),
+            request_id: "r".into(),
+            input_bytes: 1,
+            channels: vec![],
+        })
+        .unwrap();
+    let c = f.store.counts().unwrap();
+    assert_eq!((c.works_indexed, c.notices_received, c.active_keys), (1, 1, 4));
+    assert!(c.audit_records >= 1);
+    f.store.close().unwrap();
 }

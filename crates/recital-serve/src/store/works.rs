@@ -7,10 +7,10 @@
 //! that returns a work can be used to extract registered texts. A
 //! withdrawal deletes the text.
 
-use rusqlite::{params, OptionalExtension, Transaction};
 use serde::{Deserialize, Serialize};
 
 use super::error::{SqlContext, StoreError};
+use super::sql::{args, Row, Topic, Tx, Value};
 use super::{
     check_len, format_rfc3339, from_json_list, jurisdictions_or_everywhere, now_ms, page_limit, random_id,
     to_json_list, Principal, Scope, Store, Timestamp,
@@ -136,63 +136,45 @@ const WORK_SELECT: &str = "SELECT w.id, w.owner_key, k.name, w.title, w.license,
         w.language
      FROM works w JOIN api_keys k ON k.id = w.owner_key";
 
-/// A row before its JSON column is decoded (decoding errors are ours, not SQLite's).
-struct WorkRow(Work, String);
-
-fn work_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<WorkRow> {
+fn work_row(r: &Row) -> Result<Work, StoreError> {
+    let id: String = r.get(0)?;
     let created_at: Timestamp = r.get(12)?;
     let indexed_at: Option<Timestamp> = r.get(13)?;
     let withdrawn_at: Option<Timestamp> = r.get(14)?;
     let text_bytes: i64 = r.get(15)?;
-    Ok(WorkRow(
-        Work {
-            id: r.get(0)?,
-            owner_key: r.get(1)?,
-            owner_name: r.get(2)?,
-            title: r.get(3)?,
-            license: r.get(4)?,
-            holder: r.get(5)?,
-            url: r.get(6)?,
-            tdm_opt_out: r.get(7)?,
-            jurisdictions: Vec::new(),
-            category: r.get(9)?,
-            mode: r.get(10)?,
-            language: r.get(16)?,
-            status: r.get(11)?,
-            created_at,
-            created_at_rfc3339: format_rfc3339(created_at),
-            indexed_at,
-            indexed_at_rfc3339: indexed_at.map(format_rfc3339),
-            withdrawn_at,
-            withdrawn_at_rfc3339: withdrawn_at.map(format_rfc3339),
-            text_bytes: text_bytes.max(0) as u64,
-        },
-        r.get(8)?,
-    ))
-}
-
-impl WorkRow {
-    fn finish(self) -> Result<Work, StoreError> {
-        let mut w = self.0;
-        w.jurisdictions = from_json_list(&self.1, &format!("work {} jurisdictions", w.id))?;
-        Ok(w)
-    }
+    let jurisdictions: String = r.get(8)?;
+    Ok(Work {
+        jurisdictions: from_json_list(&jurisdictions, &format!("work {id} jurisdictions"))?,
+        id,
+        owner_key: r.get(1)?,
+        owner_name: r.get(2)?,
+        title: r.get(3)?,
+        license: r.get(4)?,
+        holder: r.get(5)?,
+        url: r.get(6)?,
+        tdm_opt_out: r.get(7)?,
+        category: r.get(9)?,
+        mode: r.get(10)?,
+        language: r.get(16)?,
+        status: r.get(11)?,
+        created_at,
+        created_at_rfc3339: format_rfc3339(created_at),
+        indexed_at,
+        indexed_at_rfc3339: indexed_at.map(format_rfc3339),
+        withdrawn_at,
+        withdrawn_at_rfc3339: withdrawn_at.map(format_rfc3339),
+        text_bytes: text_bytes.max(0) as u64,
+    })
 }
 
 /// Runs a work query and decodes every row.
-fn query_works(
-    tx: &Transaction<'_>,
-    sql: &str,
-    args: impl rusqlite::Params,
-) -> Result<Vec<Work>, StoreError> {
-    let mut stmt = tx.prepare_cached(sql).ctx("query works")?;
-    let rows = stmt.query_map(args, work_row).ctx("query works")?;
-    rows.map(|r| r.ctx("read work")?.finish()).collect()
+fn query_works(tx: &mut dyn Tx, sql: &str, args: &[Value]) -> Result<Vec<Work>, StoreError> {
+    tx.query(sql, args).ctx("query works")?.iter().map(work_row).collect()
 }
 
-fn one_work(tx: &Transaction<'_>, id: &str, owner: Option<i64>) -> Result<Option<Work>, StoreError> {
-    let sql = format!("{WORK_SELECT} WHERE w.id = ?1 AND (?2 IS NULL OR w.owner_key = ?2)");
-    Ok(query_works(tx, &sql, params![id, owner])?.pop())
+fn one_work(tx: &mut dyn Tx, id: &str, owner: Option<i64>) -> Result<Option<Work>, StoreError> {
+    let sql = format!("{WORK_SELECT} WHERE w.id = ?1 AND (CAST(?2 AS BIGINT) IS NULL OR w.owner_key = ?2)");
+    Ok(query_works(tx, &sql, args![id, owner])?.pop())
 }
 
 impl NewWork {
@@ -239,30 +221,33 @@ impl Store {
         let now = now_ms();
         self.write("insert work", |tx| {
             let id = fresh_id(tx, "works", "work-")?;
-            tx.execute(
-                "INSERT INTO works (id, owner_key, title, license, holder, url, tdm_opt_out, jurisdictions, category,
-                                    mode, status, created_at, text_bytes, language)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 'pending', ?11, ?12, ?13)",
-                params![
-                    id,
-                    owner.key_id,
-                    w.title,
-                    license,
-                    w.holder,
-                    w.url,
-                    w.tdm_opt_out,
-                    to_json_list(&jurisdictions),
-                    w.category,
-                    w.mode,
-                    now,
-                    w.text.len() as i64,
-                    w.language.as_deref().and_then(recital_text::code::Lang::from_name).map(|l| l.name())
-                ],
-            )
-            .ctx("insert work")?;
-            let seq = tx.last_insert_rowid();
-            tx.execute("INSERT INTO work_texts (work_seq, text) VALUES (?1, ?2)", params![seq, w.text])
+            let seq: i64 = tx
+                .query_one(
+                    "INSERT INTO works (id, owner_key, title, license, holder, url, tdm_opt_out, jurisdictions,
+                                        category, mode, status, created_at, text_bytes, language)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 'pending', ?11, ?12, ?13)
+                     RETURNING seq",
+                    args![
+                        id,
+                        owner.key_id,
+                        w.title,
+                        license,
+                        w.holder,
+                        w.url,
+                        w.tdm_opt_out,
+                        to_json_list(&jurisdictions),
+                        w.category,
+                        w.mode,
+                        now,
+                        w.text.len() as i64,
+                        w.language.as_deref().and_then(recital_text::code::Lang::from_name).map(|l| l.name())
+                    ],
+                )
+                .ctx("insert work")?
+                .get(0)?;
+            tx.execute("INSERT INTO work_texts (work_seq, text) VALUES (?1, ?2)", args![seq, w.text])
                 .ctx("insert work text")?;
+            tx.notify(Topic::Works)?;
             one_work(tx, &id, None)?.ok_or_else(|| StoreError::Corrupt(format!("work {id} vanished after insert")))
         })
     }
@@ -272,15 +257,19 @@ impl Store {
     /// tells the indexer to tombstone what it just added.
     pub fn mark_work_indexed(&self, id: &str, at: Timestamp) -> Result<WorkStatus, StoreError> {
         self.write("mark work indexed", |tx| {
-            tx.execute(
-                "UPDATE works SET status = 'indexed', indexed_at = ?2 WHERE id = ?1 AND status = 'pending'",
-                params![id, at],
-            )
-            .ctx("mark work indexed")?;
-            tx.query_row("SELECT status FROM works WHERE id = ?1", [id], |r| r.get(0))
-                .optional()
+            let changed = tx
+                .execute(
+                    "UPDATE works SET status = 'indexed', indexed_at = ?2 WHERE id = ?1 AND status = 'pending'",
+                    args![id, at],
+                )
+                .ctx("mark work indexed")?;
+            if changed > 0 {
+                tx.notify(Topic::Works)?;
+            }
+            tx.query_opt("SELECT status FROM works WHERE id = ?1", args![id])
                 .ctx("read work status")?
-                .ok_or_else(|| StoreError::NotFound(format!("work {id}")))
+                .ok_or_else(|| StoreError::NotFound(format!("work {id}")))?
+                .get(0)
         })
     }
 
@@ -308,9 +297,9 @@ impl Store {
                 Some(a) => cursor(tx, "works", a, owner)?,
             };
             let sql = format!(
-                "{WORK_SELECT} WHERE (?1 IS NULL OR w.owner_key = ?1) AND w.seq > ?2 ORDER BY w.seq LIMIT ?3"
+                "{WORK_SELECT} WHERE (CAST(?1 AS BIGINT) IS NULL OR w.owner_key = ?1) AND w.seq > ?2 ORDER BY w.seq LIMIT ?3"
             );
-            query_works(tx, &sql, params![owner, from, page_limit(limit) as i64])
+            query_works(tx, &sql, args![owner, from, page_limit(limit) as i64])
         })
     }
 
@@ -335,11 +324,15 @@ impl Store {
             }
             tx.execute(
                 "UPDATE works SET status = 'withdrawn', withdrawn_at = ?2 WHERE id = ?1",
-                params![id, at],
+                args![id, at],
             )
             .ctx("withdraw work")?;
-            tx.execute("DELETE FROM work_texts WHERE work_seq = (SELECT seq FROM works WHERE id = ?1)", [id])
-                .ctx("delete work text")?;
+            tx.execute(
+                "DELETE FROM work_texts WHERE work_seq = (SELECT seq FROM works WHERE id = ?1)",
+                args![id],
+            )
+            .ctx("delete work text")?;
+            tx.notify(Topic::Works)?;
             one_work(tx, id, None)
         })
     }
@@ -348,7 +341,7 @@ impl Store {
     /// between registration and indexing, index these at startup.
     pub fn pending_works(&self) -> Result<Vec<Work>, StoreError> {
         self.read("pending works", |tx| {
-            query_works(tx, &format!("{WORK_SELECT} WHERE w.status = 'pending' ORDER BY w.seq"), [])
+            query_works(tx, &format!("{WORK_SELECT} WHERE w.status = 'pending' ORDER BY w.seq"), args![])
         })
     }
 
@@ -357,36 +350,41 @@ impl Store {
     /// withdrawal's commit and its tombstone).
     pub fn withdrawn_work_ids(&self) -> Result<Vec<String>, StoreError> {
         self.read("withdrawn works", |tx| {
-            let mut stmt = tx
-                .prepare("SELECT id FROM works WHERE status = 'withdrawn' ORDER BY seq")
-                .ctx("withdrawn works")?;
-            let ids = stmt.query_map([], |r| r.get(0)).ctx("withdrawn works")?;
-            ids.collect::<Result<_, _>>().ctx("withdrawn works")
+            let rows = tx.query("SELECT id FROM works WHERE status = 'withdrawn' ORDER BY seq", args![])?;
+            rows.iter().map(|r| r.get(0)).collect()
         })
     }
 
     /// The text and mode of work `id`, for the indexer only; `None` when the
     /// work does not exist or was withdrawn. Never expose this through the API.
     pub fn work_text(&self, id: &str) -> Result<Option<(String, WorkMode)>, StoreError> {
-        let conn = self.conn();
-        conn.query_row(
-            "SELECT t.text, w.mode FROM works w JOIN work_texts t ON t.work_seq = w.seq
-             WHERE w.id = ?1 AND w.status <> 'withdrawn'",
-            [id],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .optional()
-        .ctx("read work text")
+        self.read("read work text", |tx| {
+            let row = tx.query_opt(
+                "SELECT t.text, w.mode FROM works w JOIN work_texts t ON t.work_seq = w.seq
+                 WHERE w.id = ?1 AND w.status <> 'withdrawn'",
+                args![id],
+            )?;
+            row.map(|r| Ok((r.get(0)?, r.get(1)?))).transpose()
+        })
+    }
+
+    /// Works to be searchable (pending or indexed), oldest first: an instance
+    /// sharing its store with others indexes those it has not yet.
+    pub fn live_works(&self) -> Result<Vec<Work>, StoreError> {
+        self.read("live works", |tx| {
+            query_works(tx, &format!("{WORK_SELECT} WHERE w.status <> 'withdrawn' ORDER BY w.seq"), args![])
+        })
     }
 }
 
 /// A random id not yet used in `table`.
-pub(super) fn fresh_id(tx: &Transaction<'_>, table: &str, prefix: &str) -> Result<String, StoreError> {
+pub(super) fn fresh_id(tx: &mut dyn Tx, table: &str, prefix: &str) -> Result<String, StoreError> {
     loop {
         let id = random_id(prefix)?;
         let taken: bool = tx
-            .query_row(&format!("SELECT EXISTS (SELECT 1 FROM {table} WHERE id = ?1)"), [&id], |r| r.get(0))
-            .ctx("check id")?;
+            .query_one(&format!("SELECT EXISTS (SELECT 1 FROM {table} WHERE id = ?1)"), args![id])
+            .ctx("check id")?
+            .get(0)?;
         if !taken {
             return Ok(id);
         }
@@ -395,29 +393,23 @@ pub(super) fn fresh_id(tx: &Transaction<'_>, table: &str, prefix: &str) -> Resul
 
 /// The `seq` of row `id` in `table` (works or notices) for paging, if
 /// `owner` (when given) owns it; otherwise an error.
-pub(super) fn cursor(
-    tx: &Transaction<'_>,
-    table: &str,
-    id: &str,
-    owner: Option<i64>,
-) -> Result<i64, StoreError> {
-    tx.query_row(
-        &format!("SELECT seq FROM {table} WHERE id = ?1 AND (?2 IS NULL OR owner_key = ?2)"),
-        params![id, owner],
-        |r| r.get(0),
+pub(super) fn cursor(tx: &mut dyn Tx, table: &str, id: &str, owner: Option<i64>) -> Result<i64, StoreError> {
+    tx.query_opt(
+        &format!("SELECT seq FROM {table} WHERE id = ?1 AND (CAST(?2 AS BIGINT) IS NULL OR owner_key = ?2)"),
+        args![id, owner],
     )
-    .optional()
     .ctx("resolve cursor")?
-    .ok_or_else(|| StoreError::Invalid(format!("after: no such id {id:?}")))
+    .ok_or_else(|| StoreError::Invalid(format!("after: no such id {id:?}")))?
+    .get(0)
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::store::tests::{fixture, new_work};
 
     #[test]
-    fn insert_returns_metadata_without_text_and_defaults() {
+    pub(crate) fn insert_returns_metadata_without_text_and_defaults() {
         let f = fixture();
         let w: NewWork = serde_json::from_str(r#"{"text": "It was a bright cold day in April."}"#).unwrap();
         let work = f.store.insert_work(&f.rh_a, &w).unwrap();
@@ -440,13 +432,13 @@ mod tests {
     }
 
     #[test]
-    fn new_work_json_refuses_unknown_fields() {
+    pub(crate) fn new_work_json_refuses_unknown_fields() {
         let e = serde_json::from_str::<NewWork>(r#"{"text": "x", "tdm_optout": true}"#).unwrap_err();
         assert!(e.to_string().contains("tdm_optout"), "{e}");
     }
 
     #[test]
-    fn code_works_keep_their_language() {
+    pub(crate) fn code_works_keep_their_language() {
         let f = fixture();
         let w = NewWork { mode: WorkMode::Code, language: Some("Rust".into()), ..new_work("fn main() {}") };
         let id = f.store.insert_work(&f.rh_a, &w).unwrap().id;
@@ -462,7 +454,7 @@ mod tests {
     }
 
     #[test]
-    fn invalid_works_are_refused() {
+    pub(crate) fn invalid_works_are_refused() {
         let f = fixture();
         let cases = [
             NewWork { text: "  \n".into(), ..new_work("x") },
@@ -477,7 +469,7 @@ mod tests {
     }
 
     #[test]
-    fn pending_then_indexed_is_idempotent_and_respects_withdrawal() {
+    pub(crate) fn pending_then_indexed_is_idempotent_and_respects_withdrawal() {
         let f = fixture();
         let a = f.store.insert_work(&f.rh_a, &new_work("first work text")).unwrap();
         let b = f.store.insert_work(&f.rh_b, &new_work("second work text")).unwrap();
@@ -498,7 +490,7 @@ mod tests {
     }
 
     #[test]
-    fn withdraw_is_idempotent_and_deletes_the_text() {
+    pub(crate) fn withdraw_is_idempotent_and_deletes_the_text() {
         let f = fixture();
         let w = f.store.insert_work(&f.rh_a, &new_work("a text to take back later")).unwrap();
         let first = f.store.withdraw_work(&f.rh_a, &w.id, 5000).unwrap().unwrap();
@@ -507,15 +499,17 @@ mod tests {
         let again = f.store.withdraw_work(&f.rh_a, &w.id, 9000).unwrap().unwrap();
         assert_eq!(again, first, "a second withdrawal changes nothing");
         assert_eq!(f.store.work_text(&w.id).unwrap(), None);
-        let left: i64 =
-            f.store.conn().query_row("SELECT count(*) FROM work_texts", [], |r| r.get(0)).unwrap();
+        let left: i64 = f
+            .store
+            .read("count", |tx| tx.query_one("SELECT count(*) FROM work_texts", args![])?.get(0))
+            .unwrap();
         assert_eq!(left, 0, "the withdrawn text is deleted");
         assert_eq!(f.store.withdrawn_work_ids().unwrap(), std::slice::from_ref(&w.id));
         assert_eq!(f.store.withdraw_work(&f.rh_a, "work-0000000000000000", 1).unwrap(), None);
     }
 
     #[test]
-    fn paging_walks_every_work_once() {
+    pub(crate) fn paging_walks_every_work_once() {
         let f = fixture();
         let mut made = Vec::new();
         for i in 0..7 {

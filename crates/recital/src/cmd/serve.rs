@@ -7,6 +7,8 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 use serde::Deserialize;
 
+use recital_serve::store::DbLocation;
+
 use crate::cli::ServeArgs;
 
 /// `--config FILE`: one key per flag of `recital serve`, named as the flag.
@@ -16,7 +18,7 @@ use crate::cli::ServeArgs;
 struct ServeFile {
     index: Option<PathBuf>,
     policy: Option<PathBuf>,
-    db: Option<PathBuf>,
+    db: Option<String>,
     addr: Option<SocketAddr>,
     upstream: Option<String>,
     upstream_ca: Option<PathBuf>,
@@ -27,6 +29,7 @@ struct ServeFile {
     strict_openai: Option<bool>,
     console_retention: Option<u64>,
     audit_reports: Option<PathBuf>,
+    reveal_budget: Option<u64>,
 }
 
 impl ServeFile {
@@ -36,11 +39,16 @@ impl ServeFile {
             .with_context(|| format!("{}: not a serve configuration", path.display()))?;
         // Paths in the file are relative to the file, so it works from any directory.
         let dir = path.parent().unwrap_or(Path::new("."));
-        for p in
-            [&mut f.index, &mut f.policy, &mut f.db, &mut f.upstream_ca, &mut f.keys].into_iter().flatten()
-        {
+        for p in [&mut f.index, &mut f.policy, &mut f.upstream_ca, &mut f.keys].into_iter().flatten() {
             if p.is_relative() {
                 *p = dir.join(&*p);
+            }
+        }
+        if let Some(db) = &mut f.db {
+            if let DbLocation::Sqlite(p) = DbLocation::parse(db) {
+                if p.is_relative() {
+                    *db = dir.join(p).display().to_string();
+                }
             }
         }
         let limits = [
@@ -69,7 +77,7 @@ fn config(a: ServeArgs) -> anyhow::Result<recital_serve::ServeConfig> {
     };
     let mut c = recital_serve::ServeConfig::new(index);
     c.policy = a.policy.or(f.policy);
-    c.db = a.db.or(f.db).unwrap_or_else(|| PathBuf::from("recital.db"));
+    c.db = DbLocation::parse(&a.db.or(f.db).unwrap_or_else(|| "recital.db".into()));
     c.addr = a.addr.or(f.addr).unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080)));
     c.upstream = a.upstream.or(f.upstream);
     c.upstream_ca = a.upstream_ca.or(f.upstream_ca);
@@ -81,6 +89,10 @@ fn config(a: ServeArgs) -> anyhow::Result<recital_serve::ServeConfig> {
     c.strict_openai = a.strict_openai || f.strict_openai.unwrap_or(false);
     c.console_retention = Duration::from_secs(a.console_retention.or(f.console_retention).unwrap_or(86_400));
     c.audit_reports = a.audit_reports.or(f.audit_reports);
+    c.reveal_budget = a.reveal_budget.or(f.reveal_budget);
+    if c.reveal_budget == Some(0) {
+        bail!("reveal-budget must be at least 1 byte (omit it for no limit)");
+    }
     Ok(c)
 }
 
@@ -114,11 +126,29 @@ mod tests {
         let f = file.to_str().unwrap();
         let c = config(args(&["recital", "serve", "--config", f, "--addr", "127.0.0.1:9001"])).unwrap();
         assert_eq!(c.index, dir.path().join("idx"));
-        assert_eq!(c.db, PathBuf::from("/var/r.db"));
+        assert_eq!(c.db, DbLocation::Sqlite(PathBuf::from("/var/r.db")));
         assert_eq!(c.addr.port(), 9001);
         assert_eq!(c.upstream_timeout, Duration::from_secs(30));
         assert_eq!(c.header_timeout, Duration::from_secs(10));
         assert!(c.strict_openai);
+    }
+
+    #[test]
+    fn db_is_a_file_relative_to_the_config_or_a_postgres_url() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("serve.toml");
+        std::fs::write(&file, "index = \"idx\"\ndb = \"r.db\"\n").unwrap();
+        let f = file.to_str().unwrap();
+        let c = config(args(&["recital", "serve", "--config", f])).unwrap();
+        assert_eq!(c.db, DbLocation::Sqlite(dir.path().join("r.db")));
+        let url = "postgres://recital@db.internal:5432/registry";
+        std::fs::write(&file, format!("index = \"idx\"\ndb = \"{url}\"\n")).unwrap();
+        let c = config(args(&["recital", "serve", "--config", f])).unwrap();
+        assert_eq!(c.db, DbLocation::Postgres(url.into()), "a URL is not joined to the file's directory");
+        let c = config(args(&["recital", "serve", "--index", "i", "--db", "postgresql://h/d"])).unwrap();
+        assert_eq!(c.db, DbLocation::Postgres("postgresql://h/d".into()));
+        let c = config(args(&["recital", "serve", "--index", "i"])).unwrap();
+        assert_eq!(c.db, DbLocation::Sqlite(PathBuf::from("recital.db")));
     }
 
     #[test]

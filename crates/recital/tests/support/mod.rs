@@ -3,6 +3,8 @@
 //! or HTTPS with a private CA made at test time).
 #![allow(dead_code)]
 
+#[path = "../../../recital-serve/tests/support/pg.rs"]
+pub mod pg;
 pub mod raw_upstream;
 pub mod tls;
 pub mod upstream;
