@@ -35,3 +35,7 @@ cargo fmt --all -- --check
 cargo clippy --workspace --all-targets "${features[@]}" --quiet -- -D warnings
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps "${features[@]}" --quiet
 cargo test --workspace "${features[@]}"
+
+# A short pass of every fuzz target (15 s each, from the committed seeds and
+# the corpus earlier passes grew); long runs are bench/fuzz.sh.
+scripts/fuzz.sh 15
