@@ -9,7 +9,9 @@
 #
 # Writes the "Fuzzing" section of bench/RESULTS.md: per target the seconds,
 # executions, executions per second, coverage (libFuzzer's edge count `cov`
-# and feature count `ft`), the corpus it ends with, and crashes.
+# and feature count `ft`), the corpus it ends with, and crashes. A target's
+# row stays until that target is run again (rows in $WORK/fuzz/rows/), so
+# one target can be rerun after a fix.
 source "$(dirname "$0")/common.sh"
 secs="${1:-450}"
 shift || true
@@ -23,15 +25,13 @@ scripts/install-test-fuzz.sh
 export CARGO_TARGET_DIR="${RECITAL_FUZZ_TARGET_DIR:-$CARGO_TARGET_DIR/fuzz}"
 cargo fuzz build --fuzz-dir fuzz --sanitizer none
 bin="$CARGO_TARGET_DIR/x86_64-unknown-linux-gnu/release"
+# The targets' scratch files (indexes, a server's database), removed at the end.
+RECITAL_FUZZ_SCRATCH="$(mktemp -d -p /dev/shm recital-fuzz.XXXXXX 2>/dev/null || mktemp -d)"
+export RECITAL_FUZZ_SCRATCH
+trap 'rm -rf "$RECITAL_FUZZ_SCRATCH"' EXIT
 out="$WORK/fuzz"
 mkdir -p "$out"
-table="$out/fuzz.md"
-{
-  echo "\`bench/fuzz.sh $secs\` on $(date -u +%Y-%m-%d), stable toolchain, libFuzzer through cargo-fuzz \`--sanitizer none\`, \`nice -n 19\` on a shared 2-core VM (executions per second are what idle CPU allowed). \`cov\`: edges covered, \`ft\`: libFuzzer features, at the end of the run."
-  echo
-  echo "| target | seconds | executions | exec/s | cov | ft | corpus | crashes |"
-  echo "|---|---|---|---|---|---|---|---|"
-} >"$table"
+mkdir -p "$out/rows"
 for t in "${targets[@]}"; do
   work="$CARGO_TARGET_DIR/corpus/$t"
   art="fuzz/artifacts/$t"
@@ -41,7 +41,7 @@ for t in "${targets[@]}"; do
   t0=$(date +%s)
   echo "fuzz: $t for ${secs}s" >&2
   "$bin/$t" "$work" "fuzz/corpus/$t" -max_total_time="$secs" -timeout=20 -rss_limit_mb=3072 \
-    -max_len=4096 -print_final_stats=1 -artifact_prefix="$art/" >"$log" 2>&1 || true
+    -max_len=8192 -print_final_stats=1 -artifact_prefix="$art/" >"$log" 2>&1 || true
   took=$(( $(date +%s) - t0 ))
   crashes=$(( $(find "$art" -type f | wc -l) - before ))
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
@@ -50,7 +50,16 @@ for t in "${targets[@]}"; do
   ft=$(sed -n 's/.* ft: \([0-9]*\).*/\1/p' <<<"$last")
   corp=$(sed -n 's/.* corp: \([^ ]*\).*/\1/p' <<<"$last")
   rate=$(( ${execs:-0} / (took > 0 ? took : 1) ))
-  echo "| \`$t\` | $took | ${execs:-?} | $rate | ${cov:-?} | ${ft:-?} | ${corp:-?} | $crashes |" >>"$table"
-  tail -n 1 "$table" >&2
+  row="| \`$t\` | $(date -u +%Y-%m-%d) | $took | ${execs:-?} | $rate | ${cov:-?} | ${ft:-?} | ${corp:-?} | $crashes |"
+  echo "$row" >"$out/rows/$t.md"
+  echo "$row" >&2
 done
+table="$out/fuzz.md"
+{
+  echo "\`bench/fuzz.sh\`: stable toolchain, libFuzzer through cargo-fuzz \`--sanitizer none\`, \`nice -n 19\` on a shared 2-core VM (executions per second are what idle CPU allowed). \`cov\`: edges covered, \`ft\`: libFuzzer features, at the end of the run; a crash stops a target's run (its seconds are then short)."
+  echo
+  echo "| target | date | seconds | executions | exec/s | cov | ft | corpus | crashes |"
+  echo "|---|---|---|---|---|---|---|---|---|"
+  cat "$out"/rows/*.md
+} >"$table"
 python3 bench/update_results.py "Fuzzing" "$table"

@@ -27,6 +27,10 @@ scripts/install-test-fuzz.sh
 export CARGO_TARGET_DIR="${RECITAL_FUZZ_TARGET_DIR:-${CARGO_TARGET_DIR:-$PWD/target}/fuzz}"
 cargo fuzz build --fuzz-dir fuzz --sanitizer none >&2
 bin="$CARGO_TARGET_DIR/x86_64-unknown-linux-gnu/release"
+# The targets' scratch files (indexes, a server's database), removed at the end.
+RECITAL_FUZZ_SCRATCH="$(mktemp -d -p /dev/shm recital-fuzz.XXXXXX 2>/dev/null || mktemp -d)"
+export RECITAL_FUZZ_SCRATCH
+trap 'rm -rf "$RECITAL_FUZZ_SCRATCH"' EXIT
 
 for t in "${targets[@]}"; do
   work="$CARGO_TARGET_DIR/corpus/$t"
@@ -35,7 +39,7 @@ for t in "${targets[@]}"; do
   log="$CARGO_TARGET_DIR/$t.log"
   echo "fuzz: $t for ${secs}s" >&2
   if ! "$bin/$t" "$work" "fuzz/corpus/$t" -max_total_time="$secs" -timeout=20 -rss_limit_mb=3072 \
-      -max_len=4096 -print_final_stats=1 -artifact_prefix="$art/" >"$log" 2>&1; then
+      -max_len=8192 -print_final_stats=1 -artifact_prefix="$art/" >"$log" 2>&1; then
     tail -n 60 "$log" >&2
     echo "fuzz: $t FAILED (input in $art/)" >&2
     exit 1

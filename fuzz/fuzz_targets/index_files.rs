@@ -33,7 +33,8 @@ fn base() -> &'static Base {
         let idx = build_index(dir.path(), SAMPLE_DOCS);
         let extra = dir.path().join("extra");
         std::fs::create_dir(&extra).unwrap();
-        std::fs::write(extra.join("more.txt"), "it was the season of light, it was the season of darkness").unwrap();
+        std::fs::write(extra.join("more.txt"), "it was the season of light, it was the season of darkness")
+            .unwrap();
         recital_index::add(&idx, &[extra], &IngestOptions::default(), &one_thread()).unwrap();
         recital_index::remove(&idx, &["hamlet.txt".to_string()]).unwrap();
         let mut files = Vec::new();
@@ -61,7 +62,13 @@ fn copy_dir(from: &Path, to: &Path) {
         if src.is_dir() {
             copy_dir(&src, &dst);
         } else {
-            std::fs::copy(&src, &dst).unwrap();
+            // libFuzzer's timeout timer (SIGALRM) can interrupt the copy's
+            // copy_file_range, which std does not retry.
+            let copied = (0..100).find_map(|_| match std::fs::copy(&src, &dst) {
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => None,
+                r => Some(r),
+            });
+            copied.expect("not interrupted 100 times").unwrap();
         }
     }
 }

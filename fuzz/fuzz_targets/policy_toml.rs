@@ -39,7 +39,9 @@ fuzz_target!(|data: &[u8]| {
                 }
                 let _ = apply(OUTPUT, report(), &d);
             }
-            for l in ["MIT", "GPL-3.0-only", "NOASSERTION", "LicenseRef-x", "(MIT OR Apache-2.0) AND BSD-3-Clause"] {
+            for l in
+                ["MIT", "GPL-3.0-only", "NOASSERTION", "LicenseRef-x", "(MIT OR Apache-2.0) AND BSD-3-Clause"]
+            {
                 let _ = p.classify_license(l);
             }
         }

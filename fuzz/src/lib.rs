@@ -9,13 +9,18 @@ use std::path::{Path, PathBuf};
 
 use recital_index::{BuildOptions, IngestOptions};
 
-/// A scratch directory, on `/dev/shm` where it exists: targets that build
-/// indexes write and fsync files on every execution, which a disk makes
-/// 100 times slower than memory.
+/// A scratch directory under `$RECITAL_FUZZ_SCRATCH` (the fuzz scripts
+/// make one per run and remove it after: the targets' long-lived state,
+/// held in statics, is never dropped), else on `/dev/shm` where it exists
+/// (targets that build indexes write and fsync files on every execution,
+/// which a disk makes 100 times slower than memory), else in the system's
+/// temporary directory.
 pub fn scratch() -> tempfile::TempDir {
-    let shm = Path::new("/dev/shm");
-    let b = tempfile::Builder::new().prefix("recital-fuzz-").tempdir_in(shm);
-    b.or_else(|_| tempfile::tempdir()).expect("a scratch directory")
+    let mut b = tempfile::Builder::new();
+    b.prefix("recital-fuzz-");
+    let root = std::env::var_os("RECITAL_FUZZ_SCRATCH").map(PathBuf::from);
+    let root = root.unwrap_or_else(|| PathBuf::from("/dev/shm"));
+    b.tempdir_in(&root).or_else(|_| b.tempdir()).expect("a scratch directory")
 }
 
 /// Reads choices off the front of a fuzz input; every read succeeds (zero
