@@ -45,3 +45,7 @@ cargo test --workspace "${features[@]}"
 # checks it against the binary the tests above built.
 RECITAL_PY="$(scripts/install-test-python.sh)"
 RECITAL_BIN="$CARGO_TARGET_DIR/debug/recital" "$RECITAL_PY" -m pytest -q -p no:cacheprovider crates/recital-py/tests
+
+# A short pass of every fuzz target (15 s each, from the committed seeds and
+# the corpus earlier passes grew); long runs are bench/fuzz.sh.
+scripts/fuzz.sh 15

@@ -118,12 +118,7 @@ proptest! {
                 }
             }
         }
-        let got: BTreeSet<(usize, usize, usize, u64)> = report
-            .spans
-            .iter()
-            .filter(|s| s.kind == SpanKind::Exact)
-            .map(|s| (s.byte_start, s.byte_end, s.tokens, s.count))
-            .collect();
+        let got = exact_spans(&report);
         prop_assert_eq!(&got, &want, "output {:?}", out);
         // Merged, every exact piece lies inside one reported copy.
         for &(a, b, _, _) in &want {
@@ -141,4 +136,47 @@ proptest! {
             prop_assert!(!s.sources.is_empty());
         }
     }
+}
+
+/// The exact copies of a report: spans of kind `Exact`, and those of kind
+/// `Boilerplate` (exact copies too, but of a repetitive run such as `a a a
+/// a a`, or of punctuation alone, which scan reports as stock).
+fn exact_spans(report: &recital_detect::ScanReport) -> BTreeSet<(usize, usize, usize, u64)> {
+    report
+        .spans
+        .iter()
+        .filter(|s| matches!(s.kind, SpanKind::Exact | SpanKind::Boilerplate))
+        .map(|s| (s.byte_start, s.byte_end, s.tokens, s.count))
+        .collect()
+}
+
+/// Found by the `scan_oracle` fuzz target: a copied run of one repeated
+/// token is reported as boilerplate, which the oracle above once left out
+/// of the exact copies (and so failed on any corpus with such a run).
+#[test]
+fn a_repeated_token_run_is_an_exact_copy_of_kind_boilerplate() {
+    let t = tempfile::tempdir().unwrap();
+    let dir = t.path().join("c");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::write(dir.join("d0.txt"), "").unwrap();
+    std::fs::write(dir.join("d1.txt"), "a a a a a a a e\u{301}te\u{301} ").unwrap();
+    let idx_dir = t.path().join("idx");
+    recital_index::build(&idx_dir, &[dir], &IngestOptions::default(), &BuildOptions::default()).unwrap();
+    let idx = Index::open(&idx_dir).unwrap();
+    let out = "😀 a a a a a a a 😀 a a a ";
+    let opts = ScanOptions {
+        min_tokens: 3,
+        seed_tokens: 3,
+        near: false,
+        boilerplate_count: u64::MAX,
+        max_sources: 100,
+        seed_occurrences: 100,
+        merge: false,
+        ..ScanOptions::default()
+    };
+    let report = scan(&idx, &Input::decode(out.as_bytes()).unwrap(), &opts).unwrap();
+    let want: BTreeSet<_> = [(5, 18, 7, 1), (24, 29, 3, 5)].into();
+    assert_eq!(exact_spans(&report), want);
+    let long = report.spans.iter().find(|s| s.byte_start == 5).unwrap();
+    assert_eq!(long.kind, SpanKind::Boilerplate, "seven repeated tokens are a repetitive run");
 }

@@ -64,10 +64,11 @@ impl ApiError {
             StoreError::Forbidden(m) => ApiError::forbidden(m),
             StoreError::NotFound(m) => ApiError::not_found(m),
             StoreError::Invalid(m) => ApiError::bad_request("invalid_request", m),
-            e @ StoreError::Unavailable { .. } => {
+            e if e.is_unavailable() => {
                 tracing::error!("{context}: {e}");
-                let mut err =
-                    ApiError::unavailable(format!("{context}: {e}; nothing was changed, retry shortly"));
+                let mut err = ApiError::unavailable(format!(
+                    "{context}: {e}; the database cannot be written now, nothing was recorded: retry shortly"
+                ));
                 err.retry_after = Some(1);
                 err
             }

@@ -453,4 +453,22 @@ mod tests {
         let d = work_doc(&work(WorkMode::Text, Some("rust"), None), text, WorkMode::Text);
         assert!(matches!(d.mode, DocMode::Text), "{:?}", d.mode);
     }
+
+    #[test]
+    fn a_locked_or_full_database_is_503_saying_nothing_was_recorded() {
+        let busy =
+            rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_FULL), None);
+        let e = store_err(StoreError::Sqlite { context: "insert notice".into(), source: busy });
+        assert_eq!(e.status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(e.retry_after, Some(1));
+        assert!(
+            e.message.contains("database or disk is full") && e.message.contains("nothing was recorded"),
+            "{}",
+            e.message
+        );
+        let constraint =
+            rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CONSTRAINT), None);
+        let e = store_err(StoreError::Sqlite { context: "insert notice".into(), source: constraint });
+        assert_eq!(e.status, StatusCode::INTERNAL_SERVER_ERROR);
+    }
 }

@@ -5,6 +5,11 @@
 #[derive(Default)]
 pub struct SseParser {
     buf: Vec<u8>,
+    /// How much of `buf` is known to hold no complete separator: the next
+    /// search resumes there (less the 3 bytes a separator split across
+    /// reads may have begun in), so an event that arrives in many small
+    /// reads costs linear time, not quadratic.
+    searched: usize,
 }
 
 impl SseParser {
@@ -12,7 +17,13 @@ impl SseParser {
     pub fn feed(&mut self, bytes: &[u8]) -> Vec<String> {
         self.buf.extend_from_slice(bytes);
         let mut events = Vec::new();
-        while let Some((end, sep)) = find_event_end(&self.buf) {
+        loop {
+            let from = self.searched.saturating_sub(3);
+            let Some((end, sep)) = find_event_end(&self.buf[from..]).map(|(e, s)| (from + e, s)) else {
+                self.searched = self.buf.len();
+                break;
+            };
+            self.searched = 0;
             let raw: Vec<u8> = self.buf.drain(..end + sep).collect();
             let text = String::from_utf8_lossy(&raw[..end]);
             let mut data = Vec::new();
@@ -30,6 +41,7 @@ impl SseParser {
 
     /// Whatever is left when the stream ends without a final blank line.
     pub fn finish(&mut self) -> Option<String> {
+        self.searched = 0;
         let rest = std::mem::take(&mut self.buf);
         let text = String::from_utf8_lossy(&rest);
         let data: Vec<&str> = text
@@ -87,5 +99,22 @@ mod tests {
         assert_eq!(p.feed(b"data: a\ndata: b\n\n"), vec!["a\nb".to_string()]);
         p.feed(b"data: tail");
         assert_eq!(p.finish().as_deref(), Some("tail"));
+    }
+
+    #[test]
+    fn separators_split_between_reads_are_found() {
+        for sep in ["\n\n", "\r\n\r\n"] {
+            let stream = format!("data: one{sep}data: two{sep}data: three");
+            let mut p = SseParser::default();
+            let mut got: Vec<String> = stream.as_bytes().chunks(1).flat_map(|b| p.feed(b)).collect();
+            got.extend(p.finish());
+            assert_eq!(got, ["one", "two", "three"], "{sep:?}");
+        }
+        // A separator whose first bytes came with an earlier read.
+        let mut p = SseParser::default();
+        assert!(p.feed(b"data: long event\r\n\r").is_empty());
+        assert!(p.feed(b"").is_empty());
+        assert_eq!(p.feed(b"\ndata: next\n"), ["long event"]);
+        assert_eq!(p.feed(b"\n"), ["next"]);
     }
 }

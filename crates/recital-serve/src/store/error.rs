@@ -79,6 +79,29 @@ impl StoreError {
     pub(crate) fn sqlite(context: impl Into<String>, source: rusqlite::Error) -> Self {
         StoreError::Sqlite { context: context.into(), source }
     }
+
+    /// Whether the database could not be written for a reason outside the
+    /// request (a database server that cannot be reached, another process
+    /// holding SQLite's lock, a full or read-only disk, an I/O error): the write did not happen, and the same call
+    /// may succeed later, so the service answers 503, not 500.
+    pub fn is_unavailable(&self) -> bool {
+        use rusqlite::ErrorCode as C;
+        if matches!(self, StoreError::Unavailable { .. }) {
+            return true;
+        }
+        let StoreError::Sqlite { source, .. } = self else { return false };
+        matches!(
+            source.sqlite_error_code(),
+            Some(
+                C::DatabaseBusy
+                    | C::DatabaseLocked
+                    | C::DiskFull
+                    | C::ReadOnly
+                    | C::SystemIoFailure
+                    | C::CannotOpen
+            )
+        )
+    }
 }
 
 /// Adds context to a database error: what the store was doing.
@@ -105,5 +128,31 @@ impl<T> SqlContext<T> for Result<T, StoreError> {
             }
             other => other,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sqlite(code: i32) -> StoreError {
+        StoreError::sqlite(
+            "insert notice",
+            rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(code), None),
+        )
+    }
+
+    #[test]
+    fn locks_full_disks_and_io_errors_are_unavailability_not_bugs() {
+        use rusqlite::ffi;
+        for code in
+            [ffi::SQLITE_BUSY, ffi::SQLITE_LOCKED, ffi::SQLITE_FULL, ffi::SQLITE_READONLY, ffi::SQLITE_IOERR]
+        {
+            assert!(sqlite(code).is_unavailable(), "{code}");
+        }
+        for code in [ffi::SQLITE_CONSTRAINT, ffi::SQLITE_CORRUPT, ffi::SQLITE_MISUSE] {
+            assert!(!sqlite(code).is_unavailable(), "{code}");
+        }
+        assert!(!StoreError::Invalid("x".into()).is_unavailable());
     }
 }
