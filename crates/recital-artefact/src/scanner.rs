@@ -167,7 +167,7 @@ fn scan_window(
     seg: &Segment,
     cut: usize,
 ) -> Result<Vec<Copy>> {
-    let input = Input::decode(seg.buf[..cut].as_bytes())?;
+    let input = Input::decode(&seg.buf.as_bytes()[..cut])?;
     let report = scan(index, &input, opts)?;
     let decision = policy.decide(&report, &Request::from_jurisdiction(jurisdiction));
     let mut out = Vec::new();
