@@ -63,7 +63,7 @@ pub enum Encoding {
 }
 
 impl Encoding {
-    /// Bytes per UTF-16 code unit of the source, for the UTF-16 encodings.
+    /// Whether the source is UTF-16 (two bytes per code unit).
     pub fn is_utf16(self) -> bool {
         matches!(self, Encoding::Utf16le | Encoding::Utf16be | Encoding::Utf16)
     }
