@@ -14,7 +14,7 @@ const MAX_TEXT: usize = 1 << 20;
 /// One copy of indexed material found in an artefact, with the policy's
 /// decision on distributing it.
 #[derive(Serialize, Clone, Debug)]
-pub struct Copy {
+pub struct ArtefactCopy {
     /// The file scanned, as named on the command line.
     pub file: String,
     /// The compressed members the copy lies in, outermost first.
@@ -32,21 +32,21 @@ pub struct Copy {
     pub decision: SpanDecision,
 }
 
-impl Copy {
+impl ArtefactCopy {
     /// The action decided.
     pub fn action(&self) -> Action {
         self.decision.action
     }
 
     /// Whether `other` (found later in the same segment) overlaps this copy.
-    pub(crate) fn overlaps(&self, other: &Copy) -> bool {
+    pub(crate) fn overlaps(&self, other: &ArtefactCopy) -> bool {
         other.span.byte_start < self.span.byte_end && self.span.byte_start < other.span.byte_end
     }
 
     /// Absorbs `other`, an overlapping piece of the same copy seen by the
     /// next window: the union of both ranges, sources and decisions (the
     /// more severe one decides).
-    pub(crate) fn absorb(&mut self, other: Copy) {
+    pub(crate) fn absorb(&mut self, other: ArtefactCopy) {
         let (a, b) = (&mut self.span, other.span);
         if b.byte_end > a.byte_end {
             let shared = a.byte_end.saturating_sub(b.byte_start);

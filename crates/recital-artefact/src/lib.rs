@@ -22,7 +22,7 @@
 //!   the file before it is trusted.
 //! - **The scanner** ([`ArtefactScanner`], a [`Sink`]) scans each segment
 //!   in overlapping windows, so a segment of any length takes bounded memory
-//!   and a copy that crosses a window's edge is one [`Copy`], and decides on
+//!   and a copy that crosses a window's edge is one [`ArtefactCopy`], and decides on
 //!   each copy with the policy (for distribution, in a jurisdiction).
 //! - **The report** ([`ArtefactReport`], schema `recital.artefact-scan/1`)
 //!   lists the copies and the [`distribution`] decision over them.
@@ -35,7 +35,7 @@ mod place;
 mod report;
 mod scanner;
 
-pub use copy::Copy;
+pub use copy::ArtefactCopy;
 pub use error::{ArtefactError, Result};
 pub use extract::{extract_file, ExtractOptions, FileSummary, TokenDecoder};
 pub use place::{members_label, Encoding, Format, Member, Place, Sink};

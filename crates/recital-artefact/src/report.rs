@@ -3,7 +3,7 @@
 //! Top level: `schema`; `policy` and `jurisdiction` decided under; `files`
 //! (each `path`, `kind` — the format of its first bytes —, `bytes`,
 //! `members` opened, `copies`, its worst `action`, `warnings`, and `error`
-//! when it could not be read to the end); `copies` (each [`Copy`]: `file`,
+//! when it could not be read to the end); `copies` (each [`ArtefactCopy`]: `file`,
 //! `members`, `format`, the place — `offset`, `row`, `index`, `field`,
 //! `encoding` —, `span` as in `recital.scan/1` with offsets into the
 //! segment's text, and `decision` as in `recital.scan/1`'s decision spans);
@@ -14,7 +14,7 @@
 use recital_policy::Action;
 use serde::Serialize;
 
-use crate::copy::Copy;
+use crate::copy::ArtefactCopy;
 
 /// Schema identifier of [`ArtefactReport`].
 pub const SCHEMA: &str = "recital.artefact-scan/1";
@@ -53,7 +53,7 @@ pub struct ArtefactReport {
     /// The files.
     pub files: Vec<FileReport>,
     /// Every copy found.
-    pub copies: Vec<Copy>,
+    pub copies: Vec<ArtefactCopy>,
     /// The most severe decision over the copies.
     pub action: Action,
     /// Whether the policy lets the artefacts be distributed as they are
@@ -69,8 +69,8 @@ pub struct ArtefactReport {
 
 /// The distribution decision over `copies`: the worst action, whether that
 /// allows distribution, and a statement.
-pub fn distribution(copies: &[Copy], policy: &str, jurisdiction: &str) -> (Action, bool, String) {
-    let worst = copies.iter().map(Copy::action).max().unwrap_or(Action::Allow);
+pub fn distribution(copies: &[ArtefactCopy], policy: &str, jurisdiction: &str) -> (Action, bool, String) {
+    let worst = copies.iter().map(ArtefactCopy::action).max().unwrap_or(Action::Allow);
     let count = |a: Action| copies.iter().filter(|c| c.action() == a).count();
     let statement = match worst {
         Action::Allow if copies.is_empty() => {

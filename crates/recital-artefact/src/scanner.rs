@@ -13,7 +13,7 @@ use recital_detect::{scan, Input, ScanOptions, SpanKind};
 use recital_index::Index;
 use recital_policy::{Policy, Request};
 
-use crate::copy::Copy;
+use crate::copy::ArtefactCopy;
 use crate::error::Result;
 use crate::place::{Encoding, Format, Member, Place, Sink};
 
@@ -57,7 +57,7 @@ struct Segment {
     scanned_to: usize,
     pieces: Vec<Piece>,
     /// Copies a later window may still extend.
-    pending: Vec<Copy>,
+    pending: Vec<ArtefactCopy>,
 }
 
 /// Scans the text extractors push into it against an index, decides on each
@@ -71,7 +71,7 @@ pub struct ArtefactScanner<'a> {
     overlap: usize,
     file: String,
     seg: Option<Segment>,
-    copies: Vec<Copy>,
+    copies: Vec<ArtefactCopy>,
     stats: ScanStats,
 }
 
@@ -108,7 +108,7 @@ impl<'a> ArtefactScanner<'a> {
     }
 
     /// The copies found since the last call, in the order they were finished.
-    pub fn take_copies(&mut self) -> Vec<Copy> {
+    pub fn take_copies(&mut self) -> Vec<ArtefactCopy> {
         std::mem::take(&mut self.copies)
     }
 
@@ -140,7 +140,7 @@ impl<'a> ArtefactScanner<'a> {
         }
         let keep = floor_boundary(&seg.buf, cut.saturating_sub(self.overlap));
         let next_start = seg.base + keep;
-        let (done, held): (Vec<Copy>, Vec<Copy>) =
+        let (done, held): (Vec<ArtefactCopy>, Vec<ArtefactCopy>) =
             seg.pending.drain(..).partition(|c| c.span.byte_end <= next_start);
         self.copies.extend(done);
         seg.pending = held;
@@ -166,7 +166,7 @@ fn scan_window(
     file: &str,
     seg: &Segment,
     cut: usize,
-) -> Result<Vec<Copy>> {
+) -> Result<Vec<ArtefactCopy>> {
     let input = Input::decode(&seg.buf.as_bytes()[..cut])?;
     let report = scan(index, &input, opts)?;
     let decision = policy.decide(&report, &Request::from_jurisdiction(jurisdiction));
@@ -184,7 +184,7 @@ fn scan_window(
         d.byte_start = span.byte_start;
         d.byte_end = span.byte_end;
         let place = place_of(seg, span.byte_start, span.utf16_start);
-        out.push(Copy {
+        out.push(ArtefactCopy {
             file: file.to_string(),
             members: seg.members.clone(),
             format: seg.format,

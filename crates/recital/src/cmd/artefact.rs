@@ -7,8 +7,8 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use recital_artefact::{
-    distribution, extract_file, ArtefactReport, ArtefactScanner, Copy, ExtractOptions, FileReport, Sink,
-    TokenDecoder,
+    distribution, extract_file, ArtefactCopy, ArtefactReport, ArtefactScanner, ExtractOptions, FileReport,
+    Sink, TokenDecoder,
 };
 use recital_index::Index;
 use recital_policy::Action;
@@ -66,7 +66,7 @@ pub fn scan(a: ArtefactScanArgs) -> anyhow::Result<u8> {
             bytes: std::fs::metadata(path).map(|m| m.len()).unwrap_or(summary.bytes),
             members: summary.members,
             copies: found.len(),
-            action: found.iter().map(Copy::action).max().unwrap_or(Action::Allow),
+            action: found.iter().map(ArtefactCopy::action).max().unwrap_or(Action::Allow),
             warnings: summary.warnings,
             error,
         };
@@ -135,7 +135,7 @@ fn walk(p: &Path, out: &mut Vec<PathBuf>) -> anyhow::Result<()> {
 }
 
 /// One file's copies, for a person.
-fn print_file(file: &FileReport, copies: &[Copy], elapsed: std::time::Duration) {
+fn print_file(file: &FileReport, copies: &[ArtefactCopy], elapsed: std::time::Duration) {
     println!(
         "{} ({}, {} bytes{}): {} cop(ies), {:.2} s",
         file.path,
