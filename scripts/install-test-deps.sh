@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Python packages the tests use: the official `openai` and
-# `anthropic` clients, and `warcio` (the Webrecorder WARC writer that
-# `crates/recital-rights/tests/web.rs` writes its crawl with), from PyPI, in one virtual environment at
+# `anthropic` clients, `warcio` (the Webrecorder WARC writer that
+# `crates/recital-rights/tests/web.rs` writes its crawl with), and `gguf` (llama.cpp's GGUF writer) with
+# `numpy` (`crates/recital/tests/artefact.rs` writes model artefacts with them), from PyPI, in one virtual environment at
 # ${RECITAL_CACHE:-$HOME/.cache/recital}/venv-openai (`crates/recital/tests/openai_client.rs`
 # and `channels.rs` drive `recital serve` with the first, `messages.rs` with the second;
 # the environment keeps its first name so that existing caches are reused).
@@ -13,7 +14,7 @@
 # that needs the client cannot be skipped.
 set -euo pipefail
 
-specs=('openai>=1.50,<3' 'anthropic>=0.40,<1' 'warcio>=1.7,<2')
+specs=('openai>=1.50,<3' 'anthropic>=0.40,<1' 'warcio>=1.7,<2' 'gguf>=0.10,<1' 'numpy>=1.24,<3')
 cache="${RECITAL_CACHE:-$HOME/.cache/recital}"
 venv="$cache/venv-openai"
 py="$venv/bin/python"
@@ -27,6 +28,7 @@ import importlib.metadata as m
 def v(name):
     return tuple(int(x) for x in m.version(name).split(".")[:2])
 ok = (1, 50) <= v("openai") < (3, 0) and (0, 40) <= v("anthropic") < (1, 0) and (1, 7) <= v("warcio") < (2, 0)
+ok = ok and (0, 10) <= v("gguf") < (1, 0) and (1, 24) <= v("numpy") < (3, 0)
 raise SystemExit(0 if ok else 1)
 EOF
 }

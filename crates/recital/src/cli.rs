@@ -37,6 +37,9 @@ pub enum Command {
     Demo(DemoArgs),
     /// Run the HTTP service: scan/filter API, OpenAI-compatible proxy, registry and notices.
     Serve(ServeArgs),
+    /// Find indexed works stored inside model artefacts and datastores.
+    #[command(subcommand)]
+    Artefact(ArtefactCommand),
     /// Work with policy files.
     #[command(subcommand)]
     Policy(PolicyCommand),
@@ -165,6 +168,54 @@ pub struct ModelServeArgs {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:8081")]
     pub addr: std::net::SocketAddr,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ArtefactCommand {
+    /// Scan model artefacts and datastores for copies of indexed works: GGUF metadata and tokenizer strings,
+    /// safetensors headers, JSONL, Parquet and SQLite text values, .npy token ids (with --tokenizer), gzip and
+    /// zstd members, and runs of printable UTF-8 and UTF-16 in any other bytes. Each copy is reported with its
+    /// file, offset or row, span, source and licence, and the policy decides whether the artefacts may be
+    /// distributed. Exit status: 0, or 3 when a decision reached --fail-on; 1 error (a file that could not be
+    /// read to the end: its copies so far are still reported), 2 usage.
+    Scan(ArtefactScanArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ArtefactScanArgs {
+    /// Index directory.
+    #[arg(long, value_name = "DIR")]
+    pub index: PathBuf,
+    /// Print the report as JSON (schema recital.artefact-scan/1).
+    #[arg(long)]
+    pub json: bool,
+    /// Policy file (TOML) [default: the built-in "everywhere" preset].
+    #[arg(long, value_name = "FILE")]
+    pub policy: Option<PathBuf>,
+    /// Jurisdiction the artefacts would be distributed in (ISO 3166-1 alpha-2 code or a group of the policy)
+    /// [default: the policy's].
+    #[arg(long, value_name = "J")]
+    pub jurisdiction: Option<String>,
+    /// Shortest copy reported, in tokens [default: from the policy, as `recital scan`].
+    #[arg(long, value_name = "N")]
+    pub min_tokens: Option<usize>,
+    /// A Hugging Face tokenizer.json to decode .npy token-id arrays with (without it they are read as bytes).
+    #[arg(long, value_name = "FILE")]
+    pub tokenizer: Option<PathBuf>,
+    /// Shortest run of printable characters taken from unstructured bytes.
+    #[arg(long, value_name = "N", default_value_t = 24, value_parser = clap::value_parser!(u32).range(4..))]
+    pub min_run: u32,
+    /// Do not open gzip and zstd members found inside files (members that make up a whole file still are).
+    #[arg(long)]
+    pub no_embedded_members: bool,
+    /// Exit with status 3 when a decision on a copy is at least this severe.
+    #[arg(long, value_name = "ACTION",
+          value_parser = clap::builder::PossibleValuesParser::new(["annotate", "redact", "block"])
+              .map(|s| recital_policy::Action::from_name(&s).expect("listed actions have names")))]
+    pub fail_on: Option<recital_policy::Action>,
+    /// Files or directories (read recursively) to scan.
+    #[arg(value_name = "PATH", required = true)]
+    pub paths: Vec<PathBuf>,
 }
 
 #[derive(Subcommand, Debug)]

@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+mod artefact;
 mod audit;
 mod completions;
 mod demo;
@@ -12,7 +13,7 @@ mod rights;
 mod scan;
 mod serve;
 
-use crate::cli::{Command, IndexCommand, ModelCommand, PolicyCommand, RightsCommand};
+use crate::cli::{ArtefactCommand, Command, IndexCommand, ModelCommand, PolicyCommand, RightsCommand};
 
 /// Runs a parsed command; its exit status (0 unless the command has
 /// statuses of its own: `filter`, `scan`).
@@ -33,6 +34,7 @@ pub fn run(cmd: Command) -> anyhow::Result<u8> {
         Command::Filter(a) => return filter::run(a),
         Command::Demo(a) => demo::run(a),
         Command::Serve(a) => serve::run(a),
+        Command::Artefact(ArtefactCommand::Scan(a)) => return artefact::scan(a),
         Command::Policy(PolicyCommand::Check(a)) => policy::check(a),
         Command::Rights(RightsCommand::Import(a)) => rights::import(a),
         Command::Audit(a) => audit::run(a),
