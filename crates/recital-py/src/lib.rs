@@ -1,9 +1,9 @@
 //! # recital-py
 //!
 //! The native half of the `recital` Python package (`recital._recital`):
-//! [`Index`](index::PyIndex) (count, locate, stats, scan; pickled by path),
-//! [`IndexWriter`](index::PyIndexWriter), `build`, [`Policy`](scan::PyPolicy),
-//! `scan`, `filter` and `scan_many` (the columns behind `scan_batch`). The
+//! `Index` (count, locate, stats, get; pickled by path), `IndexWriter`,
+//! `build`, `assemble`, `Policy`, `filter` and `scan_many` (behind `scan`
+//! and `scan_batch`). The
 //! Python half (`python/recital/`) adds Arrow tables, type stubs and
 //! `recital.ray`.
 //!

@@ -58,7 +58,7 @@ pub struct ShardEntry {
 /// The manifest.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Manifest {
-    /// Always [`FORMAT_NAME`].
+    /// Always `recital-index`.
     pub format: String,
     /// On-disk format version.
     pub format_version: u32,

@@ -115,7 +115,8 @@ pub struct CountResult {
     pub count: u64,
     /// Distinct documents containing it.
     pub doc_count: u64,
-    /// False when more than [`DOC_COUNT_SCAN_LIMIT`] occurrences made `doc_count` a lower bound.
+    /// False when more than 2,000,000 occurrences (the most enumerated for
+    /// it) made `doc_count` a lower bound.
     pub doc_count_exact: bool,
     /// Number of query tokens.
     pub tokens: usize,
@@ -153,11 +154,11 @@ pub struct Hit {
     pub rights: Rights,
 }
 
-/// Where one occurrence is: shard (position in [`Index::shards`]), document and
+/// Where one occurrence is: shard (its position in the snapshot), document and
 /// token range within the document.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Occurrence {
-    /// Index of the shard in [`Index::shards`].
+    /// The shard's position in the snapshot (as in [`crate::DocAddr`]).
     pub shard: usize,
     /// Document number in the shard.
     pub doc: usize,
