@@ -41,7 +41,7 @@ fn app() -> &'static App {
         let idx = build_index(dir.path(), SAMPLE_DOCS);
         let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
         let mut config = ServeConfig::new(idx);
-        config.db = dir.path().join("db.sqlite");
+        config.db = recital_serve::store::DbLocation::Sqlite(dir.path().join("db.sqlite"));
         config.upstream = Some("http://127.0.0.1:9".into());
         let (state, _writer) = rt.block_on(server::prepare(config)).expect("server state");
         let router = server::router(Arc::clone(&state));
