@@ -168,9 +168,10 @@ impl Docs {
                 Some(l) => DocMode::Code(lang(l)?),
                 None => DocMode::Text,
             };
-            out.push((rights(&spec).map_err(|e| err(format!("document {i}: {e}")))?, mode, spec));
+            let rights = rights(&spec).map_err(|e| err(format!("document {i}: {e}")))?;
+            out.push((spec, mode, rights));
         }
-        Ok(Self(out.into_iter().map(|(r, m, s)| (s, m, r)).collect()))
+        Ok(Self(out))
     }
 
     fn inputs(&self) -> Vec<DocInput<'_>> {

@@ -56,6 +56,7 @@ impl Removed {
 }
 
 /// A live shard and its tombstones.
+#[derive(Clone)]
 pub struct LiveShard {
     /// The shard (shared with later snapshots that still hold it: see [`Index::reopen`]).
     pub shard: Arc<Shard>,
@@ -239,7 +240,8 @@ pub struct IndexStats {
     pub shards: Vec<ShardStats>,
 }
 
-/// An opened index.
+/// An opened index. A clone is the same snapshot (its shards are shared).
+#[derive(Clone)]
 pub struct Index {
     dir: PathBuf,
     manifest: Manifest,

@@ -195,21 +195,11 @@ pub fn build_docs(dir: &Path, docs: &[DocInput<'_>], opts: &BuildOptions) -> Res
     let t0 = std::time::Instant::now();
     check_docs(docs)?;
     create(dir, |tmp, manifest| {
-        let mut written = Vec::new();
-        let mut builder: Option<ShardBuilder> = None;
+        let mut cut = Cutter::new(tmp, opts.shard_tokens);
         for d in docs {
-            if builder.is_none() {
-                builder = Some(ShardBuilder::create(&tmp.join(manifest.fresh_name("shard")))?);
-            }
-            let b = builder.as_mut().expect("just created");
-            b.add(d)?;
-            if b.tokens() >= opts.shard_tokens {
-                written.push(builder.take().expect("present").finish()?);
-            }
+            cut.add(manifest, d)?;
         }
-        if let Some(b) = builder {
-            written.push(b.finish()?);
-        }
+        let written = cut.finish()?;
         manifest.shards = written
             .iter()
             .map(|w| ShardEntry { summary: w.clone(), kind: ShardKind::Base, tombstones: None })
@@ -564,9 +554,8 @@ impl IndexWriter {
     /// Writes the live documents of shards `chosen` of `index` into new
     /// shards in `tmp`; returns them and the number of removed documents left out.
     fn rewrite(&mut self, tmp: &Path, index: &Index, chosen: &[usize]) -> Result<(Vec<ShardSummary>, u64)> {
-        let mut written = Vec::new();
+        let mut cut = Cutter::new(tmp, self.opts.shard_tokens);
         let mut dropped = 0u64;
-        let mut builder: Option<ShardBuilder> = None;
         for &si in chosen {
             let s = &index.live_shards()[si];
             for d in 0..s.shard.docs.len() {
@@ -576,25 +565,17 @@ impl IndexWriter {
                 }
                 let (info, rights) = s.shard.doc(d)?;
                 let text = s.shard.store.text(info.loc)?;
-                if builder.is_none() {
-                    builder = Some(ShardBuilder::create(&tmp.join(self.pending.fresh_name("shard")))?);
-                }
-                let b = builder.as_mut().expect("just created");
-                b.add(&DocInput {
+                let doc = DocInput {
                     id: &info.id,
                     path: info.path.as_deref(),
                     text: &text,
                     mode: info.mode,
                     rights,
-                })?;
-                if b.tokens() >= self.opts.shard_tokens {
-                    written.push(builder.take().expect("present").finish()?);
-                }
+                };
+                cut.add(&mut self.pending, &doc)?;
             }
         }
-        if let Some(b) = builder {
-            written.push(b.finish()?);
-        }
+        let written = cut.finish()?;
         Ok((written, dropped))
     }
 
@@ -628,11 +609,7 @@ impl IndexWriter {
     /// returns the new snapshot; shards it shares with the last one stay open.
     pub fn commit(&mut self) -> Result<Index> {
         if self.ops.is_empty() {
-            return Index::with_manifest(
-                &self.dir,
-                self.committed.manifest().clone(),
-                self.committed.live_shards(),
-            );
+            return Ok(self.committed.clone());
         }
         self.pending.generation = self.committed.manifest().generation + 1;
         for op in &self.ops {
@@ -645,7 +622,7 @@ impl IndexWriter {
             let _ = std::fs::remove_dir_all(self.dir.join(d));
         }
         let index = Index::with_manifest(&self.dir, self.pending.clone(), self.committed.live_shards())?;
-        self.committed = Index::with_manifest(&self.dir, self.pending.clone(), index.live_shards())?;
+        self.committed = index.clone();
         Ok(index)
     }
 
@@ -722,6 +699,41 @@ fn copy_shards_of(src: &Path, tmp: &Path, into: &mut Manifest) -> Result<Vec<Sha
         out.push(ShardSummary { name, ..e.summary.clone() });
     }
     Ok(out)
+}
+
+/// Documents into shards under `tmp`, a new shard started when the last
+/// reaches `limit` tokens (what bounds a build's memory).
+struct Cutter<'a> {
+    tmp: &'a Path,
+    limit: u64,
+    open: Option<ShardBuilder>,
+    written: Vec<ShardSummary>,
+}
+
+impl<'a> Cutter<'a> {
+    fn new(tmp: &'a Path, limit: u64) -> Self {
+        Self { tmp, limit, open: None, written: Vec::new() }
+    }
+
+    /// Adds a document, naming a new shard from `manifest` when one starts.
+    fn add(&mut self, manifest: &mut Manifest, d: &DocInput<'_>) -> Result<()> {
+        let b = match &mut self.open {
+            Some(b) => b,
+            None => self.open.insert(ShardBuilder::create(&self.tmp.join(manifest.fresh_name("shard")))?),
+        };
+        b.add(d)?;
+        if b.tokens() >= self.limit {
+            self.written.push(self.open.take().expect("present").finish()?);
+        }
+        Ok(())
+    }
+
+    fn finish(mut self) -> Result<Vec<ShardSummary>> {
+        if let Some(b) = self.open.take() {
+            self.written.push(b.finish()?);
+        }
+        Ok(self.written)
+    }
 }
 
 /// A writer's scratch directory, removed when dropped.
