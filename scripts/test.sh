@@ -42,9 +42,12 @@ cargo test --workspace "${features[@]}"
 
 # The `recital` Python package (crates/recital-py, PyO3 through maturin),
 # built from this tree into its own environment, and its pytest suite, which
-# checks it against the binary the tests above built.
+# checks it against the binary the tests above built, and runs the
+# decode-time guard with llama-cpp-python on the SmolLM2 GGUF (required here:
+# a missing llama_cpp is an error, not a skip).
 RECITAL_PY="$(scripts/install-test-python.sh)"
-RECITAL_BIN="$CARGO_TARGET_DIR/debug/recital" "$RECITAL_PY" -m pytest -q -p no:cacheprovider crates/recital-py/tests
+RECITAL_BIN="$CARGO_TARGET_DIR/debug/recital" RECITAL_REQUIRE_LLAMA=1 \
+  "$RECITAL_PY" -m pytest -q -p no:cacheprovider crates/recital-py/tests
 
 # A short pass of every fuzz target (15 s each, from the committed seeds and
 # the corpus earlier passes grew); long runs are bench/fuzz.sh.

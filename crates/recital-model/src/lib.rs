@@ -33,7 +33,9 @@ pub mod serve;
 pub mod tokenizer;
 
 pub use error::{ModelError, Result};
-pub use model::{Access, Decoding, DistStats, Generated, LanguageModel, ModelInfo, Scored};
+pub use model::{
+    banned_mass, Access, DecodeHook, Decoding, DistStats, Generated, LanguageModel, ModelInfo, Scored,
+};
 
 /// Opens what `spec` names: an `http(s)://` endpoint (with `endpoint`
 /// options), or a local model file or directory (needs the `candle`

@@ -140,6 +140,50 @@ pub trait LanguageModel: Send + Sync {
 
     /// Decodes up to `max_tokens` after `context`.
     fn generate(&self, context: &[u32], max_tokens: usize, decoding: Decoding) -> Result<Generated>;
+
+    /// [`Self::generate`] with a [`DecodeHook`] asked at every step: its
+    /// banned tokens are masked, and it may take tokens back. Only backends
+    /// that hold the logits can do this; an endpoint answers `Unsupported`.
+    fn generate_guarded(
+        &self,
+        context: &[u32],
+        max_tokens: usize,
+        decoding: Decoding,
+        hook: &mut dyn DecodeHook,
+    ) -> Result<Generated> {
+        let _ = (context, max_tokens, decoding, hook);
+        Err(crate::ModelError::Unsupported {
+            spec: self.info().source.clone(),
+            why: "this backend does not expose its logits at each step; guard a local model".into(),
+        })
+    }
+}
+
+/// What a generation loop asks of a decode-time guard at each step
+/// (`recital-guard`'s session, adapted by the binary): this crate knows no
+/// index or policy.
+pub trait DecodeHook {
+    /// Token ids that must not come next.
+    fn banned(&mut self) -> Vec<u32>;
+    /// After masking `banned()`, which held `banned_mass` of the
+    /// probability: `None` to sample, or how many generated tokens to keep
+    /// (the hook has taken back the rest; the loop rewinds the model).
+    fn advise(&mut self, banned_mass: f64) -> Option<usize>;
+    /// The token the loop emitted.
+    fn push(&mut self, token: u32);
+}
+
+/// Softmax mass of `banned` under `logits`.
+pub fn banned_mass(logits: &[f32], banned: &[u32]) -> f64 {
+    let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max) as f64;
+    let total: f64 = logits.iter().map(|&x| (x as f64 - max).exp()).sum();
+    let hit: f64 =
+        banned.iter().filter_map(|&b| logits.get(b as usize)).map(|&x| (x as f64 - max).exp()).sum();
+    if total > 0.0 {
+        hit / total
+    } else {
+        0.0
+    }
 }
 
 /// μ and σ of `log p` over one row of logits, computed in f64 with a

@@ -132,6 +132,25 @@ impl Policy {
         self.acting_threshold().unwrap_or(1).max(1)
     }
 
+    /// Every span length (in normalised tokens) at which some decision of
+    /// this policy can change: each category's and each rule's `min_tokens`,
+    /// ascending and distinct. A caller that must know from which length a
+    /// source's copy is acted on (the decode-time guard) decides at these
+    /// lengths only, since between two of them every decision is the same.
+    pub fn length_thresholds(&self) -> Vec<usize> {
+        let mut t: Vec<usize> = self
+            .categories
+            .values()
+            .map(|c| c.min_tokens)
+            .chain(self.rules.iter().filter_map(|r| r.min_tokens))
+            .map(|m| m.max(1))
+            .collect();
+        t.push(1);
+        t.sort_unstable();
+        t.dedup();
+        t
+    }
+
     /// The lowest threshold that can lead to an action other than allow;
     /// `None` when nothing can.
     fn acting_threshold(&self) -> Option<usize> {

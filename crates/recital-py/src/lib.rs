@@ -3,7 +3,8 @@
 //! The native half of the `recital` Python package (`recital._recital`):
 //! `Index` (count, locate, stats, get; pickled by path), `IndexWriter`,
 //! `build`, `assemble`, `Policy`, `filter` and `scan_many` (behind `scan`
-//! and `scan_batch`). The
+//! and `scan_batch`), and the decode-time guard (`Vocab`, `Guard`,
+//! `GuardSession`, behind `recital.guard`). The
 //! Python half (`python/recital/`) adds Arrow tables, type stubs and
 //! `recital.ray`.
 //!
@@ -13,6 +14,7 @@
 //! GIL, so Python threads scan in parallel.
 
 mod convert;
+mod guard;
 mod index;
 mod scan;
 
@@ -37,6 +39,9 @@ fn _recital(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<index::PyIndex>()?;
     m.add_class::<index::PyIndexWriter>()?;
     m.add_class::<scan::PyPolicy>()?;
+    m.add_class::<guard::PyVocab>()?;
+    m.add_class::<guard::PyGuard>()?;
+    m.add_class::<guard::PyGuardSession>()?;
     m.add_function(wrap_pyfunction!(index::build, m)?)?;
     m.add_function(wrap_pyfunction!(index::assemble, m)?)?;
     m.add_function(wrap_pyfunction!(scan::scan_many, m)?)?;

@@ -20,6 +20,13 @@ pub struct PyPolicy {
     policy: Policy,
 }
 
+impl PyPolicy {
+    /// The policy itself, for the other classes of the module.
+    pub(crate) fn policy(&self) -> &Policy {
+        &self.policy
+    }
+}
+
 #[pymethods]
 impl PyPolicy {
     #[new]

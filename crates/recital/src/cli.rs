@@ -155,6 +155,52 @@ pub struct CanaryLabArgs {
 pub enum ModelCommand {
     /// Serve a local model over the OpenAI-compatible completions API (with echo and prompt logprobs).
     Serve(ModelServeArgs),
+    /// Generate from a local model, optionally under the decode-time guard (--guard-index): tokens that would
+    /// take a protected copy to the policy's threshold are banned as the model writes, and when they held
+    /// nearly all the probability the guard takes a few tokens back so that the model rephrases.
+    Generate(ModelGenerateArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ModelGenerateArgs {
+    /// The model: a directory or a .gguf file (needs the `candle` feature).
+    #[arg(long, value_name = "PATH")]
+    pub model: PathBuf,
+    /// The prompt, as the model is to see it (apply a chat template yourself).
+    #[arg(
+        long,
+        value_name = "TEXT",
+        conflicts_with = "prompt_file",
+        required_unless_present = "prompt_file"
+    )]
+    pub prompt: Option<String>,
+    /// Read the prompt from a file.
+    #[arg(long, value_name = "FILE")]
+    pub prompt_file: Option<PathBuf>,
+    /// Most tokens to generate.
+    #[arg(long, value_name = "N", default_value_t = 128)]
+    pub max_tokens: usize,
+    /// Sampling temperature; 0 is greedy.
+    #[arg(long, value_name = "T", default_value_t = 0.0)]
+    pub temperature: f64,
+    /// Seed of the sampler.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub seed: u64,
+    /// Guard the generation against copying this index's works.
+    #[arg(long, value_name = "DIR")]
+    pub guard_index: Option<PathBuf>,
+    /// Policy file (TOML) [default: the built-in "everywhere" preset].
+    #[arg(long, value_name = "FILE", requires = "guard_index")]
+    pub policy: Option<PathBuf>,
+    /// Jurisdiction the output is for [default: the policy's].
+    #[arg(long, value_name = "J", requires = "guard_index")]
+    pub jurisdiction: Option<String>,
+    /// Protect passages the prompt quotes too (by default a copy of the prompt is the user's own text).
+    #[arg(long, requires = "guard_index")]
+    pub no_context_exemption: bool,
+    /// Print JSON (schema recital.generate/1): text, tokens, rollbacks, guarded steps.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Args, Debug)]

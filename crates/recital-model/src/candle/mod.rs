@@ -22,8 +22,8 @@ use candle_nn::VarBuilder;
 
 use crate::error::{ModelError, Result};
 use crate::model::{
-    argmax, dist_stats_from_logits, log_prob_from_logits, sample_from_logits, Access, Decoding, Generated,
-    LanguageModel, ModelInfo, Scored, SplitMix,
+    argmax, banned_mass, dist_stats_from_logits, log_prob_from_logits, sample_from_logits, Access,
+    DecodeHook, Decoding, Generated, LanguageModel, ModelInfo, Scored, SplitMix,
 };
 use crate::tokenizer::ModelTokenizer;
 use gpt2::{Gpt2, Gpt2Config};
@@ -560,5 +560,54 @@ impl<S: Stepper> LanguageModel for SteppedModel<S> {
             logits = m.step(&[tok], context.len() + i)?;
         }
         Ok(out)
+    }
+
+    fn generate_guarded(
+        &self,
+        context: &[u32],
+        max_tokens: usize,
+        decoding: Decoding,
+        hook: &mut dyn DecodeHook,
+    ) -> Result<Generated> {
+        check_ids(context, &[], self.info.vocab_size)?;
+        let context = self.fit_context(context, max_tokens)?;
+        let mut rng = SplitMix::new(seed_of(decoding));
+        let mut m = self.lock();
+        m.reset()?;
+        let mut out = Generated::default();
+        let mut logits = m.step(context, 0)?;
+        while out.tokens.len() < max_tokens {
+            let banned = hook.banned();
+            if !banned.is_empty() {
+                if let Some(keep) = hook.advise(banned_mass(&logits, &banned)) {
+                    // The KV cache cannot be cut back: feed the kept tokens again.
+                    out.tokens.truncate(keep);
+                    out.log_probs.truncate(keep);
+                    m.reset()?;
+                    let seq: Vec<u32> = context.iter().chain(&out.tokens).copied().collect();
+                    logits = m.step(&seq, 0)?;
+                    continue;
+                }
+                mask(&mut logits, &banned);
+            }
+            let tok = pick(&logits, decoding, &mut rng);
+            out.log_probs.push(log_prob_from_logits(&logits, tok));
+            out.tokens.push(tok);
+            hook.push(tok);
+            if self.eos.contains(&tok) || out.tokens.len() == max_tokens {
+                break;
+            }
+            logits = m.step(&[tok], context.len() + out.tokens.len() - 1)?;
+        }
+        Ok(out)
+    }
+}
+
+/// Bans `banned` from `logits` (ids outside the vocabulary ignored).
+fn mask(logits: &mut [f32], banned: &[u32]) {
+    for &b in banned {
+        if let Some(x) = logits.get_mut(b as usize) {
+            *x = f32::NEG_INFINITY;
+        }
     }
 }

@@ -5,6 +5,7 @@ mod audit;
 mod completions;
 mod demo;
 mod filter;
+mod generate;
 mod index;
 mod input;
 mod policy;
@@ -40,6 +41,7 @@ pub fn run(cmd: Command) -> anyhow::Result<u8> {
         Command::Audit(a) => audit::run(a),
         Command::CanaryLab(a) => audit::canary_lab(a),
         Command::Model(ModelCommand::Serve(a)) => audit::serve_model(a),
+        Command::Model(ModelCommand::Generate(a)) => generate::run(a),
         Command::Completions(a) => completions::completions(a),
         Command::Man => completions::man(),
     };
