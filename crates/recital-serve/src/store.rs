@@ -29,6 +29,7 @@
 //! - `works.rs`: works registered by rightsholders;
 //! - `notices.rs`: notices and their life cycle;
 //! - `audit.rs`: the append-only decision log;
+//! - `console.rs`: the web console's sessions and kept scan results;
 //! - `time.rs`: Unix-millisecond timestamps and their RFC 3339 form;
 //! - `error.rs`: [`StoreError`].
 //!
@@ -90,6 +91,7 @@ macro_rules! named_enum {
 }
 
 mod audit;
+mod console;
 mod error;
 mod keyfile;
 mod keys;
@@ -110,6 +112,7 @@ use error::SqlContext;
 use sql::{args, Tx};
 
 pub use audit::{AuditEntry, AuditQuery, AuditRecord, AUDIT_DEFAULT_LIMIT, AUDIT_MAX_LIMIT};
+pub use console::{ConsoleScan, ConsoleSession, MAX_CONSOLE_SCANS, MAX_CONSOLE_SESSIONS};
 pub use error::StoreError;
 pub use keyfile::load_keys_file;
 pub use keys::{hash_secret, KeySpec, KeySync, Principal, Role, Secret, MIN_SECRET_LEN};

@@ -50,7 +50,7 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 const TCP_USER_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Migrations, as in `schema.rs`: entry `i` takes version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[V1, V2, V3];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4];
 const _: () =
     assert!(MIGRATIONS.len() as i64 == SCHEMA_VERSION, "one PostgreSQL migration per schema version");
 
@@ -171,6 +171,29 @@ const V2: &str = "ALTER TABLE works ADD COLUMN language TEXT;";
 
 /// Version 3: `audit.channels` (see `schema.rs`).
 const V3: &str = r#"ALTER TABLE audit ADD COLUMN channels TEXT NOT NULL DEFAULT '["text"]';"#;
+
+/// Version 4: the console's sessions and scan results (see `schema.rs`).
+const V4: &str = r#"
+CREATE TABLE console_sessions (
+    token_sha256 BYTEA   PRIMARY KEY CHECK (octet_length(token_sha256) = 32),
+    key_id       BIGINT  NOT NULL REFERENCES api_keys(id),
+    csrf         TEXT    NOT NULL,
+    created_at   BIGINT  NOT NULL,
+    expires_at   BIGINT  NOT NULL
+);
+CREATE INDEX console_sessions_by_expiry ON console_sessions(expires_at);
+CREATE INDEX console_sessions_by_age ON console_sessions(created_at);
+
+CREATE TABLE console_scans (
+    seq        BIGINT  GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    id         TEXT    NOT NULL UNIQUE,
+    owner_key  BIGINT  NOT NULL REFERENCES api_keys(id),
+    created_at BIGINT  NOT NULL,
+    view       TEXT    NOT NULL,
+    export     TEXT    NOT NULL
+);
+CREATE INDEX console_scans_by_age ON console_scans(created_at);
+"#;
 
 /// Where the schema version lives: one row, written in the same transaction
 /// as the migration it records.

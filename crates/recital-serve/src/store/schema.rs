@@ -23,7 +23,7 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Migrations: entry `i` takes the schema from version `i` to `i + 1`.
 /// Append only; never edit a released entry.
-const MIGRATIONS: &[&str] = &[V1, V2, V3];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4];
 
 /// The schema version this build writes and reads.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -155,6 +155,37 @@ const V2: &str = "ALTER TABLE works ADD COLUMN language TEXT;";
 /// spans were flagged (`text`, `reasoning`, `tool_arguments[0]`, …), a JSON
 /// list like `rules` and `sources`. Records written before knew only the text.
 const V3: &str = r#"ALTER TABLE audit ADD COLUMN channels TEXT NOT NULL DEFAULT '["text"]';"#;
+
+/// Version 4: the web console's sessions and scan results, so that a
+/// restart keeps reviewers signed in and their results at their URLs.
+///
+/// - `console_sessions`: only the SHA-256 of a session token is kept, as
+///   for API keys; a session ends at `expires_at`, at sign-out, or when its
+///   key is revoked (the lookup joins `api_keys`).
+/// - `console_scans`: the page's view model and the JSON export, both as
+///   the API limits them; `created_at` against the retention time decides
+///   whether one is still kept, so a shorter retention applies at once.
+const V4: &str = r#"
+CREATE TABLE console_sessions (
+    token_sha256 BLOB    PRIMARY KEY CHECK (length(token_sha256) = 32),
+    key_id       INTEGER NOT NULL REFERENCES api_keys(id),
+    csrf         TEXT    NOT NULL,
+    created_at   INTEGER NOT NULL,
+    expires_at   INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX console_sessions_by_expiry ON console_sessions(expires_at);
+CREATE INDEX console_sessions_by_age ON console_sessions(created_at);
+
+CREATE TABLE console_scans (
+    seq        INTEGER PRIMARY KEY AUTOINCREMENT,
+    id         TEXT    NOT NULL UNIQUE,
+    owner_key  INTEGER NOT NULL REFERENCES api_keys(id),
+    created_at INTEGER NOT NULL,
+    view       TEXT    NOT NULL,
+    export     TEXT    NOT NULL
+);
+CREATE INDEX console_scans_by_age ON console_scans(created_at);
+"#;
 
 /// Per-connection settings.
 ///
