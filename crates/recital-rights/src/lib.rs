@@ -44,6 +44,11 @@
 //! # Ok::<(), recital_rights::RightsError>(())
 //! ```
 //!
+//! ## ISCC codes
+//!
+//! [`TextCode`] reads, computes and compares ISCC Text-Codes: two codes
+//! within [`NEAR_BITS`] of 64 name the same work or a near copy.
+//!
 //! Nothing here fetches from the network: web signals come from what a
 //! crawler saved. C2PA manifests are not read (the `c2pa` crate's weight,
 //! 73 direct dependencies, is out of proportion for one assertion).
@@ -56,6 +61,7 @@ mod record;
 mod signal;
 mod web;
 
+pub use code::iscc::{TextCode, NEAR_BITS};
 pub use error::{Result, RightsError};
 pub use import::{import, Import, Kind};
 pub use recital_index::Provenance;

@@ -40,9 +40,12 @@ impl recital_filter::Judge for AppState {
 
     fn is_notified(&self, src: &recital_detect::report::Source, jurisdiction: &str) -> bool {
         let policy = &self.policy;
-        self.notified().contains(&src.doc_id, src.url.as_deref(), &|list: &[String]| {
-            policy.jurisdiction_in(jurisdiction, list)
-        })
+        self.notified().contains(
+            &src.doc_id,
+            src.url.as_deref(),
+            src.iscc.as_deref(),
+            &|list: &[String]| policy.jurisdiction_in(jurisdiction, list),
+        )
     }
 
     fn observe(&self, seconds: f64) {

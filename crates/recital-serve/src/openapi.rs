@@ -77,7 +77,7 @@ pub fn document() -> Value {
     let mut comp = chat.clone();
     comp["summary"] = json!("OpenAI-compatible (legacy) completions, proxied and checked.");
     let messages = messages_op(&jur);
-    json!({
+    let mut doc = json!({
         "openapi": "3.1.0",
         "info": {"title": "recital", "version": env!("CARGO_PKG_VERSION"),
                  "description": "Copyright content moderation for model outputs: find spans that copy indexed works, attribute them, decide per policy. Offsets are byte offsets into the text as given (UTF-8) unless a field says otherwise. Authentication: `Authorization: Bearer KEY`. Request bodies are JSON objects: a Content-Type other than application/json (parameters such as charset allowed) is a 415, a request without one is read as JSON, and a body that is not an object is a 400. A method an endpoint does not take is a 405 with the usual error body and an Allow header."},
@@ -98,7 +98,7 @@ pub fn document() -> Value {
                 "delete": op("Withdraw a work: it stops matching at once.", None, "200", "Work")
             },
             "/v1/notices": {
-                "post": op("File a notice about a registered work, a corpus document or a URL. Answers 201 once durable and effective.", Some("NoticeRequest"), "201", "Notice"),
+                "post": op("File a notice about a registered work, a corpus document, a URL, or a work by its ISCC Text-Code (its near copies included). Answers 201 once durable and effective.", Some("NoticeRequest"), "201", "Notice"),
                 "get": op("List the caller's notices (admins: all).", None, "200", "NoticeList")
             },
             "/v1/notices/{id}": {
@@ -134,7 +134,7 @@ pub fn document() -> Value {
                     "language": {"type": "string"}, "license": {"type": "string", "description": "SPDX expression; default NOASSERTION"},
                     "holder": {"type": "string"}, "url": {"type": "string"}, "tdm_opt_out": {"type": "boolean"},
                     "jurisdictions": {"type": "array", "items": {"type": "string"}}, "category": {"type": "string"}}},
-                "Work": {"type": "object", "description": "A registered work's metadata and status (pending, indexed, withdrawn) with timestamps; never its text."},
+                "Work": {"type": "object", "description": "A registered work's metadata and status (pending, indexed, withdrawn) with timestamps, and `iscc`, its text's ISCC Text-Code; never its text."},
                 "WorkList": {"type": "object", "properties": {"works": {"type": "array", "items": {"$ref": "#/components/schemas/Work"}}}},
                 "NoticeRequest": {"type": "object", "additionalProperties": false, "required": ["target", "reason"], "properties": {
                     "target": {"oneOf": [
@@ -148,5 +148,19 @@ pub fn document() -> Value {
                 "AuditList": {"type": "object", "properties": {"records": {"type": "array", "items": {"type": "object"}}}}
             }
         }
-    })
+    });
+    iscc_target(&mut doc);
+    doc
+}
+
+/// The notice target by ISCC (apart: one `json!` of the whole document
+/// would pass the macro's recursion limit).
+fn iscc_target(doc: &mut Value) {
+    let iscc = json!({"type": "object", "required": ["type", "iscc"], "properties": {"type": {"const": "iscc"},
+        "iscc": {"type": "string", "description": "ISCC Text-Code (ISO 24138), e.g. ISCC:EAASKDNZNYGUUF5A; sources whose code is within 8 of 64 bits of it are covered."}}});
+    if let Some(targets) =
+        doc["components"]["schemas"]["NoticeRequest"]["properties"]["target"]["oneOf"].as_array_mut()
+    {
+        targets.push(iscc);
+    }
 }

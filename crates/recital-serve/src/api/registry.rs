@@ -103,6 +103,7 @@ pub fn work_doc(w: &Work, text: String, mode: WorkMode) -> NewDoc {
             tdm_opt_out: w.tdm_opt_out,
             jurisdictions: w.jurisdictions.clone(),
             category: w.category.clone(),
+            iscc: w.iscc.clone(),
             ..Rights::default()
         },
     }
@@ -438,6 +439,7 @@ mod tests {
             withdrawn_at: None,
             withdrawn_at_rfc3339: None,
             text_bytes: 1,
+            iscc: Some("ISCC:EAASKDNZNYGUUF5A".into()),
         }
     }
 
@@ -452,6 +454,7 @@ mod tests {
         assert!(matches!(d.mode, DocMode::Code(Lang::Python)), "{:?}", d.mode);
         let d = work_doc(&work(WorkMode::Text, Some("rust"), None), text, WorkMode::Text);
         assert!(matches!(d.mode, DocMode::Text), "{:?}", d.mode);
+        assert_eq!(d.rights.iscc.as_deref(), Some("ISCC:EAASKDNZNYGUUF5A"), "sources carry the work's ISCC");
     }
 
     #[test]

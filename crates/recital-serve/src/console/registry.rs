@@ -80,6 +80,7 @@ fn target_text(t: &NoticeTarget) -> String {
         NoticeTarget::Work { work_id } => format!("work {work_id}"),
         NoticeTarget::Document { doc_id } => format!("document {doc_id}"),
         NoticeTarget::Url { url } => format!("URL {url}"),
+        NoticeTarget::Iscc { iscc } => format!("ISCC {iscc} and near copies"),
     }
 }
 
@@ -318,6 +319,7 @@ fn notice_request(f: NoticeForm) -> Result<NoticeRequest, ApiError> {
         "work" => NoticeTarget::Work { work_id: f.work_id.trim().to_string() },
         "document" => NoticeTarget::Document { doc_id: target },
         "url" => NoticeTarget::Url { url: target },
+        "iscc" => NoticeTarget::Iscc { iscc: target },
         other => {
             return Err(ApiError::bad_request("invalid_request", format!("unknown target type {other:?}")))
         }
@@ -409,6 +411,8 @@ mod tests {
         assert_eq!(r.contact, None);
         let r = notice_request(form("document")).unwrap();
         assert_eq!(r.target, NoticeTarget::Document { doc_id: "novel.txt".into() });
+        let r = notice_request(form("iscc")).unwrap();
+        assert_eq!(r.target, NoticeTarget::Iscc { iscc: "novel.txt".into() }, "the store checks the code");
         assert!(notice_request(form("planet")).is_err());
     }
 }

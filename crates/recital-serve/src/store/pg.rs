@@ -50,7 +50,7 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 const TCP_USER_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Migrations, as in `schema.rs`: entry `i` takes version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[V1, V2, V3, V4];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5];
 const _: () =
     assert!(MIGRATIONS.len() as i64 == SCHEMA_VERSION, "one PostgreSQL migration per schema version");
 
@@ -194,6 +194,15 @@ CREATE TABLE console_scans (
 );
 CREATE INDEX console_scans_by_age ON console_scans(created_at);
 "#;
+
+/// Version 5: works by ISCC (see `schema.rs`); PostgreSQL changes the
+/// CHECK constraint in place.
+const V5: &str = "
+ALTER TABLE works ADD COLUMN iscc TEXT;
+ALTER TABLE notices DROP CONSTRAINT notices_target_type_check;
+ALTER TABLE notices ADD CONSTRAINT notices_target_type_check
+    CHECK (target_type IN ('work', 'document', 'url', 'iscc'));
+";
 
 /// Where the schema version lives: one row, written in the same transaction
 /// as the migration it records.

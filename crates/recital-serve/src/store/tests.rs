@@ -384,6 +384,7 @@ fn registry_tests_pass_on_postgres() {
         ("notices: active", notices::tests::active_notices_lists_received_and_effective_only),
         ("notices: work targets", notices::tests::work_targets_must_be_live_and_visible),
         ("notices: invalid", notices::tests::invalid_notices_are_refused),
+        ("notices: iscc", notices::tests::iscc_targets_are_text_codes_stored_canonically),
         ("keys: authenticate", keys::tests::authenticate_by_plain_or_prehashed_secret),
         ("keys: weak", keys::tests::weak_or_malformed_keys_are_refused),
         ("keys: replace configured", keys::tests::configured_keys_are_replaced_and_removed_ones_revoked),
