@@ -44,10 +44,12 @@
 //! # Ok::<(), recital_rights::RightsError>(())
 //! ```
 //!
-//! ## ISCC codes
+//! ## One signal at a time, and ISCC codes
 //!
-//! [`TextCode`] reads, computes and compares ISCC Text-Codes: two codes
-//! within [`NEAR_BITS`] of 64 name the same work or a near copy.
+//! [`WebSignals`] takes saved responses one by one and answers what they say
+//! about a page (the service's `POST /v1/signals` applies them to scans as
+//! they arrive). [`TextCode`] reads, computes and compares ISCC Text-Codes:
+//! two codes within [`NEAR_BITS`] of 64 name the same work or a near copy.
 //!
 //! Nothing here fetches from the network: web signals come from what a
 //! crawler saved. C2PA manifests are not read (the `c2pa` crate's weight,
@@ -67,4 +69,4 @@ pub use import::{import, Import, Kind};
 pub use recital_index::Provenance;
 pub use record::{RightsRecord, Selector};
 pub use signal::Signal;
-pub use web::AI_AGENTS;
+pub use web::{WebSignals, AI_AGENTS};

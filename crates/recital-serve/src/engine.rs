@@ -25,7 +25,9 @@ impl recital_filter::Judge for AppState {
     }
 
     fn scan(&self, text: &str, opts: &recital_detect::ScanOptions) -> Result<ScanReport, FilterError> {
-        self.corpus.scan(text, opts).map_err(FilterError::from_scan)
+        let mut report = self.corpus.scan(text, opts).map_err(FilterError::from_scan)?;
+        self.signals().apply(&mut report);
+        Ok(report)
     }
 
     fn scan_window(
@@ -35,7 +37,10 @@ impl recital_filter::Judge for AppState {
         memo: &mut recital_detect::ScanMemo,
         offset: usize,
     ) -> Result<ScanReport, FilterError> {
-        self.corpus.scan_window(window, opts, memo, offset).map_err(FilterError::from_scan)
+        let mut report =
+            self.corpus.scan_window(window, opts, memo, offset).map_err(FilterError::from_scan)?;
+        self.signals().apply(&mut report);
+        Ok(report)
     }
 
     fn is_notified(&self, src: &recital_detect::report::Source, jurisdiction: &str) -> bool {

@@ -150,11 +150,11 @@ pub fn document() -> Value {
         }
     });
     iscc_target(&mut doc);
+    signals(&mut doc);
     doc
 }
 
-/// The notice target by ISCC (apart: one `json!` of the whole document
-/// would pass the macro's recursion limit).
+/// The notice target by ISCC (apart, as [`signals`]).
 fn iscc_target(doc: &mut Value) {
     let iscc = json!({"type": "object", "required": ["type", "iscc"], "properties": {"type": {"const": "iscc"},
         "iscc": {"type": "string", "description": "ISCC Text-Code (ISO 24138), e.g. ISCC:EAASKDNZNYGUUF5A; sources whose code is within 8 of 64 bits of it are covered."}}});
@@ -162,5 +162,34 @@ fn iscc_target(doc: &mut Value) {
         doc["components"]["schemas"]["NoticeRequest"]["properties"]["target"]["oneOf"].as_array_mut()
     {
         targets.push(iscc);
+    }
+}
+
+/// `/v1/signals` and its schemas (apart: one `json!` of the whole document
+/// would pass the macro's recursion limit).
+fn signals(doc: &mut Value) {
+    let paths = json!({
+        "/v1/signals": {
+            "post": op("Post a rights signal as a crawler saved it: a site's /.well-known/tdmrep.json, /robots.txt or /ai.txt, or a page with its tdm-reservation header or meta. It applies to the sources whose URL it covers (tdm_opt_out, tdm_policy, provenance) before the call returns; only an admin's signal may lift a reservation the index holds. Answers 201.", Some("SignalRequest"), "201", "Signal"),
+            "get": op("List the caller's signals (admins: all).", None, "200", "SignalList")
+        },
+        "/v1/signals/{id}": {
+            "delete": op("Withdraw a signal (its filer, admins): it stops applying at once.", None, "200", "Signal")
+        }
+    });
+    let schemas = json!({
+            "SignalRequest": {"type": "object", "additionalProperties": false, "required": ["url"], "properties": {
+                "url": {"type": "string", "description": "The http(s) URL the signal was fetched from."},
+                "body": {"type": "string", "description": "The file's content or the page's HTML."},
+                "headers": {"type": "object", "additionalProperties": {"type": "string"}, "description": "Response headers: tdm-reservation, tdm-policy, content-type."},
+                "observed": {"type": "string", "description": "RFC 3339; default: now."}}},
+            "Signal": {"type": "object", "description": "A posted signal: id, owner_name, by_admin, url, headers, body, observed, status (active, withdrawn), received_at, withdrawn_at."},
+            "SignalList": {"type": "object", "properties": {"signals": {"type": "array", "items": {"$ref": "#/components/schemas/Signal"}}}}
+    });
+    for (section, add) in [("paths", paths), ("schemas", schemas)] {
+        let target = if section == "paths" { &mut doc["paths"] } else { &mut doc["components"]["schemas"] };
+        if let (Some(t), Value::Object(add)) = (target.as_object_mut(), add) {
+            t.extend(add);
+        }
     }
 }

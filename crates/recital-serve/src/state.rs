@@ -28,6 +28,8 @@ pub struct AppState {
     pub store: Arc<Store>,
     /// Sources under an active notice.
     pub notified: RwLock<Arc<Notified>>,
+    /// Rights signals posted to the registry, applied to every scan.
+    pub signals: RwLock<Arc<crate::signals::LiveSignals>>,
     /// Authentication mode.
     pub auth: AuthMode,
     /// Verified keys.
@@ -50,6 +52,11 @@ impl AppState {
     /// The current notified set.
     pub fn notified(&self) -> Arc<Notified> {
         self.notified.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// The signals in force.
+    pub fn signals(&self) -> Arc<crate::signals::LiveSignals> {
+        self.signals.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
 }
 

@@ -28,6 +28,7 @@
 //! - `keys.rs` and `keyfile.rs`: API keys (stored as SHA-256 only) and the `--keys` file;
 //! - `works.rs`: works registered by rightsholders;
 //! - `notices.rs`: notices and their life cycle;
+//! - `signals.rs`: rights signals (TDMRep, robots.txt, ai.txt) posted to the registry;
 //! - `audit.rs`: the append-only decision log;
 //! - `console.rs`: the web console's sessions and kept scan results;
 //! - `time.rs`: Unix-millisecond timestamps and their RFC 3339 form;
@@ -98,6 +99,7 @@ mod keys;
 mod notices;
 mod pg;
 mod schema;
+mod signals;
 mod sql;
 mod sqlite;
 pub mod time;
@@ -119,6 +121,7 @@ pub use keys::{hash_secret, KeySpec, KeySync, Principal, Role, Secret, MIN_SECRE
 pub use notices::{NewNotice, Notice, NoticeStatus, NoticeTarget};
 pub use pg::ChangeWatch;
 pub use schema::SCHEMA_VERSION;
+pub use signals::{NewSignal, RightsSignal, SignalStatus, MAX_SIGNAL_BYTES};
 pub use time::{format_rfc3339, now_ms, parse_rfc3339, Timestamp};
 pub use works::{NewWork, Work, WorkMode, WorkStatus};
 

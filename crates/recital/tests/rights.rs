@@ -187,6 +187,121 @@ fn scan_api(server: &support::Server, text: &str, j: &str) -> serde_json::Value 
     r.json().unwrap()
 }
 
+/// A TDMRep file posted to the running registry (with `recital rights
+/// post`) applies to the sources of its site at once, as a notice does:
+/// the EU preset withholds the copy, the reason cites the posted signal,
+/// and it survives a restart; withdrawn, it stops applying.
+#[test]
+fn a_signal_posted_to_the_registry_applies_without_a_rebuild() {
+    let d = tempfile::tempdir().unwrap();
+    let (novel, essay) = (prose(2201, 400), prose(2202, 400));
+    let corpus = d.path().join("corpus.jsonl");
+    std::fs::write(
+        &corpus,
+        format!(
+            "{}\n{}\n",
+            serde_json::json!({"id": "novel", "url": "https://example.org/books/novel.html", "text": novel}),
+            serde_json::json!({"id": "essay", "url": "https://example.org/essays/open.html", "text": essay})
+        ),
+    )
+    .unwrap();
+    // The operator's sidecar: licences and each document's URL.
+    let sidecar = d.path().join("licences.jsonl");
+    std::fs::write(
+        &sidecar,
+        "{\"doc_id\": \"novel\", \"license\": \"MIT\", \"url\": \"https://example.org/books/novel.html\"}\n\
+         {\"doc_id\": \"essay\", \"license\": \"MIT\", \"url\": \"https://example.org/essays/open.html\"}\n",
+    )
+    .unwrap();
+    let idx = d.path().join("idx");
+    ok(&[
+        "index",
+        "build",
+        "--index",
+        idx.to_str().unwrap(),
+        "--rights",
+        sidecar.to_str().unwrap(),
+        corpus.to_str().unwrap(),
+    ]);
+    let policy = eu_preset();
+    let server = serve(d.path(), &idx, &["--policy", &policy]);
+    let copy = format!("Here it is: {}.", quote(&novel, 100, 180));
+    let rule = |v: &serde_json::Value| v["decision"]["spans"][0]["rule"].as_str().unwrap_or("").to_string();
+    assert_eq!(rule(&scan_api(&server, &copy, "DE")), "eea-attribution", "no reservation yet");
+
+    let tdmrep = d.path().join("tdmrep.json");
+    std::fs::write(&tdmrep, r#"[{"location": "/books/*", "tdm-reservation": 1, "tdm-policy": "https://example.org/tdm-licence"}]"#)
+        .unwrap();
+    let post = Command::new(env!("CARGO_BIN_EXE_recital"))
+        .args([
+            "rights",
+            "post",
+            "--server",
+            &server.base,
+            "--url",
+            "https://example.org/.well-known/tdmrep.json",
+        ])
+        .args(["--observed", "2026-03-01T09:30:00Z", tdmrep.to_str().unwrap()])
+        .env("RECITAL_API_KEY", HOLDER)
+        .output()
+        .unwrap();
+    assert!(post.status.success(), "{}", String::from_utf8_lossy(&post.stderr));
+    let signal: serde_json::Value = serde_json::from_slice(&post.stdout).unwrap();
+    assert_eq!((signal["status"].as_str(), signal["owner_name"].as_str()), (Some("active"), Some("press")));
+
+    let de = scan_api(&server, &copy, "DE");
+    assert_eq!(de["decision"]["action"], "redact", "{de:#}");
+    assert_eq!(rule(&de), "eea-tdm-opt-out");
+    let reason = de["decision"]["spans"][0]["reason"].as_str().unwrap();
+    assert!(reason.contains("TDM reservation via tdmrep.json of example.org, 2026-03-01"), "{reason}");
+    let source = &de["report"]["spans"][0]["sources"][0];
+    assert_eq!(
+        (source["tdm_opt_out"].as_bool(), source["tdm_policy"].as_str()),
+        (Some(true), Some("https://example.org/tdm-licence"))
+    );
+    assert_eq!(
+        rule(&scan_api(&server, &copy, "US")),
+        "elsewhere-cite",
+        "cited, not withheld, outside the EU"
+    );
+    let open = format!("Here it is: {}.", quote(&essay, 100, 180));
+    assert_eq!(rule(&scan_api(&server, &open, "DE")), "eea-attribution", "the file covers /books/* only");
+
+    // A bad file is refused, not stored.
+    let bad = support::client()
+        .post(server.url("/v1/signals"))
+        .bearer_auth(HOLDER)
+        .json(&serde_json::json!({"url": "https://example.org/.well-known/tdmrep.json", "body": "{not json"}))
+        .send()
+        .unwrap();
+    assert_eq!(bad.status(), 400);
+    let api: serde_json::Value =
+        support::client().get(server.url("/openapi.json")).send().unwrap().json().unwrap();
+    assert!(
+        api["paths"]["/v1/signals"]["post"].is_object()
+            && api["paths"]["/v1/signals/{id}"]["delete"].is_object()
+    );
+    let targets =
+        api["components"]["schemas"]["NoticeRequest"]["properties"]["target"]["oneOf"].as_array().unwrap();
+    assert!(
+        targets.iter().any(|t| t["properties"]["type"]["const"] == "iscc"),
+        "notices by ISCC are documented"
+    );
+
+    // Kept across a restart; withdrawn, it stops at once.
+    assert_eq!(server.terminate().code(), Some(0));
+    let server = serve(d.path(), &idx, &["--policy", &policy]);
+    assert_eq!(rule(&scan_api(&server, &copy, "DE")), "eea-tdm-opt-out", "in force after a restart");
+    let id = signal["id"].as_str().unwrap();
+    let r = support::client()
+        .delete(server.url(&format!("/v1/signals/{id}")))
+        .bearer_auth(HOLDER)
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(rule(&scan_api(&server, &copy, "DE")), "eea-attribution", "withdrawn");
+}
+
 /// A notice names a work by its ISCC Text-Code and covers its near
 /// copies: a notice filed with the code of an edited copy of a registered
 /// work blocks copies of that work; a code far from it blocks nothing.

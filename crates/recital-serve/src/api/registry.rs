@@ -371,6 +371,7 @@ pub async fn recover(state: &Arc<AppState>) -> anyhow::Result<()> {
     let withdrawn = tokio::task::spawn_blocking(move || store.withdrawn_work_ids()).await??;
     state.corpus.remove(withdrawn).await?;
     refresh_notified(state).await.map_err(|e| anyhow::anyhow!("{}", e.message))?;
+    super::signals::refresh_signals(state).await.map_err(|e| anyhow::anyhow!("{}", e.message))?;
     let store = state.store.clone();
     let active = tokio::task::spawn_blocking(move || store.active_notices()).await??;
     for n in active.into_iter().filter(|n| n.status == store::NoticeStatus::Received) {
@@ -388,6 +389,7 @@ pub async fn recover(state: &Arc<AppState>) -> anyhow::Result<()> {
 /// instance announces, and on a slow poll in case an announcement was lost.
 pub async fn sync_shared(state: &Arc<AppState>) -> anyhow::Result<()> {
     refresh_notified(state).await.map_err(|e| anyhow::anyhow!("{}", e.message))?;
+    super::signals::refresh_signals(state).await.map_err(|e| anyhow::anyhow!("{}", e.message))?;
     let store = state.store.clone();
     let live = tokio::task::spawn_blocking(move || store.live_works()).await??;
     let indexed = live_among(&state.corpus.snapshot(), &live.iter().map(|w| w.id.as_str()).collect())?;

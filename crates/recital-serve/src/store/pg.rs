@@ -50,7 +50,7 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 const TCP_USER_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Migrations, as in `schema.rs`: entry `i` takes version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6];
 const _: () =
     assert!(MIGRATIONS.len() as i64 == SCHEMA_VERSION, "one PostgreSQL migration per schema version");
 
@@ -202,6 +202,24 @@ ALTER TABLE works ADD COLUMN iscc TEXT;
 ALTER TABLE notices DROP CONSTRAINT notices_target_type_check;
 ALTER TABLE notices ADD CONSTRAINT notices_target_type_check
     CHECK (target_type IN ('work', 'document', 'url', 'iscc'));
+";
+
+/// Version 6: rights signals (see `schema.rs`).
+const V6: &str = "
+CREATE TABLE signals (
+    seq          BIGINT  GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    id           TEXT    NOT NULL UNIQUE,
+    owner_key    BIGINT  NOT NULL REFERENCES api_keys(id),
+    url          TEXT    NOT NULL,
+    headers      TEXT    NOT NULL,
+    body         TEXT    NOT NULL,
+    observed     TEXT    NOT NULL,
+    status       TEXT    NOT NULL CHECK (status IN ('active', 'withdrawn')),
+    received_at  BIGINT  NOT NULL,
+    withdrawn_at BIGINT
+);
+CREATE INDEX signals_by_owner ON signals(owner_key, seq);
+CREATE INDEX signals_active ON signals(seq) WHERE status = 'active';
 ";
 
 /// Where the schema version lives: one row, written in the same transaction

@@ -23,7 +23,7 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Migrations: entry `i` takes the schema from version `i` to `i + 1`.
 /// Append only; never edit a released entry.
-const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6];
 
 /// The schema version this build writes and reads.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -225,6 +225,26 @@ ALTER TABLE notices_v5 RENAME TO notices;
 CREATE INDEX notices_by_owner ON notices(owner_key, seq);
 CREATE INDEX notices_active ON notices(seq) WHERE status IN ('received', 'effective');
 CREATE INDEX notices_by_work ON notices(work_seq) WHERE work_seq IS NOT NULL;
+"#;
+
+/// Version 6: rights signals posted to the registry (`signals.rs`), kept
+/// as posted (URL, headers as a JSON object, body) and withdrawn rather
+/// than deleted, like notices.
+const V6: &str = r#"
+CREATE TABLE signals (
+    seq          INTEGER PRIMARY KEY AUTOINCREMENT,
+    id           TEXT    NOT NULL UNIQUE,
+    owner_key    INTEGER NOT NULL REFERENCES api_keys(id),
+    url          TEXT    NOT NULL,
+    headers      TEXT    NOT NULL,
+    body         TEXT    NOT NULL,
+    observed     TEXT    NOT NULL,
+    status       TEXT    NOT NULL CHECK (status IN ('active', 'withdrawn')),
+    received_at  INTEGER NOT NULL,
+    withdrawn_at INTEGER
+);
+CREATE INDEX signals_by_owner ON signals(owner_key, seq);
+CREATE INDEX signals_active ON signals(seq) WHERE status = 'active';
 "#;
 
 /// Per-connection settings.

@@ -368,7 +368,7 @@ mod pg;
 /// stay SQLite-only; the service's tests cover PostgreSQL crashes.)
 #[test]
 fn registry_tests_pass_on_postgres() {
-    use super::{audit, console, keys, notices, works};
+    use super::{audit, console, keys, notices, signals, works};
     let tests: &[(&str, fn())] = &[
         ("rightsholders_see_only_their_own_works", rightsholders_see_only_their_own_works),
         ("rightsholders_see_only_their_own_notices", rightsholders_see_only_their_own_notices),
@@ -396,6 +396,8 @@ fn registry_tests_pass_on_postgres() {
         ("audit: limits", audit::tests::default_and_max_limits),
         ("audit: append-only", audit::tests::the_log_is_append_only),
         ("audit: bad batch", audit::tests::a_bad_entry_fails_the_whole_batch),
+        ("signals: life cycle", signals::tests::signals_are_filed_listed_and_withdrawn_per_tenant),
+        ("signals: invalid", signals::tests::invalid_signals_are_refused),
         ("console: sessions", console::tests::sessions_authenticate_until_expiry_close_or_revocation),
         ("console: scans", console::tests::scans_are_for_their_key_and_admins_within_retention),
     ];
