@@ -44,6 +44,13 @@
 //! # Ok::<(), recital_rights::RightsError>(())
 //! ```
 //!
+//! ## One signal at a time, and ISCC codes
+//!
+//! [`WebSignals`] takes saved responses one by one and answers what they say
+//! about a page (the service's `POST /v1/signals` applies them to scans as
+//! they arrive). [`TextCode`] reads, computes and compares ISCC Text-Codes:
+//! two codes within [`NEAR_BITS`] of 64 name the same work or a near copy.
+//!
 //! Nothing here fetches from the network: web signals come from what a
 //! crawler saved. C2PA manifests are not read (the `c2pa` crate's weight,
 //! 73 direct dependencies, is out of proportion for one assertion).
@@ -56,9 +63,10 @@ mod record;
 mod signal;
 mod web;
 
+pub use code::iscc::{TextCode, NEAR_BITS};
 pub use error::{Result, RightsError};
 pub use import::{import, Import, Kind};
 pub use recital_index::Provenance;
 pub use record::{RightsRecord, Selector};
 pub use signal::Signal;
-pub use web::AI_AGENTS;
+pub use web::{WebSignals, AI_AGENTS};

@@ -25,7 +25,9 @@ impl recital_filter::Judge for AppState {
     }
 
     fn scan(&self, text: &str, opts: &recital_detect::ScanOptions) -> Result<ScanReport, FilterError> {
-        self.corpus.scan(text, opts).map_err(FilterError::from_scan)
+        let mut report = self.corpus.scan(text, opts).map_err(FilterError::from_scan)?;
+        self.signals().apply(&mut report);
+        Ok(report)
     }
 
     fn scan_window(
@@ -35,14 +37,20 @@ impl recital_filter::Judge for AppState {
         memo: &mut recital_detect::ScanMemo,
         offset: usize,
     ) -> Result<ScanReport, FilterError> {
-        self.corpus.scan_window(window, opts, memo, offset).map_err(FilterError::from_scan)
+        let mut report =
+            self.corpus.scan_window(window, opts, memo, offset).map_err(FilterError::from_scan)?;
+        self.signals().apply(&mut report);
+        Ok(report)
     }
 
     fn is_notified(&self, src: &recital_detect::report::Source, jurisdiction: &str) -> bool {
         let policy = &self.policy;
-        self.notified().contains(&src.doc_id, src.url.as_deref(), &|list: &[String]| {
-            policy.jurisdiction_in(jurisdiction, list)
-        })
+        self.notified().contains(
+            &src.doc_id,
+            src.url.as_deref(),
+            src.iscc.as_deref(),
+            &|list: &[String]| policy.jurisdiction_in(jurisdiction, list),
+        )
     }
 
     fn observe(&self, seconds: f64) {

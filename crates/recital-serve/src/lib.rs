@@ -34,6 +34,7 @@ pub mod metrics;
 pub mod openapi;
 pub mod proxy;
 pub mod server;
+pub mod signals;
 pub mod state;
 pub mod store;
 pub mod tls;

@@ -77,7 +77,7 @@ pub fn document() -> Value {
     let mut comp = chat.clone();
     comp["summary"] = json!("OpenAI-compatible (legacy) completions, proxied and checked.");
     let messages = messages_op(&jur);
-    json!({
+    let mut doc = json!({
         "openapi": "3.1.0",
         "info": {"title": "recital", "version": env!("CARGO_PKG_VERSION"),
                  "description": "Copyright content moderation for model outputs: find spans that copy indexed works, attribute them, decide per policy. Offsets are byte offsets into the text as given (UTF-8) unless a field says otherwise. Authentication: `Authorization: Bearer KEY`. Request bodies are JSON objects: a Content-Type other than application/json (parameters such as charset allowed) is a 415, a request without one is read as JSON, and a body that is not an object is a 400. A method an endpoint does not take is a 405 with the usual error body and an Allow header."},
@@ -98,7 +98,7 @@ pub fn document() -> Value {
                 "delete": op("Withdraw a work: it stops matching at once.", None, "200", "Work")
             },
             "/v1/notices": {
-                "post": op("File a notice about a registered work, a corpus document or a URL. Answers 201 once durable and effective.", Some("NoticeRequest"), "201", "Notice"),
+                "post": op("File a notice about a registered work, a corpus document, a URL, or a work by its ISCC Text-Code (its near copies included). Answers 201 once durable and effective.", Some("NoticeRequest"), "201", "Notice"),
                 "get": op("List the caller's notices (admins: all).", None, "200", "NoticeList")
             },
             "/v1/notices/{id}": {
@@ -134,7 +134,7 @@ pub fn document() -> Value {
                     "language": {"type": "string"}, "license": {"type": "string", "description": "SPDX expression; default NOASSERTION"},
                     "holder": {"type": "string"}, "url": {"type": "string"}, "tdm_opt_out": {"type": "boolean"},
                     "jurisdictions": {"type": "array", "items": {"type": "string"}}, "category": {"type": "string"}}},
-                "Work": {"type": "object", "description": "A registered work's metadata and status (pending, indexed, withdrawn) with timestamps; never its text."},
+                "Work": {"type": "object", "description": "A registered work's metadata and status (pending, indexed, withdrawn) with timestamps, and `iscc`, its text's ISCC Text-Code; never its text."},
                 "WorkList": {"type": "object", "properties": {"works": {"type": "array", "items": {"$ref": "#/components/schemas/Work"}}}},
                 "NoticeRequest": {"type": "object", "additionalProperties": false, "required": ["target", "reason"], "properties": {
                     "target": {"oneOf": [
@@ -148,5 +148,48 @@ pub fn document() -> Value {
                 "AuditList": {"type": "object", "properties": {"records": {"type": "array", "items": {"type": "object"}}}}
             }
         }
-    })
+    });
+    iscc_target(&mut doc);
+    signals(&mut doc);
+    doc
+}
+
+/// The notice target by ISCC (apart, as [`signals`]).
+fn iscc_target(doc: &mut Value) {
+    let iscc = json!({"type": "object", "required": ["type", "iscc"], "properties": {"type": {"const": "iscc"},
+        "iscc": {"type": "string", "description": "ISCC Text-Code (ISO 24138), e.g. ISCC:EAASKDNZNYGUUF5A; sources whose code is within 8 of 64 bits of it are covered."}}});
+    if let Some(targets) =
+        doc["components"]["schemas"]["NoticeRequest"]["properties"]["target"]["oneOf"].as_array_mut()
+    {
+        targets.push(iscc);
+    }
+}
+
+/// `/v1/signals` and its schemas (apart: one `json!` of the whole document
+/// would pass the macro's recursion limit).
+fn signals(doc: &mut Value) {
+    let paths = json!({
+        "/v1/signals": {
+            "post": op("Post a rights signal as a crawler saved it: a site's /.well-known/tdmrep.json, /robots.txt or /ai.txt, or a page with its tdm-reservation header or meta. It applies to the sources whose URL it covers (tdm_opt_out, tdm_policy, provenance) before the call returns; only an admin's signal may lift a reservation the index holds. Answers 201.", Some("SignalRequest"), "201", "Signal"),
+            "get": op("List the caller's signals (admins: all).", None, "200", "SignalList")
+        },
+        "/v1/signals/{id}": {
+            "delete": op("Withdraw a signal (its filer, admins): it stops applying at once.", None, "200", "Signal")
+        }
+    });
+    let schemas = json!({
+            "SignalRequest": {"type": "object", "additionalProperties": false, "required": ["url"], "properties": {
+                "url": {"type": "string", "description": "The http(s) URL the signal was fetched from."},
+                "body": {"type": "string", "description": "The file's content or the page's HTML."},
+                "headers": {"type": "object", "additionalProperties": {"type": "string"}, "description": "Response headers: tdm-reservation, tdm-policy, content-type."},
+                "observed": {"type": "string", "description": "RFC 3339; default: now."}}},
+            "Signal": {"type": "object", "description": "A posted signal: id, owner_name, by_admin, url, headers, body, observed, status (active, withdrawn), received_at, withdrawn_at."},
+            "SignalList": {"type": "object", "properties": {"signals": {"type": "array", "items": {"$ref": "#/components/schemas/Signal"}}}}
+    });
+    for (section, add) in [("paths", paths), ("schemas", schemas)] {
+        let target = if section == "paths" { &mut doc["paths"] } else { &mut doc["components"]["schemas"] };
+        if let (Some(t), Value::Object(add)) = (target.as_object_mut(), add) {
+            t.extend(add);
+        }
+    }
 }

@@ -8,7 +8,7 @@ use anyhow::{bail, Context as _};
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::middleware::{self, Next};
 use axum::response::Response;
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use axum::Router;
 
 use recital_policy::Policy;
@@ -49,6 +49,7 @@ pub async fn prepare(config: ServeConfig) -> anyhow::Result<(Arc<AppState>, toki
         corpus,
         store,
         notified: RwLock::new(Arc::new(Notified::default())),
+        signals: RwLock::new(Arc::default()),
         auth,
         keys: Default::default(),
         rate: Default::default(),
@@ -213,6 +214,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/v1/works/{id}", get(api::registry::get_work).delete(api::registry::withdraw_work))
         .route("/v1/notices", post(api::registry::create_notice).get(api::registry::list_notices))
         .route("/v1/notices/{id}", get(api::registry::get_notice).delete(api::registry::withdraw_notice))
+        .route("/v1/signals", post(api::signals::create_signal).get(api::signals::list_signals))
+        .route("/v1/signals/{id}", delete(api::signals::withdraw_signal))
         .route("/v1/audit", get(api::admin::audit))
         .route("/healthz", get(api::admin::healthz))
         .route("/readyz", get(api::admin::readyz))

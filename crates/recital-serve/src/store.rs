@@ -28,7 +28,9 @@
 //! - `keys.rs` and `keyfile.rs`: API keys (stored as SHA-256 only) and the `--keys` file;
 //! - `works.rs`: works registered by rightsholders;
 //! - `notices.rs`: notices and their life cycle;
+//! - `signals.rs`: rights signals (TDMRep, robots.txt, ai.txt) posted to the registry;
 //! - `audit.rs`: the append-only decision log;
+//! - `console.rs`: the web console's sessions and kept scan results;
 //! - `time.rs`: Unix-millisecond timestamps and their RFC 3339 form;
 //! - `error.rs`: [`StoreError`].
 //!
@@ -90,12 +92,14 @@ macro_rules! named_enum {
 }
 
 mod audit;
+mod console;
 mod error;
 mod keyfile;
 mod keys;
 mod notices;
 mod pg;
 mod schema;
+mod signals;
 mod sql;
 mod sqlite;
 pub mod time;
@@ -110,12 +114,14 @@ use error::SqlContext;
 use sql::{args, Tx};
 
 pub use audit::{AuditEntry, AuditQuery, AuditRecord, AUDIT_DEFAULT_LIMIT, AUDIT_MAX_LIMIT};
+pub use console::{ConsoleScan, ConsoleSession, MAX_CONSOLE_SCANS, MAX_CONSOLE_SESSIONS};
 pub use error::StoreError;
 pub use keyfile::load_keys_file;
 pub use keys::{hash_secret, KeySpec, KeySync, Principal, Role, Secret, MIN_SECRET_LEN};
 pub use notices::{NewNotice, Notice, NoticeStatus, NoticeTarget};
 pub use pg::ChangeWatch;
 pub use schema::SCHEMA_VERSION;
+pub use signals::{NewSignal, RightsSignal, SignalStatus, MAX_SIGNAL_BYTES};
 pub use time::{format_rfc3339, now_ms, parse_rfc3339, Timestamp};
 pub use works::{NewWork, Work, WorkMode, WorkStatus};
 

@@ -435,6 +435,34 @@ pub enum RightsCommand {
     /// Turn the rights signals at a path into rights records (JSONL, a sidecar for `index build --rights`),
     /// each with the provenance of its values: which signal said what, from where, when.
     Import(RightsImportArgs),
+    /// Post one saved rights signal (a site's tdmrep.json, robots.txt or ai.txt, or a page with its
+    /// tdm-reservation header or meta) to a running `recital serve`: it applies to the sources it covers
+    /// before the call returns, without an index rebuild. The key is RECITAL_API_KEY (rightsholder or admin).
+    Post(RightsPostArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct RightsPostArgs {
+    /// The service, e.g. http://127.0.0.1:8080.
+    #[arg(long, value_name = "URL")]
+    pub server: String,
+    /// The URL the signal was fetched from: https://HOST/.well-known/tdmrep.json, https://HOST/robots.txt,
+    /// https://HOST/ai.txt, or a page.
+    #[arg(long, value_name = "URL")]
+    pub url: String,
+    /// A response header that carries a signal (`tdm-reservation: 1`, `tdm-policy: https://…`); repeatable.
+    #[arg(long = "header", short = 'H', value_name = "NAME: VALUE")]
+    pub headers: Vec<String>,
+    /// When the signal was observed (RFC 3339); default: now.
+    #[arg(long, value_name = "TIME")]
+    pub observed: Option<String>,
+    /// The file as saved (its body); `-` or nothing reads standard input, an empty body for a page whose
+    /// headers say it all.
+    #[arg(value_name = "FILE")]
+    pub file: Option<PathBuf>,
+    /// Send no body (a page whose headers carry the signal).
+    #[arg(long, conflicts_with = "file")]
+    pub no_body: bool,
 }
 
 #[derive(Args, Debug)]

@@ -200,3 +200,144 @@ fn console_pages_need_a_session_and_carry_a_strict_policy() {
     let r = http.get(server.url("/console/")).header("cookie", "recital_console=00ff").send().unwrap();
     assert_eq!(r.status(), 303);
 }
+
+/// A signed-in browser without a browser: the cookies it holds, and the
+/// CSRF token of the last page it read.
+struct Browser {
+    http: reqwest::blocking::Client,
+    session: String,
+}
+
+/// The value of a `Set-Cookie` named `name`.
+fn set_cookie(resp: &reqwest::blocking::Response, name: &str) -> Option<String> {
+    resp.headers().get_all("set-cookie").iter().filter_map(|v| v.to_str().ok()).find_map(|c| {
+        let (pair, _) = c.split_once(';').unwrap_or((c, ""));
+        let (n, v) = pair.split_once('=')?;
+        (n == name).then(|| v.to_string())
+    })
+}
+
+/// An `application/x-www-form-urlencoded` body.
+fn form(pairs: &[(&str, &str)]) -> String {
+    let enc = |v: &str| -> String {
+        v.bytes()
+            .map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") })
+            .collect()
+    };
+    pairs.iter().map(|(k, v)| format!("{}={}", enc(k), enc(v))).collect::<Vec<_>>().join("&")
+}
+
+/// The page's first form token.
+fn csrf_of(page: &str) -> String {
+    let at = page.find("name=\"csrf\" value=\"").expect("a form with a CSRF token") + 19;
+    page[at..].split('"').next().unwrap().to_string()
+}
+
+impl Browser {
+    fn sign_in(base: &str, key: &str) -> Browser {
+        recital_serve::tls::install_crypto_provider();
+        let http =
+            reqwest::blocking::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        let r = http.get(format!("{base}/console/login")).send().unwrap();
+        let login = set_cookie(&r, "recital_console_login").unwrap();
+        let token = csrf_of(&r.text().unwrap());
+        let r = http
+            .post(format!("{base}/console/login"))
+            .header("cookie", format!("recital_console_login={login}"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(form(&[("key", key), ("csrf", &token), ("next", "/console/")]))
+            .send()
+            .unwrap();
+        assert_eq!(r.status(), 303, "signed in");
+        let session = set_cookie(&r, "recital_console").expect("a session cookie");
+        Browser { http, session }
+    }
+
+    fn get(&self, url: &str) -> reqwest::blocking::Response {
+        self.http.get(url).header("cookie", format!("recital_console={}", self.session)).send().unwrap()
+    }
+
+    /// Scans `text` through the form; the result's URL.
+    fn scan(&self, base: &str, text: &str) -> String {
+        let home = self.get(&format!("{base}/console/"));
+        assert_eq!(home.status(), 200);
+        let csrf = csrf_of(&home.text().unwrap());
+        let boundary = "recital-test-boundary";
+        let body = format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{csrf}\r\n\
+             --{boundary}\r\nContent-Disposition: form-data; name=\"text\"\r\n\r\n{text}\r\n--{boundary}--\r\n"
+        );
+        let r = self
+            .http
+            .post(format!("{base}/console/scan"))
+            .header("cookie", format!("recital_console={}", self.session))
+            .header("content-type", format!("multipart/form-data; boundary={boundary}"))
+            .body(body)
+            .send()
+            .unwrap();
+        assert_eq!(r.status(), 303, "{}", r.text().unwrap_or_default());
+        format!("{base}{}", r.headers()["location"].to_str().unwrap())
+    }
+}
+
+/// Sessions and results live in the store: after a restart of the real
+/// server on the same database the reviewer is still signed in and the
+/// result is still at its URL; the database holds no session id; signing
+/// out ends the session for good.
+#[test]
+fn console_sessions_and_results_survive_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let idx = support::build_index(dir.path());
+    let keys = keys_file(dir.path());
+    let db = dir.path().join("db.sqlite");
+    let args =
+        ["--index", idx.to_str().unwrap(), "--keys", keys.to_str().unwrap(), "--db", db.to_str().unwrap()];
+    let server = Server::start(&args, &[]);
+    let reviewer = Browser::sign_in(&server.base, CLIENT);
+    let novel = prose(1, 3000);
+    let result = reviewer.scan(&server.base, &quote(&novel, 200, 260));
+    let page = reviewer.get(&result).text().unwrap();
+    assert!(page.contains("LicenseRef-Proprietary"), "the novel is cited");
+    assert_eq!(server.terminate().code(), Some(0));
+
+    let mut stored = std::fs::read(&db).unwrap();
+    stored.extend(std::fs::read(db.with_extension("sqlite-wal")).unwrap_or_default());
+    assert!(
+        !stored.windows(reviewer.session.len()).any(|w| w == reviewer.session.as_bytes()),
+        "only a digest"
+    );
+
+    let server = Server::start(&args, &[]);
+    let base = result.split("/console/").next().unwrap().to_string();
+    let moved = |u: &str| u.replacen(&base, &server.base, 1);
+    let home = reviewer.get(&server.url("/console/"));
+    assert_eq!(home.status(), 200, "still signed in after the restart");
+    let again = reviewer.get(&moved(&result));
+    assert_eq!(again.status(), 200);
+    let again = again.text().unwrap();
+    let id = result.rsplit('/').next().unwrap();
+    assert!(again.contains(id) && again.contains("LicenseRef-Proprietary"), "the same result");
+    let json: Value = reviewer.get(&format!("{}/json", moved(&result))).json().unwrap();
+    assert_eq!(json["request_id"], id);
+    assert_eq!(json["decision"]["spans"][0]["license"], "LicenseRef-Proprietary");
+    // Another key's session does not see it; an admin's does.
+    let other = Browser::sign_in(&server.base, RIGHTS);
+    assert_eq!(other.get(&moved(&result)).status(), 404);
+    let admin = Browser::sign_in(&server.base, ADMIN);
+    assert_eq!(admin.get(&moved(&result)).status(), 200);
+    let audit = admin.get(&server.url("/console/audit")).text().unwrap();
+    assert!(audit.contains(&format!("href=\"/console/scans/{id}\"")), "the audit log links the kept result");
+
+    // Signing out ends the session, on this instance and any later one.
+    let csrf = csrf_of(&home.text().unwrap());
+    let r = reviewer
+        .http
+        .post(server.url("/console/logout"))
+        .header("cookie", format!("recital_console={}", reviewer.session))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form(&[("csrf", &csrf)]))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    assert_eq!(reviewer.get(&server.url("/console/")).status(), 303, "signed out");
+}

@@ -150,3 +150,228 @@ fn an_unreadable_signal_source_is_one_error() {
     let o = recital(&["rights", "import", d.path().join("missing").to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(1));
 }
+
+const ADMIN: &str = "rights-admin-key-0123456789";
+const HOLDER: &str = "rights-holder-key-0123456789";
+
+/// The service on `idx` with an admin and a rightsholder key.
+fn serve(dir: &Path, idx: &Path, extra: &[&str]) -> support::Server {
+    let keys = dir.join("keys.jsonl");
+    let lines = [
+        serde_json::json!({"name": "admin", "key": ADMIN, "role": "admin"}),
+        serde_json::json!({"name": "press", "key": HOLDER, "role": "rightsholder"}),
+    ];
+    std::fs::write(&keys, lines.iter().map(|l| l.to_string()).collect::<Vec<_>>().join("\n")).unwrap();
+    let db = dir.join("db.sqlite");
+    let mut args = vec![
+        "--index",
+        idx.to_str().unwrap(),
+        "--keys",
+        keys.to_str().unwrap(),
+        "--db",
+        db.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    support::Server::start(&args, &[])
+}
+
+/// `POST /v1/scan` of `text` for jurisdiction `j`.
+fn scan_api(server: &support::Server, text: &str, j: &str) -> serde_json::Value {
+    let r = support::client()
+        .post(server.url("/v1/scan"))
+        .bearer_auth(ADMIN)
+        .json(&serde_json::json!({"text": text, "jurisdiction": j}))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    r.json().unwrap()
+}
+
+/// A TDMRep file posted to the running registry (with `recital rights
+/// post`) applies to the sources of its site at once, as a notice does:
+/// the EU preset withholds the copy, the reason cites the posted signal,
+/// and it survives a restart; withdrawn, it stops applying.
+#[test]
+fn a_signal_posted_to_the_registry_applies_without_a_rebuild() {
+    let d = tempfile::tempdir().unwrap();
+    let (novel, essay) = (prose(2201, 400), prose(2202, 400));
+    let corpus = d.path().join("corpus.jsonl");
+    std::fs::write(
+        &corpus,
+        format!(
+            "{}\n{}\n",
+            serde_json::json!({"id": "novel", "url": "https://example.org/books/novel.html", "text": novel}),
+            serde_json::json!({"id": "essay", "url": "https://example.org/essays/open.html", "text": essay})
+        ),
+    )
+    .unwrap();
+    // The operator's sidecar: licences and each document's URL.
+    let sidecar = d.path().join("licences.jsonl");
+    std::fs::write(
+        &sidecar,
+        "{\"doc_id\": \"novel\", \"license\": \"MIT\", \"url\": \"https://example.org/books/novel.html\"}\n\
+         {\"doc_id\": \"essay\", \"license\": \"MIT\", \"url\": \"https://example.org/essays/open.html\"}\n",
+    )
+    .unwrap();
+    let idx = d.path().join("idx");
+    ok(&[
+        "index",
+        "build",
+        "--index",
+        idx.to_str().unwrap(),
+        "--rights",
+        sidecar.to_str().unwrap(),
+        corpus.to_str().unwrap(),
+    ]);
+    let policy = eu_preset();
+    let server = serve(d.path(), &idx, &["--policy", &policy]);
+    let copy = format!("Here it is: {}.", quote(&novel, 100, 180));
+    let rule = |v: &serde_json::Value| v["decision"]["spans"][0]["rule"].as_str().unwrap_or("").to_string();
+    assert_eq!(rule(&scan_api(&server, &copy, "DE")), "eea-attribution", "no reservation yet");
+
+    let tdmrep = d.path().join("tdmrep.json");
+    std::fs::write(&tdmrep, r#"[{"location": "/books/*", "tdm-reservation": 1, "tdm-policy": "https://example.org/tdm-licence"}]"#)
+        .unwrap();
+    let post = Command::new(env!("CARGO_BIN_EXE_recital"))
+        .args([
+            "rights",
+            "post",
+            "--server",
+            &server.base,
+            "--url",
+            "https://example.org/.well-known/tdmrep.json",
+        ])
+        .args(["--observed", "2026-03-01T09:30:00Z", tdmrep.to_str().unwrap()])
+        .env("RECITAL_API_KEY", HOLDER)
+        .output()
+        .unwrap();
+    assert!(post.status.success(), "{}", String::from_utf8_lossy(&post.stderr));
+    let signal: serde_json::Value = serde_json::from_slice(&post.stdout).unwrap();
+    assert_eq!((signal["status"].as_str(), signal["owner_name"].as_str()), (Some("active"), Some("press")));
+
+    let de = scan_api(&server, &copy, "DE");
+    assert_eq!(de["decision"]["action"], "redact", "{de:#}");
+    assert_eq!(rule(&de), "eea-tdm-opt-out");
+    let reason = de["decision"]["spans"][0]["reason"].as_str().unwrap();
+    assert!(reason.contains("TDM reservation via tdmrep.json of example.org, 2026-03-01"), "{reason}");
+    let source = &de["report"]["spans"][0]["sources"][0];
+    assert_eq!(
+        (source["tdm_opt_out"].as_bool(), source["tdm_policy"].as_str()),
+        (Some(true), Some("https://example.org/tdm-licence"))
+    );
+    assert_eq!(
+        rule(&scan_api(&server, &copy, "US")),
+        "elsewhere-cite",
+        "cited, not withheld, outside the EU"
+    );
+    let open = format!("Here it is: {}.", quote(&essay, 100, 180));
+    assert_eq!(rule(&scan_api(&server, &open, "DE")), "eea-attribution", "the file covers /books/* only");
+
+    // A bad file is refused, not stored.
+    let bad = support::client()
+        .post(server.url("/v1/signals"))
+        .bearer_auth(HOLDER)
+        .json(&serde_json::json!({"url": "https://example.org/.well-known/tdmrep.json", "body": "{not json"}))
+        .send()
+        .unwrap();
+    assert_eq!(bad.status(), 400);
+    let api: serde_json::Value =
+        support::client().get(server.url("/openapi.json")).send().unwrap().json().unwrap();
+    assert!(
+        api["paths"]["/v1/signals"]["post"].is_object()
+            && api["paths"]["/v1/signals/{id}"]["delete"].is_object()
+    );
+    let targets =
+        api["components"]["schemas"]["NoticeRequest"]["properties"]["target"]["oneOf"].as_array().unwrap();
+    assert!(
+        targets.iter().any(|t| t["properties"]["type"]["const"] == "iscc"),
+        "notices by ISCC are documented"
+    );
+
+    // Kept across a restart; withdrawn, it stops at once.
+    assert_eq!(server.terminate().code(), Some(0));
+    let server = serve(d.path(), &idx, &["--policy", &policy]);
+    assert_eq!(rule(&scan_api(&server, &copy, "DE")), "eea-tdm-opt-out", "in force after a restart");
+    let id = signal["id"].as_str().unwrap();
+    let r = support::client()
+        .delete(server.url(&format!("/v1/signals/{id}")))
+        .bearer_auth(HOLDER)
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(rule(&scan_api(&server, &copy, "DE")), "eea-attribution", "withdrawn");
+}
+
+/// A notice names a work by its ISCC Text-Code and covers its near
+/// copies: a notice filed with the code of an edited copy of a registered
+/// work blocks copies of that work; a code far from it blocks nothing.
+#[test]
+fn a_notice_by_iscc_covers_the_work_and_its_near_copies() {
+    let d = tempfile::tempdir().unwrap();
+    let idx = support::build_index(d.path());
+    let server = serve(d.path(), &idx, &[]);
+    let work = prose(2301, 1200);
+    let r = support::client()
+        .post(server.url("/v1/works"))
+        .bearer_auth(HOLDER)
+        .json(&serde_json::json!({"title": "Iscc Novel", "text": work, "license": "MIT"}))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let registered: serde_json::Value = r.json().unwrap();
+    let code = recital_rights::TextCode::of_text(&work).unwrap();
+    assert_eq!(registered["iscc"], code.as_str(), "the work's code is computed at registration");
+
+    let copy = format!("Quoted: {}", quote(&work, 300, 400));
+    let first = scan_api(&server, &copy, "DE");
+    assert_eq!(first["decision"]["action"], "annotate", "{first:#}");
+    assert_eq!(first["report"]["spans"][0]["sources"][0]["iscc"], code.as_str(), "sources carry the ISCC");
+
+    // The code of a lightly edited copy (what a rightsholder holding another
+    // edition computes): the fewest edits, one word in 250 and up, that move it.
+    let edition = [250, 120, 60, 30]
+        .into_iter()
+        .map(|step| {
+            let mut words: Vec<&str> = work.split_whitespace().collect();
+            for i in (0..words.len()).step_by(step) {
+                words[i] = "edited";
+            }
+            recital_rights::TextCode::of_text(&words.join(" ")).unwrap()
+        })
+        .find(|c| *c != code)
+        .expect("some edit moves the code");
+    assert!(edition.is_near(&code), "{edition} is {} bits from {code}", edition.distance(&code));
+    let notice = |iscc: &str| -> serde_json::Value {
+        let r = support::client()
+            .post(server.url("/v1/notices"))
+            .bearer_auth(HOLDER)
+            .json(&serde_json::json!({"target": {"type": "iscc", "iscc": iscc}, "reason": "our edition"}))
+            .send()
+            .unwrap();
+        assert_eq!(r.status(), 201);
+        r.json().unwrap()
+    };
+    let far = recital_rights::TextCode::of_text(&prose(2399, 1200)).unwrap();
+    let n_far = notice(&far.as_str().to_ascii_lowercase());
+    assert_eq!(n_far["target"]["iscc"], far.as_str(), "stored in its canonical form");
+    assert_eq!(scan_api(&server, &copy, "DE")["decision"]["action"], "annotate", "a far code covers nothing");
+    let n = notice(edition.as_str());
+    let blocked = scan_api(&server, &copy, "DE");
+    assert_eq!(blocked["decision"]["action"], "block", "{blocked:#}");
+    assert_eq!(blocked["decision"]["spans"][0]["rule"], "notified-works");
+    let r = support::client()
+        .post(server.url("/v1/notices"))
+        .bearer_auth(HOLDER)
+        .json(&serde_json::json!({"target": {"type": "iscc", "iscc": "ISCC:not-a-code"}, "reason": "x"}))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 400, "an ISCC that is not one is refused");
+    let id = n["id"].as_str().unwrap();
+    let r = support::client()
+        .delete(server.url(&format!("/v1/notices/{id}")))
+        .bearer_auth(HOLDER)
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(scan_api(&server, &copy, "DE")["decision"]["action"], "annotate", "withdrawn");
+}

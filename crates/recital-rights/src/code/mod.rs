@@ -12,7 +12,7 @@
 
 mod dep5;
 mod header;
-mod iscc;
+pub(crate) mod iscc;
 mod reuse;
 pub(crate) mod scancode;
 

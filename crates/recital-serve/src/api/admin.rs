@@ -96,6 +96,11 @@ pub async fn metrics(State(state): State<Arc<AppState>>) -> impl IntoResponse {
         ("recital_index_shards", "Shards in the index.", shards.len() as f64),
         ("recital_index_generation", "Manifest generation of the index.", snap.generation() as f64),
         ("recital_notices_active", "Active notices.", state.notified().len() as f64),
+        (
+            "recital_signals_active",
+            "Rights signals posted to the registry and in force.",
+            state.signals().len() as f64,
+        ),
     ]);
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body)
 }

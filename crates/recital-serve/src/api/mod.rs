@@ -4,3 +4,4 @@ pub mod admin;
 pub mod page;
 pub mod registry;
 pub mod scan;
+pub mod signals;

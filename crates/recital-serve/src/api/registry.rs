@@ -103,6 +103,7 @@ pub fn work_doc(w: &Work, text: String, mode: WorkMode) -> NewDoc {
             tdm_opt_out: w.tdm_opt_out,
             jurisdictions: w.jurisdictions.clone(),
             category: w.category.clone(),
+            iscc: w.iscc.clone(),
             ..Rights::default()
         },
     }
@@ -370,6 +371,7 @@ pub async fn recover(state: &Arc<AppState>) -> anyhow::Result<()> {
     let withdrawn = tokio::task::spawn_blocking(move || store.withdrawn_work_ids()).await??;
     state.corpus.remove(withdrawn).await?;
     refresh_notified(state).await.map_err(|e| anyhow::anyhow!("{}", e.message))?;
+    super::signals::refresh_signals(state).await.map_err(|e| anyhow::anyhow!("{}", e.message))?;
     let store = state.store.clone();
     let active = tokio::task::spawn_blocking(move || store.active_notices()).await??;
     for n in active.into_iter().filter(|n| n.status == store::NoticeStatus::Received) {
@@ -387,6 +389,7 @@ pub async fn recover(state: &Arc<AppState>) -> anyhow::Result<()> {
 /// instance announces, and on a slow poll in case an announcement was lost.
 pub async fn sync_shared(state: &Arc<AppState>) -> anyhow::Result<()> {
     refresh_notified(state).await.map_err(|e| anyhow::anyhow!("{}", e.message))?;
+    super::signals::refresh_signals(state).await.map_err(|e| anyhow::anyhow!("{}", e.message))?;
     let store = state.store.clone();
     let live = tokio::task::spawn_blocking(move || store.live_works()).await??;
     let indexed = live_among(&state.corpus.snapshot(), &live.iter().map(|w| w.id.as_str()).collect())?;
@@ -438,6 +441,7 @@ mod tests {
             withdrawn_at: None,
             withdrawn_at_rfc3339: None,
             text_bytes: 1,
+            iscc: Some("ISCC:EAASKDNZNYGUUF5A".into()),
         }
     }
 
@@ -452,6 +456,7 @@ mod tests {
         assert!(matches!(d.mode, DocMode::Code(Lang::Python)), "{:?}", d.mode);
         let d = work_doc(&work(WorkMode::Text, Some("rust"), None), text, WorkMode::Text);
         assert!(matches!(d.mode, DocMode::Text), "{:?}", d.mode);
+        assert_eq!(d.rights.iscc.as_deref(), Some("ISCC:EAASKDNZNYGUUF5A"), "sources carry the work's ISCC");
     }
 
     #[test]

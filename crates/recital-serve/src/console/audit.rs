@@ -15,6 +15,7 @@ use serde::Deserialize;
 
 use crate::store::{AuditQuery, AuditRecord};
 
+use super::results;
 use super::session::Session;
 use super::{page_error, render, Console, Nav};
 
@@ -127,7 +128,7 @@ pub async fn log(State(c): State<Arc<Console>>, s: Session, Query(filter): Query
     }
     let (store, q_page, q_all) =
         (c.app.store.clone(), filter.query(PAGE, true), filter.query(DASHBOARD_RECORDS, false));
-    let who = s.principal.clone();
+    let (who, since) = (s.principal.clone(), results::kept_since(&c));
     let got = tokio::task::spawn_blocking(move || {
         // Registered works are cited by id: the dashboard names them by title.
         let titles: HashMap<String, String> = store
@@ -135,10 +136,13 @@ pub async fn log(State(c): State<Arc<Console>>, s: Session, Query(filter): Query
             .into_iter()
             .filter_map(|w| w.title.map(|t| (w.id, t)))
             .collect();
-        Ok::<_, crate::store::StoreError>((store.query_audit(&q_page)?, store.query_audit(&q_all)?, titles))
+        let page = store.query_audit(&q_page)?;
+        let ids: Vec<String> = page.iter().map(|r| r.entry.request_id.clone()).collect();
+        let kept = store.console_scans_kept(&ids, since)?;
+        Ok::<_, crate::store::StoreError>((page, store.query_audit(&q_all)?, titles, kept))
     })
     .await;
-    let (page, all, titles) = match got {
+    let (page, all, titles, kept) = match got {
         Ok(Ok(v)) => v,
         Ok(Err(e)) => return page_error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
         Err(e) => return page_error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
@@ -147,9 +151,8 @@ pub async fn log(State(c): State<Arc<Console>>, s: Session, Query(filter): Query
     let rows = page
         .into_iter()
         .map(|record| {
-            let link = c
-                .results
-                .has(&record.entry.request_id)
+            let link = kept
+                .contains(&record.entry.request_id)
                 .then(|| format!("/console/scans/{}", record.entry.request_id));
             Row { record, link }
         })

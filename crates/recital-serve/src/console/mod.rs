@@ -11,7 +11,7 @@
 //! - `scan.rs`: the scan form, the result at a stable URL, its JSON export;
 //! - `view.rs`: the scan view's model (segments, spans, sources, alignment),
 //!   also used by `recital scan --html` through [`scan_html`];
-//! - `results.rs`: scan results kept for the configured retention time;
+//! - `results.rs`: scan results kept in the store for the configured retention time;
 //! - `registry.rs`: works and notices for rightsholders;
 //! - `audit.rs`: the audit log and its dashboard for admins, audit reports.
 //!
@@ -42,17 +42,11 @@ pub use scan::scan_html;
 pub struct Console {
     /// The service.
     app: Arc<AppState>,
-    /// Signed-in browsers.
-    sessions: session::Sessions,
-    /// Scan results at their URLs.
-    results: results::Results,
 }
 
 /// The console's routes, to be nested at `/console`.
 pub fn router(app: Arc<AppState>) -> Router {
-    let retention = app.config.console_retention;
-    let console =
-        Arc::new(Console { app, sessions: Default::default(), results: results::Results::new(retention) });
+    let console = Arc::new(Console { app });
     Router::new()
         .route("/", get(scan::home))
         .route("/login", get(scan::login_form).post(scan::login))

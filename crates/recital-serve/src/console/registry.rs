@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use askama::Template;
-use axum::extract::{Multipart, Path, State};
+use axum::extract::{Multipart, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::Form;
 use serde::Deserialize;
@@ -25,6 +25,7 @@ use super::{render, Console, Nav, PageError, PageResult};
 struct WorksPage {
     nav: Nav,
     works: Vec<Work>,
+    paging: Paging,
     message: Option<String>,
     error: Option<String>,
 }
@@ -34,9 +35,38 @@ struct WorksPage {
 struct NoticesPage {
     nav: Nav,
     notices: Vec<NoticeRow>,
+    paging: Paging,
     works: Vec<Work>,
     message: Option<String>,
     error: Option<String>,
+}
+
+/// Rows per page of the works and notices lists.
+const LIST_PAGE: usize = 100;
+
+/// `?after=ID`: the page of a list that follows row `ID` (the API's cursor).
+#[derive(Deserialize, Default)]
+pub struct PageQuery {
+    #[serde(default)]
+    after: Option<String>,
+}
+
+/// Where a list page sits: links to the first and the next page.
+struct Paging {
+    /// The page does not start at the first row.
+    later: bool,
+    /// The cursor of the next page, when this one is full.
+    next: Option<String>,
+}
+
+impl Paging {
+    fn of<'a>(
+        after: Option<&str>,
+        ids: impl DoubleEndedIterator<Item = &'a str> + ExactSizeIterator,
+    ) -> Paging {
+        let full = ids.len() == LIST_PAGE;
+        Paging { later: after.is_some(), next: ids.last().filter(|_| full).map(str::to_string) }
+    }
 }
 
 /// A notice with its target in words.
@@ -50,6 +80,7 @@ fn target_text(t: &NoticeTarget) -> String {
         NoticeTarget::Work { work_id } => format!("work {work_id}"),
         NoticeTarget::Document { doc_id } => format!("document {doc_id}"),
         NoticeTarget::Url { url } => format!("URL {url}"),
+        NoticeTarget::Iscc { iscc } => format!("ISCC {iscc} and near copies"),
     }
 }
 
@@ -74,20 +105,34 @@ async fn blocking<T: Send + 'static>(
 ) -> Result<T, PageError> {
     match tokio::task::spawn_blocking(f).await {
         Ok(Ok(v)) => Ok(v),
+        // An unknown `after` cursor: the reader's link, not the service, is wrong.
+        Ok(Err(e @ StoreError::Invalid(_))) => Err(PageError::new(StatusCode::BAD_REQUEST, e.to_string())),
         Ok(Err(e)) => Err(PageError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())),
         Err(e) => Err(PageError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())),
     }
 }
 
-async fn list_works(c: &Console, who: &Principal) -> Result<Vec<Work>, PageError> {
-    let (store, who) = (c.app.store.clone(), who.clone());
-    blocking(move || store.list_works(&who, MAX_PAGE, None)).await
+async fn list_works(
+    c: &Console,
+    who: &Principal,
+    limit: usize,
+    after: Option<&str>,
+) -> Result<Vec<Work>, PageError> {
+    let (store, who, after) = (c.app.store.clone(), who.clone(), after.map(str::to_string));
+    blocking(move || store.list_works(&who, limit, after.as_deref())).await
 }
 
-async fn works_page(c: &Console, s: &Session, message: Option<String>, error: Option<String>) -> PageResult {
-    let works = list_works(c, &s.principal).await?;
+async fn works_page(
+    c: &Console,
+    s: &Session,
+    after: Option<&str>,
+    message: Option<String>,
+    error: Option<String>,
+) -> PageResult {
+    let works = list_works(c, &s.principal, LIST_PAGE, after).await?;
+    let paging = Paging::of(after, works.iter().map(|w| w.id.as_str()));
     let status = if error.is_some() { StatusCode::BAD_REQUEST } else { StatusCode::OK };
-    let mut resp = render(&WorksPage { nav: Nav::of(s), works, message, error });
+    let mut resp = render(&WorksPage { nav: Nav::of(s), works, paging, message, error });
     *resp.status_mut() = status;
     Ok(resp)
 }
@@ -95,24 +140,27 @@ async fn works_page(c: &Console, s: &Session, message: Option<String>, error: Op
 async fn notices_page(
     c: &Console,
     s: &Session,
+    after: Option<&str>,
     message: Option<String>,
     error: Option<String>,
 ) -> PageResult {
-    let works = list_works(c, &s.principal).await?;
-    let (store, who) = (c.app.store.clone(), s.principal.clone());
-    let notices = blocking(move || store.list_notices(&who, MAX_PAGE, None)).await?;
+    // The form's choice of works: the first page the store gives.
+    let works = list_works(c, &s.principal, MAX_PAGE, None).await?;
+    let (store, who, from) = (c.app.store.clone(), s.principal.clone(), after.map(str::to_string));
+    let notices = blocking(move || store.list_notices(&who, LIST_PAGE, from.as_deref())).await?;
+    let paging = Paging::of(after, notices.iter().map(|n| n.id.as_str()));
     let notices =
         notices.into_iter().map(|n| NoticeRow { target: target_text(&n.target), notice: n }).collect();
     let status = if error.is_some() { StatusCode::BAD_REQUEST } else { StatusCode::OK };
-    let mut resp = render(&NoticesPage { nav: Nav::of(s), notices, works, message, error });
+    let mut resp = render(&NoticesPage { nav: Nav::of(s), notices, paging, works, message, error });
     *resp.status_mut() = status;
     Ok(resp)
 }
 
 /// `GET /console/works`.
-pub async fn works(State(c): State<Arc<Console>>, s: Session) -> PageResult {
+pub async fn works(State(c): State<Arc<Console>>, s: Session, Query(q): Query<PageQuery>) -> PageResult {
     require_registry(&s)?;
-    works_page(&c, &s, None, None).await
+    works_page(&c, &s, q.after.as_deref(), None, None).await
 }
 
 /// The register form, read from multipart (the text may be a file).
@@ -187,7 +235,7 @@ pub async fn register(
         Ok((_, axum::Json(w))) => {
             let ms = w.effective_after_ms.unwrap_or(0);
             let msg = format!("Registered {} ({}): searchable after {ms} ms.", w.work.id, title(&w.work));
-            works_page(&c, &s, Some(msg), None).await
+            works_page(&c, &s, None, Some(msg), None).await
         }
         Err(e) => api_failure(&c, &s, e, Page::Works).await,
     }
@@ -209,8 +257,8 @@ async fn api_failure(c: &Console, s: &Session, e: ApiError, page: Page) -> PageR
         return Err(e.into());
     }
     match page {
-        Page::Works => works_page(c, s, None, Some(e.message)).await,
-        Page::Notices => notices_page(c, s, None, Some(e.message)).await,
+        Page::Works => works_page(c, s, None, None, Some(e.message)).await,
+        Page::Notices => notices_page(c, s, None, None, Some(e.message)).await,
     }
 }
 
@@ -232,16 +280,16 @@ pub async fn withdraw_work(
     check_form(&s, &headers, &f.csrf)?;
     match api::withdraw_work(State(c.app.clone()), Caller(s.principal.clone()), Path(id)).await {
         Ok(axum::Json(w)) => {
-            works_page(&c, &s, Some(format!("Withdrew {}: it no longer matches.", w.id)), None).await
+            works_page(&c, &s, None, Some(format!("Withdrew {}: it no longer matches.", w.id)), None).await
         }
         Err(e) => api_failure(&c, &s, e, Page::Works).await,
     }
 }
 
 /// `GET /console/notices`.
-pub async fn notices(State(c): State<Arc<Console>>, s: Session) -> PageResult {
+pub async fn notices(State(c): State<Arc<Console>>, s: Session, Query(q): Query<PageQuery>) -> PageResult {
     require_registry(&s)?;
-    notices_page(&c, &s, None, None).await
+    notices_page(&c, &s, q.after.as_deref(), None, None).await
 }
 
 /// The notice form.
@@ -271,6 +319,7 @@ fn notice_request(f: NoticeForm) -> Result<NoticeRequest, ApiError> {
         "work" => NoticeTarget::Work { work_id: f.work_id.trim().to_string() },
         "document" => NoticeTarget::Document { doc_id: target },
         "url" => NoticeTarget::Url { url: target },
+        "iscc" => NoticeTarget::Iscc { iscc: target },
         other => {
             return Err(ApiError::bad_request("invalid_request", format!("unknown target type {other:?}")))
         }
@@ -300,7 +349,7 @@ pub async fn file_notice(
         Ok((_, axum::Json(n))) => {
             let since = n.effective_at_rfc3339.clone().unwrap_or_else(|| "now".into());
             let msg = format!("Notice {} on {} is in force since {since}.", n.id, target_text(&n.target));
-            notices_page(&c, &s, Some(msg), None).await
+            notices_page(&c, &s, None, Some(msg), None).await
         }
         Err(e) => api_failure(&c, &s, e, Page::Notices).await,
     }
@@ -317,7 +366,8 @@ pub async fn withdraw_notice(
     check_form(&s, &headers, &f.csrf)?;
     match api::withdraw_notice(State(c.app.clone()), Caller(s.principal.clone()), Path(id)).await {
         Ok(axum::Json(n)) => {
-            notices_page(&c, &s, Some(format!("Withdrew notice {}: it no longer applies.", n.id)), None).await
+            let msg = format!("Withdrew notice {}: it no longer applies.", n.id);
+            notices_page(&c, &s, None, Some(msg), None).await
         }
         Err(e) => api_failure(&c, &s, e, Page::Notices).await,
     }
@@ -326,6 +376,17 @@ pub async fn withdraw_notice(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_full_page_links_to_the_next() {
+        let ids: Vec<String> = (0..LIST_PAGE).map(|i| format!("work-{i}")).collect();
+        let p = Paging::of(None, ids.iter().map(String::as_str));
+        assert_eq!((p.later, p.next.as_deref()), (false, Some(format!("work-{}", LIST_PAGE - 1).as_str())));
+        let p = Paging::of(Some("work-0"), ids[..3].iter().map(String::as_str));
+        assert_eq!((p.later, p.next), (true, None), "a short page is the last");
+        let p = Paging::of(None, std::iter::empty());
+        assert_eq!((p.later, p.next), (false, None));
+    }
 
     #[test]
     fn lists_split_on_commas_and_spaces() {
@@ -350,6 +411,8 @@ mod tests {
         assert_eq!(r.contact, None);
         let r = notice_request(form("document")).unwrap();
         assert_eq!(r.target, NoticeTarget::Document { doc_id: "novel.txt".into() });
+        let r = notice_request(form("iscc")).unwrap();
+        assert_eq!(r.target, NoticeTarget::Iscc { iscc: "novel.txt".into() }, "the store checks the code");
         assert!(notice_request(form("planet")).is_err());
     }
 }

@@ -1,146 +1,96 @@
-//! Scan results at stable URLs (`/console/scans/{request id}`), kept in
-//! memory for the retention time the administrator sets
-//! (`recital serve --console-retention`), and bounded in number so that a
-//! busy console cannot fill the server's memory.
+//! Scan results at stable URLs (`/console/scans/{request id}`), kept in the
+//! registry's store for the retention time the administrator sets
+//! (`recital serve --console-retention`): a restart, or another instance on
+//! a shared PostgreSQL store, serves the same URL. The store bounds their
+//! number, so a busy console cannot fill the disk.
 
-use std::collections::VecDeque;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use recital_detect::ScanReport;
-use recital_policy::Decision;
+use axum::http::StatusCode;
 
-use crate::store::Principal;
+use crate::store::{format_rfc3339, now_ms, ConsoleScan, Principal, Timestamp};
 
-/// Results kept at most; the oldest go first.
-const MAX_RESULTS: usize = 2_000;
+use super::view::ScanView;
+use super::{Console, PageError};
 
-/// One scan, as its page shows it.
+/// One kept scan, as its page shows it.
 pub struct StoredScan {
     /// The request id (also in the audit log).
     pub id: String,
-    /// Key that ran it.
-    pub owner: i64,
-    /// The output scanned.
-    pub text: String,
-    /// The report, snippets already limited.
-    pub report: ScanReport,
-    /// The decision.
-    pub decision: Decision,
     /// When it ran, RFC 3339.
     pub at: String,
-    created: Instant,
+    /// The scan view, snippets already limited.
+    pub view: ScanView,
+    /// The result as `POST /v1/scan` answers it, as JSON.
+    pub export: String,
 }
 
-impl StoredScan {
-    /// A result created now.
-    pub fn new(id: String, owner: i64, text: String, report: ScanReport, decision: Decision) -> StoredScan {
-        let at = crate::store::format_rfc3339(crate::store::now_ms());
-        StoredScan { id, owner, text, report, decision, at, created: Instant::now() }
-    }
+/// The oldest time a result may have to be kept now.
+fn keep_since(retention: Duration) -> Timestamp {
+    now_ms().saturating_sub(i64::try_from(retention.as_millis()).unwrap_or(i64::MAX))
 }
 
-/// The kept results, oldest first.
-pub struct Results {
-    retention: Duration,
-    items: Mutex<VecDeque<Arc<StoredScan>>>,
+fn store_failure(e: impl std::fmt::Display) -> PageError {
+    PageError::new(StatusCode::INTERNAL_SERVER_ERROR, format!("the console's store failed: {e}"))
 }
 
-impl Results {
-    /// An empty set that keeps results for `retention`.
-    pub fn new(retention: Duration) -> Results {
-        Results { retention, items: Mutex::new(VecDeque::new()) }
-    }
+/// Keeps the result of scan `id` run by `owner`.
+pub async fn put(
+    c: &Console,
+    id: &str,
+    owner: i64,
+    view: &ScanView,
+    export: String,
+) -> Result<(), PageError> {
+    let scan = ConsoleScan {
+        id: id.to_string(),
+        owner_key: owner,
+        created_at: now_ms(),
+        view: serde_json::to_string(view).map_err(store_failure)?,
+        export,
+    };
+    let (store, since) = (c.app.store.clone(), keep_since(c.app.config.console_retention));
+    tokio::task::spawn_blocking(move || store.put_console_scan(&scan, since))
+        .await
+        .map_err(store_failure)?
+        .map_err(store_failure)
+}
 
-    /// Keeps a result.
-    pub fn put(&self, scan: StoredScan) -> Arc<StoredScan> {
-        let scan = Arc::new(scan);
-        let mut items = self.items.lock().unwrap_or_else(|p| p.into_inner());
-        self.expire(&mut items);
-        if items.len() >= MAX_RESULTS {
-            items.pop_front();
-        }
-        items.push_back(scan.clone());
-        scan
-    }
+/// Result `id` if it is still kept and `who` may see it: the key that ran
+/// it, or an admin.
+pub async fn get(c: &Console, id: &str, who: &Principal) -> Result<Option<StoredScan>, PageError> {
+    let (store, since) = (c.app.store.clone(), keep_since(c.app.config.console_retention));
+    let (id, who) = (id.to_string(), who.clone());
+    let got = tokio::task::spawn_blocking(move || store.console_scan(&who, &id, since))
+        .await
+        .map_err(store_failure)?
+        .map_err(store_failure)?;
+    let Some(scan) = got else { return Ok(None) };
+    let view: ScanView = serde_json::from_str(&scan.view).map_err(|e| {
+        PageError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("result {} was kept in a form this version cannot read: {e}", scan.id),
+        )
+    })?;
+    Ok(Some(StoredScan { at: format_rfc3339(scan.created_at), id: scan.id, view, export: scan.export }))
+}
 
-    /// Result `id` if it is still kept and `who` may see it: the key that
-    /// ran it, or an admin (a rightsholder does not read a client's outputs).
-    pub fn get(&self, id: &str, who: &Principal) -> Option<Arc<StoredScan>> {
-        let mut items = self.items.lock().unwrap_or_else(|p| p.into_inner());
-        self.expire(&mut items);
-        items.iter().find(|s| s.id == id && (s.owner == who.key_id || who.is_admin())).cloned()
-    }
-
-    /// Whether result `id` is still kept (for links from the audit log).
-    pub fn has(&self, id: &str) -> bool {
-        let items = self.items.lock().unwrap_or_else(|p| p.into_inner());
-        items.iter().any(|s| s.id == id && s.created.elapsed() < self.retention)
-    }
-
-    fn expire(&self, items: &mut VecDeque<Arc<StoredScan>>) {
-        while items.front().is_some_and(|s| s.created.elapsed() >= self.retention) {
-            items.pop_front();
-        }
-    }
+/// The oldest result the console keeps now (for the audit log's links,
+/// through [`crate::store::Store::console_scans_kept`]).
+pub fn kept_since(c: &Console) -> Timestamp {
+    keep_since(c.app.config.console_retention)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::Role;
-
-    fn who(key_id: i64, role: Role) -> Principal {
-        Principal {
-            key_id,
-            name: format!("k{key_id}"),
-            role,
-            default_jurisdiction: None,
-            rate_per_minute: None,
-        }
-    }
-
-    fn scan(id: &str, owner: i64) -> StoredScan {
-        let report = recital_detect::ScanReport {
-            schema: recital_detect::report::SCHEMA,
-            input_bytes: 0,
-            input_chars: 0,
-            tokens: 0,
-            spans: Vec::new(),
-            open: Vec::new(),
-            documents: Vec::new(),
-            coverage: 0.0,
-            exempt_tokens: 0,
-            options: recital_detect::report::OptionsUsed {
-                min_tokens: 1,
-                seed_tokens: 1,
-                max_gap: 1,
-                boilerplate_count: 1,
-                code_min_tokens: 1,
-            },
-            warnings: Vec::new(),
-        };
-        let decision = recital_policy::Policy::builtin_default()
-            .decide(&report, &recital_policy::Request::from_jurisdiction("EU"));
-        StoredScan::new(id.into(), owner, String::new(), report, decision)
-    }
 
     #[test]
-    fn a_result_is_for_its_key_and_admins() {
-        let r = Results::new(Duration::from_secs(3600));
-        r.put(scan("req-1", 1));
-        assert!(r.get("req-1", &who(1, Role::Client)).is_some());
-        assert!(r.get("req-1", &who(2, Role::Rightsholder)).is_none());
-        assert!(r.get("req-1", &who(3, Role::Admin)).is_some());
-        assert!(r.get("req-2", &who(1, Role::Client)).is_none());
-        assert!(r.has("req-1"));
-    }
-
-    #[test]
-    fn results_expire_after_the_retention_time() {
-        let r = Results::new(Duration::ZERO);
-        r.put(scan("req-1", 1));
-        assert!(r.get("req-1", &who(1, Role::Admin)).is_none());
-        assert!(!r.has("req-1"));
+    fn retention_counts_back_from_now_without_overflow() {
+        let now = now_ms();
+        let since = keep_since(Duration::from_secs(60));
+        assert!((now - 60_000..=now_ms() - 60_000).contains(&since), "{since} vs {now}");
+        assert!(keep_since(Duration::MAX) < 0, "a retention past the epoch keeps everything");
+        assert!(keep_since(Duration::ZERO) >= now);
     }
 }

@@ -8,7 +8,7 @@ use askama::Template;
 use axum::extract::{Multipart, Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::{Form, Json};
+use axum::Form;
 use serde::Deserialize;
 
 use recital_detect::ScanReport;
@@ -19,7 +19,7 @@ use crate::engine;
 use crate::error::ApiError;
 use crate::store::Principal;
 
-use super::results::StoredScan;
+use super::results::{self, StoredScan};
 use super::session::{self, Session};
 use super::view::ScanView;
 use super::{assets, page_error, render, Console, Nav, PageError, PageResult};
@@ -45,7 +45,7 @@ struct HomePage {
 struct ScanPage<'a> {
     nav: Nav,
     scan: &'a StoredScan,
-    view: ScanView,
+    view: &'a ScanView,
 }
 
 #[derive(Template)]
@@ -118,7 +118,10 @@ pub async fn login(State(c): State<Arc<Console>>, headers: HeaderMap, Form(f): F
         Err(e) => return page_error(e.status, &e.message),
     };
     tracing::info!(key = %principal.name, "console sign-in");
-    let id = c.sessions.open(principal);
+    let id = match session::open(&c, &principal).await {
+        Ok(id) => id,
+        Err(e) => return e.into_response(),
+    };
     let mut resp = Redirect::to(&next).into_response();
     let h = resp.headers_mut();
     h.append(header::SET_COOKIE, session::session_cookie(&id));
@@ -135,7 +138,7 @@ pub async fn logout(
 ) -> PageResult {
     session::check_origin(&headers)?;
     s.check_csrf(&f.csrf)?;
-    c.sessions.close(&s.id);
+    session::close(&c, &s.id).await?;
     let mut resp = Redirect::to("/console/login").into_response();
     resp.headers_mut()
         .append(header::SET_COOKIE, session::set_cookie(session::SESSION_COOKIE, "", Default::default()));
@@ -201,14 +204,16 @@ pub async fn create(
     Ok(Redirect::to(&format!("/console/scans/{id}")).into_response())
 }
 
-async fn scan(c: &Arc<Console>, who: &Principal, form: ScanForm) -> Result<String, ApiError> {
+async fn scan(c: &Arc<Console>, who: &Principal, form: ScanForm) -> Result<String, PageError> {
     let text = match form.file {
         Some(bytes) => String::from_utf8(bytes)
             .map_err(|_| ApiError::bad_request("binary_input", "the uploaded file is not UTF-8 text"))?,
         None => form.text,
     };
     if text.trim().is_empty() {
-        return Err(ApiError::bad_request("invalid_request", "paste an output or choose a file to scan"));
+        return Err(
+            ApiError::bad_request("invalid_request", "paste an output or choose a file to scan").into()
+        );
     }
     let body_j = Some(form.jurisdiction.trim()).filter(|j| !j.is_empty());
     let jurisdiction = engine::jurisdiction(&c.app, &HeaderMap::new(), body_j, who)?;
@@ -222,7 +227,9 @@ async fn scan(c: &Arc<Console>, who: &Principal, form: ScanForm) -> Result<Strin
     let id = engine::request_id();
     engine::record(&c.app, who, "/console/scan", &id, text.len(), &decision, &["text".to_string()]);
     engine::limit_snippets(&mut report);
-    c.results.put(StoredScan::new(id.clone(), who.key_id, text, report, decision));
+    let view = ScanView::new(&text, &report, &decision);
+    let export = serde_json::json!({"request_id": id, "decision": decision, "report": report}).to_string();
+    results::put(c, &id, who.key_id, &view, export).await?;
     Ok(id)
 }
 
@@ -236,26 +243,25 @@ fn missing(id: &str) -> Response {
 }
 
 /// `GET /console/scans/{id}`: the scan view.
-pub async fn show(State(c): State<Arc<Console>>, s: Session, Path(id): Path<String>) -> Response {
-    let Some(scan) = c.results.get(&id, &s.principal) else {
-        return missing(&id);
+pub async fn show(State(c): State<Arc<Console>>, s: Session, Path(id): Path<String>) -> PageResult {
+    let Some(scan) = results::get(&c, &id, &s.principal).await? else {
+        return Ok(missing(&id));
     };
-    let view = ScanView::new(&scan.text, &scan.report, &scan.decision);
-    render(&ScanPage { nav: Nav::of(&s), scan: &scan, view })
+    Ok(render(&ScanPage { nav: Nav::of(&s), scan: &scan, view: &scan.view }))
 }
 
 /// `GET /console/scans/{id}/json`: the result as `POST /v1/scan` answers it.
-pub async fn export(State(c): State<Arc<Console>>, s: Session, Path(id): Path<String>) -> Response {
-    let Some(scan) = c.results.get(&id, &s.principal) else {
-        return missing(&id);
+pub async fn export(State(c): State<Arc<Console>>, s: Session, Path(id): Path<String>) -> PageResult {
+    let Some(scan) = results::get(&c, &id, &s.principal).await? else {
+        return Ok(missing(&id));
     };
-    let body = serde_json::json!({"request_id": scan.id, "decision": scan.decision, "report": scan.report});
-    let mut resp = Json(body).into_response();
+    let mut resp =
+        ([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], scan.export).into_response();
     let disposition = format!("attachment; filename=\"recital-{}.json\"", scan.id);
     if let Ok(v) = HeaderValue::from_str(&disposition) {
         resp.headers_mut().insert(header::CONTENT_DISPOSITION, v);
     }
-    resp
+    Ok(resp)
 }
 
 /// The scan view as one self-contained HTML file (styles and script inline,

@@ -1,12 +1,12 @@
 //! Sign-in and sessions: an API key is exchanged once for a random session
 //! id in an `HttpOnly`, `SameSite=Strict` cookie, so the key never sits in
-//! the page or in script-readable storage. Every form carries the session's
+//! the page or in script-readable storage. Sessions live in the registry's
+//! store (as digests of their ids), so a restart keeps reviewers signed in. Every form carries the session's
 //! CSRF token (synchronizer pattern); the sign-in form, which has no session
 //! yet, carries a token that must equal a pre-session cookie's.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -14,7 +14,7 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use cookie::{Cookie, SameSite};
 
-use crate::store::{Principal, Role};
+use crate::store::{ConsoleSession, Principal, Role};
 
 use super::{page_error, Console, PageError};
 
@@ -24,45 +24,43 @@ pub const SESSION_COOKIE: &str = "recital_console";
 pub const LOGIN_COOKIE: &str = "recital_console_login";
 /// How long a session lasts after sign-in, active or not.
 const SESSION_LIFETIME: Duration = Duration::from_secs(8 * 3600);
-/// Sessions kept at most (the oldest go first): a bound on memory whatever
-/// the number of sign-ins.
-const MAX_SESSIONS: usize = 10_000;
 
-/// One signed-in browser.
-#[derive(Clone)]
-struct SessionData {
-    principal: Principal,
-    csrf: String,
-    created: Instant,
+/// Opens a session for `principal`, kept in the store (as the digest of its
+/// id) until [`SESSION_LIFETIME`] has passed; returns its id.
+pub async fn open(c: &Console, principal: &Principal) -> Result<String, PageError> {
+    let (id, csrf) = (random_token(), random_token());
+    let lifetime = i64::try_from(SESSION_LIFETIME.as_millis()).unwrap_or(i64::MAX);
+    let expires = crate::store::now_ms().saturating_add(lifetime);
+    let (store, token, key) = (c.app.store.clone(), id.clone(), principal.key_id);
+    blocking(move || store.open_console_session(&token, key, &csrf, expires)).await?;
+    Ok(id)
 }
 
-/// Live sessions, by id.
-#[derive(Default)]
-pub struct Sessions(Mutex<HashMap<String, SessionData>>);
+/// Ends a session.
+pub async fn close(c: &Console, id: &str) -> Result<(), PageError> {
+    let (store, token) = (c.app.store.clone(), id.to_string());
+    blocking(move || store.close_console_session(&token)).await.map(|_| ())
+}
 
-impl Sessions {
-    /// Opens a session for `principal`; returns its id.
-    pub fn open(&self, principal: Principal) -> String {
-        let id = random_token();
-        let mut m = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        m.retain(|_, s| s.created.elapsed() < SESSION_LIFETIME);
-        if m.len() >= MAX_SESSIONS {
-            if let Some(oldest) = m.iter().min_by_key(|(_, s)| s.created).map(|(k, _)| k.clone()) {
-                m.remove(&oldest);
-            }
-        }
-        m.insert(id.clone(), SessionData { principal, csrf: random_token(), created: Instant::now() });
-        id
-    }
+/// The live session with this id: not expired, not signed out, its key not revoked.
+async fn find(c: &Console, id: &str) -> Result<Option<ConsoleSession>, PageError> {
+    let (store, token) = (c.app.store.clone(), id.to_string());
+    blocking(move || store.console_session(&token)).await
+}
 
-    /// Ends a session.
-    pub fn close(&self, id: &str) {
-        self.0.lock().unwrap_or_else(|p| p.into_inner()).remove(id);
-    }
-
-    fn get(&self, id: &str) -> Option<SessionData> {
-        let m = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        m.get(id).filter(|s| s.created.elapsed() < SESSION_LIFETIME).cloned()
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, crate::store::StoreError> + Send + 'static,
+) -> Result<T, PageError> {
+    let failed = |e: &dyn std::fmt::Display| {
+        PageError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("the console's sessions are not available: {e}"),
+        )
+    };
+    match tokio::task::spawn_blocking(f).await {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) => Err(failed(&e)),
+        Err(e) => Err(failed(&e)),
     }
 }
 
@@ -170,8 +168,10 @@ impl FromRequestParts<Arc<Console>> for Session {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, console: &Arc<Console>) -> Result<Self, Self::Rejection> {
-        let signed_in = cookie_value(&parts.headers, SESSION_COOKIE)
-            .and_then(|id| console.sessions.get(&id).map(|s| (id, s)));
+        let signed_in = match cookie_value(&parts.headers, SESSION_COOKIE) {
+            Some(id) => find(console, &id).await.map_err(IntoResponse::into_response)?.map(|s| (id, s)),
+            None => None,
+        };
         let Some((id, data)) = signed_in else {
             // The router is nested at /console: the path as the browser sent it.
             let uri =
@@ -240,23 +240,6 @@ mod tests {
         h.insert(header::COOKIE, HeaderValue::from_static("a=1; recital_console=ab12; b=2"));
         assert_eq!(cookie_value(&h, SESSION_COOKIE).as_deref(), Some("ab12"));
         assert_eq!(cookie_value(&h, "zz"), None);
-    }
-
-    #[test]
-    fn sessions_open_and_close() {
-        let s = Sessions::default();
-        let p = Principal {
-            key_id: 1,
-            name: "k".into(),
-            role: Role::Client,
-            default_jurisdiction: None,
-            rate_per_minute: None,
-        };
-        let id = s.open(p);
-        assert!(s.get(&id).is_some());
-        assert!(s.get("nope").is_none());
-        s.close(&id);
-        assert!(s.get(&id).is_none());
     }
 
     #[test]

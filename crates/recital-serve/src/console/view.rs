@@ -11,32 +11,35 @@ use std::collections::HashMap;
 use recital_detect::report::SpanKind;
 use recital_detect::ScanReport;
 use recital_policy::Decision;
+use serde::{Deserialize, Serialize};
 use similar::{capture_diff_slices, Algorithm, DiffTag};
 
 use crate::engine::action_name;
 
 /// A piece of the output: plain text or one span's text.
+#[derive(Serialize, Deserialize)]
 pub struct Segment {
     /// The text.
     pub text: String,
     /// Index of the span it belongs to.
     pub span: Option<usize>,
     /// That span's kind (empty for plain text).
-    pub kind: &'static str,
+    pub kind: String,
     /// That span's action.
-    pub action: &'static str,
+    pub action: String,
     /// That span's cited documents ([`SpanView::doc_refs`]).
     pub docs: String,
 }
 
 /// One span as the page shows it.
+#[derive(Serialize, Deserialize)]
 pub struct SpanView {
     /// Index in the report.
     pub idx: usize,
     /// `exact`, `near`, `code-canonical`, `boilerplate`.
-    pub kind: &'static str,
+    pub kind: String,
     /// The policy's action on it.
-    pub action: &'static str,
+    pub action: String,
     /// Tokens.
     pub tokens: usize,
     /// Edit similarity, as a percentage.
@@ -55,6 +58,7 @@ pub struct SpanView {
 }
 
 /// A source of a span.
+#[derive(Serialize, Deserialize)]
 pub struct SourceView {
     /// Index into [`ScanView::docs`].
     pub doc: usize,
@@ -80,16 +84,18 @@ pub struct SourceView {
 }
 
 /// One row of the side-by-side view: the same stretch of output and source.
+#[derive(Serialize, Deserialize)]
 pub struct AlignedRow {
     /// The output's words.
     pub output: String,
     /// The source's words.
     pub source: String,
     /// `same`, `changed`, `output-only` or `source-only`.
-    pub tag: &'static str,
+    pub tag: String,
 }
 
 /// A document cited somewhere in the output.
+#[derive(Serialize, Deserialize)]
 pub struct DocView {
     /// Document id.
     pub doc_id: String,
@@ -102,6 +108,7 @@ pub struct DocView {
 }
 
 /// Everything the scan view shows.
+#[derive(Serialize, Deserialize)]
 pub struct ScanView {
     /// The output, cut at span boundaries.
     pub segments: Vec<Segment>,
@@ -110,7 +117,7 @@ pub struct ScanView {
     /// Documents cited, most cited first.
     pub docs: Vec<DocView>,
     /// The response's action.
-    pub action: &'static str,
+    pub action: String,
     /// Jurisdiction decided for.
     pub jurisdiction: String,
     /// Policy name and version.
@@ -183,8 +190,8 @@ impl ScanView {
             }
             spans.push(SpanView {
                 idx: i,
-                kind: kind_name(s.kind),
-                action: d.map(|d| action_name(d.action)).unwrap_or("allow"),
+                kind: kind_name(s.kind).to_string(),
+                action: d.map(|d| action_name(d.action)).unwrap_or("allow").to_string(),
                 tokens: s.tokens,
                 similarity: format!("{:.0}", s.similarity * 100.0),
                 count: s.count,
@@ -203,14 +210,14 @@ impl ScanView {
         let mut segments = segments(text, report);
         for seg in &mut segments {
             if let Some(s) = seg.span.and_then(|i| spans.get(i)) {
-                (seg.kind, seg.action, seg.docs) = (s.kind, s.action, s.doc_refs.clone());
+                (seg.kind, seg.action, seg.docs) = (s.kind.clone(), s.action.clone(), s.doc_refs.clone());
             }
         }
         ScanView {
             segments,
             spans,
             docs,
-            action: action_name(decision.action),
+            action: action_name(decision.action).to_string(),
             jurisdiction: decision.jurisdiction.clone(),
             policy: decision.policy.clone(),
             statement: decision.statement.clone(),
@@ -228,7 +235,13 @@ impl ScanView {
 
 impl Segment {
     fn plain(text: &str) -> Segment {
-        Segment { text: text.to_string(), span: None, kind: "", action: "", docs: String::new() }
+        Segment {
+            text: text.to_string(),
+            span: None,
+            kind: String::new(),
+            action: String::new(),
+            docs: String::new(),
+        }
     }
 }
 
@@ -310,7 +323,8 @@ pub fn align(output: &str, source: &str) -> Vec<AlignedRow> {
                 DiffTag::Replace => "changed",
                 DiffTag::Insert => "output-only",
                 DiffTag::Delete => "source-only",
-            },
+            }
+            .to_string(),
         };
         rows.push(row);
     }
@@ -325,7 +339,7 @@ mod tests {
     fn alignment_marks_only_real_edits() {
         let rows =
             align("The QUICK brown fox leaps over the dog", "the quick brown fox jumps over the lazy dog");
-        let tags: Vec<_> = rows.iter().map(|r| r.tag).collect();
+        let tags: Vec<_> = rows.iter().map(|r| r.tag.as_str()).collect();
         assert_eq!(tags, ["same", "changed", "same", "source-only", "same"], "{tags:?}");
         let changed = &rows[1];
         assert_eq!(changed.output.trim(), "leaps");
@@ -404,7 +418,7 @@ mod tests {
         assert!(words("").is_empty());
         // A line break where the source has a space is no difference.
         let rows = align("profit hath a man \nof all", "profit hath a man of all");
-        assert_eq!(rows.len(), 1, "{:?}", rows.iter().map(|r| r.tag).collect::<Vec<_>>());
+        assert_eq!(rows.len(), 1, "{:?}", rows.iter().map(|r| &r.tag).collect::<Vec<_>>());
     }
 
     #[test]
@@ -412,7 +426,7 @@ mod tests {
         let (rows, partial) = align_limited("a b c d e f", "a b c…");
         assert!(partial);
         assert_eq!(rows.len(), 1);
-        assert_eq!((rows[0].tag, rows[0].output.as_str()), ("same", "a b c "));
+        assert_eq!((rows[0].tag.as_str(), rows[0].output.as_str()), ("same", "a b c "));
         let (rows, partial) = align_limited("a b x", "a b c");
         assert!(!partial);
         assert_eq!(rows.last().unwrap().tag, "changed");

@@ -233,9 +233,9 @@ enum Change {
     Unchanged,
 }
 
-const PRINCIPAL_COLUMNS: &str = "id, name, role, default_jurisdiction, rate_per_minute";
+pub(super) const PRINCIPAL_COLUMNS: &str = "id, name, role, default_jurisdiction, rate_per_minute";
 
-fn principal_row(r: &Row) -> Result<Principal, StoreError> {
+pub(super) fn principal_row(r: &Row) -> Result<Principal, StoreError> {
     Ok(Principal {
         key_id: r.get(0)?,
         name: r.get(1)?,

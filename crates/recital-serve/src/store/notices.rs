@@ -20,7 +20,8 @@ use super::{
 };
 
 /// What a notice is about. JSON: `{"type": "work", "work_id": "work-…"}`,
-/// `{"type": "document", "doc_id": "…"}` or `{"type": "url", "url": "…"}`.
+/// `{"type": "document", "doc_id": "…"}`, `{"type": "url", "url": "…"}` or
+/// `{"type": "iscc", "iscc": "ISCC:…"}`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum NoticeTarget {
@@ -39,6 +40,13 @@ pub enum NoticeTarget {
         /// The URL or identifier.
         url: String,
     },
+    /// A work by its ISCC Text-Code (ISO 24138): every source whose code is
+    /// that one or near it ([`recital_rights::TextCode::is_near`]: a copy,
+    /// reformatted or lightly edited), wherever it sits in the corpus.
+    Iscc {
+        /// The Text-Code, stored as `ISCC:` and upper-case base32.
+        iscc: String,
+    },
 }
 
 impl NoticeTarget {
@@ -47,6 +55,7 @@ impl NoticeTarget {
             NoticeTarget::Work { .. } => "work",
             NoticeTarget::Document { .. } => "document",
             NoticeTarget::Url { .. } => "url",
+            NoticeTarget::Iscc { .. } => "iscc",
         }
     }
 
@@ -55,6 +64,7 @@ impl NoticeTarget {
             NoticeTarget::Work { work_id } => work_id,
             NoticeTarget::Document { doc_id } => doc_id,
             NoticeTarget::Url { url } => url,
+            NoticeTarget::Iscc { iscc } => iscc,
         }
     }
 
@@ -63,6 +73,7 @@ impl NoticeTarget {
             "work" => NoticeTarget::Work { work_id: value },
             "document" => NoticeTarget::Document { doc_id: value },
             "url" => NoticeTarget::Url { url: value },
+            "iscc" => NoticeTarget::Iscc { iscc: value },
             other => return Err(StoreError::Corrupt(format!("notice target type {other:?}"))),
         })
     }
@@ -153,7 +164,7 @@ impl Notice {
         match &self.target {
             NoticeTarget::Work { work_id } => Some(work_id),
             NoticeTarget::Document { doc_id } => Some(doc_id),
-            NoticeTarget::Url { .. } => None,
+            NoticeTarget::Url { .. } | NoticeTarget::Iscc { .. } => None,
         }
     }
 
@@ -209,7 +220,9 @@ fn one_notice(tx: &mut dyn Tx, id: &str, owner: Option<i64>) -> Result<Option<No
 }
 
 impl NewNotice {
-    fn checked(&self) -> Result<Vec<String>, StoreError> {
+    /// Checks the fields; gives the jurisdictions and the target's value to
+    /// store (an ISCC in its canonical form, so that it compares as written).
+    fn checked(&self) -> Result<(Vec<String>, String), StoreError> {
         if self.reason.trim().is_empty() {
             return Err(StoreError::Invalid("reason is empty".into()));
         }
@@ -236,7 +249,18 @@ impl NewNotice {
         if self.jurisdictions.len() > 64 {
             return Err(StoreError::Invalid("at most 64 jurisdictions".into()));
         }
-        jurisdictions_or_everywhere(&self.jurisdictions)
+        let value = match &self.target {
+            NoticeTarget::Iscc { iscc } => recital_rights::TextCode::parse(iscc)
+                .map_err(|e| {
+                    StoreError::Invalid(format!(
+                        "{e}; expected an ISCC Text-Code such as ISCC:EAASKDNZNYGUUF5A"
+                    ))
+                })?
+                .as_str()
+                .to_string(),
+            other => other.value().to_string(),
+        };
+        Ok((jurisdictions_or_everywhere(&self.jurisdictions)?, value))
     }
 }
 
@@ -250,7 +274,7 @@ impl Store {
     /// work cannot be the target (it is no longer searchable).
     pub fn insert_notice(&self, who: &Principal, n: &NewNotice) -> Result<Notice, StoreError> {
         let owner = Scope::of(who, "file notices")?.owner();
-        let jurisdictions = n.checked()?;
+        let (jurisdictions, target) = n.checked()?;
         let now = now_ms();
         self.write("insert notice", |tx| {
             let work_seq = match &n.target {
@@ -282,7 +306,7 @@ impl Store {
                     id,
                     who.key_id,
                     n.target.kind(),
-                    n.target.value(),
+                    target,
                     work_seq,
                     n.reason,
                     n.requested_action,
@@ -517,5 +541,25 @@ pub(crate) mod tests {
             assert!(matches!(f.store.insert_notice(&f.rh_a, &n), Err(StoreError::Invalid(_))), "{n:?}");
         }
         assert!(f.store.list_notices(&f.admin, 10, None).unwrap().is_empty());
+    }
+
+    #[test]
+    pub(crate) fn iscc_targets_are_text_codes_stored_canonically() {
+        let f = fixture();
+        let by_iscc = |iscc: &str| NewNotice {
+            target: NoticeTarget::Iscc { iscc: iscc.into() },
+            ..doc_notice("unused")
+        };
+        let n = f.store.insert_notice(&f.rh_a, &by_iscc(" iscc:eaaskdnznyguuf5a ")).unwrap();
+        assert_eq!(n.target, NoticeTarget::Iscc { iscc: "ISCC:EAASKDNZNYGUUF5A".into() });
+        assert_eq!(n.doc_id(), None);
+        assert_eq!(f.store.active_notices().unwrap()[0].target, n.target);
+        let json = serde_json::to_value(&n.target).unwrap();
+        assert_eq!(json, serde_json::json!({"type": "iscc", "iscc": "ISCC:EAASKDNZNYGUUF5A"}));
+        // Not an ISCC, and an ISCC that is no Text-Code (a Meta-Code header).
+        for bad in ["ISCC:nope!", "hello", "ISCC:AAAQCAQDAQCQMBYI"] {
+            let e = f.store.insert_notice(&f.rh_a, &by_iscc(bad)).unwrap_err();
+            assert!(matches!(e, StoreError::Invalid(_)) && e.to_string().contains("Text-Code"), "{bad}: {e}");
+        }
     }
 }

@@ -50,7 +50,7 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 const TCP_USER_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Migrations, as in `schema.rs`: entry `i` takes version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[V1, V2, V3];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6];
 const _: () =
     assert!(MIGRATIONS.len() as i64 == SCHEMA_VERSION, "one PostgreSQL migration per schema version");
 
@@ -171,6 +171,56 @@ const V2: &str = "ALTER TABLE works ADD COLUMN language TEXT;";
 
 /// Version 3: `audit.channels` (see `schema.rs`).
 const V3: &str = r#"ALTER TABLE audit ADD COLUMN channels TEXT NOT NULL DEFAULT '["text"]';"#;
+
+/// Version 4: the console's sessions and scan results (see `schema.rs`).
+const V4: &str = r#"
+CREATE TABLE console_sessions (
+    token_sha256 BYTEA   PRIMARY KEY CHECK (octet_length(token_sha256) = 32),
+    key_id       BIGINT  NOT NULL REFERENCES api_keys(id),
+    csrf         TEXT    NOT NULL,
+    created_at   BIGINT  NOT NULL,
+    expires_at   BIGINT  NOT NULL
+);
+CREATE INDEX console_sessions_by_expiry ON console_sessions(expires_at);
+CREATE INDEX console_sessions_by_age ON console_sessions(created_at);
+
+CREATE TABLE console_scans (
+    seq        BIGINT  GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    id         TEXT    NOT NULL UNIQUE,
+    owner_key  BIGINT  NOT NULL REFERENCES api_keys(id),
+    created_at BIGINT  NOT NULL,
+    view       TEXT    NOT NULL,
+    export     TEXT    NOT NULL
+);
+CREATE INDEX console_scans_by_age ON console_scans(created_at);
+"#;
+
+/// Version 5: works by ISCC (see `schema.rs`); PostgreSQL changes the
+/// CHECK constraint in place.
+const V5: &str = "
+ALTER TABLE works ADD COLUMN iscc TEXT;
+ALTER TABLE notices DROP CONSTRAINT notices_target_type_check;
+ALTER TABLE notices ADD CONSTRAINT notices_target_type_check
+    CHECK (target_type IN ('work', 'document', 'url', 'iscc'));
+";
+
+/// Version 6: rights signals (see `schema.rs`).
+const V6: &str = "
+CREATE TABLE signals (
+    seq          BIGINT  GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    id           TEXT    NOT NULL UNIQUE,
+    owner_key    BIGINT  NOT NULL REFERENCES api_keys(id),
+    url          TEXT    NOT NULL,
+    headers      TEXT    NOT NULL,
+    body         TEXT    NOT NULL,
+    observed     TEXT    NOT NULL,
+    status       TEXT    NOT NULL CHECK (status IN ('active', 'withdrawn')),
+    received_at  BIGINT  NOT NULL,
+    withdrawn_at BIGINT
+);
+CREATE INDEX signals_by_owner ON signals(owner_key, seq);
+CREATE INDEX signals_active ON signals(seq) WHERE status = 'active';
+";
 
 /// Where the schema version lives: one row, written in the same transaction
 /// as the migration it records.

@@ -23,7 +23,7 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Migrations: entry `i` takes the schema from version `i` to `i + 1`.
 /// Append only; never edit a released entry.
-const MIGRATIONS: &[&str] = &[V1, V2, V3];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6];
 
 /// The schema version this build writes and reads.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -156,6 +156,97 @@ const V2: &str = "ALTER TABLE works ADD COLUMN language TEXT;";
 /// list like `rules` and `sources`. Records written before knew only the text.
 const V3: &str = r#"ALTER TABLE audit ADD COLUMN channels TEXT NOT NULL DEFAULT '["text"]';"#;
 
+/// Version 4: the web console's sessions and scan results, so that a
+/// restart keeps reviewers signed in and their results at their URLs.
+///
+/// - `console_sessions`: only the SHA-256 of a session token is kept, as
+///   for API keys; a session ends at `expires_at`, at sign-out, or when its
+///   key is revoked (the lookup joins `api_keys`).
+/// - `console_scans`: the page's view model and the JSON export, both as
+///   the API limits them; `created_at` against the retention time decides
+///   whether one is still kept, so a shorter retention applies at once.
+const V4: &str = r#"
+CREATE TABLE console_sessions (
+    token_sha256 BLOB    PRIMARY KEY CHECK (length(token_sha256) = 32),
+    key_id       INTEGER NOT NULL REFERENCES api_keys(id),
+    csrf         TEXT    NOT NULL,
+    created_at   INTEGER NOT NULL,
+    expires_at   INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX console_sessions_by_expiry ON console_sessions(expires_at);
+CREATE INDEX console_sessions_by_age ON console_sessions(created_at);
+
+CREATE TABLE console_scans (
+    seq        INTEGER PRIMARY KEY AUTOINCREMENT,
+    id         TEXT    NOT NULL UNIQUE,
+    owner_key  INTEGER NOT NULL REFERENCES api_keys(id),
+    created_at INTEGER NOT NULL,
+    view       TEXT    NOT NULL,
+    export     TEXT    NOT NULL
+);
+CREATE INDEX console_scans_by_age ON console_scans(created_at);
+"#;
+
+/// Version 5: works by ISCC.
+///
+/// - `works.iscc`: the Text-Code of a registered work, computed when it is
+///   registered (works registered before have none until registered again).
+/// - `notices.target_type` may be `iscc`. SQLite cannot change a CHECK
+///   constraint in place, so the table is rebuilt with its rows, ids and
+///   sequence as they were (nothing references `notices`).
+const V5: &str = r#"
+ALTER TABLE works ADD COLUMN iscc TEXT;
+
+CREATE TABLE notices_v5 (
+    seq              INTEGER PRIMARY KEY AUTOINCREMENT,
+    id               TEXT    NOT NULL UNIQUE,
+    owner_key        INTEGER NOT NULL REFERENCES api_keys(id),
+    target_type      TEXT    NOT NULL CHECK (target_type IN ('work', 'document', 'url', 'iscc')),
+    target           TEXT    NOT NULL,
+    work_seq         INTEGER REFERENCES works(seq),
+    reason           TEXT    NOT NULL,
+    requested_action TEXT,
+    jurisdictions    TEXT    NOT NULL,
+    contact          TEXT,
+    status           TEXT    NOT NULL CHECK (status IN ('received', 'effective', 'rejected', 'withdrawn')),
+    received_at      INTEGER NOT NULL,
+    effective_at     INTEGER,
+    closed_at        INTEGER,
+    status_detail    TEXT,
+    CHECK ((target_type = 'work') = (work_seq IS NOT NULL))
+);
+INSERT INTO notices_v5 (seq, id, owner_key, target_type, target, work_seq, reason, requested_action,
+                        jurisdictions, contact, status, received_at, effective_at, closed_at, status_detail)
+    SELECT seq, id, owner_key, target_type, target, work_seq, reason, requested_action,
+           jurisdictions, contact, status, received_at, effective_at, closed_at, status_detail
+    FROM notices;
+DROP TABLE notices;
+ALTER TABLE notices_v5 RENAME TO notices;
+CREATE INDEX notices_by_owner ON notices(owner_key, seq);
+CREATE INDEX notices_active ON notices(seq) WHERE status IN ('received', 'effective');
+CREATE INDEX notices_by_work ON notices(work_seq) WHERE work_seq IS NOT NULL;
+"#;
+
+/// Version 6: rights signals posted to the registry (`signals.rs`), kept
+/// as posted (URL, headers as a JSON object, body) and withdrawn rather
+/// than deleted, like notices.
+const V6: &str = r#"
+CREATE TABLE signals (
+    seq          INTEGER PRIMARY KEY AUTOINCREMENT,
+    id           TEXT    NOT NULL UNIQUE,
+    owner_key    INTEGER NOT NULL REFERENCES api_keys(id),
+    url          TEXT    NOT NULL,
+    headers      TEXT    NOT NULL,
+    body         TEXT    NOT NULL,
+    observed     TEXT    NOT NULL,
+    status       TEXT    NOT NULL CHECK (status IN ('active', 'withdrawn')),
+    received_at  INTEGER NOT NULL,
+    withdrawn_at INTEGER
+);
+CREATE INDEX signals_by_owner ON signals(owner_key, seq);
+CREATE INDEX signals_active ON signals(seq) WHERE status = 'active';
+"#;
+
 /// Per-connection settings.
 ///
 /// - WAL: readers do not block the writer, and a commit is one append.
@@ -280,7 +371,10 @@ mod tests {
                      VALUES (1, 'rh', zeroblob(32), 'rightsholder', 'api', 0, 0);
                  INSERT INTO works (id, owner_key, license, tdm_opt_out, jurisdictions, mode, status,
                                     created_at, text_bytes)
-                     VALUES ('work-1', 1, 'MIT', 0, '[\"*\"]', 'code', 'indexed', 0, 3);",
+                     VALUES ('work-1', 1, 'MIT', 0, '[\"*\"]', 'code', 'indexed', 0, 3);
+                 INSERT INTO notices (id, owner_key, target_type, target, work_seq, reason, jurisdictions,
+                                      status, received_at, effective_at)
+                     VALUES ('ntc-1', 1, 'work', 'work-1', 1, 'mine', '[\"*\"]', 'effective', 5, 6);",
             )
             .unwrap();
         }
@@ -291,6 +385,27 @@ mod tests {
         let (id, lang): (String, Option<String>) =
             conn.query_row("SELECT id, language FROM works", [], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
         assert_eq!((id.as_str(), lang), ("work-1", None));
+        drop(conn);
+        // The notices table was rebuilt (version 5) with its rows, and takes ISCC targets.
+        let n = store.active_notices().unwrap();
+        assert_eq!((n.len(), n[0].id.as_str(), n[0].effective_at), (1, "ntc-1", Some(6)));
+        let rh = crate::store::Principal {
+            key_id: 1,
+            name: "rh".into(),
+            role: crate::store::Role::Rightsholder,
+            default_jurisdiction: None,
+            rate_per_minute: None,
+        };
+        let iscc = crate::store::NewNotice {
+            target: crate::store::NoticeTarget::Iscc { iscc: "ISCC:EAASKDNZNYGUUF5A".into() },
+            reason: "mine".into(),
+            requested_action: None,
+            jurisdictions: vec![],
+            contact: None,
+        };
+        let filed = store.insert_notice(&rh, &iscc).unwrap();
+        assert!(filed.id != "ntc-1");
+        assert_eq!(store.active_notices().unwrap().len(), 2);
     }
 
     #[test]

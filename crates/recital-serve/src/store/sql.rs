@@ -177,6 +177,8 @@ pub(crate) enum Topic {
     Notices,
     /// Keys added, changed or revoked.
     Keys,
+    /// Rights signals posted or withdrawn.
+    Signals,
 }
 
 impl Topic {
@@ -185,6 +187,7 @@ impl Topic {
             Topic::Works => "works",
             Topic::Notices => "notices",
             Topic::Keys => "keys",
+            Topic::Signals => "signals",
         }
     }
 }

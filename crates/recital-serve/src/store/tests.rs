@@ -368,7 +368,7 @@ mod pg;
 /// stay SQLite-only; the service's tests cover PostgreSQL crashes.)
 #[test]
 fn registry_tests_pass_on_postgres() {
-    use super::{audit, keys, notices, works};
+    use super::{audit, console, keys, notices, signals, works};
     let tests: &[(&str, fn())] = &[
         ("rightsholders_see_only_their_own_works", rightsholders_see_only_their_own_works),
         ("rightsholders_see_only_their_own_notices", rightsholders_see_only_their_own_notices),
@@ -384,6 +384,7 @@ fn registry_tests_pass_on_postgres() {
         ("notices: active", notices::tests::active_notices_lists_received_and_effective_only),
         ("notices: work targets", notices::tests::work_targets_must_be_live_and_visible),
         ("notices: invalid", notices::tests::invalid_notices_are_refused),
+        ("notices: iscc", notices::tests::iscc_targets_are_text_codes_stored_canonically),
         ("keys: authenticate", keys::tests::authenticate_by_plain_or_prehashed_secret),
         ("keys: weak", keys::tests::weak_or_malformed_keys_are_refused),
         ("keys: replace configured", keys::tests::configured_keys_are_replaced_and_removed_ones_revoked),
@@ -395,6 +396,10 @@ fn registry_tests_pass_on_postgres() {
         ("audit: limits", audit::tests::default_and_max_limits),
         ("audit: append-only", audit::tests::the_log_is_append_only),
         ("audit: bad batch", audit::tests::a_bad_entry_fails_the_whole_batch),
+        ("signals: life cycle", signals::tests::signals_are_filed_listed_and_withdrawn_per_tenant),
+        ("signals: invalid", signals::tests::invalid_signals_are_refused),
+        ("console: sessions", console::tests::sessions_authenticate_until_expiry_close_or_revocation),
+        ("console: scans", console::tests::scans_are_for_their_key_and_admins_within_retention),
     ];
     POSTGRES.with(|cell| *cell.borrow_mut() = Some((pg::TestPg::start(), 0)));
     for (name, test) in tests {

@@ -129,11 +129,16 @@ pub struct Work {
     pub withdrawn_at_rfc3339: Option<String>,
     /// Size of the registered text in bytes.
     pub text_bytes: u64,
+    /// The text's ISCC Text-Code (ISO 24138), computed at registration: the
+    /// identifier a notice can name the work and its near copies by, and
+    /// what scan sources of the work carry as `iscc`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iscc: Option<String>,
 }
 
 const WORK_SELECT: &str = "SELECT w.id, w.owner_key, k.name, w.title, w.license, w.holder, w.url, w.tdm_opt_out,
         w.jurisdictions, w.category, w.mode, w.status, w.created_at, w.indexed_at, w.withdrawn_at, w.text_bytes,
-        w.language
+        w.language, w.iscc
      FROM works w JOIN api_keys k ON k.id = w.owner_key";
 
 fn work_row(r: &Row) -> Result<Work, StoreError> {
@@ -164,6 +169,7 @@ fn work_row(r: &Row) -> Result<Work, StoreError> {
         withdrawn_at,
         withdrawn_at_rfc3339: withdrawn_at.map(format_rfc3339),
         text_bytes: text_bytes.max(0) as u64,
+        iscc: r.get(17)?,
     })
 }
 
@@ -218,14 +224,15 @@ impl Store {
     pub fn insert_work(&self, owner: &Principal, w: &NewWork) -> Result<Work, StoreError> {
         Scope::of(owner, "register works")?;
         let (jurisdictions, license) = w.checked()?;
+        let iscc = recital_rights::TextCode::of_text(&w.text).map(|c| c.as_str().to_string());
         let now = now_ms();
         self.write("insert work", |tx| {
             let id = fresh_id(tx, "works", "work-")?;
             let seq: i64 = tx
                 .query_one(
                     "INSERT INTO works (id, owner_key, title, license, holder, url, tdm_opt_out, jurisdictions,
-                                        category, mode, status, created_at, text_bytes, language)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 'pending', ?11, ?12, ?13)
+                                        category, mode, status, created_at, text_bytes, language, iscc)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 'pending', ?11, ?12, ?13, ?14)
                      RETURNING seq",
                     args![
                         id,
@@ -240,7 +247,8 @@ impl Store {
                         w.mode,
                         now,
                         w.text.len() as i64,
-                        w.language.as_deref().and_then(recital_text::code::Lang::from_name).map(|l| l.name())
+                        w.language.as_deref().and_then(recital_text::code::Lang::from_name).map(|l| l.name()),
+                        iscc
                     ],
                 )
                 .ctx("insert work")?

@@ -38,6 +38,7 @@ pub fn run(cmd: Command) -> anyhow::Result<u8> {
         Command::Artefact(ArtefactCommand::Scan(a)) => return artefact::scan(a),
         Command::Policy(PolicyCommand::Check(a)) => policy::check(a),
         Command::Rights(RightsCommand::Import(a)) => rights::import(a),
+        Command::Rights(RightsCommand::Post(a)) => rights::post(a),
         Command::Audit(a) => audit::run(a),
         Command::CanaryLab(a) => audit::canary_lab(a),
         Command::Model(ModelCommand::Serve(a)) => audit::serve_model(a),
