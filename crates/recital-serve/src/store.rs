@@ -29,6 +29,7 @@
 //! - `works.rs`: works registered by rightsholders;
 //! - `notices.rs`: notices and their life cycle;
 //! - `audit.rs`: the append-only decision log;
+//! - `reveal.rs`: bytes of source text shown per key and day (`--reveal-budget`);
 //! - `time.rs`: Unix-millisecond timestamps and their RFC 3339 form;
 //! - `error.rs`: [`StoreError`].
 //!
@@ -95,6 +96,7 @@ mod keyfile;
 mod keys;
 mod notices;
 mod pg;
+mod reveal;
 mod schema;
 mod sql;
 mod sqlite;

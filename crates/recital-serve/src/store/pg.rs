@@ -50,7 +50,7 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 const TCP_USER_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Migrations, as in `schema.rs`: entry `i` takes version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[V1, V2, V3];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4];
 const _: () =
     assert!(MIGRATIONS.len() as i64 == SCHEMA_VERSION, "one PostgreSQL migration per schema version");
 
@@ -171,6 +171,16 @@ const V2: &str = "ALTER TABLE works ADD COLUMN language TEXT;";
 
 /// Version 3: `audit.channels` (see `schema.rs`).
 const V3: &str = r#"ALTER TABLE audit ADD COLUMN channels TEXT NOT NULL DEFAULT '["text"]';"#;
+
+/// Version 4: `reveal_spent` (see `schema.rs`), shared by every instance.
+const V4: &str = "
+CREATE TABLE reveal_spent (
+    key_id BIGINT NOT NULL,
+    day    BIGINT NOT NULL,
+    bytes  BIGINT NOT NULL CHECK (bytes >= 0),
+    PRIMARY KEY (key_id, day)
+);
+";
 
 /// Where the schema version lives: one row, written in the same transaction
 /// as the migration it records.

@@ -368,7 +368,7 @@ mod pg;
 /// stay SQLite-only; the service's tests cover PostgreSQL crashes.)
 #[test]
 fn registry_tests_pass_on_postgres() {
-    use super::{audit, keys, notices, works};
+    use super::{audit, keys, notices, reveal, works};
     let tests: &[(&str, fn())] = &[
         ("rightsholders_see_only_their_own_works", rightsholders_see_only_their_own_works),
         ("rightsholders_see_only_their_own_notices", rightsholders_see_only_their_own_notices),
@@ -395,6 +395,8 @@ fn registry_tests_pass_on_postgres() {
         ("audit: limits", audit::tests::default_and_max_limits),
         ("audit: append-only", audit::tests::the_log_is_append_only),
         ("audit: bad batch", audit::tests::a_bad_entry_fails_the_whole_batch),
+        ("reveal: per key and day", reveal::tests::budget_is_per_key_and_per_day_and_never_overdrawn),
+        ("reveal: concurrent", reveal::tests::concurrent_takers_share_one_budget),
     ];
     POSTGRES.with(|cell| *cell.borrow_mut() = Some((pg::TestPg::start(), 0)));
     for (name, test) in tests {
