@@ -13,7 +13,10 @@
 //!                      [--passthrough 1]
 //! serve_bench relay    ADDR UPSTREAM_URL LOG.jsonl|- [--workers N]
 //! serve_bench guard    INDEX TEXTS.jsonl [--policy FILE] [--rounds N] [--gap-us N]
+//! serve_bench soak     --proxy URL --upstream ADDR --texts TEXTS.jsonl --policy FILE [...]
 //! ```
+//!
+//! `soak` (`bench/soak.sh`) is in `soak.rs`, which documents it.
 //!
 //! - `inproc`: the same 1 KB outputs that `wrk` posts to `/v1/scan`, scanned
 //!   in-process several ways, each timed per output (1 thread, `--rounds`
@@ -65,10 +68,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
+
+mod soak;
 use serde_json::{json, Value};
 
 fn usage() -> ! {
-    eprintln!("usage: serve_bench inproc|upstream|stream ... (see src/main.rs)");
+    eprintln!("usage: serve_bench inproc|upstream|stream|relay|guard|soak ... (see src/main.rs)");
     std::process::exit(2)
 }
 
@@ -83,6 +88,7 @@ fn main() {
         Some("stream") => stream(&args[1..]),
         Some("relay") => relay(&args[1..]),
         Some("guard") => guard(&args[1..]),
+        Some("soak") => soak::soak(&args[1..]),
         _ => usage(),
     }
 }

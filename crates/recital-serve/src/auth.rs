@@ -75,39 +75,14 @@ impl RateLimiter {
     }
 }
 
-/// Bytes of protected source text shown to each key on the current UTC day
-/// (`--reveal-budget`): the scan API shows the matched text of a source, and
-/// a caller that probes with guesses could otherwise assemble a protected
-/// document from many answers. Kept in memory, per instance.
-#[derive(Default)]
-pub struct RevealBudget(Mutex<HashMap<i64, (i64, u64)>>);
-
 const DAY_MS: i64 = 86_400_000;
 
-impl RevealBudget {
-    /// Bytes the key may still be shown today out of `budget`; on none, the
-    /// seconds until the budget renews (midnight UTC).
-    pub fn remaining(&self, key: i64, budget: u64) -> Result<u64, u64> {
-        let now = crate::store::now_ms();
-        let day = now.div_euclid(DAY_MS);
-        let m = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        let used = m.get(&key).filter(|(d, _)| *d == day).map_or(0, |(_, u)| *u);
-        match budget.saturating_sub(used) {
-            0 => Err((((day + 1) * DAY_MS - now + 999) / 1000).max(1) as u64),
-            left => Ok(left),
-        }
-    }
-
-    /// Counts `bytes` shown to the key today.
-    pub fn spend(&self, key: i64, bytes: u64) {
-        let day = crate::store::now_ms().div_euclid(DAY_MS);
-        let mut m = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        let e = m.entry(key).or_insert((day, 0));
-        if e.0 != day {
-            *e = (day, 0);
-        }
-        e.1 = e.1.saturating_add(bytes);
-    }
+/// The UTC day (days since the Unix epoch) of `now_ms`, and the seconds
+/// until the next one begins: the reveal budget (`--reveal-budget`, counted
+/// in the store) renews at midnight UTC.
+pub fn reveal_day(now_ms: i64) -> (i64, u64) {
+    let day = now_ms.div_euclid(DAY_MS);
+    (day, (((day + 1) * DAY_MS - now_ms + 999) / 1000).max(1) as u64)
 }
 
 /// The caller of a request, authenticated and within its rate limit.
@@ -217,18 +192,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn reveal_budget_is_per_key_and_says_when_it_renews() {
-        let b = RevealBudget::default();
-        assert_eq!(b.remaining(1, 100), Ok(100));
-        b.spend(1, 60);
-        assert_eq!((b.remaining(1, 100), b.remaining(2, 100)), (Ok(40), Ok(100)));
-        b.spend(1, 50);
-        let wait = b.remaining(1, 100).unwrap_err();
-        assert!((1..=86_400).contains(&wait), "{wait}");
-        // A stale day's count does not carry over.
-        b.0.lock().unwrap().insert(3, (0, 1_000));
-        assert_eq!(b.remaining(3, 100), Ok(100));
-        b.spend(3, 10);
-        assert_eq!(b.remaining(3, 100), Ok(90));
+    fn reveal_days_renew_at_midnight_utc() {
+        assert_eq!(reveal_day(0), (0, 86_400));
+        assert_eq!(reveal_day(DAY_MS - 1), (0, 1));
+        assert_eq!(reveal_day(DAY_MS + 1_500), (1, 86_399));
+        assert_eq!(reveal_day(-1), (-1, 1), "before 1970 still counts whole days");
     }
 }

@@ -53,7 +53,6 @@ pub async fn prepare(config: ServeConfig) -> anyhow::Result<(Arc<AppState>, toki
         auth,
         keys: Default::default(),
         rate: Default::default(),
-        revealed: Default::default(),
         metrics: Default::default(),
         http,
         audit_tx,

@@ -8,7 +8,7 @@ use recital_detect::ScanOptions;
 use recital_policy::Policy;
 use recital_rights::TextCode;
 
-use crate::auth::{AuthMode, KeyCache, RateLimiter, RevealBudget};
+use crate::auth::{AuthMode, KeyCache, RateLimiter};
 use crate::config::ServeConfig;
 use crate::corpus::Corpus;
 use crate::metrics::Metrics;
@@ -36,8 +36,6 @@ pub struct AppState {
     pub keys: KeyCache,
     /// Rate limits.
     pub rate: RateLimiter,
-    /// Source bytes shown per key today.
-    pub revealed: RevealBudget,
     /// Metrics.
     pub metrics: Metrics,
     /// Client for the upstream model server.

@@ -31,6 +31,7 @@
 //! - `signals.rs`: rights signals (TDMRep, robots.txt, ai.txt) posted to the registry;
 //! - `audit.rs`: the append-only decision log;
 //! - `console.rs`: the web console's sessions and kept scan results;
+//! - `reveal.rs`: bytes of source text shown per key and day (`--reveal-budget`);
 //! - `time.rs`: Unix-millisecond timestamps and their RFC 3339 form;
 //! - `error.rs`: [`StoreError`].
 //!
@@ -98,6 +99,7 @@ mod keyfile;
 mod keys;
 mod notices;
 mod pg;
+mod reveal;
 mod schema;
 mod signals;
 mod sql;

@@ -335,8 +335,8 @@ pub struct ServeArgs {
     #[arg(long, value_name = "DIR")]
     pub audit_reports: Option<PathBuf>,
     /// Bytes of protected source text `/v1/scan` may show each key per UTC day (its snippets);
-    /// past it, scans answer 429 until midnight UTC. Counted per instance, in memory
-    /// [default: no limit].
+    /// past it, scans answer 429 until midnight UTC. Counted in the database (`--db`), so it
+    /// survives restarts and is shared by instances on one PostgreSQL [default: no limit].
     #[arg(long, value_name = "BYTES", value_parser = clap::value_parser!(u64).range(1..))]
     pub reveal_budget: Option<u64>,
 }

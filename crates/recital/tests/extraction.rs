@@ -4,6 +4,7 @@
 mod support;
 
 use serde_json::{json, Value};
+use support::probe::{Probed, Prober};
 use support::{build_index, client, prose, quote, Server};
 
 fn key(w: &str) -> String {
@@ -46,10 +47,9 @@ fn near_match_snippets_do_not_fill_in_words_left_out() {
     assert!(masked > 0, "the left-out words are marked, not silently dropped: {v}");
 }
 
-/// An attacker who holds a gappy copy of a protected document scans it
-/// window by window to fill it in: whatever it tries, the source text it is
-/// shown stays within the key's daily budget, and then scans are refused
-/// with a 429 that says why and until when.
+/// Whatever the attacker tries, the source text it is shown stays within the
+/// key's daily budget, and then scans are refused with a 429 that says why
+/// and until when.
 #[test]
 fn rebuilding_a_document_from_repeated_scans_gets_no_more_than_the_budget() {
     const BUDGET: usize = 3000;
@@ -62,31 +62,7 @@ fn rebuilding_a_document_from_repeated_scans_gets_no_more_than_the_budget() {
         &[],
     );
     let novel = prose(1, 3000);
-    let words: Vec<&str> = novel.split_whitespace().collect();
-    let (mut shown, mut scans, mut refused) = (0usize, 0, None);
-    for start in (0..words.len() - 80).step_by(40) {
-        // The attacker's copy lacks every 12th word; windows overlap.
-        let window: Vec<&str> = words[start..start + 80]
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| i % 12 != 6)
-            .map(|(_, w)| *w)
-            .collect();
-        let r = client().post(s.url("/v1/scan")).json(&json!({"text": window.join(" ")})).send().unwrap();
-        if r.status() == 429 {
-            let retry = r.headers().get("retry-after").and_then(|v| v.to_str().ok()).map(str::to_string);
-            refused = Some((retry, r.json::<Value>().unwrap()));
-            break;
-        }
-        assert_eq!(r.status(), 200);
-        scans += 1;
-        let v: Value = r.json().unwrap();
-        for span in v["report"]["spans"].as_array().unwrap() {
-            for src in span["sources"].as_array().unwrap() {
-                shown += src["snippet"].as_str().unwrap().replace('…', "").len();
-            }
-        }
-    }
+    let Probed { shown, scans, refused } = Prober::new().run(&s.base, usize::MAX, None);
     let (retry, body) = refused.expect("the budget ran out before the document did");
     println!("rebuild attempt: {scans} scans answered, {shown} source bytes shown (budget {BUDGET})");
     assert!(shown <= BUDGET, "{shown} bytes shown, budget {BUDGET}");
@@ -103,4 +79,28 @@ fn rebuilding_a_document_from_repeated_scans_gets_no_more_than_the_budget() {
     // The filter shows no source text and goes on.
     let r = client().post(s.url("/v1/filter")).json(&json!({"text": quote(&novel, 10, 90)})).send().unwrap();
     assert_eq!(r.status(), 200);
+}
+
+/// The budget is counted in the store: a server killed (SIGKILL, as a crash
+/// or a deploy would) and started again on the same database goes on from
+/// what was left, instead of granting the whole budget again.
+#[test]
+fn the_reveal_budget_survives_a_restart() {
+    const BUDGET: usize = 3000;
+    let dir = tempfile::tempdir().unwrap();
+    let idx = build_index(dir.path());
+    let db = dir.path().join("db.sqlite");
+    let budget = BUDGET.to_string();
+    let args = ["--index", idx.to_str().unwrap(), "--db", db.to_str().unwrap(), "--reveal-budget", &budget];
+    let mut prober = Prober::new();
+    let s = Server::start(&args, &[]);
+    let before = prober.run(&s.base, BUDGET * 2 / 3, None);
+    assert!(before.refused.is_none() && before.shown >= BUDGET / 2, "{before:?}");
+    s.kill9();
+    let s = Server::start(&args, &[]);
+    let after = prober.run(&s.base, usize::MAX, None);
+    println!("before the restart {} bytes shown, after it {} (budget {BUDGET})", before.shown, after.shown);
+    assert!(after.refused.is_some(), "the budget ran out after the restart: {after:?}");
+    assert!(after.shown <= BUDGET - before.shown, "only the remainder is shown: {before:?} then {after:?}");
+    assert!(after.shown > 0, "the remainder is shown: {after:?}");
 }

@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use reqwest::Method;
 use serde_json::{json, Value};
 use support::pg::TestPg;
+use support::probe::Prober;
 use support::{build_index, client, prose, quote, Server};
 
 const ADMIN: &str = "rk_admin_0123456789abcdef";
@@ -88,7 +89,7 @@ struct Pair {
     b: Server,
 }
 
-fn two_instances() -> Pair {
+fn two_instances(extra: &[&str]) -> Pair {
     let dir = tempfile::tempdir().unwrap();
     let idx = build_index(dir.path());
     let keys = keys_file(dir.path());
@@ -97,10 +98,9 @@ fn two_instances() -> Pair {
     let start = |name: &str| {
         let own = dir.path().join(name);
         copy_dir(&idx, &own);
-        Server::start(
-            &["--index", own.to_str().unwrap(), "--db", &url, "--keys", keys.to_str().unwrap()],
-            &[("RUST_LOG", "recital_serve=info")],
-        )
+        let mut args = vec!["--index", own.to_str().unwrap(), "--db", &url, "--keys", keys.to_str().unwrap()];
+        args.extend_from_slice(extra);
+        Server::start(&args, &[("RUST_LOG", "recital_serve=info")])
     };
     let a = start("idx-a");
     let b = start("idx-b");
@@ -109,7 +109,7 @@ fn two_instances() -> Pair {
 
 #[test]
 fn two_instances_on_one_postgres_share_the_registry_within_5_s() {
-    let Pair { _dir, pg: _pg, a, b } = two_instances();
+    let Pair { _dir, pg: _pg, a, b } = two_instances(&[]);
     // A work registered on A matches on B, from B's own delta shard.
     let work_text = prose(4242, 300);
     let quoted = quote(&work_text, 20, 100);
@@ -177,7 +177,7 @@ fn two_instances_on_one_postgres_share_the_registry_within_5_s() {
 
 #[test]
 fn postgres_going_away_gives_503_on_the_registry_and_scans_go_on() {
-    let Pair { _dir, pg, a, b } = two_instances();
+    let Pair { _dir, pg, a, b } = two_instances(&[]);
     drop(b);
     let manual = quote(&prose(3, 3000), 300, 380);
     assert_eq!(filter_action(&a, &manual), "annotate");
@@ -222,6 +222,31 @@ fn postgres_going_away_gives_503_on_the_registry_and_scans_go_on() {
     };
     assert_eq!(status, 201, "the store reconnects once PostgreSQL is back: {n}");
     assert_eq!(filter_action(&a, &manual), "block");
+}
+
+/// The reveal budget is one count in the shared database: what a key was
+/// shown through one instance is spent on the other, and alternating between
+/// them (as a load balancer does) gets no more than one budget.
+#[test]
+fn two_instances_share_one_reveal_budget() {
+    const BUDGET: usize = 3000;
+    let Pair { _dir, pg: _pg, a, b } = two_instances(&["--reveal-budget", "3000"]);
+    let mut prober = Prober::new();
+    let on_a = prober.run(&a.base, BUDGET / 2, Some(CLIENT));
+    assert!(on_a.refused.is_none() && on_a.shown >= BUDGET / 3, "{on_a:?}");
+    let on_b = prober.run(&b.base, usize::MAX, Some(CLIENT));
+    println!("shown through A {} bytes, then through B {} (budget {BUDGET})", on_a.shown, on_b.shown);
+    assert!(on_b.refused.is_some(), "B ran out of budget: {on_b:?}");
+    assert!(
+        on_b.shown > 0 && on_b.shown <= BUDGET - on_a.shown,
+        "B shows only what A left: {on_a:?} {on_b:?}"
+    );
+    let again = prober.run(&a.base, usize::MAX, Some(CLIENT));
+    assert!(again.refused.is_some() && again.scans == 0, "A knows the budget is spent: {again:?}");
+    // Another key has its own budget.
+    let (status, v) =
+        call(&b, Method::POST, "/v1/scan", ADMIN, Some(json!({"text": quote(&prose(1, 3000), 0, 80)})));
+    assert_eq!(status, 200, "{v}");
 }
 
 #[test]

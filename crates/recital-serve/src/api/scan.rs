@@ -111,39 +111,73 @@ pub async fn scan(
     headers: HeaderMap,
     Body(req): Body<ScanRequest>,
 ) -> ApiResult<Json<ScanResponse>> {
-    let allowance = reveal_allowance(&state, &caller)?;
+    let allowance = reveal_allowance(&state, &caller).await?;
     let (request_id, _text, mut report, decision) = run(&state, &caller, &headers, req, "/v1/scan").await?;
     engine::limit_snippets(&mut report);
-    if let Some(left) = allowance {
+    if let Some((day, left)) = allowance {
         let shown = engine::cap_snippets(&mut report, left);
-        state.revealed.spend(caller.0.key_id, shown);
+        if shown > 0 {
+            // Another request of the key (here or on another instance) may
+            // have spent part of `left` meanwhile: show what the store grants.
+            let granted = take_reveal(&state, &caller, day, shown).await?;
+            if granted < shown {
+                engine::cap_snippets(&mut report, granted);
+            }
+        }
     }
     Ok(Json(ScanResponse { request_id, decision, report }))
 }
 
-/// The source bytes this scan may show (`None`: no budget), or 429 when the
-/// key's budget for the day is spent.
-fn reveal_allowance(state: &AppState, caller: &Caller) -> ApiResult<Option<u64>> {
+/// Runs a store call off the async runtime.
+async fn blocking<T: Send + 'static>(
+    state: &Arc<AppState>,
+    what: &'static str,
+    f: impl FnOnce(&crate::store::Store) -> Result<T, crate::store::StoreError> + Send + 'static,
+) -> ApiResult<T> {
+    let store = state.store.clone();
+    tokio::task::spawn_blocking(move || f(&store))
+        .await
+        .map_err(|e| ApiError::internal(what, e))?
+        .map_err(|e| ApiError::from_store(what, e))
+}
+
+/// The day and the source bytes this scan may show (`None`: no budget), or
+/// 429 when the key's budget for the day is spent. The count is the store's,
+/// so a restart does not renew it and instances sharing a database share it.
+async fn reveal_allowance(state: &Arc<AppState>, caller: &Caller) -> ApiResult<Option<(i64, u64)>> {
     let Some(budget) = state.config.reveal_budget else {
         return Ok(None);
     };
-    match state.revealed.remaining(caller.0.key_id, budget) {
-        Ok(left) => Ok(Some(left)),
-        Err(wait) => {
-            let mut e = ApiError::new(
-                axum::http::StatusCode::TOO_MANY_REQUESTS,
-                "reveal_budget_spent",
-                format!(
-                    "key {:?} has been shown its {budget} bytes of protected source text for today \
-                     (--reveal-budget); /v1/scan answers again at midnight UTC, in {wait} s; \
-                     /v1/filter, which shows no source text, is not limited",
-                    caller.0.name
-                ),
-            );
-            e.retry_after = Some(wait);
-            Err(e)
-        }
+    let (day, wait) = crate::auth::reveal_day(crate::store::now_ms());
+    let key = caller.0.key_id;
+    let used = blocking(state, "reveal budget", move |s| s.revealed(key, day)).await?;
+    match budget.saturating_sub(used) {
+        0 => Err(budget_spent(caller, budget, wait)),
+        left => Ok(Some((day, left))),
     }
+}
+
+/// Counts `shown` bytes against the key's budget for `day`; the bytes the
+/// store granted (fewer once the budget ran out meanwhile).
+async fn take_reveal(state: &Arc<AppState>, caller: &Caller, day: i64, shown: u64) -> ApiResult<u64> {
+    let budget = state.config.reveal_budget.unwrap_or(u64::MAX);
+    let key = caller.0.key_id;
+    blocking(state, "reveal budget", move |s| s.take_reveal(key, day, shown, budget)).await
+}
+
+fn budget_spent(caller: &Caller, budget: u64, wait: u64) -> ApiError {
+    let mut e = ApiError::new(
+        axum::http::StatusCode::TOO_MANY_REQUESTS,
+        "reveal_budget_spent",
+        format!(
+            "key {:?} has been shown its {budget} bytes of protected source text for today \
+             (--reveal-budget); /v1/scan answers again at midnight UTC, in {wait} s; \
+             /v1/filter, which shows no source text, is not limited",
+            caller.0.name
+        ),
+    );
+    e.retry_after = Some(wait);
+    e
 }
 
 /// `POST /v1/filter`.

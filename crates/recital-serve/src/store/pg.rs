@@ -50,7 +50,7 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 const TCP_USER_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Migrations, as in `schema.rs`: entry `i` takes version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7];
 const _: () =
     assert!(MIGRATIONS.len() as i64 == SCHEMA_VERSION, "one PostgreSQL migration per schema version");
 
@@ -220,6 +220,16 @@ CREATE TABLE signals (
 );
 CREATE INDEX signals_by_owner ON signals(owner_key, seq);
 CREATE INDEX signals_active ON signals(seq) WHERE status = 'active';
+";
+
+/// Version 7: `reveal_spent` (see `schema.rs`), shared by every instance.
+const V7: &str = "
+CREATE TABLE reveal_spent (
+    key_id BIGINT NOT NULL,
+    day    BIGINT NOT NULL,
+    bytes  BIGINT NOT NULL CHECK (bytes >= 0),
+    PRIMARY KEY (key_id, day)
+);
 ";
 
 /// Where the schema version lives: one row, written in the same transaction

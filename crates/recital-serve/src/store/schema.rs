@@ -23,7 +23,7 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Migrations: entry `i` takes the schema from version `i` to `i + 1`.
 /// Append only; never edit a released entry.
-const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7];
 
 /// The schema version this build writes and reads.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -246,6 +246,19 @@ CREATE TABLE signals (
 CREATE INDEX signals_by_owner ON signals(owner_key, seq);
 CREATE INDEX signals_active ON signals(seq) WHERE status = 'active';
 "#;
+
+/// Version 7: `reveal_spent`, the bytes of source text `/v1/scan` showed each
+/// key per UTC day (`--reveal-budget`; see `reveal.rs`), kept here so that
+/// a restart does not renew the budget. No foreign key: an open server
+/// (no keys) counts against a principal that has no `api_keys` row.
+const V7: &str = "
+CREATE TABLE reveal_spent (
+    key_id INTEGER NOT NULL,
+    day    INTEGER NOT NULL,
+    bytes  INTEGER NOT NULL CHECK (bytes >= 0),
+    PRIMARY KEY (key_id, day)
+) WITHOUT ROWID;
+";
 
 /// Per-connection settings.
 ///

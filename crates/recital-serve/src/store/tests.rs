@@ -368,7 +368,7 @@ mod pg;
 /// stay SQLite-only; the service's tests cover PostgreSQL crashes.)
 #[test]
 fn registry_tests_pass_on_postgres() {
-    use super::{audit, console, keys, notices, signals, works};
+    use super::{audit, console, keys, notices, reveal, signals, works};
     let tests: &[(&str, fn())] = &[
         ("rightsholders_see_only_their_own_works", rightsholders_see_only_their_own_works),
         ("rightsholders_see_only_their_own_notices", rightsholders_see_only_their_own_notices),
@@ -400,6 +400,8 @@ fn registry_tests_pass_on_postgres() {
         ("signals: invalid", signals::tests::invalid_signals_are_refused),
         ("console: sessions", console::tests::sessions_authenticate_until_expiry_close_or_revocation),
         ("console: scans", console::tests::scans_are_for_their_key_and_admins_within_retention),
+        ("reveal: per key and day", reveal::tests::budget_is_per_key_and_per_day_and_never_overdrawn),
+        ("reveal: concurrent", reveal::tests::concurrent_takers_share_one_budget),
     ];
     POSTGRES.with(|cell| *cell.borrow_mut() = Some((pg::TestPg::start(), 0)));
     for (name, test) in tests {

@@ -5,6 +5,7 @@
 
 #[path = "../../../recital-serve/tests/support/pg.rs"]
 pub mod pg;
+pub mod probe;
 pub mod raw_upstream;
 pub mod tls;
 pub mod upstream;
