@@ -20,6 +20,9 @@ pub struct Vocab {
     keys: Vec<Box<str>>,
     /// Whether each piece starts with whitespace (ends the word before it).
     lead_space: Vec<bool>,
+    /// Whether each piece is one token that ends inside a word (the next
+    /// piece may still lengthen it).
+    open_end: Vec<bool>,
     /// Ids with a non-empty key, by key.
     sorted: Vec<u32>,
 }
@@ -41,15 +44,18 @@ impl Vocab {
         let pieces: Vec<Box<[u8]>> = pieces.into_iter().map(Vec::into_boxed_slice).collect();
         let mut keys = Vec::with_capacity(pieces.len());
         let mut lead_space = Vec::with_capacity(pieces.len());
+        let mut open_end = Vec::with_capacity(pieces.len());
         for p in &pieces {
             let text = std::str::from_utf8(p).ok();
             lead_space.push(text.and_then(|t| t.chars().next()).is_some_and(char::is_whitespace));
-            keys.push(text.map(|t| recital_text::tokenize(t).norm.into_boxed_str()).unwrap_or_default());
+            let key = text.map(|t| recital_text::tokenize(t).norm.into_boxed_str()).unwrap_or_default();
+            open_end.push(!key.is_empty() && !key.contains(' ') && text.is_some_and(ends_in_word));
+            keys.push(key);
         }
         let mut sorted: Vec<u32> =
             (0..pieces.len() as u32).filter(|&i| !keys[i as usize].is_empty()).collect();
         sorted.sort_by(|&a, &b| keys[a as usize].cmp(&keys[b as usize]));
-        Ok(Self { pieces, keys, lead_space, sorted })
+        Ok(Self { pieces, keys, lead_space, open_end, sorted })
     }
 
     /// Number of token ids.
@@ -113,7 +119,9 @@ impl Vocab {
             if !pending.is_empty() && self.starts_with_space(id) {
                 return;
             }
-            if self.writes(pending, id, word) {
+            let hit =
+                if pending.is_empty() { self.key_writes(id, word) } else { self.writes(pending, id, word) };
+            if hit {
                 out.push(id);
             }
         };
@@ -148,6 +156,10 @@ impl Vocab {
     }
 
     fn writes_after(&self, pending: &str, pending_norm: &str, id: u32, word: &str) -> bool {
+        if self.starts_with_space(id) {
+            // Whitespace ends the unfinished word: the piece's own tokens follow.
+            return self.key_writes(id, word);
+        }
         let Ok(piece) = std::str::from_utf8(self.piece(id)) else { return false };
         let joined = format!("{pending}{piece}");
         let ts = recital_text::tokenize(&joined);
@@ -159,6 +171,18 @@ impl Vocab {
             word.starts_with(second)
         } else {
             second == word
+        }
+    }
+
+    /// [`Self::writes`] after nothing: read off the piece's key (its tokens,
+    /// as a scan cuts them) without tokenising again.
+    fn key_writes(&self, id: u32, word: &str) -> bool {
+        let key = self.key(id);
+        let first = key.split(' ').next().unwrap_or("");
+        if self.open_end.get(id as usize).copied().unwrap_or(false) {
+            word.starts_with(first)
+        } else {
+            first == word
         }
     }
 
@@ -258,5 +282,30 @@ mod tests {
         v.continuing("", "", "the", &mut out);
         assert_eq!(out, [2]);
         assert!(Vocab::from_pieces(Vec::new()).is_err());
+    }
+
+    proptest::proptest! {
+        /// Reading a piece's key gives what tokenising it again gives.
+        #[test]
+        fn the_key_shortcut_equals_tokenising(
+            pieces in proptest::collection::vec("[ ]?[a-zA-Zé,.'-]{1,6}[ ]?", 1..20),
+            word in "[a-z,.]{1,5}",
+        ) {
+            let v = Vocab::from_pieces(pieces.iter().map(|p| p.as_bytes().to_vec()).collect()).unwrap();
+            let word = recital_text::tokenize(&word).norm;
+            proptest::prop_assume!(!word.is_empty() && !word.contains(' '));
+            for id in 0..v.len() as u32 {
+                proptest::prop_assert_eq!(v.key_writes(id, &word), v.writes("", id, &word), "{:?}", pieces[id as usize]);
+                let after = v.writes_after("amber", "arnber", id, &word);
+                let joined = format!("amber{}", pieces[id as usize]);
+                let ts = recital_text::tokenize(&joined);
+                let slow = ts.len() >= 2 && ts.text(0) == "arnber" && if ts.len() == 2 && ends_in_word(&joined) {
+                    word.starts_with(ts.text(1))
+                } else {
+                    ts.text(1) == word
+                };
+                proptest::prop_assert_eq!(after, slow, "{:?}", pieces[id as usize]);
+            }
+        }
     }
 }
