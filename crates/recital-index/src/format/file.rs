@@ -39,8 +39,6 @@ pub const FORMAT_VERSION: u32 = 4;
 pub const MIN_FORMAT_VERSION: u32 = 4;
 /// Files up to this size are checksummed every time they are opened.
 pub const VERIFY_ON_OPEN_LIMIT: u64 = 1 << 20;
-/// Bytes read at a time by a checksum check.
-const VERIFY_CHUNK: usize = 4 << 20;
 
 /// Checks the checksums of `files` on up to one thread per core, the largest
 /// files first (one file's hash is sequential, so the largest bounds the
@@ -219,28 +217,25 @@ impl MappedFile {
         Ok(())
     }
 
-    /// The xxh3-64 of the body, read with `pread` in large sequential chunks
-    /// rather than through the map: suffix arrays advise random access on
-    /// their map (no readahead), so a cold check through it would fault the
-    /// file in one page at a time, while reads get the kernel's readahead.
-    #[cfg(unix)]
+    /// The xxh3-64 of the body, read through a second map of the file,
+    /// advised for sequential access and dropped after: a suffix array's own
+    /// map is advised random (no readahead), through which a cold check
+    /// faults the file in one page at a time. On a 434 MB index, cold: 8.7 s
+    /// through the random map, 0.95 s with `pread` in 4 MiB chunks, 0.27 s
+    /// through a sequential map; warm all three take 0.05–0.2 s.
     fn body_hash(&self) -> Result<u64> {
-        use std::os::unix::fs::FileExt;
-        let mut hasher = Xxh3::new();
-        let mut buf = vec![0u8; VERIFY_CHUNK.min(self.body().len()).max(1)];
-        let (mut at, end) = (HEADER_LEN as u64, (self.map.len() - FOOTER_LEN) as u64);
-        while at < end {
-            let n = ((end - at) as usize).min(buf.len());
-            self.file.read_exact_at(&mut buf[..n], at).map_err(|e| IndexError::io(&self.path, e))?;
-            hasher.update(&buf[..n]);
-            at += n as u64;
+        // SAFETY: as in `open`; the file handle is the one mapped at open, so
+        // this is the same inode even if the path was replaced since.
+        let map = unsafe { Mmap::map(&self.file) }.map_err(|e| IndexError::io(&self.path, e))?;
+        if map.len() != self.map.len() {
+            return Err(IndexError::Corrupt {
+                path: self.path.clone(),
+                why: format!("changed size since it was opened ({} to {} bytes)", self.map.len(), map.len()),
+            });
         }
-        Ok(hasher.digest())
-    }
-
-    #[cfg(not(unix))]
-    fn body_hash(&self) -> Result<u64> {
-        Ok(xxhash_rust::xxh3::xxh3_64(self.body()))
+        #[cfg(unix)]
+        let _ = map.advise(memmap2::Advice::Sequential);
+        Ok(xxhash_rust::xxh3::xxh3_64(&map[HEADER_LEN..map.len() - FOOTER_LEN]))
     }
 
     /// The body bytes.
@@ -341,8 +336,7 @@ mod tests {
     fn verify_all_names_the_first_damaged_file_in_order() {
         let d = tempfile::tempdir().unwrap();
         let mut paths = Vec::new();
-        for (i, size) in
-            [3000usize, VERIFY_ON_OPEN_LIMIT as usize + 10, 5, VERIFY_CHUNK * 2 + 7].iter().enumerate()
+        for (i, size) in [3000usize, VERIFY_ON_OPEN_LIMIT as usize + 10, 5, (8 << 20) + 7].iter().enumerate()
         {
             let p = d.path().join(format!("f{i}.bin"));
             let body: Vec<u8> = (0..*size).map(|k| (k * 31 + i) as u8).collect();
@@ -355,7 +349,7 @@ mod tests {
         let files = open(&paths);
         verify_all(&files.iter().collect::<Vec<_>>()).unwrap();
         // Damage the last chunk of the largest file and the middle of the second.
-        for (i, at) in [(3usize, VERIFY_CHUNK * 2 + 3), (1, 600_000)] {
+        for (i, at) in [(3usize, (8 << 20) + 3), (1, 600_000)] {
             let mut b = std::fs::read(&paths[i]).unwrap();
             b[HEADER_LEN + at] ^= 0x40;
             std::fs::write(&paths[i], &b).unwrap();
