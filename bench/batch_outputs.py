@@ -4,8 +4,9 @@
 
 Each output is 80 to 240 words of filler drawn from a fixed vocabulary (text
 that occurs nowhere in the corpus), and a quarter of them also quote 30 to 120
-consecutive words of a document of CORPUS (a directory of text files), so the
-batch pays for copies found, sources and decisions as well as for clean text.
+consecutive words of a document of CORPUS (a directory of text files or of JSONL
+dumps, whose records are the documents), so the batch pays for copies found,
+sources and decisions as well as for clean text.
 
     bench/batch_outputs.py --n 100000 --seed 0 data/sample/prose > outputs.jsonl
 """
@@ -24,6 +25,15 @@ VOCAB = (
 ).split()
 
 
+def texts_of(path):
+    """The documents of a file: each record's `text` of a JSONL dump (as the
+    index reads it), else the whole file."""
+    if path.suffix != ".jsonl":
+        return [path.read_text(errors="replace")]
+    records = (json.loads(line) for line in path.open(encoding="utf-8") if line.strip())
+    return [r["text"] for r in records if isinstance(r, dict) and isinstance(r.get("text"), str)]
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, required=True)
@@ -35,9 +45,10 @@ def main():
     docs = []
     for p in sorted(a.corpus.rglob("*")):
         if p.is_file() and not p.name.startswith("."):
-            words = p.read_text(errors="replace").split()
-            if len(words) >= 200:
-                docs.append(words)
+            for text in texts_of(p):
+                words = text.split()
+                if len(words) >= 200:
+                    docs.append(words)
     if not docs:
         sys.exit(f"no document of 200 words or more under {a.corpus}")
     out = sys.stdout

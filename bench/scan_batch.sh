@@ -7,10 +7,15 @@
 # and scanned against the bundled sample index (prose and code, built once in the
 # work dir) under the built-in policy, with 1 thread and with one per core; the
 # results go to /dev/null, the summary line (outputs/s) is what is recorded.
+# RECITAL_BIN names a release binary to use instead of building one.
 source "$(dirname "$0")/common.sh"
 N=${1:-100000}
-cargo build --release -q -p recital --bin recital
-BIN=$CARGO_TARGET_DIR/release/recital
+if [ -n "${RECITAL_BIN:-}" ]; then
+  BIN=$RECITAL_BIN # a release binary built before (no build here)
+else
+  cargo build --release -q -p recital --bin recital
+  BIN=$CARGO_TARGET_DIR/release/recital
+fi
 
 idx=$WORK/idx-sample
 if ! "$BIN" index stats --index "$idx" >/dev/null 2>&1; then

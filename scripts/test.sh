@@ -32,7 +32,8 @@ export RAYON_NUM_THREADS="${RAYON_NUM_THREADS:-1}"
 
 # Local models (candle) are a cargo feature of the `recital` crate; the tests
 # of the audit need them, so the suite builds with it. So is Parquet input for
-# `recital scan --parquet` (its tests are in recital-filter's batch.rs).
+# `recital scan --parquet` (its tests are in recital-filter's batch.rs and
+# crates/recital/tests/scan.rs).
 features=(--features recital/candle,recital/parquet)
 
 cargo fmt --all -- --check

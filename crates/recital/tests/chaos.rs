@@ -130,7 +130,7 @@ fn kill_during(
 }
 
 #[test]
-fn kill_9_during_index_add_remove_and_compact_leaves_the_old_or_the_new_state() {
+fn kill_9_during_index_add_remove_adopt_and_compact_leaves_the_old_or_the_new_state() {
     let t = tempfile::tempdir().unwrap();
     let base_docs = corpus(&t.path().join("base"), 1, 6, 20_000);
     let new_docs = corpus(&t.path().join("new"), 100, 4, 20_000);
@@ -167,6 +167,28 @@ fn kill_9_during_index_add_remove_and_compact_leaves_the_old_or_the_new_state() 
         assert_eq!(count(idx, &phrase(&base_docs[4].1)), 1);
         got[0] == 0
     });
+
+    // adopt: a partition built apart (hard-linked in, the same file system) is
+    // all searchable or not at all, and the partition itself is never damaged.
+    let part = t.path().join("part");
+    ok(&["index", "build", "--index", s(&part), s(&new_dir)]);
+    kill_during(
+        &base,
+        &t.path().join("adopt"),
+        &["index", "adopt", "--index", "IDX", s(&part)],
+        10,
+        |idx, d| {
+            assert_consistent(idx, "adopt");
+            assert_consistent(&part, "the adopted partition");
+            let got: Vec<u64> = new_docs.iter().map(|(_, text)| count(idx, &phrase(text))).collect();
+            assert!(
+                got.iter().all(|&c| c == got[0]) && got[0] <= 1,
+                "adopt killed at {d:?}: partial {got:?}"
+            );
+            assert_eq!(count(idx, &phrase(&base_docs[0].1)), 1);
+            got[0] == 1
+        },
+    );
 
     // compact: a base shard, a delta and tombstones merge into one shard, or stay.
     let before = t.path().join("before-compact");

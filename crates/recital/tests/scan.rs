@@ -1,5 +1,5 @@
 //! `recital scan` through the real binary: offsets, sources, context, bad
-//! input, the decision, and the batch path (`--jsonl`) that gates CI.
+//! input, the decision, and the batch paths (`--jsonl`, `--parquet`) that gate CI.
 
 mod support;
 
@@ -377,7 +377,7 @@ fn one_output_carries_the_decision_and_fail_on() {
 }
 
 /// Without the `parquet` feature, `--parquet` says what is missing (with it,
-/// rows are read and judged: recital-filter's `batch.rs` tests that).
+/// rows are read and judged: `batch_parquet_equals_batch_jsonl`).
 #[test]
 #[cfg(not(feature = "parquet"))]
 fn parquet_without_its_feature_says_so() {
@@ -388,4 +388,75 @@ fn parquet_without_its_feature_says_so() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("cargo feature `parquet`"));
     let o = recital().args(["scan", "--index", &idx, "--parquet", "a", "--jsonl", "b"]).output().unwrap();
     assert_eq!(o.status.code(), Some(2), "one batch at a time");
+}
+
+/// `recital scan --parquet` through the binary (feature `parquet`): rows are
+/// judged as the same outputs given as JSONL lines are (same ids, actions and
+/// spans), gate CI the same way, and a missing column is named.
+#[test]
+#[cfg(feature = "parquet")]
+fn batch_parquet_equals_batch_jsonl() {
+    use std::sync::Arc;
+
+    use parquet::data_type::{ByteArray, ByteArrayType};
+    use parquet::file::properties::WriterProperties;
+    use parquet::file::writer::SerializedFileWriter;
+
+    let t = tempfile::tempdir().unwrap();
+    let idx = support::build_index(t.path());
+    let novel = support::quote(&support::prose(1, 3000), 100, 180);
+    let manual = support::quote(&support::prose(3, 2000), 200, 280);
+    let rows = [
+        ("clean", "Nothing in this answer is copied from anywhere at all.".to_string()),
+        ("cited", format!("As the manual says: {manual}")),
+        ("leak", format!("Here it is: {novel} and that is all.")),
+    ];
+    let file = t.path().join("outputs.parquet");
+    let schema = parquet::schema::parser::parse_message_type(
+        "message m { REQUIRED BYTE_ARRAY uid (UTF8); REQUIRED BYTE_ARRAY completion (UTF8); }",
+    )
+    .unwrap();
+    let props =
+        Arc::new(WriterProperties::builder().set_compression(parquet::basic::Compression::SNAPPY).build());
+    let mut w =
+        SerializedFileWriter::new(std::fs::File::create(&file).unwrap(), Arc::new(schema), props).unwrap();
+    let mut rg = w.next_row_group().unwrap();
+    let ids: Vec<ByteArray> = rows.iter().map(|r| ByteArray::from(r.0)).collect();
+    let texts: Vec<ByteArray> = rows.iter().map(|r| ByteArray::from(r.1.as_str())).collect();
+    for column in [ids, texts] {
+        let mut col = rg.next_column().unwrap().unwrap();
+        col.typed::<ByteArrayType>().write_batch(&column, None, None).unwrap();
+        col.close().unwrap();
+    }
+    rg.close().unwrap();
+    w.close().unwrap();
+    let jsonl: String = rows
+        .iter()
+        .map(|(id, text)| serde_json::json!({"uid": id, "completion": text}).to_string() + "\n")
+        .collect();
+
+    let policy = blocking_policy(t.path());
+    let fields =
+        ["--text-field", "completion", "--id-field", "uid", "--policy", &policy, "--fail-on", "block"];
+    let i = idx.to_str().unwrap();
+    let f = file.to_str().unwrap();
+    let from_parquet = recital().args(["scan", "--index", i, "--parquet", f]).args(fields).output().unwrap();
+    assert_eq!(from_parquet.status.code(), Some(3), "{}", String::from_utf8_lossy(&from_parquet.stderr));
+    let from_jsonl = batch(t.path(), &idx, &jsonl, &fields);
+    assert_eq!(from_jsonl.status.code(), Some(3));
+    let (p, j) = (lines(&from_parquet), lines(&from_jsonl));
+    let actions: Vec<(&str, &str)> =
+        p.iter().map(|l| (l["id"].as_str().unwrap(), l["action"].as_str().unwrap())).collect();
+    assert_eq!(actions, [("clean", "allow"), ("cited", "annotate"), ("leak", "block")]);
+    for (a, b) in p.iter().zip(&j) {
+        for key in ["line", "id", "action", "spans", "decision"] {
+            assert_eq!(a[key], b[key], "{key}: {a} / {b}");
+        }
+    }
+    assert!(!p[2]["spans"].as_array().unwrap().is_empty());
+
+    let o = recital().args(["scan", "--index", i, "--parquet", f]).output().unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("\"text\"") && err.contains("uid, completion"), "{err}");
 }

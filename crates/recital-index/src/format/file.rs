@@ -40,6 +40,36 @@ pub const MIN_FORMAT_VERSION: u32 = 4;
 /// Files up to this size are checksummed every time they are opened.
 pub const VERIFY_ON_OPEN_LIMIT: u64 = 1 << 20;
 
+/// Checks the checksums of `files` on up to one thread per core, the largest
+/// files first (one file's hash is sequential, so the largest bounds the
+/// time). Fails with the error of the first damaged file in the order given,
+/// whichever thread found it first.
+pub fn verify_all(files: &[&MappedFile]) -> Result<()> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(files.len());
+    if threads <= 1 {
+        return files.iter().try_for_each(|f| f.verify());
+    }
+    let mut order: Vec<usize> = (0..files.len()).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(files[i].file_len()));
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let mut results: Vec<(usize, Result<()>)> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut done = Vec::new();
+                    while let Some(&i) = order.get(next.fetch_add(1, std::sync::atomic::Ordering::Relaxed)) {
+                        done.push((i, files[i].verify()));
+                    }
+                    done
+                })
+            })
+            .collect();
+        workers.into_iter().flat_map(|w| w.join().expect("a checksum thread panicked")).collect()
+    });
+    results.sort_by_key(|r| r.0);
+    results.into_iter().try_for_each(|r| r.1)
+}
+
 /// Writes one enveloped file, hashing the body as it streams. The file only gets
 /// its footer through [`EnvelopeWriter::finish`], so a crash leaves a file that is
 /// refused on open.
@@ -116,6 +146,9 @@ impl Word for u64 {
 /// A memory-mapped, envelope-checked file.
 pub struct MappedFile {
     path: PathBuf,
+    /// The file that was mapped, kept open so that a check reads the same
+    /// inode as the map even if the path is replaced meanwhile.
+    file: File,
     map: Mmap,
     checksum: u64,
 }
@@ -165,7 +198,7 @@ impl MappedFile {
             )));
         }
         let checksum = u64::from_le_bytes(footer[..8].try_into().unwrap());
-        let mf = Self { path: path.to_owned(), map, checksum };
+        let mf = Self { path: path.to_owned(), file: f, map, checksum };
         if (len as u64) <= VERIFY_ON_OPEN_LIMIT {
             mf.verify()?;
         }
@@ -174,7 +207,7 @@ impl MappedFile {
 
     /// Full checksum of the body: O(size).
     pub fn verify(&self) -> Result<()> {
-        let got = xxhash_rust::xxh3::xxh3_64(self.body());
+        let got = self.body_hash()?;
         if got != self.checksum {
             return Err(IndexError::Corrupt {
                 path: self.path.clone(),
@@ -182,6 +215,27 @@ impl MappedFile {
             });
         }
         Ok(())
+    }
+
+    /// The xxh3-64 of the body, read through a second map of the file,
+    /// advised for sequential access and dropped after: a suffix array's own
+    /// map is advised random (no readahead), through which a cold check
+    /// faults the file in one page at a time. On a 434 MB index, cold: 8.7 s
+    /// through the random map, 0.95 s with `pread` in 4 MiB chunks, 0.27 s
+    /// through a sequential map; warm all three take 0.05–0.2 s.
+    fn body_hash(&self) -> Result<u64> {
+        // SAFETY: as in `open`; the file handle is the one mapped at open, so
+        // this is the same inode even if the path was replaced since.
+        let map = unsafe { Mmap::map(&self.file) }.map_err(|e| IndexError::io(&self.path, e))?;
+        if map.len() != self.map.len() {
+            return Err(IndexError::Corrupt {
+                path: self.path.clone(),
+                why: format!("changed size since it was opened ({} to {} bytes)", self.map.len(), map.len()),
+            });
+        }
+        #[cfg(unix)]
+        let _ = map.advise(memmap2::Advice::Sequential);
+        Ok(xxhash_rust::xxh3::xxh3_64(&map[HEADER_LEN..map.len() - FOOTER_LEN]))
     }
 
     /// The body bytes.
@@ -276,6 +330,36 @@ mod tests {
         let f = MappedFile::open(&p, b"TEST\0\0\0\0").expect("structurally sound");
         let e = f.verify().unwrap_err().to_string();
         assert!(e.contains("big.bin") && e.contains("checksum"), "{e}");
+    }
+
+    #[test]
+    fn verify_all_names_the_first_damaged_file_in_order() {
+        let d = tempfile::tempdir().unwrap();
+        let mut paths = Vec::new();
+        for (i, size) in [3000usize, VERIFY_ON_OPEN_LIMIT as usize + 10, 5, (8 << 20) + 7].iter().enumerate()
+        {
+            let p = d.path().join(format!("f{i}.bin"));
+            let body: Vec<u8> = (0..*size).map(|k| (k * 31 + i) as u8).collect();
+            write_file(&p, b"TEST\0\0\0\0", &body).unwrap();
+            paths.push(p);
+        }
+        let open = |ps: &[PathBuf]| -> Vec<MappedFile> {
+            ps.iter().map(|p| MappedFile::open(p, b"TEST\0\0\0\0").unwrap()).collect()
+        };
+        let files = open(&paths);
+        verify_all(&files.iter().collect::<Vec<_>>()).unwrap();
+        // Damage the last chunk of the largest file and the middle of the second.
+        for (i, at) in [(3usize, (8 << 20) + 3), (1, 600_000)] {
+            let mut b = std::fs::read(&paths[i]).unwrap();
+            b[HEADER_LEN + at] ^= 0x40;
+            std::fs::write(&paths[i], &b).unwrap();
+        }
+        let files = open(&paths);
+        let e = verify_all(&files.iter().collect::<Vec<_>>()).unwrap_err().to_string();
+        assert!(e.contains("f1.bin") && e.contains("checksum"), "{e}");
+        let e = verify_all(&[&files[3], &files[0]]).unwrap_err().to_string();
+        assert!(e.contains("f3.bin"), "{e}");
+        verify_all(&[&files[0], &files[2]]).unwrap();
     }
 
     #[test]

@@ -205,17 +205,15 @@ impl Shard {
         }
     }
 
-    /// Verifies every checksum of the shard.
+    /// Verifies every checksum of the shard, its files side by side
+    /// ([`file::verify_all`]).
     pub fn verify(&self) -> Result<()> {
-        self.docs.file().verify()?;
-        self.store.file().verify()?;
-        self.text.files.verify()?;
-        self.text.vocab.file().verify()?;
-        if let Some(c) = &self.canon {
-            c.files.verify()?;
-            c.vocab.file().verify()?;
+        let mut files = vec![self.docs.file(), self.store.file()];
+        for s in std::iter::once(&self.text).chain(&self.canon) {
+            files.extend(s.files.files());
+            files.push(s.vocab.file());
         }
-        Ok(())
+        file::verify_all(&files)
     }
 
     /// Bytes on disk.

@@ -800,19 +800,12 @@ impl StreamFiles {
         self.token_index_in(doc, off).saturating_sub(self.doc_token(doc))
     }
 
-    /// Verifies every checksum (O(size)).
-    pub fn verify(&self) -> Result<()> {
-        self.tok.verify()?;
-        self.sa.verify()?;
-        self.starts.verify()?;
-        self.ckpt.verify()?;
-        if let Some(t) = &self.top {
-            t.file.verify()?;
-        }
-        match &self.srcpos {
-            Some(f) => f.verify(),
-            None => Ok(()),
-        }
+    /// The stream's files (what a full check reads).
+    pub fn files(&self) -> Vec<&MappedFile> {
+        let mut v = vec![&self.tok, &self.sa, &self.starts, &self.ckpt];
+        v.extend(self.top.as_ref().map(|t| &t.file));
+        v.extend(self.srcpos.as_ref());
+        v
     }
 
     /// Bytes on disk.
