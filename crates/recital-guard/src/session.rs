@@ -65,6 +65,9 @@ pub struct GuardSession {
     ahead: Option<(usize, Box<str>, State)>,
     /// Whether the last `banned` banned anything for a copy.
     copy_bans: bool,
+    /// Whether, at the last `banned`, the unfinished last word was itself a
+    /// forbidden token whole: no next token can undo it.
+    pending_forbidden: bool,
 }
 
 impl GuardSession {
@@ -89,6 +92,7 @@ impl GuardSession {
             rollbacks: 0,
             ahead: None,
             copy_bans: false,
+            pending_forbidden: false,
         }
     }
 
@@ -151,7 +155,9 @@ impl GuardSession {
         let (raw, norm) = self.pending.clone();
         let mut out: Vec<String> = self.committed.iter().map(|c| c.norm.to_string()).collect();
         let state = self.state().clone();
-        for w in self.forbidden_words(&state, &out) {
+        let first = self.forbidden_words(&state, &out);
+        self.pending_forbidden = !norm.is_empty() && first.contains(&norm);
+        for w in first {
             self.inner.vocab.continuing(&raw, &norm, &w, &mut ids);
         }
         if !norm.is_empty() {
@@ -174,10 +180,11 @@ impl GuardSession {
 
     /// After the driver masked [`Self::banned`] from a step whose banned
     /// tokens held `banned_mass` of the probability (0–1): whether to sample
-    /// or to take tokens back. Takes them back itself when it says so.
+    /// or to take tokens back. Takes them back itself when it says so. Call
+    /// it after `banned`, whose findings it reads.
     pub fn advise(&mut self, banned_mass: f64) -> Advice {
         let o = self.inner.options.clone();
-        let forced = self.pending_is_forbidden();
+        let forced = self.pending_forbidden;
         // Only a copy makes a step stuck: a token banned by an earlier
         // rollback is meant to push the model to its next choice.
         let stuck = forced || (self.copy_bans && banned_mass >= o.stuck_mass);
@@ -214,17 +221,6 @@ impl GuardSession {
         }
         let word_start = self.valid_len() - self.pending.0.len();
         self.ends.partition_point(|&e| e <= word_start)
-    }
-
-    /// Whether the unfinished last word is already a forbidden token whole:
-    /// no next token can undo it.
-    fn pending_is_forbidden(&mut self) -> bool {
-        if self.pending.1.is_empty() {
-            return false;
-        }
-        let out: Vec<String> = self.committed.iter().map(|c| c.norm.to_string()).collect();
-        let state = self.state().clone();
-        self.forbidden_words(&state, &out).contains(&self.pending.1)
     }
 
     /// The source tokens that must not come after `out` in `state`, minus
