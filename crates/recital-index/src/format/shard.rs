@@ -206,7 +206,7 @@ impl Shard {
     }
 
     /// Verifies every checksum of the shard, its files side by side
-    /// ([`file::verify_all`]).
+    /// (`file::verify_all`).
     pub fn verify(&self) -> Result<()> {
         let mut files = vec![self.docs.file(), self.store.file()];
         for s in std::iter::once(&self.text).chain(&self.canon) {
