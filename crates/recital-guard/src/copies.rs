@@ -40,6 +40,15 @@ pub(crate) struct Group {
     threshold: Option<usize>,
 }
 
+/// A source token that must not come next, with the merged copy it would
+/// lengthen (from output token `start`) and that copy's threshold.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Forbidden {
+    pub word: String,
+    pub start: usize,
+    pub threshold: usize,
+}
+
 /// The copy state after some committed tokens.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct State {
@@ -261,7 +270,7 @@ impl State {
     /// The source tokens that must not come next after `out` (all committed
     /// tokens): each would make a piece that, merged as the filter merges,
     /// reaches the threshold of a protected source.
-    pub fn forbidden(&self, r: &mut Reader, out: &[&str], found: &mut Vec<String>) {
+    pub fn forbidden(&self, r: &mut Reader, out: &[&str], found: &mut Vec<Forbidden>) {
         let n = out.len();
         if self.could_reach(r, self.run_start.min(n), n) {
             self.exact_continuations(r, out, found);
@@ -283,7 +292,7 @@ impl State {
 
     /// Exact pieces: the next tokens after each occurrence of the output's
     /// last `min_tokens - 1` tokens would make a reportable piece.
-    fn exact_continuations(&self, r: &mut Reader, out: &[&str], found: &mut Vec<String>) {
+    fn exact_continuations(&self, r: &mut Reader, out: &[&str], found: &mut Vec<Forbidden>) {
         let n = out.len();
         let k = r.inner.min_tokens.saturating_sub(1).max(1);
         if n < k {
@@ -297,15 +306,15 @@ impl State {
             let cap = 4 * r.inner.max_threshold.max(k);
             let back = r.run_back(out, addr, o.token_end, n - 1, cap);
             let (start, threshold) = self.merged(r, n - back, &[addr]);
-            if threshold.is_some_and(|t| n + 1 - start >= t) && !found.contains(&w) {
-                found.push(w);
+            if let Some(threshold) = threshold.filter(|&t| n + 1 - start >= t) {
+                found.push(Forbidden { word: w, start, threshold });
             }
         }
     }
 
     /// Near copies: what would continue a followed track, judged with the
     /// groups its span would join.
-    fn track_continuations(&self, r: &mut Reader, out: &[&str], found: &mut Vec<String>) {
+    fn track_continuations(&self, r: &mut Reader, out: &[&str], found: &mut Vec<Forbidden>) {
         let lim = r.limits();
         let n = out.len();
         for t in &self.tracks {
@@ -322,11 +331,7 @@ impl State {
                 out,
                 lim,
                 |p| win.get(p),
-                |w| {
-                    if !found.iter().any(|f| f == w) {
-                        found.push(w.to_string());
-                    }
-                },
+                |w| found.push(Forbidden { word: w.to_string(), start, threshold }),
             );
         }
     }

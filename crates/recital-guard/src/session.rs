@@ -227,19 +227,39 @@ impl GuardSession {
     /// those the prompt supplied.
     fn forbidden_words(&mut self, state: &State, out: &[String]) -> Vec<String> {
         let out: Vec<&str> = out.iter().map(String::as_str).collect();
-        let mut words = Vec::new();
-        state.forbidden(&mut self.reader, &out, &mut words);
-        if let Some(ctx) = &self.context {
-            let k = self.inner.limits.seed;
-            let n = out.len();
-            if n + 1 >= k {
-                let run = &out[n + 1 - k..];
-                words.retain(|w| {
-                    let mut gram = run.to_vec();
-                    gram.push(w);
-                    !ctx.mask(&gram).iter().all(|&b| b)
-                });
+        let mut found = Vec::new();
+        state.forbidden(&mut self.reader, &out, &mut found);
+        let mut words: Vec<String> = Vec::new();
+        let Some(ctx) = &self.context else {
+            for f in found {
+                if !words.contains(&f.word) {
+                    words.push(f.word);
+                }
             }
+            return words;
+        };
+        // What the filter exempts does not count towards a copy: tokens in
+        // a run of `seed` that the prompt holds too, and a next word that
+        // would only extend such a run.
+        let k = self.inner.limits.seed;
+        let n = out.len();
+        let exempt = if found.is_empty() { Vec::new() } else { ctx.mask(&out) };
+        for f in found {
+            if words.contains(&f.word) {
+                continue;
+            }
+            let counted = exempt[f.start.min(n)..].iter().filter(|&&e| !e).count() + 1;
+            if counted < f.threshold {
+                continue;
+            }
+            if n + 1 >= k {
+                let mut gram: Vec<&str> = out[n + 1 - k..].to_vec();
+                gram.push(&f.word);
+                if ctx.mask(&gram).iter().all(|&b| b) {
+                    continue;
+                }
+            }
+            words.push(f.word);
         }
         words
     }

@@ -73,11 +73,10 @@ def test_the_guard_stops_the_copy_and_the_model_writes_on(setup):
     assert out.guarded_steps > 0
     fluent(out.text)
     # The same prompt with the context exemption on: the passage is the
-    # user's own text, so its first whole copy is written as without the
-    # guard. (Where the copy runs on past the prompt's text into more of
-    # the protected work, the guard acts again.)
+    # user's own text, so nothing changes (tokens that repeat the prompt do
+    # not count towards a copy, as in the filter).
     exempt = generate(llm, Guard(index, vocab, jurisdiction="DE"), prompt, max_tokens=150)
-    assert exempt.tokens[:120] == plain.tokens[:120]
+    assert exempt.tokens == plain.tokens
 
 
 def test_a_clean_prompt_is_untouched(setup):
