@@ -182,7 +182,10 @@ impl State {
     /// Moves `run_start` to the start of the longest end of `out[..=i]` that
     /// occurs in the index (matching statistics: it only moves forward).
     fn extend_run(&mut self, r: &mut Reader, out: &[&str], i: usize) {
-        let mut s = self.run_start.min(i);
+        // Longer than any threshold needs, a run is measured from a later
+        // start: each search then encodes a bounded piece.
+        let cap = 4 * r.inner.max_threshold.max(r.inner.min_tokens);
+        let mut s = self.run_start.min(i).max((i + 1).saturating_sub(cap));
         while s <= i && !r.occurs(&out[s..=i]) {
             s += 1;
         }

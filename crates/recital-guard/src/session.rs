@@ -153,21 +153,21 @@ impl GuardSession {
     pub fn banned(&mut self) -> Vec<u32> {
         let mut ids = Vec::new();
         let (raw, norm) = self.pending.clone();
-        let mut out: Vec<String> = self.committed.iter().map(|c| c.norm.to_string()).collect();
         let state = self.state().clone();
-        let first = self.forbidden_words(&state, &out);
+        let seed = self.inner.limits.seed;
+        let mut out: Vec<&str> = self.committed.iter().map(|c| &*c.norm).collect();
+        let first = forbidden_words(&mut self.reader, self.context.as_ref(), seed, &state, &out);
         self.pending_forbidden = !norm.is_empty() && first.contains(&norm);
         for w in first {
             self.inner.vocab.continuing(&raw, &norm, &w, &mut ids);
         }
         if !norm.is_empty() {
-            out.push(norm.clone());
-            let refs: Vec<&str> = out.iter().map(String::as_str).collect();
-            let after = state.after(&mut self.reader, &refs, refs.len() - 1);
-            for w in self.forbidden_words(&after, &out) {
+            out.push(&norm);
+            let after = state.after(&mut self.reader, &out, out.len() - 1);
+            for w in forbidden_words(&mut self.reader, self.context.as_ref(), seed, &after, &out) {
                 self.inner.vocab.following(&raw, &norm, &w, &mut ids);
             }
-            self.ahead = Some((refs.len() - 1, norm.clone().into(), after));
+            self.ahead = Some((out.len() - 1, norm.as_str().into(), after));
         }
         self.copy_bans = !ids.is_empty();
         if let Some(b) = self.bans.get(&self.tokens.len()) {
@@ -223,47 +223,6 @@ impl GuardSession {
         self.ends.partition_point(|&e| e <= word_start)
     }
 
-    /// The source tokens that must not come after `out` in `state`, minus
-    /// those the prompt supplied.
-    fn forbidden_words(&mut self, state: &State, out: &[String]) -> Vec<String> {
-        let out: Vec<&str> = out.iter().map(String::as_str).collect();
-        let mut found = Vec::new();
-        state.forbidden(&mut self.reader, &out, &mut found);
-        let mut words: Vec<String> = Vec::new();
-        let Some(ctx) = &self.context else {
-            for f in found {
-                if !words.contains(&f.word) {
-                    words.push(f.word);
-                }
-            }
-            return words;
-        };
-        // What the filter exempts does not count towards a copy: tokens in
-        // a run of `seed` that the prompt holds too, and a next word that
-        // would only extend such a run.
-        let k = self.inner.limits.seed;
-        let n = out.len();
-        let exempt = if found.is_empty() { Vec::new() } else { ctx.mask(&out) };
-        for f in found {
-            if words.contains(&f.word) {
-                continue;
-            }
-            let counted = exempt[f.start.min(n)..].iter().filter(|&&e| !e).count() + 1;
-            if counted < f.threshold {
-                continue;
-            }
-            if n + 1 >= k {
-                let mut gram: Vec<&str> = out[n + 1 - k..].to_vec();
-                gram.push(&f.word);
-                if ctx.mask(&gram).iter().all(|&b| b) {
-                    continue;
-                }
-            }
-            words.push(f.word);
-        }
-        words
-    }
-
     fn valid_len(&self) -> usize {
         match std::str::from_utf8(&self.bytes) {
             Ok(_) => self.bytes.len(),
@@ -273,19 +232,22 @@ impl GuardSession {
 
     /// Brings the committed tokens and their tracks up to the output bytes.
     fn sync(&mut self) {
-        let valid = self.valid_len();
-        self.partial = valid < self.bytes.len();
-        let text = String::from_utf8_lossy(&self.bytes[..valid]).into_owned();
-        let restart = self.restart_offset(&text);
-        let ts = recital_text::tokenize(&text[restart..]);
+        // Only the tail from a whitespace boundary is decoded and
+        // tokenised: a long output costs no more per token than a short one.
+        let restart = self.restart_offset();
+        let tail = &self.bytes[restart..];
+        let valid = std::str::from_utf8(tail).map_or_else(|e| e.valid_up_to(), |t| t.len());
+        self.partial = valid < tail.len();
+        let text = std::str::from_utf8(&tail[..valid]).unwrap_or_default();
+        let ts = recital_text::tokenize(text);
         let mut fresh: Vec<Committed> = (0..ts.len())
             .map(|i| Committed { start: restart + ts.tokens[i].src.start, norm: ts.text(i).into() })
             .collect();
         self.pending = (String::new(), String::new());
-        let open_end = ts.tokens.last().is_some_and(|t| restart + t.src.end == text.len());
+        let open_end = ts.tokens.last().is_some_and(|t| t.src.end == text.len());
         if let Some(last) = fresh.last() {
-            if open_end && (ends_in_word(&text) || self.partial) {
-                self.pending = (text[last.start..].to_string(), last.norm.to_string());
+            if open_end && (ends_in_word(text) || self.partial) {
+                self.pending = (text[last.start - restart..].to_string(), last.norm.to_string());
                 fresh.pop();
             }
         }
@@ -301,17 +263,16 @@ impl GuardSession {
         }
     }
 
-    /// A byte offset just after whitespace, at or before the start of the
-    /// committed token `RESCAN_TOKENS` back (0 when there is none).
-    fn restart_offset(&self, text: &str) -> usize {
+    /// A byte offset just after an ASCII whitespace byte (a character
+    /// boundary, where tokenisation restarts as it was), at or before the
+    /// start of the committed token `RESCAN_TOKENS` back (0 when none).
+    fn restart_offset(&self) -> usize {
         let n = self.committed.len();
         if n <= RESCAN_TOKENS {
             return 0;
         }
-        let from = self.committed[n - RESCAN_TOKENS].start.min(text.len());
-        text[..from]
-            .rfind(char::is_whitespace)
-            .map_or(0, |p| p + text[p..].chars().next().map_or(1, char::len_utf8))
+        let from = self.committed[n - RESCAN_TOKENS].start.min(self.bytes.len());
+        self.bytes[..from].iter().rposition(u8::is_ascii_whitespace).map_or(0, |p| p + 1)
     }
 
     fn commit(&mut self, c: Committed) {
@@ -328,4 +289,50 @@ impl GuardSession {
         };
         self.states.push(next);
     }
+}
+
+/// The source tokens that must not come after `out` in `state`, minus what
+/// the prompt (`context`) supplied: tokens in a run of `seed` that the prompt
+/// holds too do not count towards a copy, and a next word that would only
+/// extend such a run is not banned.
+fn forbidden_words(
+    reader: &mut Reader,
+    context: Option<&ContextGrams>,
+    seed: usize,
+    state: &State,
+    out: &[&str],
+) -> Vec<String> {
+    let mut found = Vec::new();
+    state.forbidden(reader, out, &mut found);
+    let mut words: Vec<String> = Vec::new();
+    let Some(ctx) = context else {
+        for f in found {
+            if !words.contains(&f.word) {
+                words.push(f.word);
+            }
+        }
+        return words;
+    };
+    let n = out.len();
+    // The exemption is read from a little before the earliest copy on.
+    let from = found.iter().map(|f| f.start).min().unwrap_or(n).min(n).saturating_sub(seed);
+    let exempt = if found.is_empty() { Vec::new() } else { ctx.mask(&out[from..]) };
+    for f in found {
+        if words.contains(&f.word) {
+            continue;
+        }
+        let counted = exempt[f.start.min(n) - from..].iter().filter(|&&e| !e).count() + 1;
+        if counted < f.threshold {
+            continue;
+        }
+        if n + 1 >= seed {
+            let mut gram: Vec<&str> = out[n + 1 - seed..].to_vec();
+            gram.push(&f.word);
+            if ctx.mask(&gram).iter().all(|&b| b) {
+                continue;
+            }
+        }
+        words.push(f.word);
+    }
+    words
 }
