@@ -1,5 +1,6 @@
-//! A copy found in an artefact, and how the pieces of one copy seen by two
-//! overlapping windows become one.
+//! A copy found in an artefact, how the pieces of one copy seen by two
+//! overlapping windows become one, and how two readings of the same bytes
+//! become one copy.
 
 use recital_detect::Span;
 use recital_policy::{Action, SpanDecision};
@@ -75,4 +76,59 @@ impl ArtefactCopy {
         self.decision.byte_end = self.span.byte_end;
         self.decision.tokens = self.span.tokens;
     }
+}
+
+/// The bytes of the file (or innermost member) a copy was read from, where
+/// the text maps back to them.
+fn bytes_of(c: &ArtefactCopy) -> Option<(u64, u64)> {
+    let start = c.place.offset?;
+    let len = match c.place.encoding {
+        e if e.is_utf16() => 2 * (c.span.utf16_end - c.span.utf16_start) as u64,
+        crate::place::Encoding::Utf8 => (c.span.byte_end - c.span.byte_start) as u64,
+        _ => return None,
+    };
+    Some((start, start + len))
+}
+
+/// Keeps one of each set of copies that are readings of the same bytes.
+/// UTF-16 text whose characters share their high byte (Latin-1, kana) reads
+/// as the same text in the other byte order one byte off, so one copy can
+/// be found by two decoders. Of two copies of the same source over
+/// overlapping bytes of one member, the longer stays (the earlier on a tie);
+/// the order of the rest is kept.
+pub(crate) fn drop_other_readings(copies: &mut Vec<ArtefactCopy>) {
+    let mut order: Vec<(usize, (u64, u64))> = copies
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| c.format == Format::Strings && c.place.encoding.is_utf16())
+        .filter_map(|(i, c)| bytes_of(c).map(|r| (i, r)))
+        .collect();
+    order.sort_by_key(|&(i, (start, _))| (start, i));
+    let mut dropped = vec![false; copies.len()];
+    for (k, &(i, (_, end))) in order.iter().enumerate() {
+        for &(j, _) in order[k + 1..].iter().take_while(|(_, (start, _))| *start < end) {
+            if dropped[i] || dropped[j] || !same_reading(&copies[i], &copies[j]) {
+                continue;
+            }
+            let (a, b) = (&copies[i], &copies[j]);
+            let loser = if (b.span.tokens, std::cmp::Reverse(j)) > (a.span.tokens, std::cmp::Reverse(i)) {
+                i
+            } else {
+                j
+            };
+            dropped[loser] = true;
+        }
+    }
+    let mut k = 0;
+    copies.retain(|_| {
+        k += 1;
+        !dropped[k - 1]
+    });
+}
+
+/// Whether two copies over overlapping bytes are of one source, in one member.
+fn same_reading(a: &ArtefactCopy, b: &ArtefactCopy) -> bool {
+    a.file == b.file
+        && a.members == b.members
+        && a.span.sources.iter().any(|s| b.span.sources.iter().any(|t| t.doc_id == s.doc_id))
 }

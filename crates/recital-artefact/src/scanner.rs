@@ -107,9 +107,13 @@ impl<'a> ArtefactScanner<'a> {
         self.file = name.to_string();
     }
 
-    /// The copies found since the last call, in the order they were finished.
+    /// The copies found since the last call, in the order they were
+    /// finished, one for each set of readings of the same bytes (call it
+    /// once per file).
     pub fn take_copies(&mut self) -> Vec<ArtefactCopy> {
-        std::mem::take(&mut self.copies)
+        let mut copies = std::mem::take(&mut self.copies);
+        crate::copy::drop_other_readings(&mut copies);
+        copies
     }
 
     /// What has been scanned so far.

@@ -303,6 +303,95 @@ fn compressed_members_and_utf16_runs_in_a_blob_are_found() {
     assert_eq!(c["members"][0]["kind"], "zstd");
 }
 
+/// Public-domain passages in scripts other than Latin: the opening of the
+/// Daodejing, the Iroha (all kana), the Taketori Monogatari, Eugene Onegin,
+/// and Genesis 1 in Hebrew and in Van Dyck's Arabic.
+const WORLD: [(&str, &str); 6] = [
+    (
+        "daodejing.txt",
+        "道可道，非常道。名可名，非常名。無名天地之始；有名萬物之母。故常無欲，以觀其妙；常有欲，以觀其徼。此兩者，同出而異名，同謂之玄。玄之又玄，衆妙之門。",
+    ),
+    (
+        "iroha.txt",
+        "いろはにほへと　ちりぬるを　わかよたれそ　つねならむ　うゐのおくやま　けふこえて　あさきゆめみし　ゑひもせす",
+    ),
+    (
+        "taketori.txt",
+        "今は昔、竹取の翁といふものありけり。野山にまじりて竹を取りつつ、よろづのことに使ひけり。名をば、さぬきの造となむいひける。その竹の中に、もと光る竹なむ一筋ありける。あやしがりて、寄りて見るに、筒の中光りたり。",
+    ),
+    (
+        "onegin.txt",
+        "Мой дядя самых честных правил, Когда не в шутку занемог, Он уважать себя заставил И лучше выдумать не мог. Его пример другим наука; Но, боже мой, какая скука С больным сидеть и день и ночь, Не отходя ни шагу прочь!",
+    ),
+    (
+        "bereshit.txt",
+        "בראשית ברא אלהים את השמים ואת הארץ והארץ היתה תהו ובהו וחשך על פני תהום ורוח אלהים מרחפת על פני המים ויאמר אלהים יהי אור ויהי אור וירא אלהים את האור כי טוב ויבדל אלהים בין האור ובין החשך",
+    ),
+    (
+        "takwin.txt",
+        "في البدء خلق الله السماوات والأرض. وكانت الأرض خربة وخالية، وعلى وجه الغمر ظلمة، وروح الله يرف على وجه المياه. وقال الله: ليكن نور، فكان نور. ورأى الله النور أنه حسن. وفصل الله بين النور والظلمة.",
+    ),
+];
+
+/// Each passage of [`WORLD`] planted in UTF-16, in both byte orders and
+/// both alignments, amid random bytes, is found once per planting, at its
+/// own bytes, in its own encoding — also where the other byte order one
+/// byte off reads as the same text (kana share their high byte).
+#[test]
+fn utf16_copies_in_every_script_are_found_once() {
+    let t = tempfile::tempdir().unwrap();
+    let corpus = t.path().join("world");
+    std::fs::create_dir_all(&corpus).unwrap();
+    for (name, text) in WORLD {
+        std::fs::write(corpus.join(name), text).unwrap();
+    }
+    let idx = t.path().join("idx");
+    let o = recital().args(["index", "build", "--index"]).arg(&idx).arg(&corpus).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let mut blob = noise(10_001, 7);
+    let mut planted = Vec::new();
+    for (k, (name, text)) in WORLD.iter().enumerate() {
+        for (odd, be) in [(false, false), (true, true), (true, false), (false, true)] {
+            if (blob.len() % 2 == 1) != odd {
+                blob.push(0xA5);
+            }
+            planted.push((*name, blob.len() as u64, be));
+            blob.extend(utf16(text, be));
+            blob.extend(noise(3_001, (k * 4 + planted.len()) as u64));
+        }
+    }
+    let path = t.path().join("resources.bin");
+    std::fs::write(&path, &blob).unwrap();
+    let o = recital()
+        .args(["artefact", "scan", "--json", "--min-tokens", "12", "--index"])
+        .arg(&idx)
+        .arg(&path)
+        .output()
+        .unwrap();
+    let v = report(&o);
+    let copies = v["copies"].as_array().unwrap();
+    let mut got: Vec<(String, u64, String)> = copies
+        .iter()
+        .map(|c| {
+            let doc = c["span"]["sources"][0]["doc_id"].as_str().unwrap().rsplit('/').next().unwrap();
+            (doc.to_string(), c["offset"].as_u64().unwrap(), c["encoding"].as_str().unwrap().to_string())
+        })
+        .collect();
+    got.sort();
+    let mut want: Vec<(String, u64, String)> = planted
+        .iter()
+        .map(|(name, at, be)| (name.to_string(), *at, if *be { "utf16be" } else { "utf16le" }.to_string()))
+        .collect();
+    want.sort();
+    // A copy may start a token in (a first character the detector's seed
+    // skips); it never starts in another planting's bytes.
+    assert_eq!(got.len(), want.len(), "{got:#?}\nwant {want:#?}");
+    for (g, w) in got.iter().zip(&want) {
+        assert_eq!((&g.0, &g.2), (&w.0, &w.2), "{got:#?}");
+        assert!(g.1 >= w.1 && g.1 < w.1 + 16 && (g.1 - w.1) % 2 == 0, "{g:?} vs {w:?}");
+    }
+}
+
 #[test]
 fn a_copy_across_window_edges_is_reported_once() {
     // Filler words the corpus does not have; a short passage across the

@@ -1,7 +1,19 @@
 //! Runs of printable text in bytes of no known structure, like `strings`:
 //! UTF-8 (any printable character) and UTF-16 in both byte orders and both
-//! alignments (Latin, Greek, Cyrillic and punctuation: wider ranges would
-//! make random bytes and ASCII text read as UTF-16 runs).
+//! alignments.
+//!
+//! UTF-16 runs hold the scripts of most written text (Latin, Greek,
+//! Cyrillic, Armenian, Hebrew, Arabic, the Indic scripts, Thai, Hangul, and
+//! Chinese and Japanese with their punctuation and full-width forms), one
+//! script per run besides the common Latin-1 and punctuation. That keeps
+//! random bytes from reading as long runs: about a third of all 16-bit units
+//! are CJK ideographs, and a run of mixed scripts would take them all.
+//! Any text in UTF-16 also reads as something in the other byte order or
+//! one byte off; [`Runs::reported`] tells most of those readings from text.
+//! What it cannot tell is CJK text one byte off, which reads as other
+//! ideographs (a unit's high byte is still a character's): such a run is
+//! scanned too, and being no text, finds no copy. It costs time, not a
+//! false or double report.
 //!
 //! The bytes are read in fixed-size blocks; each decoder carries its state
 //! (a partial character, the run so far) across a block's edge instead of
@@ -96,30 +108,111 @@ fn printable(c: char) -> bool {
     !c.is_control() || matches!(c, '\t' | '\n' | '\r')
 }
 
-/// Whether UTF-16 code unit `u` belongs in a UTF-16 run.
-fn printable16(u: u16) -> bool {
-    matches!(u, 0x09 | 0x0A | 0x0D | 0x20..=0x7E | 0xA0..=0x052F | 0x2000..=0x206F)
+/// The script of a UTF-16 unit that may stand in a run. Units of two
+/// scripts other than [`Script::Common`] do not share a run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Script {
+    /// ASCII, Latin-1, Latin Extended (Additional too) and general punctuation.
+    Common,
+    /// IPA, combining marks, Greek (polytonic too), Cyrillic, Armenian.
+    Alphabet,
+    Hebrew,
+    Arabic,
+    Indic,
+    Thai,
+    Hangul,
+    /// Han ideographs, kana, CJK and full-width punctuation.
+    Cjk,
+}
+
+impl Script {
+    /// Written with spaces between words, so a run without them is another
+    /// reading of bytes rather than text.
+    fn spaced(self) -> bool {
+        !matches!(self, Script::Cjk | Script::Thai)
+    }
+}
+
+/// The script of UTF-16 code unit `u`, if it belongs in a UTF-16 run.
+/// Surrogates never do: supplementary characters are rare in text, and the
+/// pairs would let random bytes through.
+fn script16(u: u16) -> Option<Script> {
+    Some(match u {
+        0x09 | 0x0A | 0x0D | 0x20..=0x7E | 0xA0..=0x024F | 0x1E00..=0x1EFF | 0x2000..=0x206F => {
+            Script::Common
+        }
+        0x0250..=0x058F | 0x1F00..=0x1FFF => Script::Alphabet,
+        0x0590..=0x05FF => Script::Hebrew,
+        0x0600..=0x06FF | 0x0750..=0x077F => Script::Arabic,
+        0x0900..=0x0DFF => Script::Indic,
+        0x0E00..=0x0E7F => Script::Thai,
+        0x1100..=0x11FF | 0x3130..=0x318F | 0xAC00..=0xD7A3 => Script::Hangul,
+        // Full-width punctuation and digits, not letters: 0xFF before ASCII
+        // (padding) would read as a full-width letter.
+        0x3000..=0x30FF
+        | 0x3400..=0x4DBF
+        | 0x4E00..=0x9FFF
+        | 0xFF01..=0xFF20
+        | 0xFF3B..=0xFF40
+        | 0xFF5B..=0xFF65 => Script::Cjk,
+        _ => return None,
+    })
 }
 
 /// One run being built.
+#[derive(Default)]
 struct Run {
     /// Offset of its first byte.
     start: u64,
     text: String,
     chars: usize,
-    /// Some unit above U+00FF (UTF-16 only).
-    wide: bool,
+    /// What its UTF-16 units say about it ([`Runs::reported`]).
+    units: Units,
     /// ASCII spaces in it.
     spaces: usize,
     /// Already handed (in part) to the sink.
     open: bool,
 }
 
-impl Run {
-    fn new() -> Self {
-        Run { start: 0, text: String::new(), chars: 0, wide: false, spaces: 0, open: false }
+/// Counts over a run's UTF-16 units.
+#[derive(Clone, Copy, Default)]
+struct Units {
+    /// Units above U+00FF, and whether the first and the last are: the edge
+    /// units of another reading of text join a neighbouring byte to it.
+    wide: usize,
+    first_wide: bool,
+    last_wide: bool,
+    /// Its script other than [`Script::Common`], if any.
+    script: Option<Script>,
+    /// Units whose low byte is the previous unit's.
+    same_low: usize,
+    last_low: Option<u8>,
+    /// Units other than U+0020 with a 0x20 byte.
+    space_bytes: usize,
+}
+
+impl Units {
+    fn add(&mut self, u: u16, script: Script, first: bool) {
+        let wide = u > 0xFF;
+        self.wide += usize::from(wide);
+        self.first_wide |= first && wide;
+        self.last_wide = wide;
+        if script != Script::Common {
+            self.script = Some(script);
+        }
+        let [low, high] = u.to_le_bytes();
+        self.same_low += usize::from(self.last_low == Some(low));
+        self.last_low = Some(low);
+        self.space_bytes += usize::from(u != 0x20 && (low == 0x20 || high == 0x20));
     }
 
+    /// Some unit inside the run (not at an edge) is above U+00FF.
+    fn inner_wide(&self) -> bool {
+        self.wide > usize::from(self.first_wide) + usize::from(self.last_wide)
+    }
+}
+
+impl Run {
     fn push(&mut self, c: char, at: u64) {
         if self.chars == 0 {
             self.start = at;
@@ -127,6 +220,13 @@ impl Run {
         self.text.push(c);
         self.chars += 1;
         self.spaces += usize::from(c == ' ');
+    }
+
+    /// Empties the run, keeping its buffer.
+    fn reset(&mut self) {
+        let mut text = std::mem::take(&mut self.text);
+        text.clear();
+        *self = Run { text, ..Run::default() };
     }
 }
 
@@ -152,7 +252,7 @@ impl Runs {
         Runs {
             min_run: min_run.max(1),
             members,
-            runs: [Run::new(), Run::new(), Run::new(), Run::new(), Run::new()],
+            runs: Default::default(),
             partial: ([0; 4], 0, 0),
             half: [None, None],
             owner: None,
@@ -215,12 +315,16 @@ impl Runs {
     }
 
     fn utf16(&mut self, which: Which, u: u16, at: u64, sink: &mut dyn Sink) -> Result<()> {
-        if !printable16(u) {
+        let Some(script) = script16(u) else {
             return self.end(which, sink);
+        };
+        let current = self.runs[which].units.script;
+        if script != Script::Common && current.is_some_and(|c| c != script) {
+            self.end(which, sink)?;
         }
-        let c = char::from_u32(u as u32).expect("printable16 excludes surrogates");
+        let c = char::from_u32(u as u32).expect("script16 excludes surrogates");
         let run = &mut self.runs[which];
-        run.wide |= u > 0xFF;
+        run.units.add(u, script, run.chars == 0);
         run.push(c, at);
         self.flush_if_long(which, sink)
     }
@@ -228,26 +332,47 @@ impl Runs {
     fn encoding(&self, which: Which) -> Encoding {
         match which {
             0 => Encoding::Utf8,
-            1 | 2 if self.runs[which].wide => Encoding::Utf16le,
+            1 | 2 if self.runs[which].units.inner_wide() => Encoding::Utf16le,
             1 | 2 => Encoding::Utf16,
             _ => Encoding::Utf16be,
         }
     }
 
     /// Whether a run is text rather than another reading of the same bytes.
-    /// A big-endian run of Latin-1 only is the little-endian decoder's run
-    /// one byte later: reported once, by that decoder. UTF-16 text of one
-    /// 256-character block (Cyrillic, Greek) also reads as that block in the
-    /// other byte order one byte off, but there its spaces become letters:
-    /// a run of wider characters must have spaces, as text does.
+    /// - A big-endian run of Latin-1 only is the little-endian decoder's run
+    ///   one byte later: reported once, by that decoder. Its edge units join
+    ///   a neighbouring byte to the text, so only inner units count.
+    /// - ASCII read as UTF-16 is mostly CJK ideographs (`th` is U+6874), and
+    ///   its spaces are halves of units (`e ` is U+2065): text has few units
+    ///   with a 0x20 byte besides the space itself.
+    /// - Text of one 256-character block (Cyrillic, Thai) read in the other
+    ///   byte order, or ASCII read that way (`a` as U+6100), is units that
+    ///   share their low byte: a run where most units repeat the previous
+    ///   unit's low byte is such a reading.
+    /// - Text of one block also reads as that block one byte off, but there
+    ///   its spaces become letters: a run of a script written with spaces
+    ///   must have them, as text does.
     fn reported(&self, which: Which) -> bool {
         let run = &self.runs[which];
-        which == 0 || (!run.wide && which < 3) || (run.wide && run.spaces * 20 >= run.chars)
+        let units = &run.units;
+        if which == 0 || !units.inner_wide() {
+            return which < 3;
+        }
+        let spaced = units.script.is_none_or(Script::spaced);
+        units.same_low * 2 <= run.chars
+            && units.space_bytes * 10 <= run.chars
+            && (!spaced || run.spaces * 20 >= run.chars)
     }
 
     /// Hands a long run's text to the sink, opening its segment.
+    /// A long run that is not text is dropped, so that memory stays one
+    /// block whatever the file holds.
     fn flush_if_long(&mut self, which: Which, sink: &mut dyn Sink) -> Result<()> {
-        if self.runs[which].text.len() < FLUSH || !self.reported(which) {
+        if self.runs[which].text.len() < FLUSH {
+            return Ok(());
+        }
+        if !self.runs[which].open && !self.reported(which) {
+            self.runs[which].reset();
             return Ok(());
         }
         if self.owner.is_some_and(|o| o != which) {
@@ -293,7 +418,7 @@ impl Runs {
             sink.end()?;
             self.owner = None;
         }
-        self.runs[which] = Run::new();
+        self.runs[which].reset();
         Ok(())
     }
 
@@ -398,6 +523,80 @@ mod tests {
             (segs[0].0.as_str(), segs[0].1.encoding, segs[0].1.offset),
             (cyr, Encoding::Utf16be, Some(3))
         );
+    }
+
+    /// Each text in UTF-16, in both orders and alignments between random
+    /// bytes, is one segment: itself, in its own encoding and place. Other
+    /// readings of the same bytes share no four characters with it, except
+    /// for kana and Thai without spaces: characters that share their high
+    /// byte read as themselves
+    /// in the other byte order one byte off (copies of such readings are
+    /// made one by `copy::drop_other_readings`).
+    #[test]
+    fn utf16_text_of_every_script_is_one_run() {
+        let texts = [
+            ("道可道，非常道。名可名，非常名。無名天地之始；有名萬物之母。", false),
+            ("いろはにほへと　ちりぬるを　わかよたれそ　つねならむ、うゐのおくやま", true),
+            ("동해 물과 백두산이 마르고 닳도록 하느님이 보우하사 우리나라 만세", false),
+            ("בְּרֵאשִׁית בָּרָא אֱלֹהִים אֵת הַשָּׁמַיִם וְאֵת הָאָרֶץ וְהָאָרֶץ הָיְתָה תֹהוּ", false),
+            ("في البدء خلق الله السماوات والأرض وكانت الأرض خربة وخالية", false),
+            ("Μῆνιν ἄειδε θεὰ Πηληϊάδεω Ἀχιλῆος οὐλομένην, ἣ μυρί᾽ Ἀχαιοῖς", false),
+            ("कर्मण्येवाधिकारस्ते मा फलेषु कदाचन मा कर्मफलहेतुर्भूर्मा ते सङ्गोऽस्त्वकर्मणि", false),
+            ("กรุงเทพมหานครอมรรัตนโกสินทร์มหินทรายุธยามหาดิลกภพนพรัตน์", true),
+        ];
+        for (text, shifted_is_text) in texts {
+            let chars: Vec<char> = text.chars().collect();
+            for (odd, be) in [(false, false), (true, false), (false, true), (true, true)] {
+                let mut x: u64 = 0x2545F4914F6CDD1D;
+                let mut noise = |n: usize| -> Vec<u8> {
+                    (0..n)
+                        .map(|_| {
+                            x ^= x << 13;
+                            x ^= x >> 7;
+                            x ^= x << 17;
+                            x as u8 | 0x80
+                        })
+                        .collect()
+                };
+                let mut bytes = noise(4096 + odd as usize);
+                let start = bytes.len() as u64;
+                for u in text.encode_utf16() {
+                    bytes.extend_from_slice(&if be { u.to_be_bytes() } else { u.to_le_bytes() });
+                }
+                bytes.extend(noise(4096));
+                let segs = runs_of(&bytes, 24);
+                let want = if be { Encoding::Utf16be } else { Encoding::Utf16le };
+                // Random neighbours may read as characters of the same
+                // script and join the run: the text is where its place says.
+                let found: Vec<_> = segs.iter().filter(|(t, _)| t.contains(text)).collect();
+                assert_eq!(found.len(), 1, "{text} odd {odd} be {be}: {segs:?}");
+                let (t, place) = found[0];
+                let before = t[..t.find(text).unwrap()].encode_utf16().count() as u64;
+                assert!(before <= 3, "{t}");
+                assert_eq!((place.encoding, place.offset.map(|o| o + 2 * before)), (want, Some(start)));
+                for (t, _) in segs.iter().filter(|(t, _)| !t.contains(text) && !shifted_is_text) {
+                    for w in chars.windows(4) {
+                        assert!(!t.contains(&w.iter().collect::<String>()), "{t} holds {w:?}");
+                    }
+                }
+            }
+        }
+    }
+
+    /// ASCII and Latin-1 in UTF-16 read in the other byte order are CJK
+    /// ideographs (`a` is U+6100); those readings are not runs.
+    #[test]
+    fn swapped_readings_are_not_runs() {
+        let text = "It is a truth universally acknowledged, that a single man";
+        for be in [false, true] {
+            let mut bytes = vec![0xffu8; 7];
+            for u in text.encode_utf16() {
+                bytes.extend_from_slice(&if be { u.to_be_bytes() } else { u.to_le_bytes() });
+            }
+            bytes.extend_from_slice(&[0xff; 7]);
+            let segs = runs_of(&bytes, 24);
+            assert_eq!(segs.len(), 1, "be {be}: {segs:?}");
+        }
     }
 
     #[test]
