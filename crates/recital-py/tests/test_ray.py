@@ -111,3 +111,35 @@ def test_batch_scan_gives_the_cli_spans(cluster, chapters, tmp_path):
     table = pa.concat_tables(ray.get(spans))
     got = sorted(zip(*(table.column(c).to_pylist() for c in ("id", "byte_start", "byte_end", "kind"))))
     assert len(want) > 100 and got == want
+
+
+ONE_CPU = """
+import json, sys, ray, pyarrow as pa
+import recital, recital.ray as rray
+ray.init(num_cpus=1, include_dashboard=False, log_to_driver=False, configure_logging=False)
+ds = ray.data.read_json(sys.argv[2])
+table = pa.concat_tables(ray.get(rray.scan(ds, sys.argv[1], batch_size=64).to_arrow_refs()))
+print(json.dumps(sorted(zip(*(table.column(c).to_pylist() for c in ("id", "byte_start", "byte_end"))))))
+"""
+
+
+def test_batch_scan_on_a_one_cpu_cluster_finishes(chapters, tmp_path):
+    # Scanning actors that reserved the only CPU left Ray Data's read tasks
+    # waiting for ever; a cluster of its own, in a process of its own.
+    import subprocess
+    import sys
+
+    idx_dir = tmp_path / "kjv"
+    recital.build(idx_dir, docs=[{"id": c, "text": t} for c, t in chapters[:200]])
+    outs = outputs(chapters[:200], 100)
+    outs_file = tmp_path / "outs.jsonl"
+    outs_file.write_text("".join(json.dumps(o) + "\n" for o in outs))
+    r = subprocess.run(
+        [sys.executable, "-c", ONE_CPU, str(idx_dir), str(outs_file)], capture_output=True, text=True, timeout=300
+    )
+    assert r.returncode == 0, r.stderr[-3000:]
+    got = [tuple(x) for x in json.loads(r.stdout.strip().splitlines()[-1])]
+    texts, ids = pa.array([o["text"] for o in outs]), pa.array([o["id"] for o in outs])
+    table = recital.scan_batch(recital.Index(idx_dir), texts, ids=ids)
+    want = sorted(zip(*(table.column(c).to_pylist() for c in ("id", "byte_start", "byte_end"))))
+    assert len(want) > 10 and got == want

@@ -157,11 +157,18 @@ def scan(
     min_tokens: Optional[int] = None,
     concurrency: int = 2,
     batch_size: int = 1024,
-    num_cpus: float = 1,
+    num_cpus: Optional[float] = None,
 ) -> Any:
     """The span table (`recital.SPAN_COLUMNS`) of every output of `ds`, as a
     Ray Dataset; `row` counts within a batch, `id` names the output.
-    `policy` is a policy file's path (each worker loads it)."""
+    `policy` is a policy file's path (each worker loads it).
+
+    `num_cpus` is what each of the `concurrency` scanning actors reserves.
+    By default 1, less where the actors would otherwise hold every CPU of
+    the cluster: Ray Data's read tasks need a CPU of their own, and one
+    queued behind actors that wait for its blocks waits for ever."""
+    if concurrency < 1:
+        raise recital.RecitalError(f"concurrency must be at least 1, not {concurrency}")
     index_path = index.path if isinstance(index, recital.Index) else os.fspath(index)
     kw = {"jurisdiction": jurisdiction, "min_tokens": min_tokens}
     return ds.map_batches(
@@ -170,5 +177,16 @@ def scan(
         batch_format="pyarrow",
         batch_size=batch_size,
         concurrency=concurrency,
-        num_cpus=num_cpus,
+        num_cpus=_actor_cpus(concurrency) if num_cpus is None else num_cpus,
     )
+
+
+def _actor_cpus(concurrency: int) -> float:
+    """CPUs each scanning actor reserves: 1, or a share of what is left once
+    one CPU is kept for the tasks that read the dataset's blocks."""
+    import ray
+
+    total = ray.cluster_resources().get("CPU", 0.0) if ray.is_initialized() else 0.0
+    if total <= 0 or total >= concurrency + 1:
+        return 1.0
+    return max(0.0, (total - 1.0) / concurrency)
