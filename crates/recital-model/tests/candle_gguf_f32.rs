@@ -1,15 +1,16 @@
-//! recital's Llama forward on the real SmolLM2 GGUF against
+//! recital's Llama forward on the real SmolLM2 GGUF, as it runs by default
+//! (a model this small is dequantised to f32 when loaded), against
 //! `candle-transformers`' quantised Llama stepped token by token (the path it
-//! replaced), with every matrix dequantised to f32 (`CANDLE_DEQUANTIZE_ALL`).
+//! replaced) with its matrices dequantised too (`CANDLE_DEQUANTIZE_ALL`).
 //!
 //! Why dequantised: on quantised matrices candle rounds each activation row
 //! to 8 bits (Q8_1) before the dot products, and a last-bit difference in the
 //! f32 attention (whose kernels differ with the sequence length) flips some
-//! roundings; over 30 layers that moves log-probabilities by up to ~5e-2.
+//! roundings; over 30 layers that moves single log-probabilities by up to ~0.3.
 //! The stepped path disagrees with itself by that much when the same tokens
 //! are split differently between prefill and steps, so 1e-4 is only
-//! meaningful without that rounding. `candle_gguf.rs` checks the quantised
-//! model as it runs, at the tolerance that rounding allows.
+//! meaningful without that rounding. `candle_gguf.rs` checks recital's forward
+//! on the quantised matrices, at the tolerance that rounding allows.
 #![cfg(feature = "candle")]
 
 mod common;
@@ -24,6 +25,7 @@ fn smollm2_gguf_dequantised_matches_candle_transformers_within_1e_4() {
     // the only test of this binary, and it loads both models on this thread.
     std::env::set_var("CANDLE_DEQUANTIZE_ALL", "1");
     let m = recital_model::open(&path, Default::default()).unwrap();
+    assert_eq!(m.info().dtype.as_deref(), Some("f32, dequantised from F32+Q4_1+Q8_0"));
     let mut old = Stepped(gguf_stepper(&path));
     let ids = m.encode(GENESIS).unwrap();
     let (ctx, rest) = ids.split_at(24);

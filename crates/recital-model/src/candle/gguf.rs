@@ -19,11 +19,23 @@ use crate::error::{ModelError, Result};
 use crate::model::{Access, LanguageModel, ModelInfo};
 use crate::tokenizer::ModelTokenizer;
 
+/// Models whose weights take at most this much as f32 are dequantised when
+/// loaded (SmolLM2-135M: 540 MB). candle's CPU kernels for several GGUF
+/// types (Q4_1, Q5_0, Q5_1…) are scalar, and every quantised product first
+/// rounds the activations to 8 bits; over the many rows of a whole-sequence
+/// pass f32 matrix products are an order of magnitude faster, and they
+/// compute the file's own weights without that rounding. Larger models keep
+/// their quantised matrices, and so does every model when
+/// `RECITAL_GGUF_KEEP_QUANTISED=1` (less memory, the quantised kernels).
+const DEQUANTISE_MAX_BYTES: u64 = 2 << 30;
+
 /// The tensors of an open GGUF file, by llama.cpp's names.
 struct GgufWeights<'a> {
     content: &'a Content,
     file: &'a mut File,
     device: &'a Device,
+    /// Matrices as f32 (see [`DEQUANTISE_MAX_BYTES`]).
+    dequantise: bool,
 }
 
 impl GgufWeights<'_> {
@@ -48,6 +60,14 @@ impl GgufWeights<'_> {
     fn read(&mut self, name: &str) -> candle_core::Result<candle_core::quantized::QTensor> {
         self.content.tensor(self.file, name, self.device)
     }
+
+    fn as_matrix(&self, q: candle_core::quantized::QTensor) -> candle_core::Result<QMatMul> {
+        if self.dequantise {
+            Ok(QMatMul::Tensor(q.dequantize(self.device)?))
+        } else {
+            QMatMul::from_qtensor(q)
+        }
+    }
 }
 
 impl Weights for GgufWeights<'_> {
@@ -56,14 +76,18 @@ impl Weights for GgufWeights<'_> {
         if !self.content.tensor_infos.contains_key(&name) {
             return Ok(None);
         }
-        QMatMul::from_qtensor(self.read(&name)?).map(Some)
+        let q = self.read(&name)?;
+        self.as_matrix(q).map(Some)
     }
 
     fn tensor(&mut self, part: Part) -> candle_core::Result<Tensor> {
         self.read(&Self::name(part))?.dequantize(self.device)
     }
 
-    fn tied_output(&mut self, _embed: &Tensor) -> candle_core::Result<QMatMul> {
+    fn tied_output(&mut self, embed: &Tensor) -> candle_core::Result<QMatMul> {
+        if self.dequantise {
+            return Ok(QMatMul::Tensor(embed.clone()));
+        }
         // The quantised table, as llama.cpp and candle-transformers use it.
         QMatMul::from_qtensor(self.read(&Self::name(Part::Embed))?)
     }
@@ -143,9 +167,12 @@ pub(crate) fn open(path: &Path) -> Result<Box<dyn LanguageModel>> {
         content.tensor_infos.values().map(|t| format!("{:?}", t.ggml_dtype)).collect();
     let name =
         content.metadata.get("general.name").and_then(|v| v.to_string().ok()).cloned().unwrap_or_default();
+    let stored = dtypes.into_iter().collect::<Vec<_>>().join("+");
     let shape = shape(&content, path, vocab_tokens.len(), context_length)?;
     let device = device();
-    let mut weights = GgufWeights { content: &content, file: &mut file, device: &device };
+    let keep = std::env::var_os("RECITAL_GGUF_KEEP_QUANTISED").is_some_and(|v| v == "1");
+    let dequantise = !keep && params * 4 <= DEQUANTISE_MAX_BYTES;
+    let mut weights = GgufWeights { content: &content, file: &mut file, device: &device, dequantise };
     let net = LlamaNet::load(shape.clone(), &mut weights, &device)
         .map_err(|e| bad(path, format!("loading the GGUF weights: {e}")))?;
     let (digest, kind) = weights_digest(&[path.to_path_buf()])?;
@@ -165,7 +192,7 @@ pub(crate) fn open(path: &Path) -> Result<Box<dyn LanguageModel>> {
         weights_sha256: Some(digest),
         weights_digest_kind: Some(kind),
         device: Some(device_name(&device)),
-        dtype: Some(dtypes.into_iter().collect::<Vec<_>>().join("+")),
+        dtype: Some(if dequantise { format!("f32, dequantised from {stored}") } else { stored }),
     };
     Ok(Box::new(LlamaModel::new(net, tokenizer, info, eos, device)))
 }
