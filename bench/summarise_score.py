@@ -33,10 +33,27 @@ for r in runs:
     )
 out.append("")
 out.append(
+    "The paths run one after the other in one process; on a shared machine (see the load average above) the load "
+    "can change between them, and with 2 threads the stepped path, whose many small steps synchronise the threads "
+    "often, loses more to other processes than the f32 passes do, so the 1-thread row is the fairer ratio."
+)
+out.append("")
+out.append(
     "Δ: the new path's log-probabilities against the stepped path's on the same probes. On Q4_1 candle rounds "
     "each activation row to 8 bits before a quantised product, so two execution orders differ by more than float "
     "noise (the stepped path differs from itself by ~0.3 per token when the same tokens are split differently "
     "between prefill and steps); with the matrices dequantised the paths agree within 1e-4 "
     "(`crates/recital-model/tests/candle_gguf_f32.rs`)."
+)
+out.append("")
+out.append(
+    "Where the time goes. candle's CPU kernel for Q4_1 (like Q5_0 and Q5_1) is scalar, and a quantised product is "
+    "compute-bound: one pass over 64 rows costs about what 64 single-token steps cost, so whole-sequence passes on "
+    "the quantised matrices were barely faster than stepping (0.12 against 0.10 probes/s, one loaded core, measured "
+    "by hand with `RECITAL_GGUF_KEEP_QUANTISED=1`). The gain comes from the whole-sequence pass together with "
+    "dequantising the matrices to f32 when the model is loaded (SmolLM2: 540 MB), so that a pass is one f32 "
+    "matrix product over many rows. Batching probes adds nothing more here: a 64-token pass already fills the "
+    "product. The audit's per-probe work gains less than scoring because greedy generation stays sequential, one "
+    "step per suffix token (each step reads every f32 weight once); it is now the larger part of that work."
 )
 print("\n".join(out))
