@@ -138,6 +138,14 @@ pub trait LanguageModel: Send + Sync {
         continuations.iter().map(|c| self.score(context, c)).collect()
     }
 
+    /// Several probes, each a context with its continuation, scored as
+    /// [`Self::score`] scores one (with stats). Backends batch it where they
+    /// can: a local model with a whole-sequence forward scores them in a few
+    /// passes.
+    fn score_probes(&self, probes: &[(&[u32], &[u32])]) -> Result<Vec<Scored>> {
+        probes.iter().map(|(c, k)| self.score(c, k)).collect()
+    }
+
     /// Decodes up to `max_tokens` after `context`.
     fn generate(&self, context: &[u32], max_tokens: usize, decoding: Decoding) -> Result<Generated>;
 

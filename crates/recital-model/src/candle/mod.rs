@@ -1,29 +1,48 @@
 //! Local weights with candle: GPT-2 (safetensors, our own implementation,
-//! also trainable), Llama-family safetensors and GGUF (quantised Llama
-//! family, `candle-transformers`).
+//! also trainable), GPT-NeoX, and the Llama family from safetensors or GGUF
+//! (our own forward over candle's quantised matrices).
 //!
-//! Two execution shapes sit behind [`LanguageModel`]: GPT-2 returns logits
-//! for every position of a sequence, so a continuation is scored in one
-//! forward pass and alternatives are batched; `candle-transformers`' Llama
-//! models return the last position only, so they are driven token by token
-//! with their KV cache (`Stepper`).
+//! Every network here returns logits for every position of a sequence, so a
+//! continuation is scored in one forward pass and probes are batched.
+//! GPT-2 and GPT-NeoX sit behind [`FullModel`]; the Llama family behind
+//! `llama_lm::LlamaModel`, which also keeps a KV cache for generation.
+
+/// The `info`, `encode` and `decode` of a local model: its own [`ModelInfo`]
+/// and tokenizer, the same for every candle backend (fields `info` and
+/// `tokenizer`).
+macro_rules! local_model_basics {
+    () => {
+        fn info(&self) -> &ModelInfo {
+            &self.info
+        }
+
+        fn encode(&self, text: &str) -> Result<Vec<u32>> {
+            self.tokenizer.encode(text)
+        }
+
+        fn decode(&self, tokens: &[u32]) -> Result<String> {
+            self.tokenizer.decode(tokens)
+        }
+    };
+}
 
 mod gguf;
 pub mod gpt2;
 mod llama;
+mod llama_lm;
+mod llama_net;
 pub mod neox;
 pub mod train;
 
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 
 use candle_core::{DType, Device, Tensor};
 use candle_nn::VarBuilder;
 
 use crate::error::{ModelError, Result};
 use crate::model::{
-    argmax, banned_mass, dist_stats_from_logits, log_prob_from_logits, sample_from_logits, Access,
-    DecodeHook, Decoding, Generated, LanguageModel, ModelInfo, Scored, SplitMix,
+    argmax, dist_stats_from_logits, log_prob_from_logits, sample_from_logits, Access, Decoding, Generated,
+    LanguageModel, ModelInfo, Scored, SplitMix,
 };
 use crate::tokenizer::ModelTokenizer;
 use gpt2::{Gpt2, Gpt2Config};
@@ -395,25 +414,6 @@ fn check_ids(context: &[u32], continuation: &[u32], vocab: usize) -> Result<()> 
     Ok(())
 }
 
-/// The `info`, `encode` and `decode` of a local model: its own [`ModelInfo`]
-/// and tokenizer, the same for every candle backend (fields `info` and
-/// `tokenizer`).
-macro_rules! local_model_basics {
-    () => {
-        fn info(&self) -> &ModelInfo {
-            &self.info
-        }
-
-        fn encode(&self, text: &str) -> Result<Vec<u32>> {
-            self.tokenizer.encode(text)
-        }
-
-        fn decode(&self, tokens: &[u32]) -> Result<String> {
-            self.tokenizer.decode(tokens)
-        }
-    };
-}
-
 /// Batches of at most this many logits (`batch × time × vocab` floats).
 const LOGIT_BUDGET: usize = 16 << 20;
 
@@ -485,119 +485,6 @@ impl<M: FullSequence> FullModel<M> {
             if Some(tok) == self.model.eos() {
                 break;
             }
-        }
-        Ok(out)
-    }
-}
-
-/// A model driven one step at a time with a KV cache: feeding `tokens` at
-/// position `pos` returns the logits after the last of them.
-pub(crate) trait Stepper: Send {
-    fn reset(&mut self) -> Result<()>;
-    fn step(&mut self, tokens: &[u32], pos: usize) -> Result<Vec<f32>>;
-}
-
-/// A [`Stepper`] model with its tokenizer.
-pub(crate) struct SteppedModel<S: Stepper> {
-    stepper: Mutex<S>,
-    tokenizer: ModelTokenizer,
-    info: ModelInfo,
-    eos: Vec<u32>,
-}
-
-impl<S: Stepper> SteppedModel<S> {
-    fn lock(&self) -> std::sync::MutexGuard<'_, S> {
-        self.stepper.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    fn fit_context<'a>(&self, context: &'a [u32], extra: usize) -> Result<&'a [u32]> {
-        let max = self.info.context_length;
-        if extra >= max {
-            return Err(ModelError::Invalid(format!(
-                "{extra} tokens do not fit the model's context of {max}"
-            )));
-        }
-        Ok(&context[context.len().saturating_sub(max - extra)..])
-    }
-}
-
-impl<S: Stepper> LanguageModel for SteppedModel<S> {
-    local_model_basics!();
-
-    fn score(&self, context: &[u32], continuation: &[u32]) -> Result<Scored> {
-        check_ids(context, continuation, self.info.vocab_size)?;
-        let context = self.fit_context(context, continuation.len())?;
-        let mut m = self.lock();
-        m.reset()?;
-        let mut rows = Vec::with_capacity(continuation.len());
-        if !continuation.is_empty() {
-            rows.push(m.step(context, 0)?);
-            for (i, &t) in continuation[..continuation.len() - 1].iter().enumerate() {
-                rows.push(m.step(&[t], context.len() + i)?);
-            }
-        }
-        Ok(score_rows(&rows, continuation, true))
-    }
-
-    fn generate(&self, context: &[u32], max_tokens: usize, decoding: Decoding) -> Result<Generated> {
-        check_ids(context, &[], self.info.vocab_size)?;
-        let context = self.fit_context(context, max_tokens)?;
-        let mut rng = SplitMix::new(seed_of(decoding));
-        let mut m = self.lock();
-        m.reset()?;
-        let mut out = Generated::default();
-        if max_tokens == 0 {
-            return Ok(out);
-        }
-        let mut logits = m.step(context, 0)?;
-        for i in 0..max_tokens {
-            let tok = pick(&logits, decoding, &mut rng);
-            out.log_probs.push(log_prob_from_logits(&logits, tok));
-            out.tokens.push(tok);
-            if self.eos.contains(&tok) || i + 1 == max_tokens {
-                break;
-            }
-            logits = m.step(&[tok], context.len() + i)?;
-        }
-        Ok(out)
-    }
-
-    fn generate_guarded(
-        &self,
-        context: &[u32],
-        max_tokens: usize,
-        decoding: Decoding,
-        hook: &mut dyn DecodeHook,
-    ) -> Result<Generated> {
-        check_ids(context, &[], self.info.vocab_size)?;
-        let context = self.fit_context(context, max_tokens)?;
-        let mut rng = SplitMix::new(seed_of(decoding));
-        let mut m = self.lock();
-        m.reset()?;
-        let mut out = Generated::default();
-        let mut logits = m.step(context, 0)?;
-        while out.tokens.len() < max_tokens {
-            let banned = hook.banned();
-            if !banned.is_empty() {
-                if let Some(keep) = hook.advise(banned_mass(&logits, &banned)) {
-                    // The KV cache cannot be cut back: feed the kept tokens again.
-                    out.tokens.truncate(keep);
-                    out.log_probs.truncate(keep);
-                    m.reset()?;
-                    let seq: Vec<u32> = context.iter().chain(&out.tokens).copied().collect();
-                    logits = m.step(&seq, 0)?;
-                    continue;
-                }
-                mask(&mut logits, &banned);
-            }
-            let tok = pick(&logits, decoding, &mut rng);
-            out.log_probs.push(log_prob_from_logits(&logits, tok));
-            out.tokens.push(tok);
-            hook.push(tok);
-            if self.eos.contains(&tok) || out.tokens.len() == max_tokens {
-                break;
-            }
-            logits = m.step(&[tok], context.len() + out.tokens.len() - 1)?;
         }
         Ok(out)
     }
