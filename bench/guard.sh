@@ -11,3 +11,9 @@ GGUF=$(scripts/install-test-model.sh)
 PATH="$(dirname "$PY"):$PATH" MATURIN_PEP517_ARGS="" \
   "$PY" -m pip install --quiet --disable-pip-version-check --no-build-isolation --no-deps --force-reinstall ./crates/recital-py >&2
 "$PY" bench/guard.py "$GGUF" bench/results/guard.json
+# The same two replays in Rust (the guard alone, no Python call in between),
+# ten timed rounds each: bench/results/guard_rust.json.
+"$PY" bench/guard_dump.py "$GGUF" "$WORK/guard"
+cargo build --release -q -p recital-guard --example bench_guard
+"$CARGO_TARGET_DIR/release/examples/bench_guard" "$WORK/guard" /usr/share/common-licenses/GPL-3 10 |
+  tee bench/results/guard_rust.json

@@ -90,6 +90,17 @@ impl Vocab {
         &self.sorted[lo..hi]
     }
 
+    /// Ids whose key's first token is `token`: the key is `token`, or
+    /// `token` and a space. A piece whose first token is longer (`the` for
+    /// `th`) cannot write `token`, whatever comes before it: joined to the
+    /// unfinished word before it, its first token still runs past `token`.
+    /// Leaving those out keeps short words cheap (`a` begins thousands of
+    /// keys), which would otherwise each be tokenised again.
+    fn first_token(&self, token: &str) -> impl Iterator<Item = u32> + '_ {
+        let r = self.equal_range(token);
+        self.sorted[r].iter().chain(self.with_prefix(&format!("{token} "))).copied()
+    }
+
     /// Ids whose key is exactly `key`.
     fn exactly(&self, key: &str) -> &[u32] {
         let r = self.equal_range(key);
@@ -106,7 +117,7 @@ impl Vocab {
     /// word at the end of the output, or empty), would write the token `word`
     /// or an unfinished beginning of it.
     ///
-    /// Candidates come from the sorted keys (pieces whose text starts with
+    /// Candidates come from the sorted keys (pieces whose first token is
     /// what is still missing of `word`, or is a beginning of it); each is then
     /// checked by tokenising `pending + piece` exactly as a scan would, so
     /// what normalisation does across the join is respected.
@@ -125,7 +136,7 @@ impl Vocab {
                 out.push(id);
             }
         };
-        for &id in self.with_prefix(need) {
+        for id in self.first_token(need) {
             check(id);
         }
         for (end, _) in need.char_indices().skip(1) {
@@ -145,7 +156,7 @@ impl Vocab {
                 out.push(id);
             }
         };
-        for &id in self.with_prefix(word) {
+        for id in self.first_token(word) {
             check(id);
         }
         for (end, _) in word.char_indices().skip(1) {
