@@ -329,11 +329,14 @@ pub(crate) fn is_carrier(path: &Path) -> bool {
     path.extension().is_some_and(|e| CARRIERS.iter().any(|c| e.eq_ignore_ascii_case(c)))
 }
 
+/// A file's path, and what a C2PA manifest says about it.
+pub(crate) type Statements = (String, Vec<Claim>);
+
 /// The statements of the C2PA file at `path` (`rel` names it) by the file
 /// they speak for (relative like `rel`): the file itself, or for a sidecar
-/// `.c2pa` the files of its stem among `files`. Skipped assertions, a
-/// manifest without a training-and-mining assertion and a sidecar beside no
-/// file are warnings.
+/// `.c2pa` the files of its stem among `files`; `None` when the file holds
+/// no manifest store. Skipped assertions, a manifest without a
+/// training-and-mining assertion and a sidecar beside no file are warnings.
 ///
 /// # Errors
 /// The file cannot be read, or its manifest store is broken.
@@ -342,18 +345,18 @@ pub(crate) fn statements(
     rel: &str,
     files: &[String],
     warnings: &mut Vec<String>,
-) -> Result<Vec<(String, Vec<Claim>)>> {
+) -> Result<Option<Vec<Statements>>> {
     let bytes = std::fs::read(path).map_err(|e| RightsError::io(path, e))?;
-    let Some(m) = C2paManifest::read(&bytes, rel)? else { return Ok(Vec::new()) };
+    let Some(m) = C2paManifest::read(&bytes, rel)? else { return Ok(None) };
     warnings.extend(m.warnings.iter().map(|w| format!("{rel}: {w}")));
     let claims = m.claims(rel);
     if claims.is_empty() {
         warnings.push(format!("{rel}: C2PA manifest {} has no training-and-mining assertion", m.label));
-        return Ok(Vec::new());
+        return Ok(Some(Vec::new()));
     }
     let sidecar = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("c2pa"));
     if !sidecar {
-        return Ok(vec![(rel.to_string(), claims)]);
+        return Ok(Some(vec![(rel.to_string(), claims)]));
     }
     let stem = &rel[..rel.len() - ".c2pa".len()];
     let targets: Vec<(String, Vec<Claim>)> = files
@@ -365,7 +368,7 @@ pub(crate) fn statements(
         warnings
             .push(format!("{rel}: no file {stem}.* beside this C2PA sidecar for it to speak for; skipped"));
     }
-    Ok(targets)
+    Ok(Some(targets))
 }
 
 /// Records from one C2PA file (`recital rights import photo.jpg`), selected
@@ -383,17 +386,14 @@ pub(crate) fn import_file(path: &Path) -> Result<(Vec<RightsRecord>, Vec<String>
         .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
         .map(|e| e.file_name().to_string_lossy().to_string())
         .collect();
-    let bytes = std::fs::read(path).map_err(|e| RightsError::io(path, e))?;
-    if C2paManifest::read(&bytes, &rel)?.is_none() {
-        return Err(RightsError::Unrecognised {
+    let mut warnings = Vec::new();
+    let mut found =
+        statements(path, &rel, &siblings, &mut warnings)?.ok_or_else(|| RightsError::Unrecognised {
             path: path.to_path_buf(),
             why: "no C2PA manifest store (looked for JPEG APP11 segments, a PNG caBX chunk, a .c2pa store)"
                 .into(),
-        });
-    }
-    let mut warnings = Vec::new();
+        })?;
     let mut records = Vec::new();
-    let mut found = statements(path, &rel, &siblings, &mut warnings)?;
     found.sort_by(|a, b| a.0.cmp(&b.0));
     for (target, claims) in found {
         records.extend(resolve(Selector::Path(target), claims));

@@ -159,7 +159,7 @@ impl Project {
         for rel in files.iter().filter(|f| c2pa::is_carrier(Path::new(f))) {
             match c2pa::statements(&self.root.join(rel), rel, files, &mut self.warnings) {
                 Ok(found) => {
-                    for (target, claims) in found {
+                    for (target, claims) in found.into_iter().flatten() {
                         out.entry(target).or_default().extend(claims);
                     }
                 }
