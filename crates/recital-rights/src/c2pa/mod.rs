@@ -7,7 +7,9 @@
 //! a sidecar `.c2pa` file (the store itself, which speaks for the file of
 //! the same stem beside it: `photo.c2pa` for `photo.jpg`, `story.c2pa` for
 //! `story.txt`). Of the store, the *active* manifest (the last one, as the
-//! C2PA specification says; earlier ones are the ingredients' history) and
+//! C2PA specification says; earlier ones are the ingredients' history, but
+//! when the active one is an update manifest without the assertion, the
+//! last standard manifest, whose statement it leaves standing) and
 //! in it the assertions `c2pa.training-mining` and `cawg.training-mining`
 //! (any version or instance: `.v2`, `__1`), whose `entries` map
 //! `c2pa.ai_training`, `c2pa.ai_generative_training`, `c2pa.data_mining`
@@ -159,12 +161,20 @@ impl C2paManifest {
         if &root.kind != b"c2pa" {
             return Err(fail("not a C2PA manifest store".into()));
         }
-        let manifest = root
-            .supers()
-            .filter(|s| matches!(&s.kind, b"c2ma" | b"c2um"))
-            .last()
-            .ok_or_else(|| fail("no manifest in the store".into()))?;
-        Ok(Some(Self::of(manifest, format.place())))
+        let manifests: Vec<&SuperBox<'_>> =
+            root.supers().filter(|s| matches!(&s.kind, b"c2ma" | b"c2um")).collect();
+        let active = manifests.last().ok_or_else(|| fail("no manifest in the store".into()))?;
+        let m = Self::of(active, format.place());
+        if &active.kind == b"c2um" && m.training_mining.is_empty() {
+            // An update manifest (new metadata, same content) leaves the
+            // asset's statement where it was: its last standard manifest.
+            if let Some(standard) = manifests.iter().rev().find(|s| &s.kind == b"c2ma") {
+                let mut earlier = Self::of(standard, format.place());
+                earlier.warnings.splice(0..0, m.warnings);
+                return Ok(Some(earlier));
+            }
+        }
+        Ok(Some(m))
     }
 
     fn of(manifest: &SuperBox<'_>, place: &'static str) -> C2paManifest {
@@ -545,6 +555,11 @@ pub(crate) mod tests {
         let store = superbox(b"c2pa", "c2pa", &[manifest_box, active]);
         let m = C2paManifest::read(&store, "s").unwrap().unwrap();
         assert_eq!((m.label.as_str(), m.tdm_opt_out()), ("urn:active", None));
+        // An update manifest on top leaves the standard one's statement standing.
+        let update = superbox(b"c2um", "urn:update", &[superbox(b"c2as", "c2pa.assertions", &[])]);
+        let store = superbox(b"c2pa", "c2pa", &[ingredient[8 + 8 + 22..].to_vec(), update]);
+        let m = C2paManifest::read(&store, "s").unwrap().unwrap();
+        assert_eq!((m.label.as_str(), m.tdm_opt_out()), ("urn:c2pa:test", Some(true)));
     }
 
     #[test]
