@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::c2pa;
 use crate::code;
 use crate::error::{Result, RightsError};
 use crate::record::RightsRecord;
@@ -14,7 +15,7 @@ use crate::web::{self, Crawl};
 pub enum Kind {
     /// Guess from the path: a `.warc[.gz]` file is a crawl, `REUSE.toml`,
     /// `dep5` and `copyright` files are code, a `.json` file is ScanCode
-    /// output; a directory with `REUSE.toml`, `.reuse/dep5`,
+    /// output, a `.jpg`, `.jpeg`, `.png` or `.c2pa` file C2PA; a directory with `REUSE.toml`, `.reuse/dep5`,
     /// `debian/copyright` or `LICENSES/` is a code project, one whose
     /// entries are host names (`example.org/`) a saved crawl, any other a
     /// code project (SPDX headers).
@@ -26,6 +27,10 @@ pub enum Kind {
     Code,
     /// ScanCode toolkit JSON output.
     ScanCode,
+    /// A file with a C2PA manifest (JPEG, PNG), or a sidecar `.c2pa`
+    /// manifest store. A directory is read as a code project, whose JPEG,
+    /// PNG and `.c2pa` files are read for C2PA too.
+    C2pa,
 }
 
 /// Rights records derived from one path.
@@ -79,11 +84,15 @@ pub fn import(path: &Path, kind: Kind) -> Result<Import> {
             let warnings = std::mem::take(&mut crawl.warnings);
             Ok(Import { records: crawl.records(), warnings, base, kind })
         }
+        Kind::C2pa if !meta.is_dir() => {
+            let (records, warnings, base) = c2pa::import_file(path)?;
+            Ok(Import { records, warnings, base, kind })
+        }
         Kind::ScanCode => {
             let (records, warnings) = code::scancode::read(path)?;
             Ok(Import { records, warnings, base: None, kind })
         }
-        Kind::Code | Kind::Auto => {
+        Kind::Code | Kind::C2pa | Kind::Auto => {
             let (records, warnings, base) = code::read(path, meta.is_dir())?;
             Ok(Import { records, warnings, base, kind: Kind::Code })
         }
@@ -96,6 +105,8 @@ fn guess(path: &Path, is_dir: bool) -> Kind {
     if !is_dir {
         return if web::warc::is_warc(path) {
             Kind::Web
+        } else if c2pa::is_carrier(path) {
+            Kind::C2pa
         } else if name.ends_with(".json") {
             Kind::ScanCode
         } else {

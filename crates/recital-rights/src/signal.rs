@@ -5,8 +5,9 @@
 //! provenance with `applied: false`. Two rules order the signals:
 //!
 //! 1. **The more specific statement wins.** A declaration attached to the
-//!    work itself outranks one about its whole site or project. This is
-//!    TDMRep's own order (HTML metadata of a page overrides the page's HTTP
+//!    work itself outranks one about its whole site or project. A C2PA
+//!    manifest travels in (or beside) the file's own bytes, so its
+//!    training-and-mining assertion ranks first. This is TDMRep's own order (HTML metadata of a page overrides the page's HTTP
 //!    header, which overrides the site's `tdmrep.json`), and REUSE's
 //!    (a file's own header outranks `REUSE.toml`, unless an annotation says
 //!    `precedence = "override"`, then `.reuse/dep5`).
@@ -24,6 +25,9 @@
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[non_exhaustive]
 pub enum Signal {
+    /// A training-and-mining assertion in a file's C2PA manifest (embedded,
+    /// or a sidecar `.c2pa` beside it).
+    C2pa,
     /// `<meta name="tdm-reservation">` in an HTML page (TDMRep).
     HtmlMeta,
     /// `tdm-reservation` / `tdm-policy` HTTP response headers (TDMRep).
@@ -56,6 +60,7 @@ impl Signal {
     /// How the signal is named in provenance and reasons.
     pub fn name(self) -> &'static str {
         match self {
+            Signal::C2pa => "C2PA manifest",
             Signal::HtmlMeta => "html meta",
             Signal::TdmHeader => "tdm-reservation header",
             Signal::TdmrepJson => "tdmrep.json",
@@ -74,6 +79,7 @@ impl Signal {
     /// Precedence: higher wins (see the module documentation).
     pub fn precedence(self) -> u8 {
         match self {
+            Signal::C2pa => 92,
             Signal::HtmlMeta => 90,
             Signal::TdmHeader => 80,
             Signal::TdmrepJson => 70,
@@ -90,9 +96,10 @@ impl Signal {
         }
     }
 
-    /// Every signal, highest precedence first within web and code (for the
+    /// Every signal, highest precedence first within TDM and code signals (for the
     /// documentation table and its test).
-    pub const ALL: [Signal; 13] = [
+    pub const ALL: [Signal; 14] = [
+        Signal::C2pa,
         Signal::HtmlMeta,
         Signal::TdmHeader,
         Signal::TdmrepJson,
@@ -121,9 +128,9 @@ mod tests {
 
     #[test]
     fn the_documented_order_holds() {
-        let web = &Signal::ALL[..6];
-        let code = &Signal::ALL[6..];
-        for list in [web, code] {
+        let tdm = &Signal::ALL[..7];
+        let code = &Signal::ALL[7..];
+        for list in [tdm, code] {
             assert!(list.windows(2).all(|w| w[0].precedence() > w[1].precedence()), "{list:?}");
         }
     }

@@ -394,7 +394,8 @@ pub struct BuildArgs {
     pub rights: Option<PathBuf>,
     /// Rights signals applied before --rights (which overrides them): a crawl (WARC file or directory of
     /// saved responses: TDMRep, robots.txt, ai.txt) or a code project (REUSE, debian/copyright, SPDX
-    /// headers), a DEP-5 copyright file or ScanCode JSON, as `recital rights import` reads them.
+    /// headers, C2PA manifests of its files), a DEP-5 copyright file, ScanCode JSON or a file with a C2PA
+    /// manifest, as `recital rights import` reads them.
     #[arg(long, value_name = "DIR|WARC")]
     pub rights_from: Vec<PathBuf>,
     /// Rights problems are errors, not warnings: a sidecar rule that matches no document, a document's
@@ -467,8 +468,9 @@ pub struct RightsPostArgs {
 
 #[derive(Args, Debug)]
 pub struct RightsImportArgs {
-    /// A crawl (WARC file, or directory of saved responses laid out HOST/PATH), a code project directory,
-    /// a REUSE.toml, .reuse/dep5 or Debian copyright file, or ScanCode JSON output.
+    /// A crawl (WARC file, or directory of saved responses laid out HOST/PATH), a code project directory
+    /// (its JPEG, PNG and .c2pa files read for C2PA too), a REUSE.toml, .reuse/dep5 or Debian copyright
+    /// file, ScanCode JSON output, or a file with a C2PA manifest (JPEG, PNG, sidecar .c2pa).
     #[arg(value_name = "PATH")]
     pub path: PathBuf,
     /// What PATH holds, when the guess from its name and contents is wrong.
@@ -490,6 +492,8 @@ pub enum RightsKind {
     Code,
     /// ScanCode toolkit JSON output.
     Scancode,
+    /// A JPEG or PNG with a C2PA manifest, or a sidecar .c2pa manifest store.
+    C2pa,
 }
 
 #[derive(Args, Debug)]

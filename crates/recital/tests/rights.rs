@@ -4,6 +4,7 @@
 //! (`recital index build --rights-from`), and used by the EU preset: a copy
 //! of a TDM-reserved work is withheld (redacted) for a request from the EU
 //! and only cited elsewhere, and the statement of reasons names the signal.
+//! The same for a C2PA manifest's training-and-mining assertion.
 
 mod support;
 
@@ -136,6 +137,132 @@ fn a_tdm_reserved_work_is_withheld_in_the_eu_and_cited_elsewhere() {
     let open = scan("DE");
     assert_eq!(open["decision"]["action"], "annotate", "{open:#}");
     assert_eq!(open["decision"]["spans"][0]["rule"], "eea-attribution");
+}
+
+/// The C2PA test assets of crates/recital-rights/tests/fixtures/c2pa (from c2pa-rs).
+fn c2pa_fixture(name: &str) -> Vec<u8> {
+    std::fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../recital-rights/tests/fixtures/c2pa").join(name),
+    )
+    .unwrap()
+}
+
+/// The manifest store a JPEG carries in its APP11 segment (one segment: the
+/// fixture's store fits), as a sidecar `.c2pa` file holds it.
+fn app11_store(jpeg: &[u8]) -> Vec<u8> {
+    let mut at = 2;
+    loop {
+        let len = u16::from_be_bytes([jpeg[at + 2], jpeg[at + 3]]) as usize;
+        if jpeg[at + 1] == 0xeb && &jpeg[at + 4..at + 6] == b"JP" {
+            return jpeg[at + 12..at + 2 + len].to_vec();
+        }
+        at += 2 + len;
+    }
+}
+
+/// A text with a sidecar C2PA manifest (the c2pa-rs asset whose CAWG
+/// training-and-mining assertion says `notAllowed`) is TDM-reserved: the
+/// EU preset withholds a copy of it in the EU, cites it elsewhere, and the
+/// statement of reasons names the manifest and the assertion. A text whose
+/// manifest has no such assertion stays open. The JPEG itself imports too.
+#[test]
+fn a_c2pa_training_mining_assertion_reserves_the_work() {
+    let d = tempfile::tempdir().unwrap();
+    let corpus = d.path().join("corpus");
+    std::fs::create_dir(&corpus).unwrap();
+    let (novel, essay) = (prose(2301, 400), prose(2302, 400));
+    std::fs::write(corpus.join("novel.txt"), &novel).unwrap();
+    std::fs::write(corpus.join("novel.c2pa"), app11_store(&c2pa_fixture("C_with_CAWG_data.jpg"))).unwrap();
+    std::fs::write(corpus.join("essay.txt"), &essay).unwrap();
+    std::fs::write(corpus.join("essay.c2pa"), c2pa_fixture("manifest_data.c2pa")).unwrap();
+
+    // The import: one record, for the text beside the sidecar; the other manifest says nothing.
+    let o = recital(&["rights", "import", corpus.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let out = String::from_utf8(o.stdout).unwrap();
+    let records: Vec<serde_json::Value> = out.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let novel_rec = records.iter().find(|r| r["path"] == "novel.txt").expect("novel record");
+    assert_eq!(novel_rec["tdm_opt_out"], true, "{out}");
+    assert!(records.iter().all(|r| r["path"] == "novel.txt" || r["tdm_opt_out"].is_null()), "{out}");
+    let p = &novel_rec["provenance"][0];
+    assert_eq!((p["signal"].as_str(), p["source"].as_str()), (Some("C2PA manifest"), Some("novel.c2pa")));
+    assert!(p["detail"].as_str().unwrap().contains("urn:c2pa:822f2ec0-ef27-4d95-88b4-74586c12873d"), "{p}");
+    assert!(p["detail"].as_str().unwrap().ends_with("signature present, not validated"), "{p}");
+    let warnings = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        warnings.contains("essay.c2pa: C2PA manifest") && warnings.contains("no training-and-mining"),
+        "{warnings}"
+    );
+
+    // A single file: the JPEG carrying the manifest.
+    let photo = d.path().join("photo.jpg");
+    std::fs::write(&photo, c2pa_fixture("C_with_CAWG_data.jpg")).unwrap();
+    let rec: serde_json::Value =
+        serde_json::from_str(ok(&["rights", "import", photo.to_str().unwrap()]).trim()).unwrap();
+    assert_eq!((rec["path"].as_str(), rec["tdm_opt_out"].as_bool()), (Some("photo.jpg"), Some(true)));
+
+    // Applied at build time (a licence sidecar on top), then the EU preset.
+    let sidecar = d.path().join("licences.jsonl");
+    std::fs::write(&sidecar, "{\"path\": \"**\", \"license\": \"MIT\"}\n").unwrap();
+    let idx = d.path().join("idx");
+    let (idx_s, corpus_s) = (idx.to_str().unwrap(), corpus.to_str().unwrap());
+    ok(&[
+        "index",
+        "build",
+        "--index",
+        idx_s,
+        "--rights-from",
+        corpus_s,
+        "--rights",
+        sidecar.to_str().unwrap(),
+        corpus_s,
+    ]);
+    let output = d.path().join("output.txt");
+    let scan = |text: String, j: &str| -> serde_json::Value {
+        std::fs::write(&output, text).unwrap();
+        let args = ["scan", "--index", idx.to_str().unwrap(), "--policy", &eu_preset(), "--jurisdiction", j];
+        serde_json::from_str(&ok(&[&args[..], &["--json", output.to_str().unwrap()]].concat())).unwrap()
+    };
+    let copy = format!("Here it is: {}.", quote(&novel, 100, 180));
+    let de = scan(copy.clone(), "DE");
+    assert_eq!(de["decision"]["action"], "redact", "{de:#}");
+    let span = &de["decision"]["spans"][0];
+    assert_eq!(span["rule"], "eea-tdm-opt-out");
+    let reason = span["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("TDM reservation via C2PA manifest of novel.c2pa (cawg.training-mining: notAllowed)"),
+        "{reason}"
+    );
+    let us = scan(copy, "US");
+    assert_eq!(us["decision"]["action"], "annotate", "{us:#}");
+    assert_eq!(us["decision"]["spans"][0]["rule"], "elsewhere-cite");
+    let open = scan(format!("Here it is: {}.", quote(&essay, 100, 180)), "DE");
+    assert_eq!(open["decision"]["spans"][0]["rule"], "eea-attribution", "{open:#}");
+}
+
+/// A broken manifest store: one error naming the file for the file alone, a
+/// warning (and the rest imported) inside a directory.
+#[test]
+fn a_broken_c2pa_store_is_an_error_or_a_warning() {
+    let d = tempfile::tempdir().unwrap();
+    let mut store = c2pa_fixture("manifest_data.c2pa");
+    store[0..4].copy_from_slice(&u32::MAX.to_be_bytes());
+    let bad = d.path().join("bad.c2pa");
+    std::fs::write(&bad, &store).unwrap();
+    let o = recital(&["rights", "import", bad.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("bad.c2pa: C2PA manifest store: byte 0: jumb box claims 4294967295 bytes"), "{err}");
+    let plain = d.path().join("plain.png");
+    std::fs::write(&plain, b"\x89PNG\r\n\x1a\n\0\0\0\0IEND\0\0\0\0").unwrap();
+    let o = recital(&["rights", "import", plain.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("no C2PA manifest store"));
+    std::fs::write(d.path().join("bad.txt"), prose(2303, 50)).unwrap();
+    let o = recital(&["rights", "import", d.path().to_str().unwrap()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("bad.c2pa") && err.contains("skipped"), "{err}");
 }
 
 #[test]

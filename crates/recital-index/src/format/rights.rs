@@ -47,7 +47,7 @@ pub struct Rights {
 /// tdmrep.json of example.org, 2026-03-01").
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Provenance {
-    /// The signal: `tdmrep.json`, `tdm-reservation header`, `html meta`,
+    /// The signal: `C2PA manifest`, `tdmrep.json`, `tdm-reservation header`, `html meta`,
     /// `robots.txt`, `ai.txt`, `REUSE.toml`, `.reuse/dep5`, `debian/copyright`,
     /// `SPDX header`, `ScanCode`, `SPDX-License-Identifier line`, `sidecar`…
     pub signal: String,
@@ -72,7 +72,8 @@ pub struct Provenance {
 impl Provenance {
     /// How a statement of reasons names the signal: `tdmrep.json of
     /// example.org, 2026-03-01` (the host for a URL; for a file, the file, or
-    /// `SPDX header in src/a.c`; the day it was observed when known).
+    /// `SPDX header in src/a.c`, or `C2PA manifest of photo.jpg
+    /// (c2pa.training-mining: notAllowed)`; the day it was observed when known).
     pub fn citation(&self) -> String {
         let file = self
             .source
@@ -83,6 +84,16 @@ impl Provenance {
             Some(host) => format!("{} of {host}", self.signal),
             // `debian/copyright:12` says what it is.
             None if file.ends_with(&self.signal) => self.source.clone(),
+            // A C2PA manifest is part of its file, and the detail's first
+            // clause is the assertion that spoke (`c2pa.training-mining: notAllowed`).
+            None if self.signal == "C2PA manifest" => {
+                let assertion =
+                    self.detail.as_deref().and_then(|d| d.split("; ").next()).filter(|a| !a.is_empty());
+                match assertion {
+                    Some(a) => format!("{} of {} ({a})", self.signal, self.source),
+                    None => format!("{} of {}", self.signal, self.source),
+                }
+            }
             None => format!("{} in {}", self.signal, self.source),
         };
         if let Some(day) = self.observed.as_deref().map(|d| d.get(..10).unwrap_or(d)) {
@@ -129,5 +140,29 @@ impl Default for Rights {
             iscc: None,
             provenance: Vec::new(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn citations_name_the_signal_and_where() {
+        let p = |signal: &str, source: &str, detail: Option<&str>| Provenance {
+            signal: signal.into(),
+            field: "tdm_opt_out".into(),
+            value: "true".into(),
+            source: source.into(),
+            observed: None,
+            detail: detail.map(str::to_string),
+            applied: true,
+        };
+        let c2pa =
+            p("C2PA manifest", "photos/a.jpg", Some("c2pa.training-mining: notAllowed; manifest urn:x"));
+        assert_eq!(c2pa.citation(), "C2PA manifest of photos/a.jpg (c2pa.training-mining: notAllowed)");
+        assert_eq!(p("C2PA manifest", "a.jpg", None).citation(), "C2PA manifest of a.jpg");
+        assert_eq!(p("SPDX header", "src/a.c", Some("x; y")).citation(), "SPDX header in src/a.c");
+        assert_eq!(p("debian/copyright", "debian/copyright:12", None).citation(), "debian/copyright:12");
     }
 }

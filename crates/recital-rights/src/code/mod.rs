@@ -16,8 +16,10 @@ pub(crate) mod iscc;
 mod reuse;
 pub(crate) mod scancode;
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use crate::c2pa;
 use crate::error::{Result, RightsError};
 use crate::record::{resolve, Claim, Field, RightsRecord, Selector};
 use crate::signal::Signal;
@@ -128,9 +130,11 @@ fn project(root: &Path) -> Result<(Vec<RightsRecord>, Vec<String>, Option<PathBu
     let mut files = Vec::new();
     walk(root, root, &mut files)?;
     files.sort();
+    let mut c2pa = p.c2pa_claims(&files);
     let mut records = Vec::new();
     for rel in files {
-        let claims = p.claims(&rel);
+        let mut claims = p.claims(&rel);
+        claims.extend(c2pa.remove(&rel).unwrap_or_default());
         records.extend(resolve(Selector::Path(rel), claims));
     }
     Ok((records, p.warnings, Some(root.to_path_buf())))
@@ -146,6 +150,23 @@ impl Project {
         Dep5::parse(&text, rel, true, &mut self.warnings)
             .map(Some)
             .map_err(|e| RightsError::format(path.display().to_string(), e))
+    }
+
+    /// The statements of the project's C2PA files (JPEG, PNG, `.c2pa`
+    /// sidecars), by the file they speak for; a broken store is a warning.
+    fn c2pa_claims(&mut self, files: &[String]) -> BTreeMap<String, Vec<Claim>> {
+        let mut out: BTreeMap<String, Vec<Claim>> = BTreeMap::new();
+        for rel in files.iter().filter(|f| c2pa::is_carrier(Path::new(f))) {
+            match c2pa::statements(&self.root.join(rel), rel, files, &mut self.warnings) {
+                Ok(found) => {
+                    for (target, claims) in found.into_iter().flatten() {
+                        out.entry(target).or_default().extend(claims);
+                    }
+                }
+                Err(e) => self.warnings.push(format!("{e}; skipped")),
+            }
+        }
+        out
     }
 
     /// Every signal's statements about the file at `rel`.

@@ -15,6 +15,7 @@ fn kind(k: RightsKind) -> Kind {
         RightsKind::Web => Kind::Web,
         RightsKind::Code => Kind::Code,
         RightsKind::Scancode => Kind::ScanCode,
+        RightsKind::C2pa => Kind::C2pa,
     }
 }
 
