@@ -172,6 +172,9 @@ struct Run {
     spaces: usize,
     /// Already handed (in part) to the sink.
     open: bool,
+    /// A UTF-16 run shorter than the shortest reported: its units, not yet
+    /// in `text` and `units`.
+    short: Vec<u16>,
 }
 
 /// Counts over a run's UTF-16 units.
@@ -222,11 +225,27 @@ impl Run {
         self.spaces += usize::from(c == ' ');
     }
 
-    /// Empties the run, keeping its buffer.
+    /// Empties the run, keeping its buffers.
     fn reset(&mut self) {
         let mut text = std::mem::take(&mut self.text);
         text.clear();
-        *self = Run { text, ..Run::default() };
+        let mut short = std::mem::take(&mut self.short);
+        short.clear();
+        *self = Run { text, short, ..Run::default() };
+    }
+
+    /// Takes the units of a short UTF-16 run into its text and counts.
+    fn take_short(&mut self) {
+        let mut short = std::mem::take(&mut self.short);
+        let start = self.start;
+        self.chars = 0;
+        for (k, &u) in short.iter().enumerate() {
+            let script = script16(u).expect("a run holds units of a script");
+            self.units.add(u, script, k == 0);
+            self.push(char::from_u32(u as u32).expect("script16 excludes surrogates"), start + 2 * k as u64);
+        }
+        short.clear();
+        self.short = short;
     }
 }
 
@@ -322,10 +341,25 @@ impl Runs {
         if script != Script::Common && current.is_some_and(|c| c != script) {
             self.end(which, sink)?;
         }
-        let c = char::from_u32(u as u32).expect("script16 excludes surrogates");
         let run = &mut self.runs[which];
+        if run.chars + 1 < self.min_run {
+            // Most runs in bytes that are not text end within a few units:
+            // until one could be reported, its units are only kept.
+            if run.chars == 0 {
+                run.start = at;
+            }
+            run.short.push(u);
+            run.chars += 1;
+            if script != Script::Common {
+                run.units.script = Some(script);
+            }
+            return Ok(());
+        }
+        if !run.short.is_empty() {
+            run.take_short();
+        }
         run.units.add(u, script, run.chars == 0);
-        run.push(c, at);
+        run.push(char::from_u32(u as u32).expect("script16 excludes surrogates"), at);
         self.flush_if_long(which, sink)
     }
 
