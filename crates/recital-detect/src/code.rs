@@ -310,11 +310,17 @@ pub fn guess_lang(text: &str) -> Option<Lang> {
 
 /// Per language, how strongly `text` shows that language's markers.
 fn marker_scores(text: &str) -> [(Lang, i32); 8] {
-    // A marker counts where it starts a word: `def ` inside `#ifdef ` or
-    // `fn ` inside `kfn ` says nothing.
+    // A word marker counts where it starts a word: `def ` inside `#ifdef `
+    // or `fn ` inside `kfn ` says nothing (operators such as `->` count
+    // anywhere).
     let has = |needle: &str| {
+        let word = needle.starts_with(|c: char| c.is_alphanumeric() || c == '_');
         let starts_word = |at: usize| {
-            text[..at].chars().next_back().is_none_or(|c| !(c.is_alphanumeric() || c == '_' || c == '#'))
+            !word
+                || text[..at]
+                    .chars()
+                    .next_back()
+                    .is_none_or(|c| !(c.is_alphanumeric() || c == '_' || c == '#'))
         };
         text.match_indices(needle).filter(|&(at, _)| starts_word(at)).count().min(5) as i32
     };
@@ -456,13 +462,13 @@ mod tests {
 
     #[test]
     fn snippets_between_paragraphs_are_lexed_each_in_its_language() {
-        // Mostly code, so the whole text reads as code; one guess for all of
-        // it lexed the C as JavaScript (`function` in the prose) or Python.
+        // Mostly code, so the whole text reads as code (C); one guess for all
+        // of it lexed the JavaScript as C.
         let c = "static int count(struct node *n)\n{\n\tint k = 0;\n#ifdef DEBUG\n\tk++;\n#endif\n\twhile (n) {\n\t\tk++;\n\t\tn = n->next;\n\t}\n\treturn k;\n}";
         let js = "exports.isNum = function(num) {\n  if (typeof num === 'number') {\n    return num - num === 0;\n  }\n  return false;\n};";
         let mac = "#define FREE(s, p)  (*((s)->zfree))((s)->opaque, (voidpf)(p))\n#define TRY_FREE(s, p) {if (p) FREE(s, p);}";
         let t = format!(
-            "The function below walks the list once and stops at the end.\n\n{c}\n\nThis one checks its input before it reaches this point.\n{js}\n\nAnd the macros.\n\n{mac}\n"
+            "The loop below walks the list once and stops at the end.\n\n{c}\n\nThis one checks its input before it reaches this point.\n{js}\n\nAnd the macros.\n\n{mac}\n"
         );
         let r = marked_regions(&t, None, None);
         let got: Vec<(&str, Lang, bool)> = r.iter().map(|(g, l, d)| (&t[g.clone()], *l, *d)).collect();
@@ -475,6 +481,9 @@ mod tests {
         let py = marker_scores(c).iter().find(|s| s.0 == Lang::Python).map(|s| s.1);
         assert_eq!(py, Some(0));
         assert_eq!(region_lang(c), Some(Lang::C));
+        // Operators count wherever they are.
+        let c = "p->next = q->next;\nq->prev = p->prev;\n";
+        assert_eq!(marker_scores(c).iter().find(|s| s.0 == Lang::C).map(|s| s.1), Some(4));
     }
 
     #[test]

@@ -632,6 +632,17 @@ fn scan_inner(
                 }
             }
             occ.truncate(opts.max_sources);
+            let bytes = match occ.first() {
+                // Comments beside the span that its source has there too.
+                Some(&o) if !boiler => {
+                    let lo = if s.start > 0 { cts.tokens[s.start - 1].src.end } else { 0 };
+                    let hi = cts.tokens.get(s.end).map_or(region.len(), |t| t.src.start);
+                    let before = region.start + lo..bytes.start;
+                    let after = bytes.end..region.start + hi;
+                    crate::attached::widen(index, o, text, bytes, before, after)?
+                }
+                _ => bytes,
+            };
             found.push(Found {
                 bytes,
                 tokens: s.len(),
