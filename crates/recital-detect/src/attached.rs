@@ -52,6 +52,13 @@ fn head(s: &str, n: usize) -> &str {
     &s[..at]
 }
 
+/// `r` (bytes of `text`) without the whitespace at its ends.
+pub fn trimmed(text: &str, r: Range<usize>) -> Range<usize> {
+    let t = &text[r.clone()];
+    let start = r.start + (t.len() - t.trim_start().len());
+    start..(start + t.trim().len())
+}
+
 /// `span` (bytes of `text`) grown over the comments in `before` and `after`
 /// (the bytes between it and the lexemes or region bounds around it) that
 /// the source range `o` has beside it too. Reads the source only when there
@@ -98,6 +105,13 @@ mod tests {
         // No comment: nothing to grow over.
         assert!(!same_before(" \n\t", &src[..cut]));
         assert!(!same_after("", "// x"));
+    }
+
+    #[test]
+    fn trimmed_drops_the_whitespace_at_the_ends() {
+        let t = "x; \n /* c */\n\ty";
+        assert_eq!(&t[trimmed(t, 2..14)], "/* c */");
+        assert!(trimmed(t, 2..5).is_empty());
     }
 
     #[test]
