@@ -40,11 +40,28 @@ pub fn marked_regions(
 ) -> Vec<(Range<usize>, Lang, bool)> {
     let blocks = fenced_blocks(text, fence_default);
     if blocks.is_empty() && !text.is_empty() {
-        if let Some(l) = whole.or_else(|| guess_lang(text)) {
+        if let Some(l) = whole {
             return vec![(0..text.len(), l, true)];
         }
+        if let Some(l) = guess_lang(text) {
+            // Text that plainly is code, but with lines of prose: an answer
+            // of snippets between paragraphs. Each snippet is lexed in its
+            // own language (one guess for the whole lexes some in the wrong
+            // one, and the prose's words, `function`, sway it), and counts
+            // as declared code, since the answer as a whole is code.
+            if !text.lines().any(|l| line_kind(l) == LineKind::Prose) {
+                return vec![(0..text.len(), l, true)];
+            }
+            // A run of a single code line counts here: the text is known to
+            // be code, and its language is the fallback.
+            return bare_regions(text, 0..text.len(), 1, Some(l))
+                .into_iter()
+                .map(|(r, l)| (r, l, true))
+                .collect();
+        }
     }
-    let bare = |range: Range<usize>| bare_regions(text, range).into_iter().map(|(r, l)| (r, l, false));
+    let bare =
+        |range: Range<usize>| bare_regions(text, range, 3, None).into_iter().map(|(r, l)| (r, l, false));
     let mut out = Vec::new();
     let mut gap = 0;
     for b in blocks {
@@ -149,7 +166,8 @@ fn line_kind(line: &str) -> LineKind {
     if t.is_empty() {
         return LineKind::Blank;
     }
-    let indented = line.starts_with(['\t', ' ']) && line.len() - line.trim_start().len() >= 2;
+    // One tab is an indentation (Go, the kernel); one space is not.
+    let indented = line.starts_with('\t') || line.len() - line.trim_start_matches(' ').len() >= 2;
     let words = t
         .split_whitespace()
         .filter(|w| w.chars().all(|c| c.is_alphabetic() || "'’,.:;?!\"".contains(c)))
@@ -199,18 +217,24 @@ fn python_header(t: &str) -> bool {
     KW.contains(&first) && (t.contains('(') || t.split_whitespace().count() <= 6)
 }
 
-/// Runs of code-shaped lines in `text[range]`, each with a guessed language:
-/// at least three plain code lines and no line of prose inside. Prose around
-/// code breaks a run; comments, signatures and blank lines do not.
-fn bare_regions(text: &str, range: Range<usize>) -> Vec<(Range<usize>, Lang)> {
+/// Runs of code-shaped lines in `text[range]`, each with a guessed language
+/// (`fallback` where the run shows none): at least `min_code` plain code
+/// lines and no line of prose inside. Prose around code breaks a run;
+/// comments, signatures and blank lines do not.
+fn bare_regions(
+    text: &str,
+    range: Range<usize>,
+    min_code: usize,
+    fallback: Option<Lang>,
+) -> Vec<(Range<usize>, Lang)> {
     let mut out = Vec::new();
     // (first code/soft line start, last code/soft line end, code lines)
     let mut run: Option<(usize, usize, usize)> = None;
     let mut pos = range.start;
     let close = |run: Option<(usize, usize, usize)>, out: &mut Vec<(Range<usize>, Lang)>| {
         if let Some((a, b, code)) = run {
-            if code >= 3 {
-                if let Some(l) = region_lang(&text[a..b]) {
+            if code >= min_code {
+                if let Some(l) = region_lang(&text[a..b]).or(fallback) {
                     out.push((a..b, l));
                 }
             }
@@ -286,8 +310,21 @@ pub fn guess_lang(text: &str) -> Option<Lang> {
 
 /// Per language, how strongly `text` shows that language's markers.
 fn marker_scores(text: &str) -> [(Lang, i32); 8] {
-    let has = |needle: &str| text.matches(needle).count().min(5) as i32;
-    [
+    // A word marker counts where it starts a word: `def ` inside `#ifdef `
+    // or `fn ` inside `kfn ` says nothing (operators such as `->` count
+    // anywhere).
+    let has = |needle: &str| {
+        let word = needle.starts_with(|c: char| c.is_alphanumeric() || c == '_');
+        let starts_word = |at: usize| {
+            !word
+                || text[..at]
+                    .chars()
+                    .next_back()
+                    .is_none_or(|c| !(c.is_alphanumeric() || c == '_' || c == '#'))
+        };
+        text.match_indices(needle).filter(|&(at, _)| starts_word(at)).count().min(5) as i32
+    };
+    let mut scores = [
         (
             Lang::Python,
             has("def ") * 2
@@ -339,6 +376,10 @@ fn marker_scores(text: &str) -> [(Lang, i32); 8] {
         (
             Lang::JavaScript,
             has("function ") * 2
+                + has("function(") * 2
+                + has("=== ")
+                + has("!== ")
+                + has("typeof ")
                 + has("const ")
                 + has("=> ")
                 + has("console.") * 2
@@ -349,7 +390,14 @@ fn marker_scores(text: &str) -> [(Lang, i32); 8] {
             Lang::TypeScript,
             has("interface ") * 2 + has(": string") * 2 + has(": number") * 2 + has("export "),
         ),
-    ]
+    ];
+    // Lines ending in `{` or `;` are not Python, however many of its
+    // markers (`    return `, `None`) such code happens to contain.
+    let braced = text.lines().filter(|l| l.trim_end().ends_with(['{', ';'])).count();
+    if braced >= 2 {
+        scores[0].1 = 0;
+    }
+    scores
 }
 
 #[cfg(test)]
@@ -410,6 +458,43 @@ mod tests {
         let t = "First:\n```c\nint x = 1;\n```\nand then, bare:\n\nint f(void)\n{\n\tg();\n\treturn 1;\n}\n";
         let got: Vec<&str> = regions(t, None, None).iter().map(|(r, _)| &t[r.clone()]).collect();
         assert_eq!(got, vec!["int x = 1;\n", "int f(void)\n{\n\tg();\n\treturn 1;\n}"]);
+    }
+
+    #[test]
+    fn snippets_between_paragraphs_are_lexed_each_in_its_language() {
+        // Mostly code, so the whole text reads as code (C); one guess for all
+        // of it lexed the JavaScript as C.
+        let c = "static int count(struct node *n)\n{\n\tint k = 0;\n#ifdef DEBUG\n\tk++;\n#endif\n\twhile (n) {\n\t\tk++;\n\t\tn = n->next;\n\t}\n\treturn k;\n}";
+        let js = "exports.isNum = function(num) {\n  if (typeof num === 'number') {\n    return num - num === 0;\n  }\n  return false;\n};";
+        let mac = "#define FREE(s, p)  (*((s)->zfree))((s)->opaque, (voidpf)(p))\n#define TRY_FREE(s, p) {if (p) FREE(s, p);}";
+        let t = format!(
+            "The loop below walks the list once and stops at the end.\n\n{c}\n\nThis one checks its input before it reaches this point.\n{js}\n\nAnd the macros.\n\n{mac}\n"
+        );
+        let r = marked_regions(&t, None, None);
+        let got: Vec<(&str, Lang, bool)> = r.iter().map(|(g, l, d)| (&t[g.clone()], *l, *d)).collect();
+        assert_eq!(got, vec![(c, Lang::C, true), (js, Lang::JavaScript, true), (mac, Lang::C, true)]);
+    }
+
+    #[test]
+    fn markers_count_only_at_the_start_of_a_word() {
+        let c = "#ifdef CONFIG_X\n    return None_left;\n#endif\n#ifdef Y\nint f(void) {\n    return 0;\n}\n";
+        let py = marker_scores(c).iter().find(|s| s.0 == Lang::Python).map(|s| s.1);
+        assert_eq!(py, Some(0));
+        assert_eq!(region_lang(c), Some(Lang::C));
+        // Operators count wherever they are.
+        let c = "p->next = q->next;\nq->prev = p->prev;\n";
+        assert_eq!(marker_scores(c).iter().find(|s| s.0 == Lang::C).map(|s| s.1), Some(4));
+    }
+
+    #[test]
+    fn one_tab_is_an_indentation() {
+        // Go: a `case` label under a one-tab indent is code, not a sentence.
+        assert_eq!(line_kind("\tcase Person:\n"), LineKind::Soft);
+        assert_eq!(line_kind("case closed, then:\n"), LineKind::Prose);
+        let go = "func (d Domain) String() string {\n\tswitch d {\n\tcase Person:\n\t\treturn \"Person\"\n\tcase Group:\n\t\treturn \"Group\"\n\t}\n\treturn fmt.Sprintf(\"Domain%d\", int(d))\n}";
+        let t = format!("Here is how the existing code in the project does it.\n\n{go}\n\nThat is all.\n");
+        let got: Vec<&str> = regions(&t, None, None).iter().map(|(g, _)| &t[g.clone()]).collect();
+        assert_eq!(got, vec![go]);
     }
 
     #[test]

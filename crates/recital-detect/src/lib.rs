@@ -29,6 +29,7 @@
 //! The result is a [`ScanReport`] with a versioned JSON schema ([`report`]).
 #![deny(missing_docs)]
 
+mod attached;
 pub mod chain;
 pub mod code;
 pub mod context;

@@ -632,6 +632,26 @@ fn scan_inner(
                 }
             }
             occ.truncate(opts.max_sources);
+            let bytes = match occ.first() {
+                // Comments beside the span that its source has there too.
+                Some(&o) if !boiler => {
+                    let lo = if s.start > 0 { cts.tokens[s.start - 1].src.end } else { 0 };
+                    let hi = cts.tokens.get(s.end).map_or(region.len(), |t| t.src.start);
+                    // A comment a text span already reports needs no source read.
+                    let open = |r: Range<usize>| {
+                        let c = crate::attached::trimmed(text, r);
+                        if overlap(&c, &covered_bytes) >= c.len() {
+                            c.start..c.start
+                        } else {
+                            c
+                        }
+                    };
+                    let before = open(region.start + lo..bytes.start);
+                    let after = open(bytes.end..region.start + hi);
+                    crate::attached::widen(index, o, text, bytes, before, after)?
+                }
+                _ => bytes,
+            };
             found.push(Found {
                 bytes,
                 tokens: s.len(),
