@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Installs the `recital` Python package from this repository (crates/recital-py,
 # built by maturin through pip) into a virtual environment with what its tests
-# use (pytest, pyarrow, pandas and Dask, Ray, and llama-cpp-python for the
-# decode-time guard, whose C++ is compiled once: about 10 minutes on 2 cores,
-# then cached by pip), at
+# use (pytest, pyarrow, pandas and Dask, Ray, and llama-cpp-python with its
+# OpenAI-compatible server for the decode-time guard and the endpoint audit,
+# whose C++ is compiled once: about 10 minutes on 2 cores, then cached by
+# pip), at
 # ${RECITAL_CACHE:-$HOME/.cache/recital}/venv-py. Prints the environment's
 # python on stdout; everything else goes to stderr.
 #
@@ -19,7 +20,7 @@ cd "$(dirname "$0")/.."
 cache="${RECITAL_CACHE:-$HOME/.cache/recital}"
 venv="$cache/venv-py"
 py="$venv/bin/python"
-specs=('maturin>=1.7,<2' 'pytest>=7' 'pyarrow>=14' 'dask[dataframe]>=2024.1' 'ray[data]>=2.9' 'llama-cpp-python>=0.3')
+specs=('maturin>=1.7,<2' 'pytest>=7' 'pyarrow>=14' 'dask[dataframe]>=2024.1' 'ray[data]>=2.9' 'llama-cpp-python[server]>=0.3')
 # llama.cpp without its multimodal library (llama-cpp-python's own switch): the guard's
 # tests need the text model only.
 export CMAKE_ARGS="${CMAKE_ARGS:--DLLAVA_BUILD=OFF}"
@@ -27,7 +28,7 @@ export CMAKE_BUILD_PARALLEL_LEVEL="${CMAKE_BUILD_PARALLEL_LEVEL:-$(nproc)}"
 say() { echo "install-test-python: $*" >&2; }
 
 have_deps() {
-  [ -x "$py" ] && "$py" -c 'import maturin, pytest, pyarrow, dask.dataframe, pandas, ray.data, llama_cpp' >/dev/null 2>&1
+  [ -x "$py" ] && "$py" -c 'import maturin, pytest, pyarrow, dask.dataframe, pandas, ray.data, llama_cpp, llama_cpp.server.app' >/dev/null 2>&1
 }
 
 mkdir -p "$cache"

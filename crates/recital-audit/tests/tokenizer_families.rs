@@ -146,6 +146,7 @@ impl Memoriser {
             weights_digest_kind: None,
             device: None,
             dtype: None,
+            scoring: None,
         };
         Self { tokenizer, docs, unigram, total, info }
     }

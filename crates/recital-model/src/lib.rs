@@ -8,8 +8,8 @@
 //!
 //! Backends:
 //! - [`openai::Endpoint`]: any OpenAI-compatible `/v1/completions` endpoint
-//!   with `logprobs` (vLLM, `recital model serve`), with retries and an
-//!   on-disk response cache. Always built.
+//!   with `logprobs` (vLLM, `recital model serve`, llama-cpp-python), with
+//!   retries and an on-disk response cache. Always built.
 //! - `candle` (cargo feature `candle`): local weights — GPT-2 safetensors
 //!   (our own implementation, which also trains the canary lab's tiny
 //!   model), Llama-family safetensors, and GGUF files of the Llama family.

@@ -64,6 +64,10 @@ pub struct ModelInfo {
     /// Numeric type of the computation.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dtype: Option<String>,
+    /// How continuation log-probabilities are obtained, where that is not
+    /// the backend's plain one pass (an endpoint that takes only text).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scoring: Option<String>,
 }
 
 /// Mean and standard deviation of `log p(z)` under the model's own next-token

@@ -23,6 +23,13 @@ fn recital(args: &[&str]) -> Output {
 /// An OpenAI-compatible server on loopback: `answer(request line, body)`
 /// gives the JSON of the response, or `None` to hold the connection open.
 fn stub_server(answer: impl Fn(&str, &[u8]) -> Option<String> + Send + Sync + 'static) -> String {
+    stub_server_status(move |first, body| answer(first, body).map(|r| (200, r)))
+}
+
+/// As [`stub_server`], with the status of each answer.
+fn stub_server_status(
+    answer: impl Fn(&str, &[u8]) -> Option<(u16, String)> + Send + Sync + 'static,
+) -> String {
     let l = TcpListener::bind("127.0.0.1:0").unwrap();
     let base = format!("http://{}", l.local_addr().unwrap());
     let answer = Arc::new(answer);
@@ -47,10 +54,10 @@ fn stub_server(answer: impl Fn(&str, &[u8]) -> Option<String> + Send + Sync + 's
                 let mut body = vec![0; len];
                 let _ = r.read_exact(&mut body);
                 match answer(&first, &body) {
-                    Some(resp) => {
+                    Some((status, resp)) => {
                         let _ = write!(
                             conn,
-                            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{resp}",
+                            "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{resp}",
                             resp.len()
                         );
                     }
@@ -231,4 +238,90 @@ fn request_timeout_and_retries_bound_a_hanging_endpoint() {
         let err = String::from_utf8_lossy(&o.stderr);
         assert!(!o.status.success() && err.contains(want), "{timeout} {retries}: {err}");
     }
+}
+
+/// A toy model over [`TOKENIZER`]'s words: log p(word `w` at position `i`)
+/// = −(0.1·(i + 1) + 0.01·id(w)), so the greedy word is always "the".
+fn toy_lp(pos: usize, id: usize) -> f64 {
+    -(0.1 * (pos + 1) as f64 + 0.01 * id as f64)
+}
+
+const WORDS: [&str; 7] = ["the", "pin", "of", "ada", "is", "1", "2"];
+
+/// A server in llama-cpp-python's manner: a prompt of token ids is a 500
+/// ("Input should be a valid string"), and for a model without BOS its
+/// echo scores token `i` with the distribution after token `i`, and lists
+/// that distribution's alternatives.
+fn text_only_shifted_server() -> String {
+    let id = |w: &str| WORDS.iter().position(|x| *x == w).map_or(0, |p| p + 1);
+    stub_server_status(move |first, body| {
+        if first.contains("/v1/models") {
+            return Some((200, MODELS.into()));
+        }
+        let req: Value = serde_json::from_slice(body).ok()?;
+        let Some(prompt) = req["prompt"].as_str() else {
+            let why = "{'type': 'string_type', 'loc': ('body', 'prompt', 'str'), 'msg': 'Input should be a valid string'}";
+            return Some((500, json!({"error": {"message": why}}).to_string()));
+        };
+        let words: Vec<&str> = prompt.split_whitespace().collect();
+        let n = words.len();
+        let alternatives = |pos: usize| -> Value {
+            WORDS
+                .iter()
+                .map(|w| (w.to_string(), json!(toy_lp(pos, id(w)))))
+                .collect::<serde_json::Map<_, _>>()
+                .into()
+        };
+        let (text, logprobs) = if req["echo"] == true {
+            let mut lps: Vec<Value> = (0..n).map(|i| json!(toy_lp(i + 1, id(words[i])))).collect();
+            let mut tops: Vec<Value> = (0..n).map(|i| alternatives(i + 1)).collect();
+            lps[0] = Value::Null;
+            tops[0] = Value::Null;
+            (prompt.to_string(), json!({"tokens": words, "token_logprobs": lps, "top_logprobs": tops}))
+        } else {
+            let bias = req["logit_bias"].as_object().and_then(|b| b.keys().next().cloned());
+            let forced = bias.and_then(|k| k.parse::<usize>().ok()).map_or("the", |k| WORDS[k - 1]);
+            let k = req["max_tokens"].as_u64()? as usize;
+            let gen: Vec<&str> = (0..k).map(|_| forced).collect();
+            let lps: Vec<f64> = (0..k).map(|j| toy_lp(n + j, id(forced))).collect();
+            (format!(" {}", gen.join(" ")), json!({"tokens": gen, "token_logprobs": lps}))
+        };
+        let resp = json!({"choices": [{"index": 0, "text": text, "logprobs": logprobs}], "usage": {"prompt_tokens": n}});
+        Some((200, resp.to_string()))
+    })
+}
+
+/// A server that refuses token ids and echoes one position off is found
+/// out, and scored in place: the probe's LOSS is the toy model's.
+#[test]
+fn a_text_only_server_with_a_shifted_echo_is_scored_in_place() {
+    let tmp = tempfile::tempdir().unwrap();
+    let tok = tmp.path().join("tokenizer.json");
+    std::fs::write(&tok, TOKENIZER).unwrap();
+    let probes = tmp.path().join("probes.jsonl");
+    std::fs::write(&probes, "{\"prefix\": \"the pin of ada is\", \"suffix\": \"1 2\"}\n").unwrap();
+    let url = text_only_shifted_server();
+    let out = tmp.path().join("out");
+    let o = recital(&[
+        "audit",
+        "--model",
+        &url,
+        "--tokenizer",
+        tok.to_str().unwrap(),
+        "--probes",
+        probes.to_str().unwrap(),
+        "--retries",
+        "0",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let results = std::fs::read_to_string(out.join("results.jsonl")).unwrap();
+    let r: Value = serde_json::from_str(results.lines().next().unwrap()).unwrap();
+    // "1" after five words, "2" after six: ids 6 and 7.
+    let want = -(toy_lp(5, 6) + toy_lp(6, 7)) / 2.0;
+    assert!((r["loss"].as_f64().unwrap() - want).abs() < 1e-9, "{r}");
+    let report: Value = serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap();
+    let scoring = report["model"]["scoring"].as_str().unwrap();
+    assert!(scoring.contains("text prompts") && scoring.contains("one position off"), "{scoring}");
 }

@@ -567,6 +567,7 @@ mod tests {
             weights_digest_kind: None,
             device: None,
             dtype: None,
+            scoring: None,
         };
         let r = build(&rs, &info, None, &AuditConfig::default(), &SamplingFrame::default(), "now".into());
         assert_eq!(r.by_duplicates.len(), 2);

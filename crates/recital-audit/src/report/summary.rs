@@ -33,6 +33,9 @@ pub(super) fn write(r: &Report) -> Vec<String> {
         r.sampling.seed,
         r.access
     ));
+    if let Some(how) = &m.scoring {
+        out.push(format!("How prompts were scored: {how}."));
+    }
     let e = &r.extraction;
     if e.overall.n == 0 {
         out.push("No probe was a training text, so extraction was not measured.".into());

@@ -193,6 +193,7 @@ pub(crate) fn open(path: &Path) -> Result<Box<dyn LanguageModel>> {
         weights_digest_kind: Some(kind),
         device: Some(device_name(&device)),
         dtype: Some(if dequantise { format!("f32, dequantised from {stored}") } else { stored }),
+        scoring: None,
     };
     Ok(Box::new(LlamaModel::new(net, tokenizer, info, eos, device)))
 }

@@ -228,6 +228,7 @@ pub(crate) fn open(
         weights_digest_kind: Some(kind),
         device: Some(device_name(&device)),
         dtype: Some("f32".into()),
+        scoring: None,
     };
     Ok(Box::new(LlamaModel::new(net, tokenizer, info, cfg.eos(), device)))
 }

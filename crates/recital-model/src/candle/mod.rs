@@ -316,6 +316,7 @@ pub fn load_neox(
         weights_digest_kind: Some(kind),
         device: Some(device_name(&device)),
         dtype: Some("f32".into()),
+        scoring: None,
     };
     Ok(FullModel { model, tokenizer, info, device })
 }
@@ -367,6 +368,7 @@ impl Gpt2Model {
             weights_digest_kind: Some(kind),
             device: Some(device_name(&device)),
             dtype: Some("f32".into()),
+            scoring: None,
         };
         Ok(Self { model, tokenizer, info, device })
     }
