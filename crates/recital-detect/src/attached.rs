@@ -87,6 +87,81 @@ pub fn widen(
     Ok(start..end)
 }
 
+/// What a short canonical match's comments say: the span grown over the
+/// comments beside it that its source has there too ([`widen`]), and the text
+/// tokens of every comment of the copy (beside it or between its lexemes)
+/// that its source has at the same place, whitespace aside.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Evidence {
+    /// The span with its attached comments.
+    pub bytes: Range<usize>,
+    /// Text tokens of the comments shared with the source.
+    pub comment_tokens: usize,
+}
+
+/// [`Evidence`] of the match whose lexemes are `lexemes` (bytes of `text`)
+/// against the source range `o`; `before` and `after` as in [`widen`]. Reads
+/// the source once.
+pub fn evidence(
+    index: &Index,
+    o: Occurrence,
+    text: &str,
+    lexemes: &[Range<usize>],
+    before: Range<usize>,
+    after: Range<usize>,
+) -> Result<Evidence, DetectError> {
+    let (Some(first), Some(last)) = (lexemes.first(), lexemes.last()) else {
+        return Ok(Evidence { bytes: before.start..before.start, comment_tokens: 0 });
+    };
+    let span = first.start..last.end;
+    let verdict = index.with_code_range(o, |src, lx| {
+        let src_gaps: Vec<&str> = lx.windows(2).map(|w| &src[w[0].src.end..w[1].src.start]).collect();
+        compare(
+            text,
+            lexemes,
+            &before,
+            &after,
+            src,
+            lx.first().zip(lx.last()).map(|(a, b)| a.src.start..b.src.end),
+            &src_gaps,
+        )
+    })?;
+    Ok(verdict.unwrap_or(Evidence { bytes: span, comment_tokens: 0 }))
+}
+
+/// [`evidence`] on the texts: `src_span` is the source range's lexemes'
+/// extent in `src`, `src_gaps` the text between its consecutive lexemes.
+fn compare(
+    text: &str,
+    lexemes: &[Range<usize>],
+    before: &Range<usize>,
+    after: &Range<usize>,
+    src: &str,
+    src_span: Option<Range<usize>>,
+    src_gaps: &[&str],
+) -> Evidence {
+    let span = lexemes[0].start..lexemes[lexemes.len() - 1].end;
+    let Some(src_span) = src_span.filter(|_| src_gaps.len() + 1 == lexemes.len()) else {
+        return Evidence { bytes: span, comment_tokens: 0 };
+    };
+    let words = |s: &str| recital_text::tokenize(s).len();
+    let mut tokens = 0;
+    // Between lexemes: the same comment at the same place (layout aside).
+    for (w, src_gap) in lexemes.windows(2).zip(src_gaps) {
+        let gap = &text[w[0].end..w[1].start];
+        if !gap.trim().is_empty() && squeeze(gap) == squeeze(src_gap) {
+            tokens += words(gap);
+        }
+    }
+    let (b, a) = (&text[before.clone()], &text[after.clone()]);
+    let grow_before = same_before(b, &src[..src_span.start]);
+    let grow_after = same_after(a, &src[src_span.end..]);
+    tokens += if grow_before { words(b) } else { 0 } + if grow_after { words(a) } else { 0 };
+    let start = if grow_before { before.start + (b.len() - b.trim_start().len()) } else { span.start };
+    let end = if grow_after { after.start + a.trim_end().len() } else { span.end };
+    Evidence { bytes: start..end, comment_tokens: tokens }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -105,6 +180,66 @@ mod tests {
         // No comment: nothing to grow over.
         assert!(!same_before(" \n\t", &src[..cut]));
         assert!(!same_after("", "// x"));
+    }
+
+    /// [`compare`] of `out` against `src`, both lexed as C, with the
+    /// comments beside `out`'s lexemes taken from the whole of `out`.
+    fn evidence_of(out: &str, src: &str) -> Evidence {
+        use recital_text::code::{lexemes, Lang};
+        let ol: Vec<Range<usize>> = lexemes(out, Lang::C).map(|l| l.src).collect();
+        let sl: Vec<Range<usize>> = lexemes(src, Lang::C).map(|l| l.src).collect();
+        let gaps: Vec<&str> = sl.windows(2).map(|w| &src[w[0].end..w[1].start]).collect();
+        let span = sl[0].start..sl[sl.len() - 1].end;
+        compare(
+            out,
+            &ol,
+            &trimmed(out, 0..ol[0].start),
+            &trimmed(out, ol[ol.len() - 1].end..out.len()),
+            src,
+            Some(span),
+            &gaps,
+        )
+    }
+
+    #[test]
+    fn comments_the_source_has_at_the_same_place_are_evidence() {
+        let src = "/* free it */
+void put(struct p *p)
+{
+	/* last one */
+	if (--p->n == 0)
+		free(p);
+}";
+        // Renamed and re-indented, comments kept: their tokens count, and the
+        // span grows over the one above it.
+        let out = "/* free
+   it */
+void drop(struct b *b)
+{
+  /* last one */
+  if (--b->k == 0)
+    release(b);
+}";
+        let e = evidence_of(out, src);
+        let words = |s: &str| recital_text::tokenize(s).len();
+        assert_eq!(
+            e,
+            Evidence {
+                bytes: 0..out.len(),
+                comment_tokens: words("/* free it */") + words("/* last one */")
+            }
+        );
+        // A comment of the writer's own, or one moved elsewhere, is not.
+        let out = "/* my own */
+void drop(struct b *b)
+{
+  if (--b->k == 0)
+    /* last one */
+    release(b);
+}";
+        let e = evidence_of(out, src);
+        assert_eq!(e.comment_tokens, 0);
+        assert_eq!(e.bytes, out.find("void").unwrap()..out.len());
     }
 
     #[test]

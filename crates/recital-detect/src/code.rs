@@ -61,7 +61,7 @@ pub fn marked_regions(
         }
     }
     let bare =
-        |range: Range<usize>| bare_regions(text, range, 3, None).into_iter().map(|(r, l)| (r, l, false));
+        |range: Range<usize>| bare_regions(text, range, 1, None).into_iter().map(|(r, l)| (r, l, false));
     let mut out = Vec::new();
     let mut gap = 0;
     for b in blocks {
@@ -174,15 +174,21 @@ fn line_kind(line: &str) -> LineKind {
         .count();
     let dense = code_marks(t) * 100 >= t.chars().count() * 3;
     let first = t.split(|c: char| !c.is_alphanumeric() && c != '_' && c != '#').next().unwrap_or("");
+    // `# define X` is `#define X` (the preprocessor allows blanks after `#`).
+    let directive = match first {
+        "#" => format!("#{}", t[1..].trim_start().split(|c: char| !c.is_alphanumeric()).next().unwrap_or("")),
+        f => f.to_string(),
+    };
     if ["#include", "#define", "#if", "#ifdef", "#ifndef", "#endif", "#else", "#elif", "#undef", "#pragma"]
-        .contains(&first)
+        .contains(&directive.as_str())
     {
         return LineKind::Code;
     }
     if t.starts_with("//") || t.starts_with("/*") || t.starts_with("*/") || t.starts_with("* ") || t == "*" {
         return LineKind::Soft;
     }
-    if t.starts_with('}') || t.ends_with('{') {
+    // A block opened or closed, or a whole one-line block (`f() { return x; }`).
+    if t.starts_with('}') || t.ends_with('{') || (t.ends_with('}') && t.contains('{') && dense) {
         return LineKind::Code;
     }
     let jump = ["return", "break", "continue", "goto"].contains(&first);
@@ -484,6 +490,27 @@ mod tests {
         // Operators count wherever they are.
         let c = "p->next = q->next;\nq->prev = p->prev;\n";
         assert_eq!(marker_scores(c).iter().find(|s| s.0 == Lang::C).map(|s| s.1), Some(4));
+    }
+
+    #[test]
+    fn one_line_blocks_and_spaced_directives_are_code() {
+        assert_eq!(
+            line_kind("func (w *wrap) Error() string { return w.msg + \": \" + w.err.Error() }"),
+            LineKind::Code
+        );
+        assert_eq!(line_kind("# define PAGE_SHIFT\t12"), LineKind::Code);
+        assert_eq!(line_kind("#  ifdef CONFIG_SMP"), LineKind::Code);
+        // Braces in a sentence are not a block, nor is a heading.
+        assert_ne!(line_kind("The set {a, b} is what the caller passes in as its argument."), LineKind::Code);
+        assert_ne!(line_kind("# Define the problem first"), LineKind::Code);
+        // One such line between paragraphs is a snippet of its own.
+        let t = "The wrapper prints its message and the cause.\n\nfunc (w *wrap) Error() string { return w.msg + \": \" + w.err.Error() }\n\nThat is all.\n";
+        let got: Vec<(&str, Lang)> =
+            regions(t, None, None).iter().map(|(r, l)| (&t[r.clone()], *l)).collect();
+        assert_eq!(
+            got,
+            vec![("func (w *wrap) Error() string { return w.msg + \": \" + w.err.Error() }", Lang::Go)]
+        );
     }
 
     #[test]

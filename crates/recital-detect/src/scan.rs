@@ -54,7 +54,9 @@ pub struct ScanOptions {
     pub max_sources: usize,
     /// Occurrences of a seed examined for chaining.
     pub seed_occurrences: usize,
-    /// Shortest canonical code match reported, in lexemes.
+    /// Shortest canonical code match reported, in lexemes. A match of at
+    /// least half as many lexemes is reported where the comments beside it,
+    /// which its source has there too, make up the rest (in text tokens).
     pub code_min_tokens: usize,
     /// Treat the whole input as code in this language (when it has no fences).
     pub code: Option<Lang>,
@@ -593,7 +595,11 @@ fn scan_inner(
     for ((region, cts), lengths) in regions.iter().zip(&region_lengths) {
         let region = region.clone();
         let ctoks: Vec<&str> = (0..cts.len()).map(|i| cts.text(i)).collect();
-        for s in maximal_spans(lengths, opts.code_min_tokens) {
+        // A match shorter than `code_min_tokens` lexemes (down to half of it)
+        // counts the comments beside it that its source has there too: a
+        // renamer leaves comments alone, and a short function under its doc
+        // comment is as much a copy as a longer one without.
+        for s in maximal_spans(lengths, opts.code_min_tokens.div_ceil(2)) {
             let bytes =
                 region.start + cts.tokens[s.start].src.start..region.start + cts.tokens[s.end - 1].src.end;
             if overlap(&bytes, &covered_bytes) * 10 >= bytes.len() * 9
@@ -601,13 +607,42 @@ fn scan_inner(
             {
                 continue;
             }
+            let lexeme_at =
+                |i: usize| region.start + cts.tokens[i].src.start..region.start + cts.tokens[i].src.end;
+            // The comments right before and after the span, up to the lexemes
+            // or region bounds around it.
+            let lo = if s.start > 0 { cts.tokens[s.start - 1].src.end } else { 0 };
+            let hi = cts.tokens.get(s.end).map_or(region.len(), |t| t.src.start);
+            let before = crate::attached::trimmed(text, region.start + lo..bytes.start);
+            let after = crate::attached::trimmed(text, bytes.end..region.start + hi);
+            let short = s.len() < opts.code_min_tokens;
+            let lexeme_bytes: Vec<Range<usize>> =
+                if short { (s.start..s.end).map(lexeme_at).collect() } else { Vec::new() };
+            // A short span needs comments enough to count: checked on the
+            // output alone before any source is read.
+            if short {
+                let words = |r: Range<usize>| recital_text::tokenize(&text[r]).len();
+                let comments = words(before.clone())
+                    + words(after.clone())
+                    + lexeme_bytes.windows(2).map(|w| words(w[0].end..w[1].start)).sum::<usize>();
+                if s.len() + comments < opts.code_min_tokens {
+                    continue;
+                }
+            }
             let q = &ctoks[s.start..s.end];
             let (count, mut occ) =
                 index.count_and_occurrences(Stream::Canon, q, opts.seed_occurrences.max(opts.max_sources));
             let boiler = count >= opts.boilerplate_count || low_complexity(&ctoks[s.start..s.end]);
+            if short && (boiler || !opts.code_text_support) {
+                // Too short to report as a stock shape, or without its evidence.
+                continue;
+            }
+            // Per kept source, the span grown over its attached comments.
+            let mut widened: Vec<Range<usize>> = Vec::new();
             if opts.code_text_support && !boiler {
                 // Keep the sources that share a rare exact text piece with this
-                // span, or of which it is a consistently renamed copy.
+                // span, or of which it is a consistently renamed copy (a short
+                // span: only where its source's comments bring its evidence up).
                 let out: Vec<(&str, &str)> = (s.start..s.end)
                     .map(|i| {
                         (
@@ -619,11 +654,28 @@ fn scan_inner(
                     .collect();
                 let mut kept = Vec::with_capacity(occ.len());
                 for o in occ {
+                    let w = if short {
+                        let ev = crate::attached::evidence(
+                            index,
+                            o,
+                            text,
+                            &lexeme_bytes,
+                            before.clone(),
+                            after.clone(),
+                        )?;
+                        if s.len() + ev.comment_tokens < opts.code_min_tokens {
+                            continue;
+                        }
+                        ev.bytes
+                    } else {
+                        bytes.clone()
+                    };
                     let shared = support
                         .get(&(o.shard, o.doc))
-                        .is_some_and(|rs| rs.iter().any(|r| r.start < bytes.end && bytes.start < r.end));
+                        .is_some_and(|rs| rs.iter().any(|r| r.start < w.end && w.start < r.end));
                     if shared || renamed_copy(index, o, &out)? {
                         kept.push(o);
+                        widened.push(w);
                     }
                 }
                 occ = kept;
@@ -633,22 +685,18 @@ fn scan_inner(
             }
             occ.truncate(opts.max_sources);
             let bytes = match occ.first() {
+                Some(_) if short => widened[0].clone(),
                 // Comments beside the span that its source has there too.
                 Some(&o) if !boiler => {
-                    let lo = if s.start > 0 { cts.tokens[s.start - 1].src.end } else { 0 };
-                    let hi = cts.tokens.get(s.end).map_or(region.len(), |t| t.src.start);
                     // A comment a text span already reports needs no source read.
-                    let open = |r: Range<usize>| {
-                        let c = crate::attached::trimmed(text, r);
+                    let open = |c: Range<usize>| {
                         if overlap(&c, &covered_bytes) >= c.len() {
                             c.start..c.start
                         } else {
                             c
                         }
                     };
-                    let before = open(region.start + lo..bytes.start);
-                    let after = open(bytes.end..region.start + hi);
-                    crate::attached::widen(index, o, text, bytes, before, after)?
+                    crate::attached::widen(index, o, text, bytes, open(before), open(after))?
                 }
                 _ => bytes,
             };

@@ -110,3 +110,69 @@ fn a_bare_renamed_snippet_amid_prose_and_other_code_is_found() {
     let spans = copies(&f, &text);
     assert!(covered(&text, &spans, at, at + code.len()), "{spans:?}");
 }
+
+/// A function of 24 lexemes, shorter than `code_min_tokens` (25): its shape
+/// alone is too little evidence, its comments make up the rest.
+const SHORT_SOURCE: &str = "/* Drop one reference to the buffer pool; the last user frees it. */\n\
+void pool_put(struct pool *p)\n\
+{\n\
+\tif (--p->refs == 0)\n\
+\t\tpool_free(p);\n\
+}\n\n\
+void pool_get(struct pool *p)\n\
+{\n\
+\t/* the caller holds the pool lock, so a plain increment is enough here */\n\
+\tp->refs += 1;\n\
+\tpool_touch(p);\n\
+}\n";
+
+fn short_index() -> Fixture {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let src = dir.path().join("src");
+    std::fs::create_dir(&src).expect("mkdir");
+    std::fs::write(src.join("pool.c"), SHORT_SOURCE).expect("write");
+    let idx = dir.path().join("idx");
+    recital_index::build(&idx, &[src], &IngestOptions::default(), &BuildOptions::default()).expect("build");
+    Fixture { _dir: dir, index: Index::open(&idx).expect("open") }
+}
+
+fn fenced(code: &str) -> String {
+    format!("Here is the code:\n\n```c\n{code}\n```\n")
+}
+
+#[test]
+fn a_short_renamed_function_under_its_source_comment_is_found() {
+    let f = short_index();
+    let code = "/* Drop one reference to the buffer pool; the last user frees it. */\n\
+void band_drop(struct band *b)\n{\n    if (--b->uses == 0)\n        band_release(b);\n}";
+    let text = fenced(code);
+    let at = text.find(code).unwrap();
+    let spans = copies(&f, &text);
+    assert!(covered(&text, &spans, at, at + code.len()), "{spans:?} should cover {at}..{}", at + code.len());
+}
+
+#[test]
+fn a_comment_inside_a_short_renamed_function_counts_too() {
+    let f = short_index();
+    let code = "void band_hold(struct band *b)\n{\n    /* the caller holds the pool lock, so a plain\n       increment is enough here */\n    b->uses += 1;\n    band_mark(b);\n}";
+    let text = fenced(code);
+    let at = text.find(code).unwrap();
+    let spans = copies(&f, &text);
+    assert!(covered(&text, &spans, at, at + code.len()), "{spans:?} should cover {at}..{}", at + code.len());
+}
+
+#[test]
+fn a_short_renamed_function_without_its_comments_is_not() {
+    let f = short_index();
+    // Comments of the writer's own (as long as the source's), or none: the
+    // shape of a 24-lexeme function is no evidence of a copy.
+    for code in [
+        "/* Release the band once nobody refers to it any more, then free it. */\n\
+void band_drop(struct band *b)\n{\n    if (--b->uses == 0)\n        band_release(b);\n}",
+        "void band_drop(struct band *b)\n{\n    if (--b->uses == 0)\n        band_release(b);\n}",
+        "void band_hold(struct band *b)\n{\n    /* we own the band here and nobody else can see it yet, fine */\n    b->uses += 1;\n    band_mark(b);\n}",
+    ] {
+        let spans = copies(&f, &fenced(code));
+        assert!(spans.is_empty(), "{code}: {spans:?}");
+    }
+}

@@ -3,7 +3,7 @@
 //!
 //! ```sh
 //! cargo run --release -p recital-detect --example accuracy -- \
-//!     [--outputs N] [--seed S] [--work DIR] [--markdown FILE] [--examples FILE] [--dump DIR] CORPUS...
+//!     [--outputs N] [--seed S] [--work DIR] [--markdown FILE] [--examples FILE] [--dump DIR] [--misses FILE] CORPUS...
 //! ```
 //! CORPUS is one of `kjv` (the `bible` program), `sample-code`
 //! (`data/sample/code`), `prose-small`, `prose` (JSONL under
@@ -14,7 +14,9 @@
 //! and scanned with default options. Prints the markdown tables (or writes
 //! them to `--markdown`), and the worst misses and false positives to
 //! `--examples`; `--dump DIR` also writes two outputs per class with their
-//! ground truth marked (`⟦copied⟧`, `⟨held out⟩`).
+//! ground truth marked (`⟦copied⟧`, `⟨held out⟩`); `--misses FILE` writes
+//! every excerpt under 95 % found (renamed code with why the canonical
+//! matcher passed it over) and every output with false positives.
 
 mod suite;
 
@@ -56,6 +58,7 @@ fn main() {
     let mut markdown: Option<PathBuf> = None;
     let mut examples: Option<PathBuf> = None;
     let mut dump: Option<PathBuf> = None;
+    let mut misses: Option<PathBuf> = None;
     let mut specs = Vec::new();
     while let Some(a) = args.next() {
         match a.as_str() {
@@ -65,8 +68,9 @@ fn main() {
             "--markdown" => markdown = args.next().map(PathBuf::from),
             "--examples" => examples = args.next().map(PathBuf::from),
             "--dump" => dump = args.next().map(PathBuf::from),
+            "--misses" => misses = args.next().map(PathBuf::from),
             "-h" | "--help" => {
-                eprintln!("usage: accuracy [--outputs N] [--seed S] [--work DIR] [--markdown FILE] [--examples FILE] [--dump DIR] CORPUS...");
+                eprintln!("usage: accuracy [--outputs N] [--seed S] [--work DIR] [--markdown FILE] [--examples FILE] [--dump DIR] [--misses FILE] CORPUS...");
                 return;
             }
             _ => specs.push(a),
@@ -81,6 +85,7 @@ fn main() {
     let mut held_tables = String::new();
     let mut notes = String::new();
     let mut ex = String::new();
+    let mut all_misses = String::new();
     let mut failures = Vec::new();
     for spec in &specs {
         let Some(c) = load(spec) else {
@@ -120,6 +125,7 @@ fn main() {
         copy_tables.push_str(&res.markdown(copy_tables.is_empty()));
         held_tables.push_str(&res.markdown_held(held_tables.is_empty()));
         ex.push_str(&res.examples(3));
+        all_misses.push_str(&res.all_misses());
         failures.extend(res.failures());
         drop(index);
         let _ = std::fs::remove_dir_all(&dir);
@@ -142,6 +148,9 @@ fn main() {
     match &markdown {
         Some(p) => std::fs::write(p, &md).expect("write markdown"),
         None => print!("{md}"),
+    }
+    if let Some(p) = &misses {
+        std::fs::write(p, &all_misses).expect("write misses");
     }
     match &examples {
         Some(p) => std::fs::write(p, &ex).expect("write examples"),
