@@ -157,43 +157,6 @@ impl LlamaModel {
         Ok(self.net.logits(&last)?.squeeze(0)?.to_vec1()?)
     }
 
-    fn decode_loop(
-        &self,
-        context: &[u32],
-        max_tokens: usize,
-        decoding: Decoding,
-        hook: &mut dyn DecodeHook,
-    ) -> Result<Generated> {
-        check_ids(context, &[], self.info.vocab_size)?;
-        let context = self.fit_context(context, max_tokens)?;
-        let mut rng = SplitMix::new(seed_of(decoding));
-        let mut out = Generated::default();
-        if max_tokens == 0 {
-            return Ok(out);
-        }
-        let mut cache = self.net.cache();
-        let mut logits = self.step(&mut cache, context)?;
-        while out.tokens.len() < max_tokens {
-            let banned = hook.banned();
-            if !banned.is_empty() {
-                if let Some(keep) = hook.advise(banned_mass(&logits, &banned)) {
-                    logits = self.rewind(&mut cache, context, &mut out, keep)?;
-                    continue;
-                }
-                mask(&mut logits, &banned);
-            }
-            let tok = pick(&logits, decoding, &mut rng);
-            out.log_probs.push(log_prob_from_logits(&logits, tok));
-            out.tokens.push(tok);
-            hook.push(tok);
-            if self.eos.contains(&tok) || out.tokens.len() == max_tokens {
-                break;
-            }
-            logits = self.step(&mut cache, &[tok])?;
-        }
-        Ok(out)
-    }
-
     /// Keeps the first `keep` generated tokens: the cache is cut to just
     /// before the last kept token, which is fed again for its logits.
     fn rewind(
@@ -230,7 +193,7 @@ impl LanguageModel for LlamaModel {
     }
 
     fn generate(&self, context: &[u32], max_tokens: usize, decoding: Decoding) -> Result<Generated> {
-        self.decode_loop(context, max_tokens, decoding, &mut NoHook)
+        self.generate_guarded(context, max_tokens, decoding, &mut NoHook)
     }
 
     fn generate_guarded(
@@ -240,6 +203,33 @@ impl LanguageModel for LlamaModel {
         decoding: Decoding,
         hook: &mut dyn DecodeHook,
     ) -> Result<Generated> {
-        self.decode_loop(context, max_tokens, decoding, hook)
+        check_ids(context, &[], self.info.vocab_size)?;
+        let context = self.fit_context(context, max_tokens)?;
+        let mut rng = SplitMix::new(seed_of(decoding));
+        let mut out = Generated::default();
+        if max_tokens == 0 {
+            return Ok(out);
+        }
+        let mut cache = self.net.cache();
+        let mut logits = self.step(&mut cache, context)?;
+        while out.tokens.len() < max_tokens {
+            let banned = hook.banned();
+            if !banned.is_empty() {
+                if let Some(keep) = hook.advise(banned_mass(&logits, &banned)) {
+                    logits = self.rewind(&mut cache, context, &mut out, keep)?;
+                    continue;
+                }
+                mask(&mut logits, &banned);
+            }
+            let tok = pick(&logits, decoding, &mut rng);
+            out.log_probs.push(log_prob_from_logits(&logits, tok));
+            out.tokens.push(tok);
+            hook.push(tok);
+            if self.eos.contains(&tok) || out.tokens.len() == max_tokens {
+                break;
+            }
+            logits = self.step(&mut cache, &[tok])?;
+        }
+        Ok(out)
     }
 }
