@@ -23,8 +23,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let policy = Policy::builtin_default();
     let options = policy.scan_options();
     let judge = Arc::new(IndexJudge::new(index, policy, options));
+    // One long stream, or (`STREAM_COST_PER_TEXT=1`) each text a stream
+    // of its own, as the bench's scripted upstream sends them.
+    let per_text = std::env::var_os("STREAM_COST_PER_TEXT").is_some();
     let long = texts.join(" ");
-    let words: Vec<&str> = long.split_inclusive(' ').collect();
+    let streams: Vec<Vec<&str>> = match per_text {
+        true => texts.iter().map(|t| t.split_inclusive(' ').collect()).collect(),
+        false => vec![long.split_inclusive(' ').collect()],
+    };
     let kinds = match args.get(4).map(String::as_str) {
         Some("text") => vec![ChannelKind::Text],
         Some("tool") => vec![ChannelKind::ToolArguments],
@@ -37,8 +43,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let hs: Vec<_> = (0..threads)
                 .map(|_| {
                     let judge = judge.clone();
-                    let words = &words;
-                    s.spawn(move || run(&*judge, kind, words))
+                    let streams = &streams;
+                    s.spawn(move || streams.iter().flat_map(|w| run(&judge, kind, w)).collect::<Vec<f64>>())
                 })
                 .collect();
             hs.into_iter().map(|h| h.join().unwrap()).collect()
