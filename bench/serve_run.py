@@ -153,6 +153,29 @@ def wrk(url, bodies, conns, secs, server_pid, script):
     return r
 
 
+def step_histogram(addr):
+    """The service's histogram of filter steps (recital_scan_seconds: each stream step's scan and
+    decision, and each whole scan): {upper bound in s: count}, with "sum" and "count"."""
+    host, port = addr.rsplit(":", 1)
+    c = http.client.HTTPConnection(host, int(port), timeout=10)
+    c.request("GET", "/metrics")
+    h = {}
+    for line in c.getresponse().read().decode().splitlines():
+        m = re.match(r'recital_scan_seconds_(bucket\{le="([^"]+)"\}|sum|count) (\S+)$', line)
+        if m:
+            h[m.group(2) or m.group(1)] = float(m.group(3))
+    c.close()
+    return h
+
+
+def step_stats(before, after):
+    """Filter steps between two step_histogram()s: how many, their mean, and how many took longer
+    than 0.5, 1 and 2 ms (wall time on the worker, preemption by other processes included)."""
+    n = after["count"] - before["count"]
+    over = {f"over_{k}ms": n - (after[b] - before[b]) for k, b in (("0.5", "0.0005"), ("1", "0.001"), ("2", "0.002"))}
+    return dict(n=n, mean_ms=(after["sum"] - before["sum"]) * 1e3 / max(n, 1), **over)
+
+
 def stream_selected(row, patterns):
     """Whether a PLAN streams row (TEXT, CONCURRENCY, N[, ENDPOINT]) matches one of the comma-separated
     ENDPOINT/TEXT/CONCURRENCY patterns (`*` matches anything)."""
@@ -360,6 +383,7 @@ def main():
             texts = nnovel if kind == "held-out" else sum(1 for _ in open(inp("stream-quoting.jsonl")))
             off = 0 if kind == "held-out" else nnovel
             load = open("/proc/loadavg").read().split()[:3]
+            h0 = step_histogram(addr)
             c0, (b0, m0) = cpu_ticks(srv.pid), machine_ticks()
             t0 = time.time()
             s = helper_json([a.helper, "stream", "--direct", f"http://{up_addr}", "--proxy", f"http://{addr}", "--index", a.index,
@@ -367,7 +391,8 @@ def main():
                              "--offset", str(off), "--endpoint", endpoint, "--relay-log", up_log])
             b1, m1 = machine_ticks()
             s.update(kind=kind, wall_s=time.time() - t0, server_cpu_s=(cpu_ticks(srv.pid) - c0) / TCK,
-                     machine_busy=(b1 - b0) / max(m1 - m0, 1), loadavg=load)
+                     machine_busy=(b1 - b0) / max(m1 - m0, 1), loadavg=load,
+                     filter_steps=step_stats(h0, step_histogram(addr)))
             # The same streams through the null hop (a forwarding relay, no scanning), right after:
             # what any extra hop costs on this machine under the same load.
             nh = helper_json([a.helper, "stream", "--direct", f"http://{up_addr}", "--proxy", f"http://{null_addr}",
@@ -382,7 +407,8 @@ def main():
                 f"(null hop p99 {nh['overhead_ms']['p99']:.2f} ms); "
                 f"ITL p99 direct {s['itl_direct_ms']['p99']:.1f}, proxy {s['itl_proxy_ms']['p99']:.1f} ms; "
                 f"server {s['server_cpu_s'] * 1e3 / max(s['pairs'] * (s['words_per_stream']['p50'] or 0), 1):.3f} "
-                f"CPU-ms/token; load {' '.join(load)}")
+                f"CPU-ms/token; filter steps {s['filter_steps']['n']:.0f}, mean {s['filter_steps']['mean_ms']:.3f} ms, "
+                f"over 2 ms {s['filter_steps']['over_2ms']:.0f}; load {' '.join(load)}")
 
         if not a.only_streams:
             registry_phases(rec, a, plan, scan_url, addr, body, srv, lua, inp)

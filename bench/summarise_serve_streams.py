@@ -28,6 +28,11 @@ def cpu_per_token(s):
     return s["server_cpu_s"] * 1e3 / words if words else None
 
 
+def steps(s):
+    st = s.get("filter_steps")
+    return f"{st['mean_ms']:.3f} ({st['over_2ms']:.0f} / {st['n']:.0f})" if st else "—"
+
+
 def markdown(r):
     rows = {}
     for i, x in enumerate(r["runs"]):
@@ -41,11 +46,16 @@ def markdown(r):
            "arrival minus the upstream's send of the token after which the offline guard releases it). "
            "*CPU ms / token*: the server's user + system time over the row divided by the tokens streamed "
            "through it; its ratio is the figure least moved by the other processes on the 2 cores. "
+           "*filter steps*: from the service's own `recital_scan_seconds` histogram over the row, the mean wall "
+           "time of a stream step (the guard's hold-back count, scan and decision of one upstream chunk) and how "
+           "many steps took over 2 ms: what the filter itself adds, beside the release overhead, which also holds "
+           "the waits for a core among the upstream, the client, the proxy and the machine's other processes. "
            "*load*: the 1-minute load average when the row started.", ""]
     out.append("| upstream, text | streams × at once | binary | release overhead p50 / p99, each round "
                "| null hop p99, each round | median p99 | CPU ms / token, each round | median CPU ms / token "
-               "| CPU ms / token baseline ÷ this build | load, each round | target (release overhead p99) | pass |")
-    out.append("|---|---|---|---|---|---:|---|---:|---:|---|---|---|")
+               "| CPU ms / token baseline ÷ this build | filter steps: mean ms (over 2 ms / steps), each round "
+               "| load, each round | target (release overhead p99) | pass |")
+    out.append("|---|---|---|---|---|---:|---|---:|---:|---|---|---|---|")
     for key, row in rows.items():
         cpu_med = {b: med([cpu_per_token(s) for _, s in row[b]]) for b in ("old", "new")}
         for b, name in (("old", "baseline"), ("new", "this build")):
@@ -60,6 +70,7 @@ def markdown(r):
                 f"| {', '.join(f(s['overhead_ms']['p50']) + ' / ' + f(s['overhead_ms']['p99']) for s in xs)} "
                 f"| {', '.join(f(((s.get('null_hop') or {}).get('overhead_ms') or {}).get('p99')) for s in xs)} "
                 f"| **{f(p99)}** | {', '.join(f(cpu_per_token(s), 3) for s in xs)} | {f(cpu_med[b], 3)} | {ratio} "
+                f"| {', '.join(steps(s) for s in xs)} "
                 f"| {', '.join(s.get('loadavg', ['?'])[0] for s in xs)} | ≤ {ITL_TARGET_MS:g} ms | {ok} |")
     return out
 
