@@ -4,6 +4,9 @@ record (standard library only; wrk for the HTTP load).
 
   serve_run.py --recital BIN --helper SERVE_BENCH --index DIR --inputs DIR --work DIR --mode quick|full
                [--llama-url URL --llama-model NAME --llama-prompts FILE] [--llama-status TEXT]
+               [--only-streams ENDPOINT/TEXT/CONCURRENCY,...] [--port N]
+
+--only-streams runs the streams phase alone, and of it the rows that match (bench/serve_streams.sh).
 
 Phases (durations depend on --mode; see PLAN):
   inproc     serve_bench inproc: the scan.jsonl outputs scanned in-process (5 variants)
@@ -150,6 +153,41 @@ def wrk(url, bodies, conns, secs, server_pid, script):
     return r
 
 
+def step_histogram(addr):
+    """The service's histogram of filter steps (recital_scan_seconds: each stream step's scan and
+    decision, and each whole scan): {upper bound in s: count}, with "sum" and "count"."""
+    host, port = addr.rsplit(":", 1)
+    c = http.client.HTTPConnection(host, int(port), timeout=10)
+    c.request("GET", "/metrics")
+    h = {}
+    for line in c.getresponse().read().decode().splitlines():
+        m = re.match(r'recital_scan_seconds_(bucket\{le="([^"]+)"\}|sum|count) (\S+)$', line)
+        if m:
+            h[m.group(2) or m.group(1)] = float(m.group(3))
+    c.close()
+    return h
+
+
+def step_stats(before, after):
+    """Filter steps between two step_histogram()s: how many, their mean, and how many took longer
+    than 0.5, 1 and 2 ms (wall time on the worker, preemption by other processes included)."""
+    n = after["count"] - before["count"]
+    over = {f"over_{k}ms": n - (after[b] - before[b]) for k, b in (("0.5", "0.0005"), ("1", "0.001"), ("2", "0.002"))}
+    return dict(n=n, mean_ms=(after["sum"] - before["sum"]) * 1e3 / max(n, 1), **over)
+
+
+def stream_selected(row, patterns):
+    """Whether a PLAN streams row (TEXT, CONCURRENCY, N[, ENDPOINT]) matches one of the comma-separated
+    ENDPOINT/TEXT/CONCURRENCY patterns (`*` matches anything)."""
+    kind, conc, _n, *endpoint = row
+    have = (endpoint[0] if endpoint else "chat", kind, str(conc))
+    for p in patterns.split(","):
+        want = p.strip().split("/") + ["*"] * 3
+        if all(w in ("*", h) for w, h in zip(want[:3], have)):
+            return True
+    return False
+
+
 def helper_json(argv):
     out = subprocess.run(argv, capture_output=True, text=True)
     if out.returncode:
@@ -225,6 +263,54 @@ def registry(addr, items):
     return rows
 
 
+def scan_phases(rec, a, plan, scan_url, filter_url, body, srv, lua, inp):
+    """/v1/scan at 1, 4 (paired with in-process) and 16 connections; /v1/filter at 4."""
+    rec["scan_c1"] = wrk(scan_url, body, 1, plan["c1_secs"], srv.pid, lua)
+    rec["paired"] = []
+    for r in range(plan["paired_rounds"]):
+        def inproc():
+            return helper_json([a.helper, "inproc", a.index, inp("scan.jsonl"), "--rounds", "0",
+                                "--variants", "evaluate_json", "--threads", "2",
+                                "--secs", str(plan["paired_in_secs"])])["variants"]["evaluate_json"]
+        if r % 2 == 0:
+            ip = inproc()
+            w = wrk(scan_url, body, 4, plan["paired_wrk_secs"], srv.pid, lua)
+        else:
+            w = wrk(scan_url, body, 4, plan["paired_wrk_secs"], srv.pid, lua)
+            ip = inproc()
+        rec["paired"].append({"inproc_2t": ip["throughput_2t"], "inproc_cpu_ms": ip["cpu_ms_per_op_2t"],
+                              "wrk": w, "ratio": w["rps"] / ip["throughput_2t"],
+                              "cpu_ratio": w["server_cpu_ms_per_req"] / ip["cpu_ms_per_op_2t"]})
+        log(f"paired round {r + 1}: HTTP {w['rps']:.0f}/s ÷ in-process {ip['throughput_2t']:.0f}/s "
+            f"= {rec['paired'][-1]['ratio']:.2f}; CPU per request {rec['paired'][-1]['cpu_ratio']:.2f}× in-process")
+    rec["scan_c16"] = wrk(scan_url, body, 16, plan["c16_secs"], srv.pid, lua)
+    rec["filter_c4"] = wrk(filter_url, body, 4, plan["filter_secs"], srv.pid, lua)
+
+
+def registry_phases(rec, a, plan, scan_url, addr, body, srv, lua, inp):
+    """/v1/scan before and after the registry phase (notices and works)."""
+    log("before the registry: /v1/scan and in-process evaluate_json")
+    rec["before_registry"] = {
+        "wrk": wrk(scan_url, body, 4, plan["after_secs"], srv.pid, lua),
+        "inproc": helper_json([a.helper, "inproc", a.index, inp("scan.jsonl"), "--rounds", "1",
+                               "--variants", "evaluate_json", "--threads", "2",
+                               "--secs", str(plan["paired_in_secs"])])["variants"]["evaluate_json"]}
+    log("registry: notices, then works")
+    items = [json.loads(l) for l in open(inp("registry.jsonl"))]
+    rec["registry"] = registry(addr, items)
+    rec["after_registry"] = {
+        "wrk": wrk(scan_url, body, 4, plan["after_secs"], srv.pid, lua),
+        "inproc": helper_json([a.helper, "inproc", a.index, inp("scan.jsonl"), "--rounds", "1",
+                               "--variants", "evaluate_json", "--threads", "2",
+                               "--secs", str(plan["paired_in_secs"])])["variants"]["evaluate_json"]}
+    stats = subprocess.run([a.recital, "index", "stats", "--index", a.index, "--json"], capture_output=True,
+                           text=True)
+    try:
+        rec["after_registry"]["shards"] = len(json.loads(stats.stdout)["shards"])
+    except (ValueError, KeyError):
+        rec["after_registry"]["shards"] = None
+
+
 def main():
     ap = argparse.ArgumentParser()
     for a in ("recital", "helper", "index", "inputs", "work", "mode"):
@@ -235,8 +321,14 @@ def main():
     ap.add_argument("--llama-prompts")
     ap.add_argument("--llama-status", default="")
     ap.add_argument("--llama-pid", help="the model server's PID, to pin it to CPU 1 for a second llama run")
+    ap.add_argument("--only-streams", metavar="ROWS",
+                    help="run only the streams phase, and of it only these rows: comma-separated "
+                         "ENDPOINT/TEXT/CONCURRENCY (chat|tool-calls|responses, held-out|quoting, 1|8|16…; "
+                         "`*` for any), e.g. tool-calls/held-out/8,responses/*/*")
     a = ap.parse_args()
-    plan = PLAN[a.mode]
+    plan = dict(PLAN[a.mode])
+    if a.only_streams:
+        plan["streams"] = [s for s in plan["streams"] if stream_selected(s, a.only_streams)]
     here = os.path.dirname(os.path.abspath(__file__))
     lua = os.path.join(here, "serve_post.lua")
     inp = lambda n: os.path.join(a.inputs, n)  # noqa: E731
@@ -245,9 +337,10 @@ def main():
            if subprocess.run(["which", "wrk"], capture_output=True).returncode == 0 else None}
     t_start = time.time()
 
-    log("in-process baseline (serve_bench inproc)")
-    rec["inproc"] = helper_json([a.helper, "inproc", a.index, inp("scan.jsonl"), "--rounds", "3",
-                                 "--secs", str(plan["inproc_secs"])])
+    if not a.only_streams:
+        log("in-process baseline (serve_bench inproc)")
+        rec["inproc"] = helper_json([a.helper, "inproc", a.index, inp("scan.jsonl"), "--rounds", "3",
+                                     "--secs", str(plan["inproc_secs"])])
 
     # The scripted upstream serves stream-novel.jsonl then stream-quoting.jsonl.
     combined = os.path.join(a.work, "stream-texts.jsonl")
@@ -281,33 +374,16 @@ def main():
         body = inp("scan-body.jsonl")
         log("warm-up (3 s)")
         wrk(scan_url, body, 4, 3, srv.pid, lua)
-        rec["scan_c1"] = wrk(scan_url, body, 1, plan["c1_secs"], srv.pid, lua)
-        rec["paired"] = []
-        for r in range(plan["paired_rounds"]):
-            def inproc():
-                return helper_json([a.helper, "inproc", a.index, inp("scan.jsonl"), "--rounds", "0",
-                                    "--variants", "evaluate_json", "--threads", "2",
-                                    "--secs", str(plan["paired_in_secs"])])["variants"]["evaluate_json"]
-            if r % 2 == 0:
-                ip = inproc()
-                w = wrk(scan_url, body, 4, plan["paired_wrk_secs"], srv.pid, lua)
-            else:
-                w = wrk(scan_url, body, 4, plan["paired_wrk_secs"], srv.pid, lua)
-                ip = inproc()
-            rec["paired"].append({"inproc_2t": ip["throughput_2t"], "inproc_cpu_ms": ip["cpu_ms_per_op_2t"],
-                                  "wrk": w, "ratio": w["rps"] / ip["throughput_2t"],
-                                  "cpu_ratio": w["server_cpu_ms_per_req"] / ip["cpu_ms_per_op_2t"]})
-            log(f"paired round {r + 1}: HTTP {w['rps']:.0f}/s ÷ in-process {ip['throughput_2t']:.0f}/s "
-                f"= {rec['paired'][-1]['ratio']:.2f}; CPU per request {rec['paired'][-1]['cpu_ratio']:.2f}× in-process")
-        rec["scan_c16"] = wrk(scan_url, body, 16, plan["c16_secs"], srv.pid, lua)
-        rec["filter_c4"] = wrk(filter_url, body, 4, plan["filter_secs"], srv.pid, lua)
-
+        if not a.only_streams:
+            scan_phases(rec, a, plan, scan_url, filter_url, body, srv, lua, inp)
         rec["streams"] = []
         for kind, conc, n, *endpoint in plan["streams"]:
             endpoint = endpoint[0] if endpoint else "chat"
             log(f"streams ({endpoint}): {kind} text, {n} streams, {conc} at a time, direct and through the proxy")
             texts = nnovel if kind == "held-out" else sum(1 for _ in open(inp("stream-quoting.jsonl")))
             off = 0 if kind == "held-out" else nnovel
+            load = open("/proc/loadavg").read().split()[:3]
+            h0 = step_histogram(addr)
             c0, (b0, m0) = cpu_ticks(srv.pid), machine_ticks()
             t0 = time.time()
             s = helper_json([a.helper, "stream", "--direct", f"http://{up_addr}", "--proxy", f"http://{addr}", "--index", a.index,
@@ -315,7 +391,8 @@ def main():
                              "--offset", str(off), "--endpoint", endpoint, "--relay-log", up_log])
             b1, m1 = machine_ticks()
             s.update(kind=kind, wall_s=time.time() - t0, server_cpu_s=(cpu_ticks(srv.pid) - c0) / TCK,
-                     machine_busy=(b1 - b0) / max(m1 - m0, 1))
+                     machine_busy=(b1 - b0) / max(m1 - m0, 1), loadavg=load,
+                     filter_steps=step_stats(h0, step_histogram(addr)))
             # The same streams through the null hop (a forwarding relay, no scanning), right after:
             # what any extra hop costs on this machine under the same load.
             nh = helper_json([a.helper, "stream", "--direct", f"http://{up_addr}", "--proxy", f"http://{null_addr}",
@@ -328,33 +405,18 @@ def main():
             log(f"  TTFT p50 direct {s['ttft_direct_ms']['p50']:.1f} ms, proxy {s['ttft_proxy_ms']['p50']:.1f} ms; "
                 f"overhead beyond hold-back p50 {s['overhead_ms']['p50']:.2f} ms, p99 {s['overhead_ms']['p99']:.2f} ms "
                 f"(null hop p99 {nh['overhead_ms']['p99']:.2f} ms); "
-                f"ITL p99 direct {s['itl_direct_ms']['p99']:.1f}, proxy {s['itl_proxy_ms']['p99']:.1f} ms")
+                f"ITL p99 direct {s['itl_direct_ms']['p99']:.1f}, proxy {s['itl_proxy_ms']['p99']:.1f} ms; "
+                f"server {s['server_cpu_s'] * 1e3 / max(s['pairs'] * (s['words_per_stream']['p50'] or 0), 1):.3f} "
+                f"CPU-ms/token; filter steps {s['filter_steps']['n']:.0f}, mean {s['filter_steps']['mean_ms']:.3f} ms, "
+                f"over 2 ms {s['filter_steps']['over_2ms']:.0f}; load {' '.join(load)}")
 
-        log("before the registry: /v1/scan and in-process evaluate_json")
-        rec["before_registry"] = {
-            "wrk": wrk(scan_url, body, 4, plan["after_secs"], srv.pid, lua),
-            "inproc": helper_json([a.helper, "inproc", a.index, inp("scan.jsonl"), "--rounds", "1",
-                                   "--variants", "evaluate_json", "--threads", "2",
-                                   "--secs", str(plan["paired_in_secs"])])["variants"]["evaluate_json"]}
-        log("registry: notices, then works")
-        items = [json.loads(l) for l in open(inp("registry.jsonl"))]
-        rec["registry"] = registry(addr, items)
-        rec["after_registry"] = {
-            "wrk": wrk(scan_url, body, 4, plan["after_secs"], srv.pid, lua),
-            "inproc": helper_json([a.helper, "inproc", a.index, inp("scan.jsonl"), "--rounds", "1",
-                                   "--variants", "evaluate_json", "--threads", "2",
-                                   "--secs", str(plan["paired_in_secs"])])["variants"]["evaluate_json"]}
-        stats = subprocess.run([a.recital, "index", "stats", "--index", a.index, "--json"], capture_output=True,
-                               text=True)
-        try:
-            rec["after_registry"]["shards"] = len(json.loads(stats.stdout)["shards"])
-        except (ValueError, KeyError):
-            rec["after_registry"]["shards"] = None
+        if not a.only_streams:
+            registry_phases(rec, a, plan, scan_url, addr, body, srv, lua, inp)
         srv.stop()
         procs.remove(srv)
 
         rec["llama"] = {"status": a.llama_status or ("not run (quick mode)" if a.mode == "quick" else "not run")}
-        if a.llama_url:
+        if a.llama_url and not a.only_streams:
             # client -> relay -> llama directly, and client -> recital -> relay -> llama: the relay
             # logs when each upstream chunk arrived, so the proxy's delay is measured within each run
             # (a real model's timing differs from run to run, unlike the scripted upstream's).

@@ -46,4 +46,6 @@ pub use error::DetectError;
 pub use input::Input;
 pub use report::{ScanReport, Span, SpanKind};
 pub use scan::{scan, scan_window, ScanMemo, ScanOptions};
-pub use view::{json_escape, scan_views, scan_window_views, JsonStrings, View, ViewKind};
+pub use view::{
+    json_escape, scan_views, scan_window_views, scan_window_with_views, JsonStrings, View, ViewKind,
+};

@@ -41,15 +41,18 @@
 use std::collections::HashSet;
 use std::ops::Range;
 
+use recital_detect::View;
 use recital_policy::{Action, Annotation, Decision, SpanDecision};
 
 use crate::error::FilterError;
 use crate::lens::{Lens, Plain};
 
-/// Scans a text and decides: the window of a step, and the byte offset where
-/// it starts in the channel's judged text (successive windows overlap, and an
-/// evaluator may keep work between them: `recital_detect::ScanMemo`).
-pub type Evaluator<'a> = dyn FnMut(&str, usize) -> Result<Decision, FilterError> + 'a;
+/// Scans a text and decides: the window of a step, the byte offset where it
+/// starts in the channel's judged text (successive windows overlap, and an
+/// evaluator may keep work between them: `recital_detect::ScanMemo`), and
+/// the window's views ([`View::all_of_prefix`]), which the guard makes to
+/// count its hold-back and hands on so that a step makes them once.
+pub type Evaluator<'a> = dyn FnMut(&str, usize, Vec<View>) -> Result<Decision, FilterError> + 'a;
 
 /// Renders a redaction marker for a span decision.
 pub type Marker = std::sync::Arc<dyn Fn(&SpanDecision) -> String + Send + Sync>;
@@ -149,14 +152,15 @@ impl Guard {
     /// Decides and releases what can be released; `finished` releases
     /// everything (the upstream is done). `eval` scans a text and decides.
     pub fn step(&mut self, finished: bool, eval: &mut Evaluator<'_>) -> Result<Step, FilterError> {
-        let view_len = self.lens.view().len();
-        let b0 = if finished { view_len } else { self.hold_boundary() };
+        let ws = self.window_start();
+        let (b0, views) = if finished { (self.lens.view().len(), None) } else { self.hold_boundary(ws) };
         if b0 <= self.released {
             return Ok(self.flush_raw(finished));
         }
-        let ws = self.window_start();
         self.scans += 1;
-        let mut decision = eval(&self.lens.view()[ws..], ws)?;
+        let window = &self.lens.view()[ws..];
+        let views = views.unwrap_or_else(|| View::all_of_prefix(window));
+        let mut decision = eval(window, ws, views)?;
         for s in &mut decision.spans {
             s.byte_start += ws;
             s.byte_end += ws;
@@ -328,20 +332,21 @@ impl Guard {
     /// words (tokens with a letter or digit) are counted: markup still open
     /// (`**` before its closer arrives) reads as punctuation in every
     /// reading, and `hold` words with the punctuation among them are at
-    /// least `hold` tokens.
-    fn hold_boundary(&self) -> usize {
+    /// least `hold` tokens. `ws` is where the step's window starts; the
+    /// window's views, once made, are returned for the scan.
+    fn hold_boundary(&self, ws: usize) -> (usize, Option<Vec<View>>) {
         let text = self.lens.view();
         let held = self.hold + 1;
         let mut boundary = match held_start(&text[self.released..], held) {
             Some(b) => self.released + b,
-            None => return self.released,
+            None => return (self.released, None),
         };
-        let ws = self.window_start();
-        for view in recital_detect::View::all_of_prefix(&text[ws..]) {
-            let Some(v) = held_start(view.text(), held) else { return self.released };
+        let views = View::all_of_prefix(&text[ws..]);
+        for view in &views {
+            let Some(v) = held_start(view.text(), held) else { return (self.released, Some(views)) };
             boundary = boundary.min(ws + view.to_original(v..v + 1).start);
         }
-        boundary.max(self.released)
+        (boundary.max(self.released), Some(views))
     }
 
     /// Where the rescanned window starts: `lookback` bytes before the released
@@ -372,10 +377,47 @@ impl Guard {
 
 /// Where the last `held` words (tokens with a letter or digit) of `text`
 /// start; `None` when it has fewer.
+///
+/// Only a tail of the text is tokenized: a step asks this of the window's
+/// every view, and tokenizing whole windows cost as much as the scan. The
+/// tail starts at a cut (see [`tail_cut`]) with some more whitespace-separated
+/// pieces after it than words are wanted, and grows until it holds them.
 fn held_start(text: &str, held: usize) -> Option<usize> {
+    let mut pieces = 2 * held.max(1) + 2;
+    loop {
+        let cut = tail_cut(text.as_bytes(), pieces);
+        match held_start_in(&text[cut..], held) {
+            Some(b) => return Some(cut + b),
+            None if cut == 0 => return None,
+            None => pieces *= 4,
+        }
+    }
+}
+
+/// [`held_start`] by tokenizing all of `text`.
+fn held_start_in(text: &str, held: usize) -> Option<usize> {
     let toks = recital_text::tokenize(text).tokens;
     let mut words = toks.iter().rev().filter(|t| text[t.src.clone()].chars().any(char::is_alphanumeric));
     words.nth(held.max(1) - 1).map(|t| t.src.start)
+}
+
+/// The `n`-th cut from the end of `text` (0 when it has fewer). A cut is an
+/// ASCII non-space byte right after an ASCII space, tab or line break: no
+/// token spans it, and normalisation (grapheme clusters, NFKC, ignorables)
+/// and word segmentation start afresh after it, so the tokens of the text
+/// from a cut on are the whole text's tokens that start there or later.
+fn tail_cut(text: &[u8], n: usize) -> usize {
+    let space = |b: u8| matches!(b, b' ' | b'\t' | b'\n' | b'\r');
+    let mut seen = 0;
+    for i in (1..text.len()).rev() {
+        if space(text[i - 1]) && text[i].is_ascii() && !space(text[i]) {
+            seen += 1;
+            if seen == n {
+                return i;
+            }
+        }
+    }
+    0
 }
 
 fn annotation(d: &SpanDecision, start: usize, end: usize, action: Action) -> Annotation {
@@ -490,10 +532,32 @@ mod tests {
             let c = c.clamp(pos, text.len());
             g.push(&text[pos..c]);
             pos = c;
-            out.push_str(&g.step(false, &mut |w: &str, _| Ok(eval(w))).unwrap().text);
+            out.push_str(&g.step(false, &mut |w: &str, _, _| Ok(eval(w))).unwrap().text);
         }
-        out.push_str(&g.step(true, &mut |w: &str, _| Ok(eval(w))).unwrap().text);
+        out.push_str(&g.step(true, &mut |w: &str, _, _| Ok(eval(w))).unwrap().text);
         (out, g)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// Tokenizing a tail finds the held words where tokenizing the whole
+        /// text does, whatever the script, spacing and combining marks.
+        #[test]
+        fn held_start_on_a_tail_is_held_start_on_the_whole(
+            pieces in proptest::collection::vec(prop_oneof![
+                Just("word"), Just("Ab1"), Just("x"), Just("42"), Just("-"), Just("**"), Just("<b>"), Just("&amp;"),
+                Just("\u{301}"), Just("e\u{301}"), Just("\u{200d}"), Just("\u{ad}"), Just("\u{fe0f}"),
+                Just("日本語"), Just("ｆｕｌｌ"), Just("ﬁ"), Just("\u{663}"), Just("😀"), Just("é"),
+                Just(" "), Just("  "), Just("\n"), Just("\t"), Just("\r\n"), Just("\u{a0}"), Just("\u{3000}"),
+                Just("\u{2003}"), Just("."), Just("'s"), Just("don't"), Just("a.b"), Just("\u{0}"),
+                Just(" \u{301}"), Just("\n\u{200d}"), Just(" \u{ad}x"),
+            ], 0..160),
+            held in 1usize..14,
+        ) {
+            let text: String = pieces.concat();
+            prop_assert_eq!(held_start(&text, held), held_start_in(&text, held));
+        }
     }
 
     proptest! {
@@ -605,9 +669,9 @@ mod tests {
             }
             g.push(&raw[pos..c]);
             pos = c;
-            out.push_str(&g.step(false, &mut |w: &str, _| Ok(eval(w))).unwrap().text);
+            out.push_str(&g.step(false, &mut |w: &str, _, _| Ok(eval(w))).unwrap().text);
         }
-        out.push_str(&g.step(true, &mut |w: &str, _| Ok(eval(w))).unwrap().text);
+        out.push_str(&g.step(true, &mut |w: &str, _, _| Ok(eval(w))).unwrap().text);
         out
     }
 
@@ -668,10 +732,10 @@ mod tests {
         let mut got = Vec::new();
         for w in ["one ", "two ", "three ", "four ", "five ", "six "] {
             g.push(w);
-            got.push(g.step(false, &mut |w: &str, _| Ok(eval(w))).unwrap().text);
+            got.push(g.step(false, &mut |w: &str, _, _| Ok(eval(w))).unwrap().text);
         }
         // Three tokens held (two complete plus the one being written): release starts at the fourth.
         assert_eq!(got, vec!["", "", "", "one ", "two ", "three "]);
-        assert_eq!(g.step(true, &mut |w: &str, _| Ok(eval(w))).unwrap().text, "four five six ");
+        assert_eq!(g.step(true, &mut |w: &str, _, _| Ok(eval(w))).unwrap().text, "four five six ");
     }
 }

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use recital_detect::report::Source;
-use recital_detect::{Input, ScanMemo, ScanOptions, ScanReport};
+use recital_detect::{Input, ScanMemo, ScanOptions, ScanReport, View};
 use recital_index::Index;
 use recital_policy::{Decision, Policy, Request};
 
@@ -27,12 +27,15 @@ pub trait Judge: Sync {
     fn scan(&self, text: &str, opts: &ScanOptions) -> Result<ScanReport, FilterError>;
 
     /// Scans a window of a growing text that starts at byte `offset` of it,
-    /// as given and through its views, reusing `memo` from earlier windows
-    /// ([`recital_detect::scan_window_views`]): a copy wrapped in markup must
-    /// be found while it streams, not only in the whole output.
+    /// as given and through its `views` ([`View::all_of_prefix`] of the
+    /// window, which the guard has already made to count its hold-back),
+    /// reusing `memo` from earlier windows
+    /// ([`recital_detect::scan_window_with_views`]): a copy wrapped in markup
+    /// must be found while it streams, not only in the whole output.
     fn scan_window(
         &self,
         window: &str,
+        views: Vec<View>,
         opts: &ScanOptions,
         memo: &mut ScanMemo,
         offset: usize,
@@ -126,12 +129,13 @@ impl Judge for IndexJudge {
     fn scan_window(
         &self,
         window: &str,
+        views: Vec<View>,
         opts: &ScanOptions,
         memo: &mut ScanMemo,
         offset: usize,
     ) -> Result<ScanReport, FilterError> {
         let input = Input::decode(window.as_bytes()).map_err(FilterError::from_scan)?;
-        recital_detect::scan_window_views(&self.index, &input, opts, memo, offset)
+        recital_detect::scan_window_with_views(&self.index, &input, views, opts, memo, offset)
             .map_err(FilterError::from_scan)
     }
 

@@ -205,8 +205,8 @@ impl StreamFilter {
         }
         let t0 = Instant::now();
         let Channel { guard, memo, .. } = ch;
-        let step = guard.step(finished, &mut |window: &str, offset: usize| {
-            let mut report = judge.scan_window(window, opts, memo, offset)?;
+        let step = guard.step(finished, &mut |window: &str, offset: usize, views| {
+            let mut report = judge.scan_window(window, views, opts, memo, offset)?;
             let open = std::mem::take(&mut report.open);
             let mut decision = decide(judge, &report, jurisdiction);
             decision.spans.extend(holds(judge, report, open, jurisdiction));

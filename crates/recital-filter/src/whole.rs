@@ -114,7 +114,7 @@ fn json(
     guard.push(text);
     let (_, decision) = evaluate(judge, guard.text(), context, jurisdiction, false)?;
     let judged = decision.clone();
-    let step = guard.step(true, &mut |_, _| Ok(judged.clone()))?;
+    let step = guard.step(true, &mut |_, _, _| Ok(judged.clone()))?;
     let text = step.blocked.is_none().then_some(step.text);
     Ok(ChannelResult {
         channel: id,

@@ -231,3 +231,42 @@ fn step_cost_on_plain_prose() {
     runs.sort_by(f64::total_cmp);
     eprintln!("plain prose: {} steps, µs per step: median {:.1}, min {:.1}", words.len(), runs[20], runs[0]);
 }
+
+/// A copy inside a tool call's arguments, amid code whose `<`, `&&` and
+/// `a<b` are not HTML (the HTML view's quick check turns that code away
+/// without tokenizing it; an `<em>` around one word keeps the view in
+/// play), streamed in fragments of every size: found and redacted, the
+/// arguments still valid JSON, the code around the copy passed unchanged.
+#[test]
+fn a_copy_in_streamed_tool_arguments_amid_code_is_redacted() {
+    let fx = fixture();
+    let code = "template<typename T> bool less(const T &a, const T &b) { return a<b && !(b<a); }";
+    let quote = wrapped(&fx.passage, |i, w| if i == 20 { format!("<em>{w}</em>") } else { w.to_string() });
+    let content = format!("{code}\n// {quote}\n{code}\n");
+    let args = serde_json::json!({"path": "less.hpp", "content": content}).to_string();
+    let id = ChannelId::tool(0, ChannelKind::ToolArguments, 0);
+    for step in [1, 2, 5, 11, 64] {
+        let mut f = StreamFilter::new(&fx.judge, "EU", "");
+        let mut out = String::new();
+        let mut at = 0;
+        while at < args.len() {
+            let mut end = (at + step).min(args.len());
+            while !args.is_char_boundary(end) {
+                end += 1;
+            }
+            out.push_str(&f.push(&fx.judge, id, &args[at..end]).unwrap().text);
+            at = end;
+        }
+        out.push_str(&f.finish(&fx.judge, id).unwrap().text);
+        let v: serde_json::Value =
+            serde_json::from_str(&out).unwrap_or_else(|e| panic!("step {step}: {e}: {out}"));
+        let shown = v["content"].as_str().unwrap();
+        assert!(shown.contains("[redacted"), "step {step}: {shown}");
+        assert!(shown.starts_with(&format!("{code}\n// ")), "step {step}: {shown}");
+        assert_eq!(shares_words(shown, &fx.passage, 12), None, "step {step} leaks: {shown}");
+        assert_eq!(f.leaked_bytes(), 0, "step {step}");
+        let decisions = f.decisions("test");
+        assert_eq!(decisions.len(), 1, "step {step}");
+        assert_eq!(decisions[0].channel, id);
+    }
+}

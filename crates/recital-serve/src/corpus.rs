@@ -68,16 +68,18 @@ impl Corpus {
     }
 
     /// [`Self::scan`] of a window of a streamed text (from byte `offset` of
-    /// it), reusing `memo` from the stream's earlier windows.
+    /// it) through its `views` (`View::all_of_prefix` of it), reusing `memo`
+    /// from the stream's earlier windows.
     pub fn scan_window(
         &self,
         window: &str,
+        views: Vec<recital_detect::View>,
         opts: &ScanOptions,
         memo: &mut recital_detect::ScanMemo,
         offset: usize,
     ) -> Result<ScanReport, recital_detect::DetectError> {
         let input = Input::decode(window.as_bytes())?;
-        recital_detect::scan_window_views(&self.snapshot(), &input, opts, memo, offset)
+        recital_detect::scan_window_with_views(&self.snapshot(), &input, views, opts, memo, offset)
     }
 
     /// Adds documents as a delta shard and swaps in the new snapshot; returns

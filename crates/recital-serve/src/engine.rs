@@ -33,12 +33,13 @@ impl recital_filter::Judge for AppState {
     fn scan_window(
         &self,
         window: &str,
+        views: Vec<recital_detect::View>,
         opts: &recital_detect::ScanOptions,
         memo: &mut recital_detect::ScanMemo,
         offset: usize,
     ) -> Result<ScanReport, FilterError> {
         let mut report =
-            self.corpus.scan_window(window, opts, memo, offset).map_err(FilterError::from_scan)?;
+            self.corpus.scan_window(window, views, opts, memo, offset).map_err(FilterError::from_scan)?;
         self.signals().apply(&mut report);
         Ok(report)
     }

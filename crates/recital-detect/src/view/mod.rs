@@ -225,10 +225,26 @@ pub fn scan_window_views(
     memo: &mut ScanMemo,
     offset: usize,
 ) -> Result<ScanReport, DetectError> {
+    scan_window_with_views(index, input, View::all_of_prefix(&input.text), opts, memo, offset)
+}
+
+/// [`scan_window_views`] with the window's views already made: `views` must
+/// be [`View::all_of_prefix`] of `input.text`. The streaming filter reads
+/// them to count its hold-back before it scans, and building them (an HTML
+/// tokenizer and a Markdown parser over the window) costs as much as the
+/// index search of a step; this way each step builds them once.
+pub fn scan_window_with_views(
+    index: &Index,
+    input: &Input,
+    views: Vec<View>,
+    opts: &ScanOptions,
+    memo: &mut ScanMemo,
+    offset: usize,
+) -> Result<ScanReport, DetectError> {
     let raw = scan_window(index, input, opts, memo, offset)?;
     let mut before = std::mem::take(&mut memo.views);
     let mut now = Vec::new();
-    let report = with_views(raw, input, View::all_of_prefix(&input.text), |view, vin| {
+    let report = with_views(raw, input, views, |view, vin| {
         let kept = before.iter().position(|(k, _)| *k == view.kind()).map(|i| before.swap_remove(i).1);
         let mut m = kept.unwrap_or_default();
         let key = |b: usize| offset + view.to_original(b..b + 1).start;
