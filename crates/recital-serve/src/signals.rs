@@ -66,6 +66,12 @@ impl LiveSignals {
         self.count == 0
     }
 
+    /// What the signals in force say about the source at `url`, every
+    /// statement with its provenance (the console's check of one URL).
+    pub fn record_for(&self, url: &str) -> Option<recital_rights::RightsRecord> {
+        self.web.record_for(url)
+    }
+
     /// Applies the signals to every source of `report`.
     pub fn apply(&self, report: &mut ScanReport) {
         if self.is_empty() {

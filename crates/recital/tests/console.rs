@@ -20,6 +20,10 @@ const SAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/sample");
 const ADMIN: &str = "console-admin-key-0123456789";
 const RIGHTS: &str = "console-rights-key-0123456789";
 const CLIENT: &str = "console-client-key-0123456789";
+/// A rightsholder with more works than one list page (or the old form's
+/// list of 1,000) holds.
+const CATALOGUE: &str = "console-catalogue-key-0123456789";
+const CATALOGUE_WORKS: usize = 1_050;
 
 fn node_modules() -> String {
     std::env::var("RECITAL_TEST_NODE_MODULES").ok().filter(|p| !p.trim().is_empty()).unwrap_or_else(|| {
@@ -61,9 +65,44 @@ fn keys_file(dir: &Path) -> PathBuf {
         json!({"name": "console-admin", "key": ADMIN, "role": "admin"}),
         json!({"name": "console-rights", "key": RIGHTS, "role": "rightsholder"}),
         json!({"name": "console-client", "key": CLIENT, "role": "client"}),
+        json!({"name": "console-catalogue", "key": CATALOGUE, "role": "rightsholder"}),
     ];
     std::fs::write(&p, lines.iter().map(Value::to_string).collect::<Vec<_>>().join("\n")).unwrap();
     p
+}
+
+/// Registers `CATALOGUE_WORKS` works for the catalogue key straight into
+/// the store, in seconds. They are marked indexed without being added to
+/// the index: the notice form only needs them in the registry, and the
+/// server would otherwise recover them one delta shard at a time as
+/// interrupted registrations. Their ids, in order.
+fn register_catalogue(db: &Path) -> Vec<String> {
+    use recital_serve::store::{now_ms, KeySpec, NewWork, Role, Secret, Store};
+    let store = Store::open(db).unwrap();
+    let who = store
+        .upsert_key(&KeySpec {
+            name: "console-catalogue".into(),
+            secret: Secret::Plain(CATALOGUE.into()),
+            role: Role::Rightsholder,
+            default_jurisdiction: None,
+            rate_per_minute: None,
+        })
+        .unwrap();
+    let ids = (0..CATALOGUE_WORKS)
+        .map(|i| {
+            let w: NewWork = serde_json::from_value(json!({
+                "title": format!("Catalogue work {i:04}"),
+                "text": format!("Entry {i} of the catalogue, a short text that only this test registers."),
+                "license": "LicenseRef-Proprietary",
+            }))
+            .unwrap();
+            let id = store.insert_work(&who, &w).unwrap().id;
+            store.mark_work_indexed(&id, now_ms()).unwrap();
+            id
+        })
+        .collect();
+    store.close().unwrap();
+    ids
 }
 
 fn run_browser(cfg: &Value) -> Value {
@@ -107,6 +146,7 @@ fn the_console_serves_reviewers_rightsholders_and_admins_in_a_browser() {
 
     let keys = keys_file(dir.path());
     let db = dir.path().join("db.sqlite");
+    let catalogue = register_catalogue(&db);
     let server = Server::start(
         &[
             "--index",
@@ -131,6 +171,13 @@ fn the_console_serves_reviewers_rightsholders_and_admins_in_a_browser() {
         "shots": shots,
         "html_file": html_file,
         "report_run": "run1",
+        "catalogue": {
+            "key": CATALOGUE,
+            "count": CATALOGUE_WORKS,
+            "ids": {"first": catalogue[0], "last": catalogue[CATALOGUE_WORKS - 1]},
+        },
+        "doc_query": "HAMLET",
+        "doc_id": "shakespeare/hamlet.txt",
     }));
 
     let flows: Vec<&str> = summary["flows"].as_array().unwrap().iter().filter_map(Value::as_str).collect();
@@ -143,6 +190,9 @@ fn the_console_serves_reviewers_rightsholders_and_admins_in_a_browser() {
         "audit refused to a client",
         "registry: register, cite, notice, block, withdraw",
         "audit log for an admin, reports",
+        "notice on an indexed document",
+        "notice targets among more than 1,000 works",
+        "rights signals",
         "scan --html",
     ];
     assert_eq!(flows, expected);

@@ -130,19 +130,23 @@ pub async fn log(State(c): State<Arc<Console>>, s: Session, Query(filter): Query
         (c.app.store.clone(), filter.query(PAGE, true), filter.query(DASHBOARD_RECORDS, false));
     let (who, since) = (s.principal.clone(), results::kept_since(&c));
     let got = tokio::task::spawn_blocking(move || {
-        // Registered works are cited by id: the dashboard names them by title.
-        let titles: HashMap<String, String> = store
-            .list_works(&who, crate::store::MAX_PAGE, None)?
-            .into_iter()
-            .filter_map(|w| w.title.map(|t| (w.id, t)))
-            .collect();
         let page = store.query_audit(&q_page)?;
         let ids: Vec<String> = page.iter().map(|r| r.entry.request_id.clone()).collect();
         let kept = store.console_scans_kept(&ids, since)?;
-        Ok::<_, crate::store::StoreError>((page, store.query_audit(&q_all)?, titles, kept))
+        let all = store.query_audit(&q_all)?;
+        // Registered works are cited by id: the dashboard names the few it
+        // shows by title, each looked up (a registry may hold any number).
+        let top = most_cited(&all);
+        let mut titles = HashMap::new();
+        for (doc, _) in &top {
+            if let Some(t) = store.get_work(&who, doc)?.and_then(|w| w.title) {
+                titles.insert(doc.clone(), t);
+            }
+        }
+        Ok::<_, crate::store::StoreError>((page, all, top_cited(top, &titles), kept))
     })
     .await;
-    let (page, all, titles, kept) = match got {
+    let (page, all, top, kept) = match got {
         Ok(Ok(v)) => v,
         Ok(Err(e)) => return page_error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
         Err(e) => return page_error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
@@ -157,14 +161,7 @@ pub async fn log(State(c): State<Arc<Console>>, s: Session, Query(filter): Query
             Row { record, link }
         })
         .collect();
-    render(&AuditPage {
-        nav: Nav::of(&s),
-        chart: chart(&all),
-        top: top_cited(&all, &titles),
-        filter,
-        rows,
-        older,
-    })
+    render(&AuditPage { nav: Nav::of(&s), chart: chart(&all), top, filter, rows, older })
 }
 
 /// Chart width and height in SVG units.
@@ -220,7 +217,8 @@ fn chart(records: &[AuditRecord]) -> Chart {
     }
 }
 
-fn top_cited(records: &[AuditRecord], titles: &HashMap<String, String>) -> Vec<TopBar> {
+/// The 8 sources the records cite most, with their counts, most first.
+fn most_cited(records: &[AuditRecord]) -> Vec<(String, usize)> {
     let mut counts: HashMap<&str, usize> = HashMap::new();
     for r in records {
         for s in &r.entry.sources {
@@ -230,13 +228,18 @@ fn top_cited(records: &[AuditRecord], titles: &HashMap<String, String>) -> Vec<T
     let mut v: Vec<(&str, usize)> = counts.into_iter().collect();
     v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
     v.truncate(8);
-    let max = v.first().map(|x| x.1).unwrap_or(1).max(1);
-    v.into_iter()
+    v.into_iter().map(|(d, n)| (d.to_string(), n)).collect()
+}
+
+/// The bars of the most cited sources, works named by their titles.
+fn top_cited(top: Vec<(String, usize)>, titles: &HashMap<String, String>) -> Vec<TopBar> {
+    let max = top.first().map(|x| x.1).unwrap_or(1).max(1);
+    top.into_iter()
         .enumerate()
         .map(|(i, (doc, count))| TopBar {
             y: i * 20,
             w: (count * 260).div_ceil(max),
-            doc: titles.get(doc).map_or_else(|| doc.to_string(), |t| format!("{t} ({doc})")),
+            doc: titles.get(&doc).map_or_else(|| doc.clone(), |t| format!("{t} ({doc})")),
             count,
         })
         .collect()
@@ -354,7 +357,7 @@ mod tests {
             rec(3, 0, "redact", &["c", "b"]),
         ];
         let titles = HashMap::from([("a".to_string(), "Alpha".to_string())]);
-        let top = top_cited(&recs, &titles);
+        let top = top_cited(most_cited(&recs), &titles);
         let names: Vec<_> = top.iter().map(|t| (t.doc.as_str(), t.count)).collect();
         assert_eq!(names, [("b", 3), ("Alpha (a)", 1), ("c", 1)]);
         assert_eq!(top[0].w, 260);

@@ -13,6 +13,8 @@
 //!   also used by `recital scan --html` through [`scan_html`];
 //! - `results.rs`: scan results kept in the store for the configured retention time;
 //! - `registry.rs`: works and notices for rightsholders;
+//! - `signals.rs`: rights signals posted to the registry, what they say, since when;
+//! - `targets.rs`: the notice form's search for a work or an indexed document;
 //! - `audit.rs`: the audit log and its dashboard for admins, audit reports.
 //!
 //! What a page shows of a source is what the API shows: snippets trimmed by
@@ -24,6 +26,8 @@ mod registry;
 mod results;
 mod scan;
 mod session;
+mod signals;
+mod targets;
 mod view;
 
 use std::sync::Arc;
@@ -57,7 +61,10 @@ pub fn router(app: Arc<AppState>) -> Router {
         .route("/works", get(registry::works).post(registry::register))
         .route("/works/{id}/withdraw", post(registry::withdraw_work))
         .route("/notices", get(registry::notices).post(registry::file_notice))
+        .route("/notices/targets", get(targets::fragment))
         .route("/notices/{id}/withdraw", post(registry::withdraw_notice))
+        .route("/signals", get(signals::list).post(signals::post))
+        .route("/signals/{id}/withdraw", post(signals::withdraw))
         .route("/audit", get(audit::log))
         .route("/reports", get(audit::reports))
         .route("/reports/{run}/report.html", get(audit::report))

@@ -15,9 +15,10 @@ use crate::api::registry::{self as api, NoticeRequest};
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::json::Body;
-use crate::store::{NewWork, Notice, NoticeTarget, Principal, StoreError, Work, WorkMode, MAX_PAGE};
+use crate::store::{NewWork, Notice, NoticeTarget, Principal, StoreError, Work, WorkMode};
 
 use super::session::{self, Session};
+use super::targets::{self, TargetQuery, Targets};
 use super::{render, Console, Nav, PageError, PageResult};
 
 #[derive(Template)]
@@ -36,31 +37,66 @@ struct NoticesPage {
     nav: Nav,
     notices: Vec<NoticeRow>,
     paging: Paging,
-    works: Vec<Work>,
+    /// The target search as typed, and its results.
+    q: String,
+    targets: Option<Targets>,
+    /// The notice form's fields: chosen from the results, or as filed when refused.
+    draft: NoticeDraft,
     message: Option<String>,
     error: Option<String>,
 }
 
+/// What the notice form shows in its fields.
+#[derive(Deserialize)]
+pub struct NoticeDraft {
+    #[serde(default = "work_target")]
+    target_type: String,
+    #[serde(default)]
+    target: String,
+    #[serde(default)]
+    reason: String,
+    #[serde(default)]
+    jurisdictions: String,
+    #[serde(default)]
+    contact: String,
+}
+
+fn work_target() -> String {
+    "work".into()
+}
+
+impl Default for NoticeDraft {
+    fn default() -> NoticeDraft {
+        NoticeDraft {
+            target_type: work_target(),
+            target: String::new(),
+            reason: String::new(),
+            jurisdictions: String::new(),
+            contact: String::new(),
+        }
+    }
+}
+
 /// Rows per page of the works and notices lists.
-const LIST_PAGE: usize = 100;
+pub(super) const LIST_PAGE: usize = 100;
 
 /// `?after=ID`: the page of a list that follows row `ID` (the API's cursor).
 #[derive(Deserialize, Default)]
 pub struct PageQuery {
     #[serde(default)]
-    after: Option<String>,
+    pub(super) after: Option<String>,
 }
 
 /// Where a list page sits: links to the first and the next page.
-struct Paging {
+pub(super) struct Paging {
     /// The page does not start at the first row.
-    later: bool,
+    pub(super) later: bool,
     /// The cursor of the next page, when this one is full.
-    next: Option<String>,
+    pub(super) next: Option<String>,
 }
 
 impl Paging {
-    fn of<'a>(
+    pub(super) fn of<'a>(
         after: Option<&str>,
         ids: impl DoubleEndedIterator<Item = &'a str> + ExactSizeIterator,
     ) -> Paging {
@@ -85,7 +121,7 @@ fn target_text(t: &NoticeTarget) -> String {
 }
 
 /// Answers 403 to a client key, as the API does.
-fn require_registry(s: &Session) -> Result<(), PageError> {
+pub(super) fn require_registry(s: &Session) -> Result<(), PageError> {
     if s.can_register() {
         Ok(())
     } else {
@@ -94,13 +130,13 @@ fn require_registry(s: &Session) -> Result<(), PageError> {
 }
 
 /// The checks every registry form passes first: role, origin, CSRF token.
-fn check_form(s: &Session, headers: &HeaderMap, csrf: &str) -> Result<(), PageError> {
+pub(super) fn check_form(s: &Session, headers: &HeaderMap, csrf: &str) -> Result<(), PageError> {
     require_registry(s)?;
     session::check_origin(headers)?;
     s.check_csrf(csrf)
 }
 
-async fn blocking<T: Send + 'static>(
+pub(super) async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
 ) -> Result<T, PageError> {
     match tokio::task::spawn_blocking(f).await {
@@ -137,22 +173,46 @@ async fn works_page(
     Ok(resp)
 }
 
-async fn notices_page(
-    c: &Console,
-    s: &Session,
-    after: Option<&str>,
+/// The notices page: the filer's notices, the target search, the form.
+struct NoticesView {
+    after: Option<String>,
+    search: TargetQuery,
+    draft: NoticeDraft,
     message: Option<String>,
     error: Option<String>,
-) -> PageResult {
-    // The form's choice of works: the first page the store gives.
-    let works = list_works(c, &s.principal, MAX_PAGE, None).await?;
-    let (store, who, from) = (c.app.store.clone(), s.principal.clone(), after.map(str::to_string));
+}
+
+impl NoticesView {
+    fn fresh(message: Option<String>, error: Option<String>) -> NoticesView {
+        NoticesView {
+            after: None,
+            search: TargetQuery::default(),
+            draft: NoticeDraft::default(),
+            message,
+            error,
+        }
+    }
+}
+
+async fn notices_page(c: &Console, s: &Session, v: NoticesView) -> PageResult {
+    let targets = targets::find(c, s, &v.search).await?;
+    let (store, who, from) = (c.app.store.clone(), s.principal.clone(), v.after.clone());
     let notices = blocking(move || store.list_notices(&who, LIST_PAGE, from.as_deref())).await?;
-    let paging = Paging::of(after, notices.iter().map(|n| n.id.as_str()));
+    let paging = Paging::of(v.after.as_deref(), notices.iter().map(|n| n.id.as_str()));
     let notices =
         notices.into_iter().map(|n| NoticeRow { target: target_text(&n.target), notice: n }).collect();
-    let status = if error.is_some() { StatusCode::BAD_REQUEST } else { StatusCode::OK };
-    let mut resp = render(&NoticesPage { nav: Nav::of(s), notices, paging, works, message, error });
+    let status = if v.error.is_some() { StatusCode::BAD_REQUEST } else { StatusCode::OK };
+    let page = NoticesPage {
+        nav: Nav::of(s),
+        notices,
+        paging,
+        q: v.search.q.clone().unwrap_or_default(),
+        targets,
+        draft: v.draft,
+        message: v.message,
+        error: v.error,
+    };
+    let mut resp = render(&page);
     *resp.status_mut() = status;
     Ok(resp)
 }
@@ -247,7 +307,8 @@ fn title(w: &Work) -> &str {
 
 enum Page {
     Works,
-    Notices,
+    /// The notices page, with the form as it was filed.
+    Notices(NoticeDraft),
 }
 
 /// A refused request: the page again, with the API's message; a failure of
@@ -258,7 +319,10 @@ async fn api_failure(c: &Console, s: &Session, e: ApiError, page: Page) -> PageR
     }
     match page {
         Page::Works => works_page(c, s, None, None, Some(e.message)).await,
-        Page::Notices => notices_page(c, s, None, None, Some(e.message)).await,
+        Page::Notices(draft) => {
+            let v = NoticesView { draft, ..NoticesView::fresh(None, Some(e.message)) };
+            notices_page(c, s, v).await
+        }
     }
 }
 
@@ -266,7 +330,7 @@ async fn api_failure(c: &Console, s: &Session, e: ApiError, page: Page) -> PageR
 #[derive(Deserialize)]
 pub struct TokenForm {
     #[serde(default)]
-    csrf: String,
+    pub(super) csrf: String,
 }
 
 /// `POST /console/works/{id}/withdraw`.
@@ -286,10 +350,17 @@ pub async fn withdraw_work(
     }
 }
 
-/// `GET /console/notices`.
-pub async fn notices(State(c): State<Arc<Console>>, s: Session, Query(q): Query<PageQuery>) -> PageResult {
+/// `GET /console/notices`: `?after=` pages the notices, `?q=` searches
+/// for a target, `?target_type=&target=` fills the form with a choice.
+pub async fn notices(
+    State(c): State<Arc<Console>>,
+    s: Session,
+    Query(page): Query<PageQuery>,
+    Query(search): Query<TargetQuery>,
+    Query(draft): Query<NoticeDraft>,
+) -> PageResult {
     require_registry(&s)?;
-    notices_page(&c, &s, q.after.as_deref(), None, None).await
+    notices_page(&c, &s, NoticesView { after: page.after, search, draft, message: None, error: None }).await
 }
 
 /// The notice form.
@@ -297,26 +368,20 @@ pub async fn notices(State(c): State<Arc<Console>>, s: Session, Query(q): Query<
 pub struct NoticeForm {
     #[serde(default)]
     csrf: String,
-    /// `work`, `document` or `url`.
-    target_type: String,
-    /// A work id (from the list), for `work`.
-    #[serde(default)]
-    work_id: String,
-    /// A document id or URL, for `document` and `url`.
-    #[serde(default)]
-    target: String,
-    #[serde(default)]
-    reason: String,
-    #[serde(default)]
-    jurisdictions: String,
-    #[serde(default)]
-    contact: String,
+    #[serde(flatten)]
+    fields: NoticeDraft,
 }
 
-fn notice_request(f: NoticeForm) -> Result<NoticeRequest, ApiError> {
+fn notice_request(f: &NoticeDraft) -> Result<NoticeRequest, ApiError> {
     let target = f.target.trim().to_string();
+    if target.is_empty() {
+        return Err(ApiError::bad_request(
+            "invalid_request",
+            "Say which work id, document id, URL or ISCC the notice is about (the search above finds them).",
+        ));
+    }
     let target = match f.target_type.as_str() {
-        "work" => NoticeTarget::Work { work_id: f.work_id.trim().to_string() },
+        "work" => NoticeTarget::Work { work_id: target },
         "document" => NoticeTarget::Document { doc_id: target },
         "url" => NoticeTarget::Url { url: target },
         "iscc" => NoticeTarget::Iscc { iscc: target },
@@ -326,11 +391,24 @@ fn notice_request(f: NoticeForm) -> Result<NoticeRequest, ApiError> {
     };
     Ok(NoticeRequest {
         target,
-        reason: f.reason,
+        reason: f.reason.clone(),
         requested_action: None,
         jurisdictions: split_list(&f.jurisdictions),
         contact: Some(f.contact.trim().to_string()).filter(|c| !c.is_empty()),
     })
+}
+
+/// The API's refusal in the form's words: an unknown work is one the filer
+/// does not hold (the store does not say whose it is).
+fn refusal(f: &NoticeDraft, e: ApiError) -> ApiError {
+    if e.status == StatusCode::NOT_FOUND && f.target_type == "work" {
+        let msg = format!(
+            "There is no work {:?} among your works: check the id, or find the work by its title above.",
+            f.target.trim()
+        );
+        return ApiError::new(StatusCode::NOT_FOUND, "not_found", msg);
+    }
+    e
 }
 
 /// `POST /console/notices`: file a notice; it is in force when the page answers.
@@ -341,17 +419,20 @@ pub async fn file_notice(
     Form(f): Form<NoticeForm>,
 ) -> PageResult {
     check_form(&s, &headers, &f.csrf)?;
-    let req = match notice_request(f) {
+    let req = match notice_request(&f.fields) {
         Ok(r) => r,
-        Err(e) => return api_failure(&c, &s, e, Page::Notices).await,
+        Err(e) => return api_failure(&c, &s, e, Page::Notices(f.fields)).await,
     };
     match api::create_notice(State(c.app.clone()), Caller(s.principal.clone()), Body(req)).await {
         Ok((_, axum::Json(n))) => {
             let since = n.effective_at_rfc3339.clone().unwrap_or_else(|| "now".into());
             let msg = format!("Notice {} on {} is in force since {since}.", n.id, target_text(&n.target));
-            notices_page(&c, &s, None, Some(msg), None).await
+            notices_page(&c, &s, NoticesView::fresh(Some(msg), None)).await
         }
-        Err(e) => api_failure(&c, &s, e, Page::Notices).await,
+        Err(e) => {
+            let e = refusal(&f.fields, e);
+            api_failure(&c, &s, e, Page::Notices(f.fields)).await
+        }
     }
 }
 
@@ -367,9 +448,9 @@ pub async fn withdraw_notice(
     match api::withdraw_notice(State(c.app.clone()), Caller(s.principal.clone()), Path(id)).await {
         Ok(axum::Json(n)) => {
             let msg = format!("Withdrew notice {}: it no longer applies.", n.id);
-            notices_page(&c, &s, None, Some(msg), None).await
+            notices_page(&c, &s, NoticesView::fresh(Some(msg), None)).await
         }
-        Err(e) => api_failure(&c, &s, e, Page::Notices).await,
+        Err(e) => api_failure(&c, &s, e, Page::Notices(NoticeDraft::default())).await,
     }
 }
 
@@ -396,23 +477,34 @@ mod tests {
 
     #[test]
     fn notice_forms_become_api_requests() {
-        let form = |t: &str| NoticeForm {
-            csrf: String::new(),
+        let form = |t: &str, target: &str| NoticeDraft {
             target_type: t.into(),
-            work_id: " work-1 ".into(),
-            target: " novel.txt ".into(),
+            target: target.into(),
             reason: "mine".into(),
             jurisdictions: "DE,FR".into(),
             contact: " ".into(),
         };
-        let r = notice_request(form("work")).unwrap();
+        let r = notice_request(&form("work", " work-1 ")).unwrap();
         assert_eq!(r.target, NoticeTarget::Work { work_id: "work-1".into() });
         assert_eq!(r.jurisdictions, ["DE", "FR"]);
         assert_eq!(r.contact, None);
-        let r = notice_request(form("document")).unwrap();
+        let r = notice_request(&form("document", " novel.txt ")).unwrap();
         assert_eq!(r.target, NoticeTarget::Document { doc_id: "novel.txt".into() });
-        let r = notice_request(form("iscc")).unwrap();
+        let r = notice_request(&form("iscc", "novel.txt")).unwrap();
         assert_eq!(r.target, NoticeTarget::Iscc { iscc: "novel.txt".into() }, "the store checks the code");
-        assert!(notice_request(form("planet")).is_err());
+        assert!(notice_request(&form("planet", "x")).is_err());
+        let e = notice_request(&form("work", "  ")).unwrap_err();
+        assert!(e.message.contains("Say which work id"), "{}", e.message);
+    }
+
+    #[test]
+    fn an_unknown_work_is_refused_in_the_forms_words() {
+        let draft = NoticeDraft { target: " work-00 ".into(), ..NoticeDraft::default() };
+        let e = refusal(&draft, ApiError::not_found("work work-00"));
+        assert_eq!(e.status, StatusCode::NOT_FOUND);
+        assert!(e.message.contains("no work \"work-00\" among your works"), "{}", e.message);
+        let doc = NoticeDraft { target_type: "document".into(), ..draft };
+        let e = refusal(&doc, ApiError::not_found("no live document \"x\" in the corpus index"));
+        assert!(e.message.contains("corpus index"), "a document's refusal is the API's own");
     }
 }

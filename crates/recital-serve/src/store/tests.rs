@@ -380,6 +380,7 @@ fn registry_tests_pass_on_postgres() {
         ("works: pending/indexed", works::tests::pending_then_indexed_is_idempotent_and_respects_withdrawal),
         ("works: withdraw", works::tests::withdraw_is_idempotent_and_deletes_the_text),
         ("works: paging", works::tests::paging_walks_every_work_once),
+        ("works: search", works::tests::search_finds_any_of_more_works_than_a_page),
         ("notices: life cycle", notices::tests::life_cycle_received_effective_withdrawn),
         ("notices: active", notices::tests::active_notices_lists_received_and_effective_only),
         ("notices: work targets", notices::tests::work_targets_must_be_live_and_visible),

@@ -311,6 +311,36 @@ impl Store {
         })
     }
 
+    /// Works visible to `who` whose id or title contains `text`, ignoring
+    /// case, oldest first; paging as [`Store::list_works`], with `after` the
+    /// last id of the previous page of the same search. The console's work
+    /// picker: a rightsholder may hold far more works than one page lists.
+    pub fn search_works(
+        &self,
+        who: &Principal,
+        text: &str,
+        limit: usize,
+        after: Option<&str>,
+    ) -> Result<Vec<Work>, StoreError> {
+        let owner = Scope::of(who, "search works")?.owner();
+        check_len("search text", text, 256)?;
+        let pattern = format!("%{}%", like_escaped(text.trim()));
+        self.read("search works", |tx| {
+            let from = match after {
+                None => 0,
+                Some(a) => cursor(tx, "works", a, owner)?,
+            };
+            // LOWER on both sides: SQLite folds ASCII only, PostgreSQL all of
+            // Unicode, and either way the pattern is folded as the column is.
+            let sql = format!(
+                "{WORK_SELECT} WHERE (CAST(?1 AS BIGINT) IS NULL OR w.owner_key = ?1) AND w.seq > ?2
+                 AND (LOWER(w.id) LIKE LOWER(?4) ESCAPE '\\' OR LOWER(COALESCE(w.title, '')) LIKE LOWER(?4) ESCAPE '\\')
+                 ORDER BY w.seq LIMIT ?3"
+            );
+            query_works(tx, &sql, args![owner, from, page_limit(limit) as i64, pattern])
+        })
+    }
+
     /// Withdraws work `id` for `who` (ownership as in [`Store::get_work`]):
     /// status `withdrawn`, text deleted. Idempotent: withdrawing again
     /// returns the work with its first withdrawal time. `Ok(None)` when the
@@ -409,6 +439,18 @@ pub(super) fn cursor(tx: &mut dyn Tx, table: &str, id: &str, owner: Option<i64>)
     .ctx("resolve cursor")?
     .ok_or_else(|| StoreError::Invalid(format!("after: no such id {id:?}")))?
     .get(0)
+}
+
+/// `text` with the LIKE wildcards (and the escape character) taken literally.
+fn like_escaped(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
 }
 
 #[cfg(test)]
@@ -537,5 +579,61 @@ pub(crate) mod tests {
         assert_eq!(seen, made);
         assert_eq!(f.store.list_works(&f.rh_a, 0, None).unwrap().len(), 1, "limit 0 is clamped to 1");
         assert!(matches!(f.store.list_works(&f.rh_a, 3, Some("work-nope")), Err(StoreError::Invalid(_))));
+    }
+
+    /// The whole search, page by page.
+    fn search_all(f: &crate::store::tests::Fixture, who: &Principal, text: &str, page: usize) -> Vec<String> {
+        let (mut seen, mut after) = (Vec::new(), None::<String>);
+        loop {
+            let got = f.store.search_works(who, text, page, after.as_deref()).unwrap();
+            assert!(got.len() <= page);
+            let Some(last) = got.last() else { return seen };
+            after = Some(last.id.clone());
+            seen.extend(got.into_iter().map(|w| w.id));
+        }
+    }
+
+    #[test]
+    pub(crate) fn search_finds_any_of_more_works_than_a_page() {
+        let f = fixture();
+        let mut made = Vec::new();
+        for i in 0..(crate::store::MAX_PAGE + 10) {
+            let title = match i {
+                7 => "Half_off 100% Été".to_string(),
+                8 => "Halfxoff 1000 ete".to_string(),
+                _ => format!("Catalogue {i:04}"),
+            };
+            let w = NewWork { title: Some(title.clone()), ..new_work(&format!("text {i}")) };
+            made.push((f.store.insert_work(&f.rh_a, &w).unwrap().id, title));
+        }
+        f.store
+            .insert_work(&f.rh_b, &NewWork { title: Some("Catalogue 1003".into()), ..new_work("b") })
+            .unwrap();
+        // The oracle: every title or id that contains the text, ignoring ASCII case.
+        let oracle = |text: &str| -> Vec<String> {
+            let t = text.to_ascii_lowercase();
+            made.iter()
+                .filter(|(id, title)| id.contains(&t) || title.to_ascii_lowercase().contains(&t))
+                .map(|(id, _)| id.clone())
+                .collect()
+        };
+        for text in ["catalogue 1003", "CATALOGUE 100", "f_o", "100%", "0%", "1000", "Été", "_", "none such"]
+        {
+            assert_eq!(search_all(&f, &f.rh_a, text, 7), oracle(text), "{text:?}");
+        }
+        assert_eq!(search_all(&f, &f.rh_a, "catalogue 1009", 7).len(), 1, "beyond the first 1,000");
+        let by_id = &made[crate::store::MAX_PAGE + 5].0;
+        assert_eq!(
+            search_all(&f, &f.rh_a, &by_id.to_uppercase(), 7),
+            std::slice::from_ref(by_id),
+            "by id, any case"
+        );
+        assert_eq!(search_all(&f, &f.rh_b, "catalogue", 7).len(), 1, "only B's own");
+        assert_eq!(search_all(&f, &f.admin, "catalogue 1003", 7).len(), 2, "an admin's are everyone's");
+        assert!(matches!(f.store.search_works(&f.client, "x", 7, None), Err(StoreError::Forbidden(_))));
+        assert!(matches!(
+            f.store.search_works(&f.rh_a, &"x".repeat(300), 7, None),
+            Err(StoreError::Invalid(_))
+        ));
     }
 }

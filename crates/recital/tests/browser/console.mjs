@@ -5,7 +5,8 @@
 // the Rust side to check again.
 //
 // argv[2]: JSON {base, keys: {admin, rightsholder, client}, demo, quote,
-//                shots, html_file, report_run}
+//                shots, html_file, report_run,
+//                catalogue: {key, count, ids: {first, last}}, doc_query, doc_id}
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -261,8 +262,11 @@ async function registryFlow(page) {
   const other = await page.goto(summary.scan_url);
   assert.equal(other.status(), 404, 'a scan is for the key that ran it (and admins)');
 
-  await page.goto(cfg.base + '/console/notices');
+  // The work is found by its title and chosen from the results.
+  await page.goto(cfg.base + '/console/notices?q=' + encodeURIComponent('console test'));
   await accessible(page, 'notices');
+  await Promise.all([page.waitForURL(/target_type=work/), page.click('#target-works a.choose')]);
+  assert.match(await page.inputValue('#n-target'), /^work-[0-9a-f]{16}$/, 'the choice fills the form');
   await page.fill('#n-reason', 'Console test: please withhold');
   await page.click('#file-notice');
   await page.waitForSelector('p.ok');
@@ -329,6 +333,133 @@ async function standaloneFlow(page) {
   summary.flows.push('scan --html');
 }
 
+// 10. A rightsholder with more works than any list shows (cfg.catalogue.count,
+//     over 1,000): the notice form finds each by title or id, a page at a
+//     time, with htmx as one types and with plain GET forms; a typed id
+//     files directly; an unknown id is refused in words.
+async function targetSearchFlow(page) {
+  const cat = cfg.catalogue;
+  await signIn(page, cat.key);
+  // Without script: the search form's GET, then a choice link.
+  const last = String(cat.count - 1).padStart(4, '0');
+  await page.goto(cfg.base + '/console/notices?q=' + encodeURIComponent(`Catalogue work ${last}`));
+  const rows = await page.$$eval('#target-works tbody tr', (rs) => rs.map((r) => r.textContent));
+  assert.equal(rows.length, 1, `one match for the last work: ${rows}`);
+  assert.ok(rows[0].includes(cat.ids.last), 'the last work, beyond the first 1,000');
+  await Promise.all([page.waitForURL(/target_type=work/), page.click('#target-works a.choose')]);
+  assert.equal(await page.inputValue('#n-target'), cat.ids.last);
+  assert.equal(await page.isChecked('input[name=target_type][value=work]'), true);
+  await page.fill('#n-reason', 'Catalogue: the last work');
+  await page.click('#file-notice');
+  await page.waitForSelector('p.ok');
+  assert.ok((await page.textContent('p.ok')).includes(`work ${cat.ids.last} is in force since`));
+
+  // With htmx: results as one types, in place, and paged.
+  await page.goto(cfg.base + '/console/notices');
+  const before = page.url();
+  await page.fill('#q', 'catalogue WORK 104');
+  await page.waitForFunction(() => document.querySelectorAll('#target-works tbody tr').length === 10);
+  assert.equal(page.url(), before, 'the results came in place');
+  await page.fill('#q', 'Catalogue work');
+  await page.waitForFunction(() => document.querySelector('#target-works tbody tr td')?.textContent === 'Catalogue work 0000');
+  const first = await page.$$eval('#target-works tbody td:first-child', (ts) => ts.map((t) => t.textContent));
+  assert.equal(first.length, 20, 'a page of matches');
+  await shot(page, '14-notice-target-search');
+  await accessible(page, 'notice-target-search');
+  await Promise.all([page.waitForURL(/works_after=/), page.click('#works-next')]);
+  const second = await page.$$eval('#target-works tbody td:first-child', (ts) => ts.map((t) => t.textContent));
+  assert.equal(second[0], 'Catalogue work 0020', `the next page: ${second[0]}`);
+
+  // A typed id, and one that is nobody's.
+  await page.fill('#n-target', cat.ids.first);
+  await page.fill('#n-reason', 'Catalogue: the first work, typed');
+  await page.click('#file-notice');
+  await page.waitForSelector('p.ok');
+  assert.ok((await page.textContent('p.ok')).includes(`work ${cat.ids.first}`));
+  await page.fill('#n-target', 'work-00000000000000ff');
+  await page.fill('#n-reason', 'nothing');
+  await page.click('#file-notice');
+  await page.waitForSelector('p.error');
+  assert.match(await page.textContent('p.error'), /no work "work-00000000000000ff" among your works/);
+  assert.equal(await page.inputValue('#n-reason'), 'nothing', 'the form keeps what was typed');
+  await shot(page, '15-notice-unknown-work');
+  await signOut(page);
+  summary.flows.push('notice targets among more than 1,000 works');
+}
+
+// 11. An admin finds an indexed document by its id and files on it; an id
+//     the index lacks is refused.
+async function documentTargetFlow(page) {
+  // Signed in as the admin since the audit flow.
+  await page.goto(cfg.base + '/console/notices?q=' + encodeURIComponent(cfg.doc_query));
+  const docs = await page.$$eval('#target-docs tbody tr td:first-child', (ts) => ts.map((t) => t.textContent));
+  assert.ok(docs.includes(cfg.doc_id), `the document is found: ${docs}`);
+  await Promise.all([page.waitForURL(/target_type=document/),
+    page.click(`#target-docs a.choose[aria-label="File a notice on document ${cfg.doc_id}"]`)]);
+  assert.equal(await page.isChecked('input[name=target_type][value=document]'), true);
+  await page.fill('#n-reason', 'Admin: a document of the corpus');
+  await page.click('#file-notice');
+  await page.waitForSelector('p.ok');
+  assert.ok((await page.textContent('p.ok')).includes(`document ${cfg.doc_id}`));
+  await page.click('#notices tbody tr:last-child button[type=submit]');
+  await page.waitForSelector('p.ok');
+  await page.check('input[name=target_type][value=document]');
+  await page.fill('#n-target', 'no/such/document.txt');
+  await page.fill('#n-reason', 'nothing');
+  await page.click('#file-notice');
+  await page.waitForSelector('p.error');
+  assert.match(await page.textContent('p.error'), /no live document "no\/such\/document.txt"/);
+  summary.flows.push('notice on an indexed document');
+}
+
+// 12. Rights signals: a rightsholder posts a robots.txt and sees what it
+//     says and since when; an admin sees every filer's, checks a URL, and a
+//     client has no such page; the filer withdraws it.
+async function signalsFlow(page) {
+  await signIn(page, cfg.keys.rightsholder);
+  await page.goto(cfg.base + '/console/signals');
+  await page.fill('#s-url', 'https://press.example/robots.txt');
+  await page.fill('#s-observed', '2026-03-01T00:00:00Z');
+  await page.fill('#s-body', 'User-agent: GPTBot\nDisallow: /\n');
+  await page.click('#post-signal');
+  await page.waitForSelector('p.ok');
+  assert.match(await page.textContent('p.ok'), /Signal sig-[0-9a-f]{16} from https:\/\/press.example\/robots.txt is in force since \d{4}-/);
+  const row = await page.textContent('#signals tbody tr');
+  assert.match(row, /tdm_opt_out = true by robots.txt of press.example, 2026-03-01/);
+  assert.match(row, /active/);
+  await page.fill('#s-url', 'ftp://press.example/robots.txt');
+  await page.click('#post-signal');
+  await page.waitForSelector('p.error');
+  assert.match(await page.textContent('p.error'), /http/);
+  assert.equal(await page.inputValue('#s-url'), 'ftp://press.example/robots.txt', 'the form keeps what was typed');
+  await shot(page, '16-rights-signals');
+  await accessible(page, 'signals');
+  await signOut(page);
+
+  await signIn(page, cfg.keys.admin);
+  await page.goto(cfg.base + '/console/signals?check=' + encodeURIComponent('https://press.example/essays/one'));
+  assert.match(await page.textContent('#signals'), /console-rights/, 'an admin sees every filer');
+  assert.match(await page.textContent('#check-result'), /tdm_opt_out = true by robots.txt of press.example/);
+  await shot(page, '17-rights-signals-admin-check');
+  await accessible(page, 'signals-admin');
+  await signOut(page);
+
+  await signIn(page, cfg.keys.client);
+  const refused = await page.goto(cfg.base + '/console/signals');
+  assert.equal(refused.status(), 403, 'a client has no signals page, as the API has no signals for it');
+  assert.equal(await page.locator('a[href="/console/signals"]').count(), 0, 'nor a link to it');
+  await signOut(page);
+
+  await signIn(page, cfg.keys.rightsholder);
+  await page.goto(cfg.base + '/console/signals');
+  await page.click('#signals button[type=submit]');
+  await page.waitForSelector('p.ok');
+  assert.match(await page.textContent('p.ok'), /Withdrew signal sig-/);
+  assert.match(await page.textContent('#signals tbody tr'), /withdrawn/);
+  await signOut(page);
+  summary.flows.push('rights signals');
+}
+
 const userData = fs.mkdtempSync(path.join(os.tmpdir(), 'recital-console-chromium-'));
 const ctx = await chromium.launchPersistentContext(userData, {
   executablePath: '/usr/bin/chromium',
@@ -355,6 +486,10 @@ try {
   await signOut(page);
   await registryFlow(page);
   await adminFlow(page);
+  await documentTargetFlow(page);
+  await signOut(page);
+  await targetSearchFlow(page);
+  await signalsFlow(page);
   await standaloneFlow(page);
   assert.deepEqual(offsite, [], 'the console loads nothing from elsewhere');
 } catch (e) {
