@@ -5,7 +5,7 @@
 //! array of integers), so the audit controls tokenisation exactly. A server
 //! that refuses ids (llama-cpp-python's) gets the text the ids decode to,
 //! and every answer is checked to have tokenised that text back into the
-//! same ids ([`text`]). Ids come from a local `tokenizer.json` when one is
+//! same ids (module `text`). Ids come from a local `tokenizer.json` when one is
 //! given, else from the server's `/tokenize` and `/detokenize` (vLLM and
 //! llama.cpp shapes) or `/extras/tokenize` (llama-cpp-python).
 //!
