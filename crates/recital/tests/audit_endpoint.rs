@@ -251,8 +251,9 @@ const WORDS: [&str; 7] = ["the", "pin", "of", "ada", "is", "1", "2"];
 /// A server in llama-cpp-python's manner: a prompt of token ids is a 500
 /// ("Input should be a valid string"), and for a model without BOS its
 /// echo scores token `i` with the distribution after token `i`, and lists
-/// that distribution's alternatives.
-fn text_only_shifted_server() -> String {
+/// that distribution's alternatives. A token forced with `logit_bias`
+/// reports `forced_lp(its unbiased log-probability)`.
+fn text_only_shifted_server(forced_lp: fn(f64) -> f64) -> String {
     let id = |w: &str| WORDS.iter().position(|x| *x == w).map_or(0, |p| p + 1);
     stub_server_status(move |first, body| {
         if first.contains("/v1/models") {
@@ -280,32 +281,35 @@ fn text_only_shifted_server() -> String {
             (prompt.to_string(), json!({"tokens": words, "token_logprobs": lps, "top_logprobs": tops}))
         } else {
             let bias = req["logit_bias"].as_object().and_then(|b| b.keys().next().cloned());
-            let forced = bias.and_then(|k| k.parse::<usize>().ok()).map_or("the", |k| WORDS[k - 1]);
+            let biased = bias.and_then(|k| k.parse::<usize>().ok()).map(|k| WORDS[k - 1]);
+            let word = biased.unwrap_or("the");
             let k = req["max_tokens"].as_u64()? as usize;
-            let gen: Vec<&str> = (0..k).map(|_| forced).collect();
-            let lps: Vec<f64> = (0..k).map(|j| toy_lp(n + j, id(forced))).collect();
-            (format!(" {}", gen.join(" ")), json!({"tokens": gen, "token_logprobs": lps}))
+            let gen: Vec<&str> = (0..k).map(|_| word).collect();
+            let lp = |j: usize| toy_lp(n + j, id(word));
+            let lps: Vec<f64> =
+                (0..k).map(|j| if biased.is_some() { forced_lp(lp(j)) } else { lp(j) }).collect();
+            let tops: Vec<Value> = (0..k).map(|j| alternatives(n + j)).collect();
+            (
+                format!(" {}", gen.join(" ")),
+                json!({"tokens": gen, "token_logprobs": lps, "top_logprobs": tops}),
+            )
         };
         let resp = json!({"choices": [{"index": 0, "text": text, "logprobs": logprobs}], "usage": {"prompt_tokens": n}});
         Some((200, resp.to_string()))
     })
 }
 
-/// A server that refuses token ids and echoes one position off is found
-/// out, and scored in place: the probe's LOSS is the toy model's.
-#[test]
-fn a_text_only_server_with_a_shifted_echo_is_scored_in_place() {
-    let tmp = tempfile::tempdir().unwrap();
-    let tok = tmp.path().join("tokenizer.json");
+/// Audits the toy probe "the pin of ada is" → "1 2" through `url`.
+fn audit_toy_probe(url: &str, tmp: &std::path::Path) -> Output {
+    let tok = tmp.join("tokenizer.json");
     std::fs::write(&tok, TOKENIZER).unwrap();
-    let probes = tmp.path().join("probes.jsonl");
+    let probes = tmp.join("probes.jsonl");
     std::fs::write(&probes, "{\"prefix\": \"the pin of ada is\", \"suffix\": \"1 2\"}\n").unwrap();
-    let url = text_only_shifted_server();
-    let out = tmp.path().join("out");
-    let o = recital(&[
+    let out = tmp.join("out");
+    recital(&[
         "audit",
         "--model",
-        &url,
+        url,
         "--tokenizer",
         tok.to_str().unwrap(),
         "--probes",
@@ -314,8 +318,20 @@ fn a_text_only_server_with_a_shifted_echo_is_scored_in_place() {
         "0",
         "--out",
         out.to_str().unwrap(),
-    ]);
+    ])
+}
+
+/// A server that refuses token ids and echoes one position off is found
+/// out, and scored in place: the probe's LOSS is the toy model's. Its
+/// forced tokens are 0.05 nats off, as a prompt cache that re-evaluates
+/// one token alone made llama-cpp-python's on a CI machine.
+#[test]
+fn a_text_only_server_with_a_shifted_echo_is_scored_in_place() {
+    let tmp = tempfile::tempdir().unwrap();
+    let url = text_only_shifted_server(|lp| lp + 0.05);
+    let o = audit_toy_probe(&url, tmp.path());
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let out = tmp.path().join("out");
     let results = std::fs::read_to_string(out.join("results.jsonl")).unwrap();
     let r: Value = serde_json::from_str(results.lines().next().unwrap()).unwrap();
     // "1" after five words, "2" after six: ids 6 and 7.
@@ -324,4 +340,16 @@ fn a_text_only_server_with_a_shifted_echo_is_scored_in_place() {
     let report: Value = serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap();
     let scoring = report["model"]["scoring"].as_str().unwrap();
     assert!(scoring.contains("text prompts") && scoring.contains("one position off"), "{scoring}");
+}
+
+/// A server whose forced tokens report the biased log-probability (about
+/// 0) cannot be scored through forcing, and the audit says so.
+#[test]
+fn a_server_reporting_biased_forced_log_probabilities_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let url = text_only_shifted_server(|_| -1e-6);
+    let o = audit_toy_probe(&url, tmp.path());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success(), "{err}");
+    assert!(err.contains("a token forced with logit_bias") && !err.contains("panicked"), "{err}");
 }
