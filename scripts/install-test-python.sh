@@ -13,7 +13,8 @@
 # under test: `pip install` with maturin as the build backend, in cargo's dev
 # profile (MATURIN_PEP517_ARGS) and in $CARGO_TARGET_DIR, so that it reuses the
 # workspace's build; a user's plain `pip install crates/recital-py` builds
-# the release wheel.
+# the release wheel. With --deps-only, only the test packages are installed
+# (scripts/test.sh does that beside the workspace's compile).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -47,6 +48,11 @@ if ! have_deps; then
   "$py" -m pip install --quiet --disable-pip-version-check "${specs[@]}" >&2 ||
     { say "pip install failed (is PyPI reachable?)"; exit 1; }
   have_deps || { say "the test packages are still not importable from $py"; exit 1; }
+fi
+
+if [ "${1:-}" = --deps-only ]; then
+  echo "$py"
+  exit 0
 fi
 
 say "building and installing crates/recital-py"
